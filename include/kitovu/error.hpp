@@ -1,0 +1,102 @@
+// UsageError: what went wrong, for people, and where: the error type of every fallible call.
+// Built where the cause is known, so the message needs no guesswork upstream.
+#pragma once
+
+#include "kitovu/expected.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace kitovu {
+
+enum class ErrorKind {
+    config,         // the config file or an option in it is wrong
+    usage,          // the caller asked for something impossible (bad flag, bad argument)
+    not_found,      // a plugin, host, share, folder or file does not exist
+    authentication, // wrong user name, password or token
+    permission,     // the remote or local side denied access
+    connection,     // host unreachable, refused, timed out, connection lost
+    io,             // reading or writing a local file failed
+    protocol,       // the remote answered something that makes no sense
+    cancelled,      // the caller asked to stop
+    internal,       // a bug or an exhausted resource (out of memory)
+};
+
+constexpr std::string_view to_string(ErrorKind kind) noexcept {
+    switch (kind) {
+    case ErrorKind::config:
+        return "config";
+    case ErrorKind::usage:
+        return "usage";
+    case ErrorKind::not_found:
+        return "not-found";
+    case ErrorKind::authentication:
+        return "authentication";
+    case ErrorKind::permission:
+        return "permission";
+    case ErrorKind::connection:
+        return "connection";
+    case ErrorKind::io:
+        return "io";
+    case ErrorKind::protocol:
+        return "protocol";
+    case ErrorKind::cancelled:
+        return "cancelled";
+    case ErrorKind::internal:
+        return "internal";
+    }
+    return "unknown";
+}
+
+// A position in a config file; line and column start at 1, 0 means unknown.
+struct ConfigLocation {
+    std::string file;
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+
+    bool known() const noexcept { return !file.empty(); }
+    friend bool operator==(const ConfigLocation&, const ConfigLocation&) = default;
+};
+
+struct UsageError {
+    ErrorKind kind = ErrorKind::internal;
+    std::string message;     // for people: what happened and, where we know it, what to do
+    std::string connection;  // the connection it concerns, if any
+    std::string path;        // the remote or local path it concerns, if any
+    ConfigLocation location; // the config position it concerns, if any
+
+    // "FILE:LINE:COLUMN: message" for config errors, else "connection: path: message".
+    std::string to_string() const {
+        std::string out;
+        if (location.known()) {
+            out += location.file;
+            if (location.line != 0) {
+                out += ':' + std::to_string(location.line);
+                if (location.column != 0)
+                    out += ':' + std::to_string(location.column);
+            }
+            out += ": ";
+        }
+        if (!connection.empty())
+            out += connection + ": ";
+        if (!path.empty())
+            out += path + ": ";
+        return out + message;
+    }
+
+    friend bool operator==(const UsageError&, const UsageError&) = default;
+};
+
+// `return fail(ErrorKind::io, "disk full", path);` converts into any expected<T, UsageError>.
+inline unexpected<UsageError> fail(ErrorKind kind, std::string message, std::string path = {},
+                                   std::string connection = {}) {
+    return unexpected{
+        UsageError{kind, std::move(message), std::move(connection), std::move(path), {}}};
+}
+
+inline unexpected<UsageError> fail(UsageError error) {
+    return unexpected{std::move(error)};
+}
+
+} // namespace kitovu

@@ -1,0 +1,103 @@
+// SyncPlugin: what a kind of remote (SMB share, local folder, Moodle) must do for the engine.
+// The engine creates one instance per worker, so instances share nothing and need no locks.
+#pragma once
+
+#include "kitovu/detail/function_ref.hpp"
+#include "kitovu/error.hpp"
+#include "kitovu/options.hpp"
+#include "kitovu/warning.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace kitovu {
+
+// One file or folder of a remote listing. Sizes and mtimes come with the listing so digests
+// need no round trip per file.
+struct RemoteEntry {
+    std::string path;       // relative to the listed folder, '/'-separated, as the remote names it
+    bool is_folder = false; // folders are listed so that empty ones are created too
+    std::uint64_t size = 0; // bytes; 0 for folders
+    std::int64_t mtime = 0; // seconds since the Unix epoch
+    std::string locator;    // plugin-private: how to fetch it (full remote path, URL, ...)
+
+    friend bool operator==(const RemoteEntry&, const RemoteEntry&) = default;
+};
+
+// Decides during listing whether an entry is kept; a folder that is not kept is not descended
+// into. Receives the entry's path relative to the listed folder.
+using ListFilter = detail::FunctionRef<bool(std::string_view path, bool is_folder)>;
+
+// Receives a file's bytes in order. An error (disk full, cancelled) must end the retrieval and
+// be returned by retrieve() as it is. The engine counts progress from what it receives.
+using ChunkWriter = detail::FunctionRef<expected<void, UsageError>(std::span<const std::byte>)>;
+
+// "SIZE-MTIME" with the mtime in whole seconds: the original kitovu's digest, for remotes that
+// offer no content hash (SMB, local folders).
+inline std::string size_mtime_digest(std::uint64_t size, std::int64_t mtime) {
+    return std::to_string(size) + '-' + std::to_string(mtime);
+}
+
+// A local file's modification time in seconds since the Unix epoch.
+inline expected<std::int64_t, UsageError> local_mtime(const std::filesystem::path& file) {
+    std::error_code ec;
+    const auto time = std::filesystem::last_write_time(file, ec);
+    if (ec)
+        return fail(ErrorKind::io, "cannot read modification time: " + ec.message(), file.string());
+    const auto system = std::chrono::file_clock::to_sys(time);
+    return std::chrono::floor<std::chrono::seconds>(system.time_since_epoch()).count();
+}
+
+class SyncPlugin {
+  public:
+    virtual ~SyncPlugin() = default;
+
+    // Takes the connection's validated options (schema checked, defaults filled in). Called
+    // once per instance, before connect().
+    virtual expected<void, UsageError> configure(std::string_view connection,
+                                                 const Options& options) = 0;
+
+    virtual expected<void, UsageError> connect() = 0;
+
+    // Must be safe to call when not connected; the destructor calls nothing on its own.
+    virtual void disconnect() noexcept {}
+
+    // Lists `remote_dir` recursively (depth first, any order: the engine sorts). Entries the
+    // plugin cannot read are skipped with a warning; a folder that cannot be listed at all is
+    // an error.
+    virtual expected<std::vector<RemoteEntry>, UsageError>
+    list(std::string_view remote_dir, ListFilter keep, WarningSink warn) = 0;
+
+    // Fetches one listed file into `out`; returns the remote mtime if the remote told it.
+    // A file gone since the listing is ErrorKind::not_found.
+    virtual expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
+                                                                       ChunkWriter out) = 0;
+
+    // Digest of a listed remote entry, compared with the one recorded at sync time.
+    virtual std::string remote_digest(const RemoteEntry& entry) const {
+        return size_mtime_digest(entry.size, entry.mtime);
+    }
+
+    // Digest of the local copy, in the same terms as remote_digest().
+    virtual expected<std::string, UsageError>
+    local_digest(const std::filesystem::path& file) const {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(file, ec);
+        if (ec)
+            return fail(ErrorKind::io, "cannot read size: " + ec.message(), file.string());
+        const auto mtime = local_mtime(file);
+        if (!mtime)
+            return fail(mtime.error());
+        return size_mtime_digest(size, *mtime);
+    }
+};
+
+} // namespace kitovu

@@ -1,0 +1,290 @@
+// The core library: errors, warnings, the plugin registry, remote names and the local plugin.
+#include "support.hpp"
+
+#include <kitovu/kitovu.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+using namespace kitovu;
+using kitovu::test::TempDir;
+
+namespace {
+
+class DummyPlugin final : public SyncPlugin {
+  public:
+    static std::span<const OptionSpec> schema() noexcept { return {}; }
+    expected<void, UsageError> configure(std::string_view, const Options&) override { return {}; }
+    expected<void, UsageError> connect() override { return {}; }
+    expected<std::vector<RemoteEntry>, UsageError> list(std::string_view, ListFilter,
+                                                        WarningSink) override {
+        return std::vector<RemoteEntry>{};
+    }
+    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry&,
+                                                               ChunkWriter) override {
+        return std::optional<std::int64_t>{};
+    }
+};
+
+auto keep_all = [](std::string_view, bool) { return true; };
+
+std::vector<RemoteEntry> sorted(std::vector<RemoteEntry> entries) {
+    std::ranges::sort(entries, {}, &RemoteEntry::path);
+    return entries;
+}
+
+expected<std::string, UsageError> fetch(SyncPlugin& plugin, const RemoteEntry& entry,
+                                        std::optional<std::int64_t>* mtime = nullptr) {
+    std::string content;
+    auto result =
+        plugin.retrieve(entry, [&](std::span<const std::byte> bytes) -> expected<void, UsageError> {
+            content.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+            return {};
+        });
+    if (!result)
+        return fail(result.error());
+    if (mtime != nullptr)
+        *mtime = *result;
+    return content;
+}
+
+std::unique_ptr<SyncPlugin> local_plugin_for(const std::filesystem::path& root) {
+    auto plugin = PluginRegistry::create("local");
+    REQUIRE(plugin);
+    Options options;
+    options.set("path", root.string());
+    REQUIRE((*plugin)->configure("mirror", options));
+    return std::move(*plugin);
+}
+
+} // namespace
+
+TEST_CASE("an error carries its kind, message and place into any expected") {
+    const auto open = []() -> expected<int, UsageError> {
+        return fail(ErrorKind::not_found, "remote folder not found", "Informatik/EPJ", "skripte");
+    };
+    const auto result = open();
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == ErrorKind::not_found);
+    CHECK(result.error().to_string() == "skripte: Informatik/EPJ: remote folder not found");
+
+    UsageError config{
+        ErrorKind::config, "unknown key 'remote_dir'", {}, {}, {"kitovu.toml", 12, 3}};
+    CHECK(config.to_string() == "kitovu.toml:12:3: unknown key 'remote_dir'");
+    CHECK(to_string(ErrorKind::authentication) == "authentication");
+}
+
+TEST_CASE("warnings reach any callable the caller supplies as a sink") {
+    const Warning vanished{WarningKind::vanished, "file disappeared before download", "skripte",
+                           "a/b.pdf"};
+
+    std::vector<std::string> seen;
+    const auto push = [](WarningSink sink, const Warning& warning) { sink(warning); };
+    push([&](const Warning& warning) { seen.push_back(warning.to_string()); }, vanished);
+    CHECK(seen == std::vector<std::string>{"skripte: a/b.pdf: file disappeared before download"});
+
+    CollectingSink collected;
+    push(collected, vanished);
+    push(collected, Warning{WarningKind::conflict, "kept local", "skripte", "c.txt"});
+    REQUIRE(collected.warnings().size() == 2);
+    CHECK(collected.warnings()[0] == vanished);
+    CHECK(collected.warnings()[1].kind == WarningKind::conflict);
+
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file != nullptr);
+    push(PrintingSink{file}, vanished);
+    std::rewind(file);
+    char line[200] = {};
+    REQUIRE(std::fgets(line, sizeof line, file) != nullptr);
+    std::fclose(file);
+    CHECK(std::string{line} == "warning: skripte: a/b.pdf: file disappeared before download\n");
+}
+
+TEST_CASE("the registry finds a plugin by name and makes independent instances") {
+    auto entry = PluginRegistry::find("local");
+    REQUIRE(entry);
+    CHECK((*entry)->description == "a local or mounted directory");
+    REQUIRE((*entry)->options.size() == 1);
+    CHECK((*entry)->options[0].name == "path");
+    CHECK((*entry)->options[0].required);
+
+    auto first = PluginRegistry::create("local");
+    auto second = PluginRegistry::create("local");
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(first->get() != second->get());
+}
+
+TEST_CASE("an unknown plugin name is an error listing the known plugins") {
+    const PluginRegistry::Add<DummyPlugin> dummy{"dummy", "for tests"};
+    auto entry = PluginRegistry::find("smbb");
+    REQUIRE_FALSE(entry);
+    CHECK(entry.error().kind == ErrorKind::not_found);
+    CHECK(entry.error().message == "unknown plugin 'smbb' (known plugins: dummy, local)");
+}
+
+TEST_CASE("a name registered twice is reported, not silently overwritten") {
+    CHECK(PluginRegistry::duplicates().empty());
+    {
+        const PluginRegistry::Add<DummyPlugin> first{"twin", "the first"};
+        const PluginRegistry::Add<DummyPlugin> second{"twin", "the second"};
+        auto entry = PluginRegistry::find("twin");
+        REQUIRE_FALSE(entry);
+        CHECK(entry.error().message ==
+              "plugin 'twin' is registered twice ('the first' and 'the second')");
+        REQUIRE(PluginRegistry::duplicates().size() == 1);
+        CHECK(PluginRegistry::known_names() == "local, twin");
+    }
+    // Registrations end with their objects.
+    CHECK(PluginRegistry::duplicates().empty());
+    CHECK_FALSE(PluginRegistry::find("twin"));
+    CHECK(PluginRegistry::known_names() == "local");
+}
+
+TEST_CASE("the local plugin lists a nested tree with sizes and mtimes") {
+    TempDir remote;
+    test::write_file(remote / "EPJ/Skript.pdf", "0123456789");
+    test::write_file(remote / "EPJ/Übungen/Serie 1.txt", "abc");
+    test::write_file(remote / "EPJ/leer.txt", "");
+    std::filesystem::create_directories(remote / "EPJ/empty folder");
+    test::set_mtime(remote / "EPJ/Skript.pdf", 1'600'000'000);
+    test::set_mtime(remote / "EPJ/Übungen/Serie 1.txt", 1'600'000'123);
+    test::set_mtime(remote / "EPJ/leer.txt", 1'500'000'000);
+
+    auto plugin = local_plugin_for(remote.path());
+    REQUIRE(plugin->connect());
+    CollectingSink warnings;
+    auto entries = plugin->list("EPJ", keep_all, warnings);
+    REQUIRE(entries);
+    const auto got = sorted(*entries);
+    REQUIRE(got.size() == 5);
+    CHECK(got[0].path == "Skript.pdf");
+    CHECK(got[0].size == 10);
+    CHECK(got[0].mtime == 1'600'000'000);
+    CHECK(got[1].path == "empty folder");
+    CHECK(got[1].is_folder);
+    CHECK(got[2].path == "leer.txt");
+    CHECK(got[2].size == 0);
+    CHECK(got[2].mtime == 1'500'000'000);
+    CHECK(got[3].path == "Übungen");
+    CHECK(got[3].is_folder);
+    CHECK(got[4].path == "Übungen/Serie 1.txt");
+    CHECK(got[4].size == 3);
+    CHECK(got[4].mtime == 1'600'000'123);
+    CHECK(warnings.warnings().empty());
+
+    CHECK(plugin->remote_digest(got[0]) == "10-1600000000");
+    auto local = plugin->local_digest(remote / "EPJ/Skript.pdf");
+    REQUIRE(local);
+    CHECK(*local == "10-1600000000");
+
+    std::optional<std::int64_t> mtime;
+    auto content = fetch(*plugin, got[4], &mtime);
+    REQUIRE(content);
+    CHECK(*content == "abc");
+    CHECK(mtime == 1'600'000'123);
+}
+
+TEST_CASE("the local plugin does not descend into folders the filter drops") {
+    TempDir remote;
+    test::write_file(remote / "keep/a.txt", "a");
+    test::write_file(remote / "old/b.txt", "b");
+    auto plugin = local_plugin_for(remote.path());
+    std::vector<std::string> asked;
+    auto entries = plugin->list(
+        "/",
+        [&](std::string_view path, bool) {
+            asked.emplace_back(path);
+            return path != "old";
+        },
+        no_warnings);
+    REQUIRE(entries);
+    std::ranges::sort(asked);
+    CHECK(asked == std::vector<std::string>{"keep", "keep/a.txt", "old"});
+    const auto got = sorted(*entries);
+    REQUIRE(got.size() == 2);
+    CHECK(got[1].path == "keep/a.txt");
+}
+
+TEST_CASE("the local plugin reports a missing root or folder as not found") {
+    TempDir remote;
+    auto missing_root = local_plugin_for(remote / "nowhere");
+    auto connected = missing_root->connect();
+    REQUIRE_FALSE(connected);
+    CHECK(connected.error().kind == ErrorKind::not_found);
+    CHECK(connected.error().connection == "mirror");
+
+    auto plugin = local_plugin_for(remote.path());
+    auto listed = plugin->list("Informatik/EPJ", keep_all, no_warnings);
+    REQUIRE_FALSE(listed);
+    CHECK(listed.error().kind == ErrorKind::not_found);
+    CHECK(listed.error().message == "remote folder not found");
+}
+
+TEST_CASE("a file that vanished after listing is reported as not found") {
+    TempDir remote;
+    test::write_file(remote / "gone.txt", "x");
+    auto plugin = local_plugin_for(remote.path());
+    auto entries = plugin->list("", keep_all, no_warnings);
+    REQUIRE(entries);
+    REQUIRE(entries->size() == 1);
+    std::filesystem::remove(remote / "gone.txt");
+    auto content = fetch(*plugin, entries->front());
+    REQUIRE_FALSE(content);
+    CHECK(content.error().kind == ErrorKind::not_found);
+    CHECK(content.error().path == "gone.txt");
+}
+
+TEST_CASE("a writer's error ends the retrieval and is returned as it is") {
+    TempDir remote;
+    test::write_file(remote / "big.bin", std::string(3 << 20, 'x'));
+    auto plugin = local_plugin_for(remote.path());
+    auto entries = plugin->list("", keep_all, no_warnings);
+    REQUIRE(entries);
+    int calls = 0;
+    auto result = plugin->retrieve(entries->front(),
+                                   [&](std::span<const std::byte>) -> expected<void, UsageError> {
+                                       ++calls;
+                                       return fail(ErrorKind::cancelled, "stopped");
+                                   });
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == ErrorKind::cancelled);
+    CHECK(calls == 1);
+}
+
+TEST_CASE("a name with every character Windows refuses is listed and stored with underscores") {
+    TempDir remote;
+    const std::string name = "a:b*c?d\"e<f>g|h.txt";
+    test::write_file(remote / name, "windows");
+    auto plugin = local_plugin_for(remote.path());
+    auto entries = plugin->list("", keep_all, no_warnings);
+    REQUIRE(entries);
+    REQUIRE(entries->size() == 1);
+    CHECK(entries->front().path == name);
+    auto local = local_relative_path(entries->front().path);
+    REQUIRE(local);
+    CHECK(local->string() == "a_b_c_d_e_f_g_h.txt");
+    CHECK(*fetch(*plugin, entries->front()) == "windows");
+}
+
+TEST_CASE("remote names that could leave the target folder are refused") {
+    for (const std::string_view bad : {"", "/etc/passwd", "..", "../x", "a/../../x", "a/./b",
+                                       "a//b", "a/", ".kitovu-partial-1-x"}) {
+        INFO("remote name: " << bad);
+        auto local = local_relative_path(bad);
+        REQUIRE_FALSE(local);
+        CHECK(local.error().kind == ErrorKind::protocol);
+        CHECK(local.error().path == bad);
+    }
+    CHECK_FALSE(local_relative_path(std::string(256, 'n')));
+    CHECK(local_relative_path(std::string(255, 'n')));
+}
+
+TEST_CASE("backslashes, drive letters and control characters stay inside one name") {
+    CHECK(local_relative_path("C:\\x")->string() == "C__x");
+    CHECK(local_relative_path("..\\..\\x")->string() == ".._.._x");
+    CHECK(local_relative_path("tab\there/bell\a")->string() == "tab_here/bell_");
+    CHECK(local_relative_path("Übungen/Serie 1.txt")->string() == "Übungen/Serie 1.txt");
+}

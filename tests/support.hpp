@@ -1,0 +1,58 @@
+// Helpers shared by kitovu's tests: throwaway folders and small file utilities.
+#pragma once
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+
+namespace kitovu::test {
+
+// A fresh folder under the system temp dir, removed with everything in it at scope exit.
+class TempDir {
+  public:
+    TempDir() {
+        std::random_device random;
+        path_ = std::filesystem::temp_directory_path() /
+                ("kitovu-test-" + std::to_string(random()) + std::to_string(random()));
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::add, ec);
+        std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const std::filesystem::path& path() const noexcept { return path_; }
+    std::filesystem::path operator/(const std::filesystem::path& rest) const {
+        return path_ / rest;
+    }
+
+  private:
+    std::filesystem::path path_;
+};
+
+inline void write_file(const std::filesystem::path& file, const std::string& content) {
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream out{file, std::ios::binary | std::ios::trunc};
+    out << content;
+}
+
+inline std::string read_file(const std::filesystem::path& file) {
+    std::ifstream in{file, std::ios::binary};
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+// Sets a file's modification time to `seconds` since the Unix epoch.
+inline void set_mtime(const std::filesystem::path& file, std::int64_t seconds) {
+    const auto system = std::chrono::sys_seconds{std::chrono::seconds{seconds}};
+    std::filesystem::last_write_time(file, std::chrono::file_clock::from_sys(system));
+}
+
+} // namespace kitovu::test
