@@ -1,0 +1,695 @@
+// The sync engine and the file cache: every row of the contract's table, failure isolation,
+// parallelism, cancellation and crash safety. Most cases run against both the in-memory test
+// plugin and the local plugin.
+#include "memory_plugin.hpp"
+#include "support.hpp"
+
+#include <kitovu/engine.hpp>
+#include <kitovu/plugins/local.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+using namespace kitovu;
+using kitovu::test::read_file;
+using kitovu::test::TempDir;
+using kitovu::test::write_file;
+
+namespace {
+
+constexpr std::int64_t old_time = 1'600'000'000;
+constexpr std::int64_t new_time = 1'700'000'000;
+
+// One remote (memory or a folder for the local plugin), one subject synced into a target
+// folder, and a cache: what a user's setup with one source looks like.
+class Setup {
+  public:
+    explicit Setup(std::string plugin, std::string remote_name = "main")
+        : plugin_(std::move(plugin)), remote_name_(std::move(remote_name)) {
+        test::forget_remote(remote_name_);
+        std::filesystem::create_directories(remote_root());
+    }
+
+    std::filesystem::path remote_root() const { return dir_ / "remote"; }
+    std::filesystem::path target() const { return dir_ / "home/EPJ"; }
+    std::filesystem::path local(const std::string& relative) const { return target() / relative; }
+    std::filesystem::path cache_file() const { return dir_ / "state/kitovu.cache"; }
+    test::MemoryRemote& memory() const { return *test::remote(remote_name_); }
+
+    void put(const std::string& path, const std::string& content, std::int64_t mtime = old_time) {
+        if (plugin_ == "memory")
+            return memory().put("EPJ/" + path, content, mtime);
+        write_file(remote_root() / "EPJ" / path, content);
+        test::set_mtime(remote_root() / "EPJ" / path, mtime);
+    }
+    void remove(const std::string& path) {
+        if (plugin_ == "memory")
+            return memory().remove("EPJ/" + path);
+        std::filesystem::remove(remote_root() / "EPJ" / path);
+    }
+
+    Connection connection(std::string name = "uni") const {
+        Connection connection{std::move(name), plugin_, {}, {}};
+        if (plugin_ == "memory")
+            connection.options.set("remote", remote_name_);
+        else
+            connection.options.set("path", remote_root().string());
+        return connection;
+    }
+
+    Settings settings() const {
+        Settings settings;
+        settings.root_dir = dir_ / "home";
+        settings.connections.push_back(connection());
+        settings.subjects.push_back(Subject{"EPJ", {Source{"uni", "EPJ", target(), {}, {}}}, {}});
+        return settings;
+    }
+
+    SyncReport run(SyncOptions options = {}) { return run(settings(), std::move(options)); }
+
+    SyncReport run(const Settings& settings, SyncOptions options = {}) {
+        if (options.cache_file.empty())
+            options.cache_file = cache_file();
+        auto report = sync(settings, options, warnings);
+        REQUIRE(report);
+        return std::move(*report);
+    }
+
+    FileCache cache() const {
+        auto cache = FileCache::load(cache_file(), no_warnings);
+        REQUIRE(cache);
+        return std::move(*cache);
+    }
+
+    CollectingSink warnings;
+
+  private:
+    TempDir dir_;
+    std::string plugin_;
+    std::string remote_name_;
+};
+
+std::int64_t mtime_of(const std::filesystem::path& file) {
+    return *local_mtime(file);
+}
+
+// Every regular file under `root`, relative path -> content.
+std::map<std::string, std::string> tree(const std::filesystem::path& root) {
+    std::map<std::string, std::string> files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
+        if (entry.is_regular_file())
+            files[entry.path().lexically_relative(root).generic_string()] = read_file(entry.path());
+    return files;
+}
+
+std::vector<std::string> conflict_copies(const std::filesystem::path& folder) {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(folder))
+        if (entry.path().filename().string().find(".remote-conflict-") != std::string::npos)
+            names.push_back(entry.path().filename().string());
+    std::ranges::sort(names);
+    return names;
+}
+
+bool has_warning(const CollectingSink& sink, WarningKind kind) {
+    return std::ranges::any_of(sink.warnings(), [&](const Warning& w) { return w.kind == kind; });
+}
+
+} // namespace
+
+TEST_CASE("a new remote file is downloaded with its content and modification time") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("Skript.pdf", "lecture notes", old_time);
+    setup.put("Übungen/Serie 1.txt", "exercise", new_time);
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::new_file) == 2);
+    CHECK(report.bytes_downloaded == 21);
+    CHECK(read_file(setup.local("Skript.pdf")) == "lecture notes");
+    CHECK(read_file(setup.local("Übungen/Serie 1.txt")) == "exercise");
+    CHECK(mtime_of(setup.local("Skript.pdf")) == old_time);
+    CHECK(mtime_of(setup.local("Übungen/Serie 1.txt")) == new_time);
+
+    const auto cache = setup.cache();
+    const CacheEntry* entry = cache.find(setup.local("Skript.pdf").string());
+    REQUIRE(entry != nullptr);
+    CHECK(entry->connection == "uni");
+    CHECK(entry->remote_path == "EPJ/Skript.pdf");
+    CHECK(entry->remote_digest == "13-1600000000");
+    CHECK(entry->local_digest == "13-1600000000");
+}
+
+TEST_CASE("a second run with nothing changed downloads nothing") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("a.txt", "a");
+    setup.put("b/c.txt", "c");
+    setup.run();
+    const auto report = setup.run();
+    CHECK(report.count(FileState::unchanged) == 2);
+    CHECK(report.count(FileState::new_file) == 0);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(setup.warnings.warnings().empty());
+}
+
+TEST_CASE("a remote change replaces a local file the user did not touch") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("a.txt", "version 1", old_time);
+    setup.run();
+    setup.put("a.txt", "version 2 (longer)", new_time);
+    const auto report = setup.run();
+    CHECK(report.count(FileState::remote_changed) == 1);
+    CHECK(read_file(setup.local("a.txt")) == "version 2 (longer)");
+    CHECK(mtime_of(setup.local("a.txt")) == new_time);
+    CHECK(conflict_copies(setup.target()).empty());
+}
+
+TEST_CASE("a local edit survives when the remote did not change") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("a.txt", "remote");
+    setup.run();
+    write_file(setup.local("a.txt"), "my notes");
+    const auto report = setup.run();
+    CHECK(report.count(FileState::local_changed) == 1);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(read_file(setup.local("a.txt")) == "my notes");
+    CHECK(report.exit_code() == 0);
+}
+
+TEST_CASE("a local edit survives a remote change: the remote version is saved beside it") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("notes.tar.gz", "remote 1", old_time);
+    setup.run();
+    write_file(setup.local("notes.tar.gz"), "my notes");
+    setup.put("notes.tar.gz", "remote 2", new_time);
+
+    const auto report = setup.run();
+    CHECK(report.count(FileState::conflict) == 1);
+    CHECK(report.exit_code() == 0);
+    CHECK(read_file(setup.local("notes.tar.gz")) == "my notes");
+    const auto copies = conflict_copies(setup.target());
+    REQUIRE(copies.size() == 1);
+    // STEM.remote-conflict-YYYYMMDD-HHMMSS.EXT
+    CHECK(copies[0].starts_with("notes.tar.remote-conflict-"));
+    CHECK(copies[0].ends_with(".gz"));
+    CHECK(copies[0].size() == std::string{"notes.tar.remote-conflict-20261123-224500.gz"}.size());
+    CHECK(read_file(setup.target() / copies[0]) == "remote 2");
+    REQUIRE(has_warning(setup.warnings, WarningKind::conflict));
+    CHECK(setup.warnings.warnings().back().message.find(copies[0]) != std::string::npos);
+
+    // The conflict is not raised again while nothing changes.
+    const auto again = setup.run();
+    CHECK(again.count(FileState::local_changed) == 1);
+    CHECK(again.count(FileState::conflict) == 0);
+    CHECK(conflict_copies(setup.target()).size() == 1);
+}
+
+TEST_CASE("a file gone remotely is kept locally and reported once") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("old.pdf", "old");
+    setup.put("keep.pdf", "keep");
+    setup.run();
+    setup.remove("old.pdf");
+
+    const auto report = setup.run();
+    CHECK(report.count(FileState::remote_deleted) == 1);
+    CHECK(report.exit_code() == 0);
+    CHECK(read_file(setup.local("old.pdf")) == "old");
+    REQUIRE(setup.warnings.warnings().size() == 1);
+    CHECK(setup.warnings.warnings()[0].kind == WarningKind::remote_deleted);
+    CHECK(setup.warnings.warnings()[0].path == setup.local("old.pdf").string());
+
+    const auto again = setup.run();
+    CHECK(again.count(FileState::remote_deleted) == 0);
+    CHECK(setup.warnings.warnings().size() == 1);
+    CHECK(std::filesystem::exists(setup.local("old.pdf")));
+}
+
+TEST_CASE("a local file never synced with the remote's content is adopted without download") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("a.txt", "same", old_time);
+    write_file(setup.local("a.txt"), "same");
+    test::set_mtime(setup.local("a.txt"), old_time);
+
+    const auto report = setup.run();
+    CHECK(report.count(FileState::adopted) == 1);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(setup.cache().find(setup.local("a.txt").string()) != nullptr);
+    CHECK(setup.run().count(FileState::unchanged) == 1);
+}
+
+TEST_CASE("a local file never synced and different from the remote follows the conflict rule") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("a.txt", "remote");
+    write_file(setup.local("a.txt"), "mine");
+
+    const auto report = setup.run();
+    CHECK(report.count(FileState::conflict) == 1);
+    CHECK(read_file(setup.local("a.txt")) == "mine");
+    const auto copies = conflict_copies(setup.target());
+    REQUIRE(copies.size() == 1);
+    CHECK(read_file(setup.target() / copies[0]) == "remote");
+    CHECK(setup.run().count(FileState::local_changed) == 1);
+}
+
+TEST_CASE("a stale cache entry is updated silently when local and remote are equal") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("a.txt", "v1", old_time);
+    setup.run();
+    // Both sides got the same new version by other means (say, copied by hand).
+    setup.put("a.txt", "v2!", new_time);
+    write_file(setup.local("a.txt"), "v2!");
+    test::set_mtime(setup.local("a.txt"), new_time);
+
+    const auto report = setup.run();
+    CHECK(report.count(FileState::unchanged) == 1);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(setup.warnings.warnings().empty());
+    CHECK(setup.cache().find(setup.local("a.txt").string())->remote_digest == "3-1700000000");
+}
+
+TEST_CASE("a damaged cache is set aside with a warning and no local edit is overwritten") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("edited.txt", "remote 1", old_time);
+    setup.put("untouched.txt", "same", old_time);
+    setup.run();
+    write_file(setup.local("edited.txt"), "my edit");
+    setup.put("edited.txt", "remote 2", new_time);
+    const std::string damaged = read_file(setup.cache_file()).substr(0, 40);
+    write_file(setup.cache_file(), damaged);
+
+    const auto report = setup.run();
+    REQUIRE(has_warning(setup.warnings, WarningKind::cache));
+    CHECK(read_file(setup.local("edited.txt")) == "my edit");
+    CHECK(report.count(FileState::conflict) == 1);
+    CHECK(report.count(FileState::adopted) == 1);
+    std::size_t aside = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(setup.cache_file().parent_path()))
+        if (entry.path().filename().string().starts_with("kitovu.cache.corrupt-")) {
+            ++aside;
+            CHECK(read_file(entry.path()) == damaged);
+        }
+    CHECK(aside == 1);
+    CHECK(setup.cache().size() == 2);
+}
+
+TEST_CASE("a file that vanishes between listing and download is a warning and the run goes on") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    setup.put("gone.txt", "gone");
+    setup.memory().vanishing.insert("EPJ/gone.txt");
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::new_file) == 1);
+    CHECK(read_file(setup.local("a.txt")) == "a");
+    CHECK_FALSE(std::filesystem::exists(setup.local("gone.txt")));
+    REQUIRE(setup.warnings.warnings().size() == 1);
+    CHECK(setup.warnings.warnings()[0].kind == WarningKind::vanished);
+    CHECK(setup.warnings.warnings()[0].path == "EPJ/gone.txt");
+}
+
+TEST_CASE("a file that fails to download fails alone") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    setup.put("secret.txt", "s");
+    setup.put("z.txt", "z");
+    setup.memory().failing.insert("EPJ/secret.txt");
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 1);
+    CHECK(report.failed == 1);
+    CHECK(report.count(FileState::new_file) == 2);
+    REQUIRE(report.errors.size() == 1);
+    CHECK(report.errors[0].to_string() == "uni: EPJ/secret.txt: access denied");
+    CHECK_FALSE(std::filesystem::exists(setup.local("secret.txt")));
+    CHECK(tree(setup.target()) ==
+          std::map<std::string, std::string>{{"a.txt", "a"}, {"z.txt", "z"}});
+}
+
+TEST_CASE("a download shorter than listed is refused and leaves no file") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "0123456789");
+    setup.memory().short_by = 3;
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 1);
+    CHECK(report.failed == 1);
+    CHECK(tree(setup.target()).empty());
+    CHECK(setup.cache().size() == 0);
+    setup.memory().short_by = 0;
+    CHECK(setup.run().count(FileState::new_file) == 1);
+}
+
+TEST_CASE("a source that cannot be listed is skipped and the others go on") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    setup.memory().put("Other/b.txt", "b");
+    setup.memory().unlistable.insert("Other");
+    auto settings = setup.settings();
+    settings.subjects.push_back(Subject{
+        "Other", {Source{"uni", "Other", setup.target().parent_path() / "Other", {}, {}}}, {}});
+
+    const auto report = setup.run(settings);
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    CHECK(report.errors[0].to_string() == "uni: Other: access denied");
+    CHECK(read_file(setup.local("a.txt")) == "a");
+}
+
+TEST_CASE("a connection that fails is skipped and the other connections go on") {
+    Setup good{"memory", "good"};
+    Setup bad{"memory", "bad"};
+    good.put("a.txt", "a");
+    bad.put("b.txt", "b");
+    bad.memory().connect_error =
+        UsageError{ErrorKind::authentication, "wrong password", "broken", {}, {}};
+    auto settings = good.settings();
+    settings.connections.insert(settings.connections.begin(), bad.connection("broken"));
+    settings.subjects.push_back(
+        Subject{"B", {Source{"broken", "EPJ", good.target().parent_path() / "B", {}, {}}}, {}});
+
+    const auto report = good.run(settings);
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    CHECK(report.errors[0].kind == ErrorKind::authentication);
+    CHECK(report.errors[0].to_string() == "broken: wrong password (1 source skipped)");
+    CHECK(read_file(good.local("a.txt")) == "a");
+}
+
+TEST_CASE("a dry run decides and reports but changes nothing on disk") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("new.txt", "new");
+    setup.put("conflict.txt", "remote");
+    std::filesystem::create_directories(setup.target());
+    write_file(setup.local("conflict.txt"), "mine");
+
+    SyncOptions options;
+    options.dry_run = true;
+    const auto report = setup.run(options);
+    CHECK(report.dry_run);
+    CHECK(report.count(FileState::new_file) == 1);
+    CHECK(report.count(FileState::conflict) == 1);
+    CHECK(tree(setup.target()) == std::map<std::string, std::string>{{"conflict.txt", "mine"}});
+    CHECK_FALSE(std::filesystem::exists(setup.cache_file().parent_path()));
+}
+
+TEST_CASE("the tree and the cache are the same with 1 and with 8 workers") {
+    const auto sync_with = [](unsigned jobs) {
+        Setup setup{"memory", "jobs" + std::to_string(jobs)};
+        std::mt19937 random{42};
+        for (int i = 0; i < 300; ++i)
+            setup.put(fmt::format("d{}/f{:03}.bin", i % 7, i),
+                      std::string(random() % 5000, char('a' + i % 26)), old_time + i);
+        SyncOptions options;
+        options.jobs = jobs;
+        const auto report = setup.run(options);
+        CHECK(report.count(FileState::new_file) == 300);
+        std::string cache = setup.cache().serialize();
+        for (auto at = cache.find(setup.target().string()); at != std::string::npos;
+             at = cache.find(setup.target().string()))
+            cache.replace(at, setup.target().string().size(), "TARGET");
+        return std::pair{tree(setup.target()), cache};
+    };
+    const auto one = sync_with(1);
+    const auto eight = sync_with(8);
+    CHECK(one.first.size() == 300);
+    CHECK(one.first == eight.first);
+    CHECK(one.second == eight.second);
+}
+
+TEST_CASE("remote names that would leave the target folder are refused and the rest syncs") {
+    Setup setup{"memory"};
+    TempDir outside;
+    for (const auto& bad : {"../escape.txt", "a/../../escape.txt", ".kitovu-partial-x"})
+        setup.memory().put(std::string{"EPJ/"} + bad, "evil");
+    setup.memory().put("EPJ//double.txt", "evil");
+    setup.put("good:name?.txt", "fine");
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(tree(setup.target()) == std::map<std::string, std::string>{{"good_name_.txt", "fine"}});
+    CHECK_FALSE(std::filesystem::exists(setup.target().parent_path() / "escape.txt"));
+    CHECK(std::ranges::count_if(setup.warnings.warnings(), [](const Warning& w) {
+              return w.kind == WarningKind::refused_name;
+          }) >= 3);
+}
+
+TEST_CASE("a symbolic link planted in the target folder is not followed") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    TempDir outside;
+    setup.put("sub/a.txt", "a");
+    setup.put("b.txt", "b");
+    std::filesystem::create_directories(setup.target());
+    std::filesystem::create_directory_symlink(outside.path(), setup.local("sub"));
+    std::filesystem::create_symlink(outside / "b.txt", setup.local("b.txt"));
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 1);
+    for (const auto& e : report.errors)
+        UNSCOPED_INFO(e.to_string());
+    CHECK(report.failed == 2);
+    CHECK(std::filesystem::is_empty(outside.path()));
+}
+
+TEST_CASE("an empty remote folder is created locally") {
+    Setup setup{"local"};
+    std::filesystem::create_directories(setup.remote_root() / "EPJ/empty/deeper");
+    setup.put("a.txt", "a");
+    setup.run();
+    CHECK(std::filesystem::is_directory(setup.local("empty/deeper")));
+}
+
+TEST_CASE("ignore rules of a source keep files and folders out") {
+    Setup setup{"memory"};
+    setup.put("keep.pdf", "k");
+    setup.put("Thumbs.db", "t");
+    setup.put("old/x.pdf", "x");
+    auto settings = setup.settings();
+    auto rules = IgnoreRules::compile({"Thumbs.db", "old/"});
+    REQUIRE(rules);
+    settings.subjects[0].sources[0].ignore = *rules;
+    setup.run(settings);
+    CHECK(tree(setup.target()) == std::map<std::string, std::string>{{"keep.pdf", "k"}});
+}
+
+TEST_CASE("one local path claimed by two connections is reported, not flip-flopped") {
+    Setup first{"memory", "first"};
+    Setup second{"memory", "second"};
+    first.put("same.txt", "from first");
+    second.put("same.txt", "from second");
+    auto settings = first.settings();
+    settings.connections.push_back(second.connection("other"));
+    settings.subjects[0].sources.push_back(Source{"other", "EPJ", first.target(), {}, {}});
+
+    for (int run = 0; run < 2; ++run) {
+        first.run(settings);
+        CHECK(read_file(first.local("same.txt")) == "from first");
+    }
+    CHECK(has_warning(first.warnings, WarningKind::skipped));
+    CHECK(first.warnings.warnings().back().message.find("also provided by uni: EPJ/same.txt") !=
+          std::string::npos);
+}
+
+TEST_CASE(
+    "a local edit made during the download is kept and the download becomes a conflict copy") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "v1", old_time);
+    setup.run();
+    setup.put("a.txt", "v2", new_time);
+    setup.memory().during_retrieve = [&](const std::string&) {
+        write_file(setup.local("a.txt"), "edited meanwhile");
+    };
+    const auto report = setup.run();
+    CHECK(report.count(FileState::conflict) == 1);
+    CHECK(read_file(setup.local("a.txt")) == "edited meanwhile");
+    REQUIRE(conflict_copies(setup.target()).size() == 1);
+    CHECK(read_file(setup.target() / conflict_copies(setup.target())[0]) == "v2");
+}
+
+namespace {
+// Stops the run once a given number of files are in place.
+class StopAfter final : public SyncObserver {
+  public:
+    StopAfter(std::stop_source& source, int files) : source_(source), left_(files) {}
+    void finished(const FileEvent&, const UsageError* error) override {
+        if (error == nullptr && --left_ == 0)
+            source_.request_stop();
+    }
+
+  private:
+    std::stop_source& source_;
+    int left_;
+};
+} // namespace
+
+TEST_CASE("a stopped run ends cleanly: no temporaries, the cache keeps what was done") {
+    Setup setup{"memory"};
+    for (int i = 0; i < 50; ++i)
+        setup.put(fmt::format("f{:02}.txt", i), std::string(1000, 'x'));
+    std::stop_source stop;
+    StopAfter observer{stop, 5};
+    SyncOptions options;
+    options.jobs = 2;
+    options.stop = stop.get_token();
+    options.observer = &observer;
+
+    const auto report = setup.run(options);
+    CHECK(report.cancelled);
+    CHECK(report.exit_code() == 1);
+    const auto files = tree(setup.target());
+    CHECK(files.size() >= 5);
+    CHECK(files.size() < 50);
+    for (const auto& [name, content] : files) {
+        CHECK_FALSE(name.starts_with(".kitovu-partial-"));
+        CHECK(content == std::string(1000, 'x'));
+    }
+    CHECK(setup.cache().size() == files.size());
+    CHECK(setup.run().count(FileState::new_file) == 50 - files.size());
+}
+
+TEST_CASE("temporaries left by a killed run are removed at the next start") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    setup.run();
+    write_file(setup.local(".kitovu-partial-0123456789abcdef"), "half a fi");
+    write_file(setup.cache_file().string() + ".lock", "12345\n"); // left by the killed run
+    setup.run();
+    CHECK(tree(setup.target()) == std::map<std::string, std::string>{{"a.txt", "a"}});
+}
+
+TEST_CASE("a second run on the same cache while one is running is refused") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    auto held = CacheLock::acquire(setup.cache_file());
+    REQUIRE(held);
+    SyncOptions options;
+    options.cache_file = setup.cache_file();
+    auto report = sync(setup.settings(), options, no_warnings);
+    REQUIRE_FALSE(report);
+    CHECK(report.error().kind == ErrorKind::usage);
+    CHECK(report.error().message.find("another kitovu sync with this config is running") !=
+          std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(setup.local("a.txt")));
+}
+
+TEST_CASE("the cache round-trips any path and refuses truncated or foreign files") {
+    TempDir dir;
+    FileCache cache;
+    cache.put("/home/a\tb\nc\\d.txt", CacheEntry{"uni", "smb", "EPJ/a\tb", "1-2", "1-2"});
+    cache.put("/home/x.txt", CacheEntry{"uni", "smb", "EPJ/x.txt", "3-4", ""});
+    REQUIRE(cache.save(dir / "c.cache"));
+    auto loaded = FileCache::load(dir / "c.cache", no_warnings);
+    REQUIRE(loaded);
+    CHECK(loaded->entries() == cache.entries());
+
+    const std::string text = cache.serialize();
+    for (const std::string& bad :
+         {text.substr(0, text.size() - 1), text.substr(0, text.find("end")),
+          std::string{"kitovu-cache 2\nend 0\n"}, std::string{"\x89PNG\r\n"}, std::string{}}) {
+        write_file(dir / "bad.cache", bad);
+        CollectingSink warnings;
+        auto damaged = FileCache::load(dir / "bad.cache", warnings);
+        REQUIRE(damaged);
+        CHECK(damaged->size() == 0);
+        CHECK(warnings.warnings().size() == 1);
+        CHECK_FALSE(std::filesystem::exists(dir / "bad.cache"));
+    }
+}
+
+TEST_CASE("the default cache path is one file per config under XDG_DATA_HOME") {
+    ::setenv("XDG_DATA_HOME", "/data", 1);
+    const auto a = default_cache_path("/home/alice/.config/kitovu/kitovu.toml");
+    const auto b = default_cache_path("/home/alice/other/kitovu.toml");
+    CHECK(a.parent_path() == "/data/kitovu");
+    CHECK(a.filename().string().starts_with("kitovu-"));
+    CHECK(a != b);
+    CHECK(a == default_cache_path("/home/alice/.config/kitovu/../kitovu/kitovu.toml"));
+    ::unsetenv("XDG_DATA_HOME");
+}
+
+TEST_CASE("a sync killed at random points never leaves a partial file and a rerun converges") {
+    // Each round forks a child that syncs a large tree and is killed with SIGKILL at a random
+    // moment; the parent checks the tree, then the next round resumes from what was left.
+    TempDir dir;
+    const auto remote = dir / "remote";
+    const auto target = dir / "target";
+    std::mt19937 random{7};
+    std::map<std::string, std::string> expected;
+    for (int i = 0; i < 1500; ++i) {
+        const std::string path = fmt::format("d{}/e{}/file{:04}.dat", i % 10, i % 3, i);
+        std::string content(1 + random() % 40000, char('A' + i % 26));
+        write_file(remote / "course" / path, content);
+        expected[path] = std::move(content);
+    }
+    Settings settings;
+    settings.root_dir = dir.path();
+    Connection connection{"disk", "local", {}, {}};
+    connection.options.set("path", remote.string());
+    settings.connections.push_back(connection);
+    settings.subjects.push_back(Subject{"course", {Source{"disk", "course", target, {}, {}}}, {}});
+    SyncOptions options;
+    options.cache_file = dir / "kitovu.cache";
+
+    std::map<std::string, std::set<std::string>> versions;
+    for (const auto& [path, content] : expected)
+        versions[path].insert(content);
+    const auto check_no_partial_files = [&] {
+        if (!std::filesystem::exists(target))
+            return;
+        for (const auto& [path, content] : tree(target)) {
+            if (std::filesystem::path{path}.filename().string().starts_with(".kitovu-partial-"))
+                continue;
+            INFO("file: " << path);
+            REQUIRE(versions.contains(path));
+            REQUIRE(versions[path].contains(content));
+        }
+    };
+
+    // Every round changes some remote files, so each killed run has work to be killed in;
+    // a file under its final name must always be one complete version of its remote.
+    int kills = 0;
+    for (int round = 0; round < 25; ++round) {
+        for (int change = 0; change < 200; ++change) {
+            auto it = std::next(expected.begin(), static_cast<long>(random() % expected.size()));
+            it->second = std::string(1 + random() % 40000, char('a' + round));
+            write_file(remote / "course" / it->first, it->second);
+            test::set_mtime(remote / "course" / it->first, 1'650'000'000 + round);
+            versions[it->first].insert(it->second);
+        }
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            auto report = sync(settings, options, no_warnings);
+            ::_exit(report && report->exit_code() == 0 ? 0 : 1);
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(random() % 100'000));
+        ::kill(child, SIGKILL);
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        if (WIFSIGNALED(status))
+            ++kills;
+        check_no_partial_files();
+    }
+    CHECK(kills >= 20);
+
+    auto report = sync(settings, options, no_warnings);
+    REQUIRE(report);
+    CHECK(report->exit_code() == 0);
+    CHECK(tree(target) == expected);
+    auto cache = FileCache::load(options.cache_file, no_warnings);
+    REQUIRE(cache);
+    CHECK(cache->size() == expected.size());
+    for (const auto& [key, entry] : cache->entries()) {
+        const auto size = std::filesystem::file_size(key);
+        CHECK(entry.local_digest == size_mtime_digest(size, *local_mtime(key)));
+        CHECK(entry.remote_digest == entry.local_digest);
+    }
+}

@@ -1,0 +1,198 @@
+// Plugin `memory` for tests: a scriptable remote held in memory, with switches for every kind of
+// failure the engine must survive. Instances configured with the same `remote` option share it.
+#pragma once
+
+#include <kitovu/registry.hpp>
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace kitovu::test {
+
+struct MemoryFile {
+    std::string content;
+    std::int64_t mtime = 1'600'000'000;
+};
+
+struct MemoryRemote {
+    std::mutex mutex;
+    std::map<std::string, MemoryFile> files; // '/'-separated paths
+    std::set<std::string> folders;           // explicit folders (parents of files are implicit)
+
+    // Failure switches.
+    std::optional<UsageError> connect_error;
+    std::set<std::string> unlistable;                        // folders whose listing fails
+    std::set<std::string> failing;                           // files whose retrieval fails
+    std::set<std::string> vanishing;                         // files removed right after listing
+    std::size_t short_by = 0;                                // bytes each retrieval leaves out
+    std::function<void(const std::string&)> during_retrieve; // runs mid-transfer
+
+    std::atomic<int> connects{0};
+    std::atomic<int> retrievals{0};
+
+    void put(const std::string& path, std::string content, std::int64_t mtime = 1'600'000'000) {
+        std::scoped_lock lock{mutex};
+        files[path] = MemoryFile{std::move(content), mtime};
+    }
+    void remove(const std::string& path) {
+        std::scoped_lock lock{mutex};
+        files.erase(path);
+    }
+};
+
+// The remotes by name; a test creates one with remote("name") and configures a connection
+// with the option remote = "name".
+inline std::shared_ptr<MemoryRemote> remote(const std::string& name) {
+    static std::mutex mutex;
+    static std::map<std::string, std::shared_ptr<MemoryRemote>> remotes;
+    std::scoped_lock lock{mutex};
+    auto& slot = remotes[name];
+    if (!slot)
+        slot = std::make_shared<MemoryRemote>();
+    return slot;
+}
+
+inline void forget_remote(const std::string& name) {
+    auto r = remote(name);
+    std::scoped_lock lock{r->mutex};
+    r->files.clear();
+    r->folders.clear();
+    r->unlistable.clear();
+    r->failing.clear();
+    r->vanishing.clear();
+    r->connect_error.reset();
+    r->short_by = 0;
+    r->during_retrieve = nullptr;
+    r->connects = 0;
+    r->retrievals = 0;
+}
+
+class MemoryPlugin final : public SyncPlugin {
+  public:
+    static std::span<const OptionSpec> schema() noexcept {
+        static constexpr std::array specs{
+            OptionSpec{.name = "remote", .required = true, .help = "name of the in-memory remote"}};
+        return specs;
+    }
+
+    expected<void, UsageError> configure(std::string_view connection,
+                                         const Options& options) override {
+        connection_ = connection;
+        remote_ = remote(options.string("remote"));
+        return {};
+    }
+
+    expected<void, UsageError> connect() override {
+        ++remote_->connects;
+        std::scoped_lock lock{remote_->mutex};
+        if (remote_->connect_error)
+            return fail(*remote_->connect_error);
+        return {};
+    }
+
+    expected<std::vector<RemoteEntry>, UsageError> list(std::string_view remote_dir,
+                                                        ListFilter keep, WarningSink) override {
+        std::scoped_lock lock{remote_->mutex};
+        const std::string dir{remote_dir};
+        if (remote_->unlistable.contains(dir))
+            return fail(ErrorKind::permission, "access denied", dir, connection_);
+        const std::string prefix = dir.empty() ? "" : dir + '/';
+        std::map<std::string, RemoteEntry> found;
+        std::set<std::string> dropped;
+        const auto under_dropped = [&](const std::string& path) {
+            for (std::size_t slash = path.find('/'); slash != std::string::npos;
+                 slash = path.find('/', slash + 1))
+                if (dropped.contains(path.substr(0, slash)))
+                    return true;
+            return false;
+        };
+        const auto add_folders = [&](const std::string& relative) {
+            for (std::size_t slash = relative.find('/'); slash != std::string::npos;
+                 slash = relative.find('/', slash + 1)) {
+                const std::string folder = relative.substr(0, slash);
+                if (found.contains(folder) || dropped.contains(folder) || under_dropped(folder))
+                    continue;
+                if (keep(folder, true))
+                    found[folder] =
+                        RemoteEntry{.path = folder, .is_folder = true, .locator = prefix + folder};
+                else
+                    dropped.insert(folder);
+            }
+        };
+        bool any = false;
+        for (const auto& folder : remote_->folders) {
+            if (!folder.starts_with(prefix))
+                continue;
+            any = true;
+            add_folders(folder.substr(prefix.size()) + '/');
+        }
+        std::vector<std::string> vanish;
+        for (const auto& [path, file] : remote_->files) {
+            if (!path.starts_with(prefix))
+                continue;
+            any = true;
+            const std::string relative = path.substr(prefix.size());
+            add_folders(relative);
+            if (under_dropped(relative) || !keep(relative, false))
+                continue;
+            found[relative] = RemoteEntry{.path = relative,
+                                          .size = file.content.size(),
+                                          .mtime = file.mtime,
+                                          .locator = path};
+            if (remote_->vanishing.contains(path))
+                vanish.push_back(path);
+        }
+        if (!any && !dir.empty())
+            return fail(ErrorKind::not_found, "remote folder not found", dir, connection_);
+        for (const auto& path : vanish)
+            remote_->files.erase(path);
+        std::vector<RemoteEntry> entries;
+        for (auto& [path, entry] : found)
+            entries.push_back(std::move(entry));
+        return entries;
+    }
+
+    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
+                                                               ChunkWriter out) override {
+        ++remote_->retrievals;
+        MemoryFile file;
+        std::function<void(const std::string&)> hook;
+        std::size_t short_by = 0;
+        {
+            std::scoped_lock lock{remote_->mutex};
+            if (remote_->failing.contains(entry.locator))
+                return fail(ErrorKind::permission, "access denied", entry.locator, connection_);
+            auto it = remote_->files.find(entry.locator);
+            if (it == remote_->files.end())
+                return fail(ErrorKind::not_found, "no such file", entry.locator, connection_);
+            file = it->second;
+            hook = remote_->during_retrieve;
+            short_by = remote_->short_by;
+        }
+        const auto bytes = std::as_bytes(std::span{file.content});
+        const std::size_t half = bytes.size() / 2;
+        if (auto written = out(bytes.first(half)); !written)
+            return fail(written.error());
+        if (hook)
+            hook(entry.locator);
+        const std::size_t rest = bytes.size() - half - std::min(short_by, bytes.size() - half);
+        if (auto written = out(bytes.subspan(half, rest)); !written)
+            return fail(written.error());
+        return std::optional<std::int64_t>{file.mtime};
+    }
+
+  private:
+    std::string connection_;
+    std::shared_ptr<MemoryRemote> remote_;
+};
+
+inline const PluginRegistry::Add<MemoryPlugin> memory_plugin{"memory",
+                                                             "an in-memory remote for tests"};
+
+} // namespace kitovu::test
