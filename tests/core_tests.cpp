@@ -1,6 +1,7 @@
 // The core library: errors, warnings, the plugin registry, remote names and the local plugin.
 #include "support.hpp"
 
+#include <kitovu/credentials.hpp>
 #include <kitovu/kitovu.hpp>
 
 #include <catch2/catch.hpp>
@@ -287,4 +288,57 @@ TEST_CASE("backslashes, drive letters and control characters stay inside one nam
     CHECK(local_relative_path("..\\..\\x")->string() == ".._.._x");
     CHECK(local_relative_path("tab\there/bell\a")->string() == "tab_here/bell_");
     CHECK(local_relative_path("Übungen/Serie 1.txt")->string() == "Übungen/Serie 1.txt");
+}
+
+TEST_CASE("a secret comes from its command, else the environment, else the prompt") {
+    const SecretSpec spec{"password", "password-command", "KITOVU_PASSWORD_", ""};
+    Options options;
+    int asked = 0;
+    const SecretPrompt prompt = [&](std::string_view question) -> std::optional<std::string> {
+        ++asked;
+        CHECK(question == "password for my-share.2: ");
+        return "typed";
+    };
+    CHECK(secret_variable("KITOVU_PASSWORD_", "my-share.2") == "KITOVU_PASSWORD_MY_SHARE_2");
+
+    ::unsetenv("KITOVU_PASSWORD_MY_SHARE_2");
+    CHECK(*resolve_secret("my-share.2", options, spec, prompt) == "typed");
+    CHECK(asked == 1);
+
+    ::setenv("KITOVU_PASSWORD_MY_SHARE_2", "from env", 1);
+    CHECK(*resolve_secret("my-share.2", options, spec, prompt) == "from env");
+
+    options.set("password-command", std::string{"printf 'first line\\nsecond line\\n'"});
+    CHECK(*resolve_secret("my-share.2", options, spec, prompt) == "first line");
+    CHECK(asked == 1);
+    ::unsetenv("KITOVU_PASSWORD_MY_SHARE_2");
+}
+
+TEST_CASE(
+    "a failing or silent password command is an error naming the connection, not its output") {
+    const SecretSpec spec{"password", "password-command", "KITOVU_PASSWORD_", ""};
+    for (const auto& [command, why] : std::vector<std::pair<std::string, std::string>>{
+             {"echo hunter2; exit 3", "password-command failed with exit code 3"},
+             {"true", "password-command printed nothing"},
+             {"cat", "password-command printed nothing"}, // stdin is closed, not inherited
+             {"no-such-command-kitovu 2>/dev/null",
+              "password-command failed with exit code 127"}}) {
+        Options options;
+        options.set("password-command", command);
+        auto secret = resolve_secret("skripte", options, spec, {});
+        REQUIRE_FALSE(secret);
+        CHECK(secret.error().kind == ErrorKind::authentication);
+        CHECK(secret.error().to_string() == "skripte: " + why);
+        CHECK(secret.error().to_string().find("hunter2") == std::string::npos);
+    }
+}
+
+TEST_CASE("without command, environment or terminal the missing password is explained") {
+    const SecretSpec spec{"password", "password-command", "KITOVU_PASSWORD_", ""};
+    ::unsetenv("KITOVU_PASSWORD_SKRIPTE");
+    auto secret = resolve_secret("skripte", Options{}, spec, {});
+    REQUIRE_FALSE(secret);
+    CHECK(secret.error().to_string() == "skripte: no password: set password-command in the config, "
+                                        "or KITOVU_PASSWORD_SKRIPTE in the "
+                                        "environment, or run kitovu in a terminal to be asked");
 }

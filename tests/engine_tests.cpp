@@ -693,3 +693,74 @@ TEST_CASE("a sync killed at random points never leaves a partial file and a reru
         CHECK(entry.remote_digest == entry.local_digest);
     }
 }
+
+namespace {
+// Opens only with the right password: a plugin that declares a secret.
+class LockedPlugin final : public SyncPlugin {
+  public:
+    static std::span<const OptionSpec> schema() noexcept {
+        static constexpr std::array specs{OptionSpec{.name = "password-command"}};
+        return specs;
+    }
+    static SecretSpec secret() {
+        return {"password", "password-command", "KITOVU_TEST_PASSWORD_", "ask Bob"};
+    }
+    expected<void, UsageError> configure(std::string_view, const Options& options) override {
+        password_ = options.secret();
+        return {};
+    }
+    expected<void, UsageError> connect() override {
+        if (password_ != "open sesame")
+            return fail(ErrorKind::authentication, "wrong password");
+        return {};
+    }
+    expected<std::vector<RemoteEntry>, UsageError> list(std::string_view, ListFilter,
+                                                        WarningSink) override {
+        std::vector<RemoteEntry> entries;
+        for (int i = 0; i < 20; ++i)
+            entries.push_back(RemoteEntry{
+                .path = fmt::format("f{}.txt", i), .size = 2, .mtime = old_time, .locator = {}});
+        return entries;
+    }
+    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry&,
+                                                               ChunkWriter out) override {
+        const std::string content = "ok";
+        if (auto written = out(std::as_bytes(std::span{content})); !written)
+            return fail(written.error());
+        return std::optional<std::int64_t>{};
+    }
+
+  private:
+    std::string password_;
+};
+const PluginRegistry::Add<LockedPlugin> locked_plugin{"locked", "needs a password"};
+} // namespace
+
+TEST_CASE("a password is asked once per connection however many workers open it") {
+    TempDir dir;
+    Settings settings;
+    settings.connections.push_back(Connection{"vault", "locked", {}, {}});
+    settings.subjects.push_back(Subject{"S", {Source{"vault", "", dir / "S", {}, {}}}, {}});
+    int asked = 0;
+    SyncOptions options;
+    options.cache_file = dir / "cache";
+    options.jobs = 4;
+    options.prompt = [&](std::string_view question) -> std::optional<std::string> {
+        ++asked;
+        CHECK(question == "password for vault (ask Bob): ");
+        return "open sesame";
+    };
+    auto report = sync(settings, options, no_warnings);
+    REQUIRE(report);
+    CHECK(report->exit_code() == 0);
+    CHECK(report->count(FileState::new_file) == 20);
+    CHECK(asked == 1);
+
+    options.prompt = [](std::string_view) -> std::optional<std::string> { return "wrong"; };
+    std::filesystem::remove_all(dir / "S");
+    report = sync(settings, options, no_warnings);
+    REQUIRE(report);
+    CHECK(report->exit_code() == 1);
+    REQUIRE(report->errors.size() == 1);
+    CHECK(report->errors[0].to_string() == "vault: wrong password (1 source skipped)");
+}

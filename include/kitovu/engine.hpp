@@ -3,6 +3,7 @@
 // in the file cache. A local edit is never overwritten.
 #pragma once
 
+#include "kitovu/credentials.hpp"
 #include "kitovu/filecache.hpp"
 #include "kitovu/names.hpp"
 #include "kitovu/registry.hpp"
@@ -92,6 +93,7 @@ struct SyncOptions {
     bool dry_run = false;             // decide and report; change nothing on disk
     std::stop_token stop;             // ends the run cleanly: temporaries removed, cache saved
     SyncObserver* observer = nullptr;
+    SecretPrompt prompt; // asks for a password or token; unset: never ask
 };
 
 struct SyncReport {
@@ -258,15 +260,38 @@ class Engine {
 
     // ---- plugins ------------------------------------------------------------------------------
 
-    expected<std::unique_ptr<SyncPlugin>, UsageError> open(const Connection& connection) const {
+    // The connection's options with its secret, resolved once for all its instances (a
+    // password-command runs once, a prompt asks once).
+    expected<void, UsageError> resolve_options(std::size_t index) {
+        const Connection& connection = settings_.connections[index];
+        auto entry = PluginRegistry::find(connection.plugin);
+        if (!entry) {
+            auto e = entry.error();
+            e.connection = connection.name;
+            return fail(std::move(e));
+        }
+        Options options = connection.options;
+        if ((*entry)->secret) {
+            auto secret =
+                resolve_secret(connection.name, options, *(*entry)->secret, options_.prompt);
+            if (!secret)
+                return fail(secret.error());
+            options.set_secret(std::move(*secret));
+        }
+        resolved_[index] = std::move(options);
+        return {};
+    }
+
+    // A configured, connected instance; resolve_options(index) has run.
+    expected<std::unique_ptr<SyncPlugin>, UsageError> open(std::size_t index) const {
+        const Connection& connection = settings_.connections[index];
         auto plugin = PluginRegistry::create(connection.plugin);
         if (!plugin) {
             auto e = plugin.error();
             e.connection = connection.name;
             return fail(std::move(e));
         }
-        if (auto configured = (*plugin)->configure(connection.name, connection.options);
-            !configured)
+        if (auto configured = (*plugin)->configure(connection.name, *resolved_[index]); !configured)
             return fail(configured.error());
         if (auto connected = (*plugin)->connect(); !connected)
             return fail(connected.error());
@@ -285,7 +310,8 @@ class Engine {
         if (sources.empty())
             return;
 
-        auto lister = open(connection);
+        auto resolved = resolve_options(index);
+        auto lister = resolved ? open(index) : fail(resolved.error());
         if (!lister) {
             auto e = lister.error();
             if (e.connection.empty())
@@ -584,7 +610,7 @@ class Engine {
                 continue; // drain: the run is ending
             const Connection& connection = settings_.connections[job->connection];
             if (!plugins[job->connection] && !failures[job->connection]) {
-                auto opened = open(connection);
+                auto opened = open(job->connection);
                 if (opened)
                     plugins[job->connection] = std::move(*opened);
                 else
@@ -780,6 +806,10 @@ class Engine {
     std::size_t planned_files_ = 0;
     std::uint64_t planned_bytes_ = 0;
     std::optional<CacheJournal> journal_; // appended by workers without the lock (see CacheJournal)
+
+    // Written by the planning thread before any job of that connection is queued.
+    std::vector<std::optional<Options>> resolved_ =
+        std::vector<std::optional<Options>>(settings_.connections.size());
 
     // Planning thread only.
     std::deque<SourceStatus> statuses_;

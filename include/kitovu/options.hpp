@@ -3,6 +3,8 @@
 // config validation, defaults, `kitovu plugins` and the docs.
 #pragma once
 
+#include <string.h> // explicit_bzero
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -31,14 +33,25 @@ constexpr std::string_view to_string(OptionType type) noexcept {
 using OptionDefault = std::variant<std::monostate, std::string_view, std::int64_t, bool>;
 
 struct OptionSpec {
-    std::string_view name; // kebab-case, as written in the config
+    std::string_view name{}; // kebab-case, as written in the config
     OptionType type = OptionType::string;
     bool required = false;
     OptionDefault default_value{};               // monostate: no default
     std::span<const std::string_view> allowed{}; // for strings: the only values accepted
     bool secret = false;                         // never printed, logged or cached
-    std::string_view help;
+    std::string_view help{};
     std::int64_t min = 0, max = 0; // for integers: inclusive range, when min < max
+};
+
+// How a plugin's secret (password, token) is found, in this order: the shell command named by
+// the option `command_option`; the environment variable ENVIRONMENT_PREFIX + CONNECTION (upper
+// case, other characters as '_'); a no-echo prompt when there is a terminal. Resolved once per
+// connection (credentials.hpp), never stored in the config or the cache.
+struct SecretSpec {
+    std::string_view what;               // "password", "token": the word in messages
+    std::string_view command_option;     // e.g. "password-command"
+    std::string_view environment_prefix; // e.g. "KITOVU_PASSWORD_"
+    std::string_view hint;               // shown with the prompt: where to find the secret
 };
 
 using OptionValue = std::variant<std::string, std::int64_t, bool>;
@@ -49,6 +62,16 @@ using OptionValue = std::variant<std::string, std::int64_t, bool>;
 class Options {
   public:
     Options() = default;
+    Options(const Options&) = default;
+    Options& operator=(const Options&) = default;
+    ~Options() { ::explicit_bzero(secret_.data(), secret_.size()); }
+
+    // The connection's resolved secret (see SecretSpec); empty when the plugin declares none.
+    const std::string& secret() const noexcept { return secret_; }
+    void set_secret(std::string secret) {
+        ::explicit_bzero(secret_.data(), secret_.size());
+        secret_ = std::move(secret);
+    }
 
     void set(std::string name, OptionValue value) {
         values_.insert_or_assign(std::move(name), std::move(value));
@@ -80,6 +103,7 @@ class Options {
     }
 
     std::map<std::string, OptionValue, std::less<>> values_;
+    std::string secret_;
 };
 
 // The default of a spec as a value, if it has one.

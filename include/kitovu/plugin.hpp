@@ -26,11 +26,11 @@ namespace kitovu {
 // One file or folder of a remote listing. Sizes and mtimes come with the listing so digests
 // need no round trip per file.
 struct RemoteEntry {
-    std::string path;       // relative to the listed folder, '/'-separated, as the remote names it
+    std::string path{};     // relative to the listed folder, '/'-separated, as the remote names it
     bool is_folder = false; // folders are listed so that empty ones are created too
     std::uint64_t size = 0; // bytes; 0 for folders
     std::int64_t mtime = 0; // seconds since the Unix epoch
-    std::string locator;    // plugin-private: how to fetch it (full remote path, URL, ...)
+    std::string locator{};  // plugin-private: how to fetch it (full remote path, URL, ...)
 
     friend bool operator==(const RemoteEntry&, const RemoteEntry&) = default;
 };

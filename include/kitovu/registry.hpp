@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +33,7 @@ class Registry {
         std::string_view description;
         std::span<const OptionSpec> options; // the plugin's declared schema
         std::unique_ptr<Plugin> (*create)();
+        std::optional<SecretSpec> secret; // how its password or token is found, if it needs one
     };
 
   private:
@@ -42,13 +44,15 @@ class Registry {
 
   public:
     // Registers V under `name` for as long as this object lives. V needs a default constructor
-    // and `static std::span<const OptionSpec> schema()`.
+    // and `static std::span<const OptionSpec> schema()`; a plugin that needs a password or
+    // token also declares `static SecretSpec secret()`.
     template <class V>
     class Add {
       public:
         Add(std::string_view name, std::string_view description) noexcept
             : node_{Entry{name, description, V::schema(),
-                          []() -> std::unique_ptr<Plugin> { return std::make_unique<V>(); }},
+                          []() -> std::unique_ptr<Plugin> { return std::make_unique<V>(); },
+                          secret_of<V>()},
                     nullptr} {
             link(node_);
         }
@@ -123,6 +127,14 @@ class Registry {
     }
 
   private:
+    template <class V>
+    static constexpr std::optional<SecretSpec> secret_of() {
+        if constexpr (requires { V::secret(); })
+            return V::secret();
+        else
+            return std::nullopt;
+    }
+
     struct Head {
         Node* first = nullptr;
         Node* last = nullptr;
