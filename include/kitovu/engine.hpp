@@ -173,6 +173,11 @@ class Engine {
         if (lock && lock->previous_run_crashed())
             remove_temporaries();
 
+        // Every password is asked before the first transfer: the run then goes on unattended and
+        // prompts never interleave with progress output.
+        for (std::size_t index = 0; index < settings_.connections.size(); ++index)
+            if (!sources_of(settings_.connections[index]).empty())
+                resolved_[index] = resolve_options(index);
         {
             std::vector<std::jthread> workers;
             if (!options_.dry_run)
@@ -262,7 +267,7 @@ class Engine {
 
     // The connection's options with its secret, resolved once for all its instances (a
     // password-command runs once, a prompt asks once).
-    expected<void, UsageError> resolve_options(std::size_t index) {
+    expected<Options, UsageError> resolve_options(std::size_t index) const {
         const Connection& connection = settings_.connections[index];
         auto entry = PluginRegistry::find(connection.plugin);
         if (!entry) {
@@ -278,8 +283,16 @@ class Engine {
                 return fail(secret.error());
             options.set_secret(std::move(*secret));
         }
-        resolved_[index] = std::move(options);
-        return {};
+        return options;
+    }
+
+    std::vector<const Source*> sources_of(const Connection& connection) const {
+        std::vector<const Source*> sources;
+        for (const Subject& subject : settings_.subjects)
+            for (const Source& source : subject.sources)
+                if (source.connection == connection.name)
+                    sources.push_back(&source);
+        return sources;
     }
 
     // A configured, connected instance; resolve_options(index) has run.
@@ -291,7 +304,8 @@ class Engine {
             e.connection = connection.name;
             return fail(std::move(e));
         }
-        if (auto configured = (*plugin)->configure(connection.name, *resolved_[index]); !configured)
+        if (auto configured = (*plugin)->configure(connection.name, **resolved_[index]);
+            !configured)
             return fail(configured.error());
         if (auto connected = (*plugin)->connect(); !connected)
             return fail(connected.error());
@@ -302,16 +316,11 @@ class Engine {
 
     void plan_connection(std::size_t index) {
         const Connection& connection = settings_.connections[index];
-        std::vector<const Source*> sources;
-        for (const Subject& subject : settings_.subjects)
-            for (const Source& source : subject.sources)
-                if (source.connection == connection.name)
-                    sources.push_back(&source);
+        const auto sources = sources_of(connection);
         if (sources.empty())
             return;
 
-        auto resolved = resolve_options(index);
-        auto lister = resolved ? open(index) : fail(resolved.error());
+        auto lister = *resolved_[index] ? open(index) : fail(resolved_[index]->error());
         if (!lister) {
             auto e = lister.error();
             if (e.connection.empty())
@@ -807,9 +816,10 @@ class Engine {
     std::uint64_t planned_bytes_ = 0;
     std::optional<CacheJournal> journal_; // appended by workers without the lock (see CacheJournal)
 
-    // Written by the planning thread before any job of that connection is queued.
-    std::vector<std::optional<Options>> resolved_ =
-        std::vector<std::optional<Options>>(settings_.connections.size());
+    // Per connection with sources: its options with the secret, or why there are none. Written
+    // before the workers start.
+    std::vector<std::optional<expected<Options, UsageError>>> resolved_ =
+        std::vector<std::optional<expected<Options, UsageError>>>(settings_.connections.size());
 
     // Planning thread only.
     std::deque<SourceStatus> statuses_;
