@@ -47,20 +47,13 @@ inline constexpr std::size_t file_state_count = 7;
 
 constexpr std::string_view to_string(FileState state) noexcept {
     switch (state) {
-    case FileState::new_file:
-        return "new";
-    case FileState::remote_changed:
-        return "remote-changed";
-    case FileState::unchanged:
-        return "unchanged";
-    case FileState::local_changed:
-        return "local-changed";
-    case FileState::conflict:
-        return "conflict";
-    case FileState::remote_deleted:
-        return "remote-deleted";
-    case FileState::adopted:
-        return "adopted";
+    case FileState::new_file: return "new";
+    case FileState::remote_changed: return "remote-changed";
+    case FileState::unchanged: return "unchanged";
+    case FileState::local_changed: return "local-changed";
+    case FileState::conflict: return "conflict";
+    case FileState::remote_deleted: return "remote-deleted";
+    case FileState::adopted: return "adopted";
     }
     return "unknown";
 }

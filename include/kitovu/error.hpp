@@ -25,26 +25,16 @@ enum class ErrorKind {
 
 constexpr std::string_view to_string(ErrorKind kind) noexcept {
     switch (kind) {
-    case ErrorKind::config:
-        return "config";
-    case ErrorKind::usage:
-        return "usage";
-    case ErrorKind::not_found:
-        return "not-found";
-    case ErrorKind::authentication:
-        return "authentication";
-    case ErrorKind::permission:
-        return "permission";
-    case ErrorKind::connection:
-        return "connection";
-    case ErrorKind::io:
-        return "io";
-    case ErrorKind::protocol:
-        return "protocol";
-    case ErrorKind::cancelled:
-        return "cancelled";
-    case ErrorKind::internal:
-        return "internal";
+    case ErrorKind::config: return "config";
+    case ErrorKind::usage: return "usage";
+    case ErrorKind::not_found: return "not-found";
+    case ErrorKind::authentication: return "authentication";
+    case ErrorKind::permission: return "permission";
+    case ErrorKind::connection: return "connection";
+    case ErrorKind::io: return "io";
+    case ErrorKind::protocol: return "protocol";
+    case ErrorKind::cancelled: return "cancelled";
+    case ErrorKind::internal: return "internal";
     }
     return "unknown";
 }

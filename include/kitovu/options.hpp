@@ -19,12 +19,9 @@ enum class OptionType { string, integer, boolean };
 
 constexpr std::string_view to_string(OptionType type) noexcept {
     switch (type) {
-    case OptionType::string:
-        return "string";
-    case OptionType::integer:
-        return "integer";
-    case OptionType::boolean:
-        return "bool";
+    case OptionType::string: return "string";
+    case OptionType::integer: return "integer";
+    case OptionType::boolean: return "bool";
     }
     return "unknown";
 }

@@ -24,18 +24,12 @@ enum class WarningKind {
 
 constexpr std::string_view to_string(WarningKind kind) noexcept {
     switch (kind) {
-    case WarningKind::conflict:
-        return "conflict";
-    case WarningKind::remote_deleted:
-        return "remote-deleted";
-    case WarningKind::vanished:
-        return "vanished";
-    case WarningKind::refused_name:
-        return "refused-name";
-    case WarningKind::skipped:
-        return "skipped";
-    case WarningKind::cache:
-        return "cache";
+    case WarningKind::conflict: return "conflict";
+    case WarningKind::remote_deleted: return "remote-deleted";
+    case WarningKind::vanished: return "vanished";
+    case WarningKind::refused_name: return "refused-name";
+    case WarningKind::skipped: return "skipped";
+    case WarningKind::cache: return "cache";
     }
     return "unknown";
 }
