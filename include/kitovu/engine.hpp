@@ -368,11 +368,13 @@ class Engine {
 
         // Two sources (or two remote names that map to one local name) claiming one path:
         // the first keeps it, so files never flip-flop between them.
-        const auto claim = claims_.try_emplace(key, connection.name + ": " + remote_path);
+        // Claimed paths are also the ones listed this run (see report_remote_deletions).
+        const auto claim = claims_.try_emplace(key, &source);
         if (!claim.second) {
             warn(Warning{WarningKind::skipped,
-                         fmt::format("{} is also provided by {}; kept that one", local.string(),
-                                     claim.first->second),
+                         fmt::format("{} is also provided by {}: {}; kept that one", local.string(),
+                                     claim.first->second->connection,
+                                     claim.first->second->remote_dir),
                          connection.name, remote_path});
             return;
         }
@@ -388,7 +390,6 @@ class Engine {
         }
         if (entry.is_folder)
             return;
-        seen_.insert(key);
 
         const auto fail_file = [&](std::string message) {
             error(
@@ -519,7 +520,7 @@ class Engine {
                 &status);
         std::vector<std::string> forget;
         for (const auto& [key, entry] : cache_.entries()) {
-            if (seen_.contains(key))
+            if (claims_.contains(key))
                 continue;
             const SourceStatus* owner = nullptr;
             std::string relative_remote;
@@ -576,9 +577,12 @@ class Engine {
 
     // ---- workers ------------------------------------------------------------------------------
 
+    // Waits while the queue is full: listing runs ahead of the downloads, but memory stays
+    // bounded however large the tree.
     void push(Job job) {
         {
-            std::scoped_lock lock{queue_mutex_};
+            std::unique_lock lock{queue_mutex_};
+            queue_space_.wait(lock, [this] { return queue_.size() < max_queued; });
             queue_.push_back(std::move(job));
         }
         queue_ready_.notify_one();
@@ -599,6 +603,8 @@ class Engine {
             return std::nullopt;
         Job job = std::move(queue_.front());
         queue_.pop_front();
+        lock.unlock();
+        queue_space_.notify_one();
         return job;
     }
 
@@ -816,13 +822,14 @@ class Engine {
 
     // Planning thread only.
     std::deque<SourceStatus> statuses_;
-    std::unordered_map<std::string, std::string> claims_; // local path -> "connection: remote path"
-    std::unordered_set<std::string> seen_;                // local paths listed this run
+    std::unordered_map<std::string, const Source*> claims_; // local path -> first source listing it
     std::unordered_set<std::string> known_folders_;
     std::unordered_set<std::string> blocked_folders_;
 
     std::mutex queue_mutex_;
+    static constexpr std::size_t max_queued = 2048;
     std::condition_variable queue_ready_;
+    std::condition_variable queue_space_;
     std::deque<Job> queue_;
     bool closed_ = false;
 };

@@ -38,14 +38,15 @@ struct CacheEntry {
 namespace detail {
 
 // Fields are tab-separated, one entry a line; these escapes keep any byte of a path or digest
-// from breaking the format.
-inline void append_escaped(std::string& out, std::string_view field) {
+// from breaking the format. `Out` is a std::string or a BufferedFile.
+template <class Out>
+void append_escaped(Out& out, std::string_view field) {
     for (char c : field) {
         switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
+        case '\\': out += std::string_view{"\\\\"}; break;
+        case '\t': out += std::string_view{"\\t"}; break;
+        case '\n': out += std::string_view{"\\n"}; break;
+        case '\r': out += std::string_view{"\\r"}; break;
         default: out += c;
         }
     }
@@ -72,7 +73,8 @@ inline bool unescape(std::string_view field, std::string& out) {
 }
 
 // One entry as one line: local path and the entry's fields, tab-separated, escaped.
-inline void append_line(std::string& out, std::string_view local_path, const CacheEntry& entry) {
+template <class Out>
+void append_line(Out& out, std::string_view local_path, const CacheEntry& entry) {
     for (std::string_view field :
          {local_path, std::string_view{entry.connection}, std::string_view{entry.plugin},
           std::string_view{entry.remote_path}, std::string_view{entry.remote_digest}}) {
@@ -100,24 +102,96 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
     return !local_path.empty() && local_path.front() == '/';
 }
 
-inline expected<std::string, UsageError> read_whole(const std::filesystem::path& file) {
-    std::ifstream in{file, std::ios::binary};
-    std::string text;
-    if (in) {
-        in.seekg(0, std::ios::end);
-        text.resize(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)));
-        in.seekg(0);
-        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+// Calls `on_line` for each complete line of `file`, reading it in blocks so a large cache is
+// never held whole in memory; `on_line` returns false to stop. The result tells whether the
+// file ended with a complete line (a crash can cut the last one short).
+inline expected<bool, UsageError> for_each_line(const std::filesystem::path& file,
+                                                FunctionRef<bool(std::string_view)> on_line) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(ErrorKind::io, "cannot read: " + std::generic_category().message(errno),
+                    file.string());
+    std::string pending;
+    std::vector<char> block(1 << 20);
+    for (;;) {
+        const auto n = ::read(fd, block.data(), block.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            const int error = errno;
+            ::close(fd);
+            return fail(ErrorKind::io, "cannot read: " + std::generic_category().message(error),
+                        file.string());
+        }
+        if (n == 0)
+            break;
+        std::string_view data{block.data(), static_cast<std::size_t>(n)};
+        for (auto newline = data.find('\n'); newline != std::string_view::npos;
+             newline = data.find('\n')) {
+            bool go_on = true;
+            if (pending.empty()) {
+                go_on = on_line(data.substr(0, newline));
+            } else {
+                pending.append(data.substr(0, newline));
+                go_on = on_line(pending);
+                pending.clear();
+            }
+            if (!go_on) {
+                ::close(fd);
+                return true;
+            }
+            data.remove_prefix(newline + 1);
+        }
+        pending.append(data);
     }
-    if (!in)
-        return fail(ErrorKind::io, "cannot read", file.string());
-    return text;
+    ::close(fd);
+    return pending.empty();
 }
 
-// Writes `content` to `file` so that a crash at any moment leaves either the old or the new
-// file: a temporary beside it, fsync, rename, fsync of the folder.
+// A file descriptor with a 1 MiB buffer in front, for writing large files piecewise.
+class BufferedFile {
+  public:
+    explicit BufferedFile(int fd) : fd_(fd) { buffer_.reserve(capacity + 4096); }
+    BufferedFile& operator+=(char c) {
+        buffer_ += c;
+        return *this;
+    }
+    BufferedFile& operator+=(std::string_view text) {
+        buffer_ += text;
+        if (buffer_.size() >= capacity)
+            flush();
+        return *this;
+    }
+    // False (with errno set) once any write failed.
+    bool flush() {
+        for (std::size_t done = 0; ok_ && done < buffer_.size();) {
+            const auto n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                error_ = errno;
+                ok_ = false;
+            } else {
+                done += static_cast<std::size_t>(n);
+            }
+        }
+        buffer_.clear();
+        errno = error_;
+        return ok_;
+    }
+
+  private:
+    static constexpr std::size_t capacity = 1 << 20;
+    int fd_;
+    std::string buffer_;
+    bool ok_ = true;
+    int error_ = 0;
+};
+
+// Writes what `produce` writes to `file` so that a crash at any moment leaves either the old or
+// the new file: a temporary beside it, fsync, rename, fsync of the folder.
 inline expected<void, UsageError> write_atomically(const std::filesystem::path& file,
-                                                   std::string_view content) {
+                                                   FunctionRef<void(BufferedFile&)> produce) {
     const auto folder =
         file.parent_path().empty() ? std::filesystem::path{"."} : file.parent_path();
     const std::filesystem::path temporary = file.string() + ".tmp-" + std::to_string(::getpid());
@@ -131,17 +205,13 @@ inline expected<void, UsageError> write_atomically(const std::filesystem::path& 
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return failed("cannot write");
-    for (std::size_t done = 0; done < content.size();) {
-        const auto n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            const int error = errno;
-            ::close(fd);
-            errno = error;
-            return failed("cannot write");
-        }
-        done += static_cast<std::size_t>(n);
+    BufferedFile out{fd};
+    produce(out);
+    if (!out.flush()) {
+        const int error = errno;
+        ::close(fd);
+        errno = error;
+        return failed("cannot write");
     }
     if (::fsync(fd) != 0 || ::close(fd) != 0)
         return failed("cannot write");
@@ -173,10 +243,11 @@ class FileCache {
                             file.string());
             return cache;
         }
-        auto text = detail::read_whole(file);
-        if (!text)
-            return fail(ErrorKind::io, "cannot read the file cache", file.string());
-        if (auto problem = cache.parse(*text); !problem.empty()) {
+        std::string problem;
+        if (auto read = cache.parse(file, problem); !read)
+            return fail(ErrorKind::io, "cannot read the file cache: " + read.error().message,
+                        file.string());
+        if (!problem.empty()) {
             cache.entries_.clear();
             if (!set_aside) {
                 warn(Warning{WarningKind::cache,
@@ -205,23 +276,17 @@ class FileCache {
     // files placed just before a crash are known as kitovu's. Returns how many were added.
     std::size_t replay(const std::filesystem::path& journal,
                        detail::FunctionRef<bool(const std::string&, const CacheEntry&)> verify) {
-        auto text = detail::read_whole(journal);
-        if (!text)
-            return 0;
         std::size_t added = 0;
-        std::string_view rest = *text;
-        // A line cut short by the crash has no newline and is dropped.
-        for (auto newline = rest.find('\n'); newline != std::string_view::npos;
-             newline = rest.find('\n')) {
+        // A line cut short by the crash is not passed on by for_each_line.
+        [[maybe_unused]] auto read = detail::for_each_line(journal, [&](std::string_view line) {
             std::string local_path;
             CacheEntry entry;
-            if (detail::parse_line(rest.substr(0, newline), local_path, entry) &&
-                verify(local_path, entry)) {
+            if (detail::parse_line(line, local_path, entry) && verify(local_path, entry)) {
                 entries_.insert_or_assign(std::move(local_path), std::move(entry));
                 ++added;
             }
-            rest.remove_prefix(newline + 1);
-        }
+            return true;
+        });
         return added;
     }
 
@@ -238,18 +303,8 @@ class FileCache {
 
     // The whole cache as text, entries sorted by local path so equal caches are equal files.
     std::string serialize() const {
-        std::vector<const std::pair<const std::string, CacheEntry>*> sorted;
-        sorted.reserve(entries_.size());
-        for (const auto& item : entries_)
-            sorted.push_back(&item);
-        std::ranges::sort(sorted, {},
-                          [](const auto* item) -> const std::string& { return item->first; });
-        std::string out{header};
-        out += '\n';
-        for (const auto* item : sorted)
-            detail::append_line(out, item->first, item->second);
-        // The trailer tells a complete file from a truncated one.
-        out += "end " + std::to_string(entries_.size()) + '\n';
+        std::string out;
+        write_to(out);
         return out;
     }
 
@@ -260,47 +315,64 @@ class FileCache {
         if (ec)
             return fail(ErrorKind::io, "cannot create the cache folder: " + ec.message(),
                         file.parent_path().string());
-        return detail::write_atomically(file, serialize());
+        return detail::write_atomically(file, [this](detail::BufferedFile& out) { write_to(out); });
     }
 
   private:
-    // Returns what is wrong, or "" when the text is a complete cache.
-    std::string parse(std::string_view text) {
+    template <class Out>
+    void write_to(Out& out) const {
+        std::vector<const std::pair<const std::string, CacheEntry>*> sorted;
+        sorted.reserve(entries_.size());
+        for (const auto& item : entries_)
+            sorted.push_back(&item);
+        std::ranges::sort(sorted, {},
+                          [](const auto* item) -> const std::string& { return item->first; });
+        out += header;
+        out += '\n';
+        for (const auto* item : sorted)
+            detail::append_line(out, item->first, item->second);
+        // The trailer tells a complete file from a truncated one.
+        out += std::string_view{"end " + std::to_string(entries_.size()) + '\n'};
+    }
+
+    // Reads `file` into the cache; `problem` says what is wrong with it, "" when it is a
+    // complete cache. An error only when the file cannot be read at all.
+    expected<void, UsageError> parse(const std::filesystem::path& file, std::string& problem) {
         std::size_t line_number = 0;
         std::size_t count = 0;
         bool ended = false;
-        while (!text.empty()) {
-            const auto newline = text.find('\n');
-            if (newline == std::string_view::npos)
-                return "it ends in the middle of a line";
-            const std::string_view line = text.substr(0, newline);
-            text.remove_prefix(newline + 1);
+        auto complete = detail::for_each_line(file, [&](std::string_view line) {
             ++line_number;
-            const std::string where = "line " + std::to_string(line_number);
+            const auto where = [&] { return "line " + std::to_string(line_number); };
             if (line_number == 1) {
                 if (line != header)
-                    return "it does not start with '" + std::string{header} + "'";
-                continue;
-            }
-            if (ended)
-                return "data after the end marker at " + where;
-            if (line.starts_with("end ")) {
+                    problem = "it does not start with '" + std::string{header} + "'";
+            } else if (ended) {
+                problem = "data after the end marker at " + where();
+            } else if (line.starts_with("end ")) {
                 if (line.substr(4) != std::to_string(count))
-                    return "the entry count does not match at " + where;
+                    problem = "the entry count does not match at " + where();
                 ended = true;
-                continue;
+            } else {
+                std::string local_path;
+                CacheEntry entry;
+                if (!detail::parse_line(line, local_path, entry))
+                    problem = "a malformed entry at " + where();
+                entries_.insert_or_assign(std::move(local_path), std::move(entry));
+                ++count;
             }
-            std::string local_path;
-            CacheEntry entry;
-            if (!detail::parse_line(line, local_path, entry))
-                return "a malformed entry at " + where;
-            entries_.insert_or_assign(std::move(local_path), std::move(entry));
-            ++count;
-        }
-        if (line_number == 0)
-            return "it is empty";
-        if (!ended)
-            return "it is truncated";
+            return problem.empty();
+        });
+        if (!complete)
+            return fail(complete.error());
+        if (!problem.empty())
+            return {};
+        if (!*complete)
+            problem = "it ends in the middle of a line";
+        else if (line_number == 0)
+            problem = "it is empty";
+        else if (!ended)
+            problem = "it is truncated";
         return {};
     }
 
