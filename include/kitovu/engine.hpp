@@ -608,7 +608,23 @@ class Engine {
         return job;
     }
 
-    void work() {
+    // A worker thread: an exception must not escape it (that would end the program).
+    void work() noexcept {
+        try {
+            work_queue();
+        } catch (const std::exception& e) {
+            error(UsageError{ErrorKind::internal,
+                             std::string{"a download worker failed: "} + e.what(),
+                             {},
+                             {},
+                             {}},
+                  false);
+            while (pop()) {
+            } // let the planner finish
+        }
+    }
+
+    void work_queue() {
         // Each worker has its own plugin instance per connection, opened on first use.
         std::vector<std::unique_ptr<SyncPlugin>> plugins(settings_.connections.size());
         std::vector<std::optional<UsageError>> failures(settings_.connections.size());
