@@ -1,0 +1,66 @@
+// `kitovu sync --json`: the SyncReport as one JSON object, the shape the contract promises.
+#pragma once
+
+#include <kitovu/engine.hpp>
+
+#include <fmt/format.h>
+
+#include <string>
+#include <string_view>
+
+namespace kitovu::cli {
+
+inline std::string json_string(std::string_view text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (byte < 0x20 || byte == 0x7f)
+                out += fmt::format("\\u{:04x}", byte);
+            else
+                out += c;
+        }
+    }
+    return out + '"';
+}
+
+inline std::string to_json(const SyncReport& report) {
+    std::string out = "{\n  \"counts\": {";
+    for (std::size_t i = 0; i < file_state_count; ++i)
+        out += fmt::format("{}{}: {}", i == 0 ? "" : ", ", json_string(to_string(FileState(i))),
+                           report.counts[i]);
+    out +=
+        fmt::format("}},\n  \"failed\": {},\n  \"bytes_downloaded\": {},\n  \"duration_ms\": {},\n"
+                    "  \"dry_run\": {},\n  \"cancelled\": {},\n  \"exit_code\": {},\n",
+                    report.failed, report.bytes_downloaded, report.duration.count(), report.dry_run,
+                    report.cancelled, report.exit_code());
+    const auto item = [](std::string_view kind, const std::string& message,
+                         const std::string& connection, const std::string& path) {
+        return fmt::format("{{\"kind\": {}, \"message\": {}, \"connection\": {}, \"path\": {}}}",
+                           json_string(kind), json_string(message), json_string(connection),
+                           json_string(path));
+    };
+    out += "  \"warnings\": [";
+    for (std::size_t i = 0; i < report.warnings.size(); ++i) {
+        const Warning& w = report.warnings[i];
+        out += (i == 0 ? "\n    " : ",\n    ") +
+               item(to_string(w.kind), w.message, w.connection, w.path);
+    }
+    out += report.warnings.empty() ? "],\n" : "\n  ],\n";
+    out += "  \"errors\": [";
+    for (std::size_t i = 0; i < report.errors.size(); ++i) {
+        const UsageError& e = report.errors[i];
+        out += (i == 0 ? "\n    " : ",\n    ") +
+               item(to_string(e.kind), e.message, e.connection, e.path);
+    }
+    out += report.errors.empty() ? "]\n}\n" : "\n  ]\n}\n";
+    return out;
+}
+
+} // namespace kitovu::cli

@@ -1,0 +1,392 @@
+// The kitovu binary, run as a user runs it: every command, every exit code of the contract,
+// output on a pipe and on a terminal. SMB cases live in smb_cli_tests (they need Samba).
+#include "process.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+
+using kitovu::test::read_file;
+using kitovu::test::run_on_terminal;
+using kitovu::test::run_process;
+using kitovu::test::TempDir;
+using kitovu::test::write_file;
+
+namespace {
+
+// A user's home with a config syncing a local "share" folder: nothing touches the real home.
+class Home {
+  public:
+    Home() {
+        std::filesystem::create_directories(dir_ / "share/Informatik/EPJ");
+        std::filesystem::create_directories(dir_ / "share/Mathe");
+    }
+
+    std::filesystem::path path(const std::string& relative = {}) const { return dir_ / relative; }
+    std::filesystem::path config() const { return dir_ / "config/kitovu.toml"; }
+
+    void share(const std::string& relative, const std::string& content) {
+        write_file(dir_ / "share" / relative, content);
+    }
+
+    void write_config(const std::string& extra = {}) const {
+        write_file(config(),
+                   fmt::format(R"(root-dir = "{}"
+global-ignore = ["*.tmp"]
+
+[[connections]]
+name = "mirror"
+plugin = "local"
+path = "{}"
+
+[[subjects]]
+name = "EPJ"
+  [[subjects.sources]]
+  connection = "mirror"
+  remote-dir = "Informatik/EPJ"
+
+[[subjects]]
+name = "Mathe"
+  [[subjects.sources]]
+  connection = "mirror"
+  remote-dir = "Mathe"
+{})",
+                               (dir_ / "kitovu").string(), (dir_ / "share").string(), extra));
+    }
+
+    kitovu::test::Environment environment() const {
+        return {{"HOME", dir_.path().string()},
+                {"XDG_CONFIG_HOME", (dir_ / "config-home").string()},
+                {"XDG_DATA_HOME", (dir_ / "data").string()},
+                {"NO_COLOR", ""},
+                {"TERM", "xterm"}};
+    }
+
+    kitovu::test::ProcessResult kitovu(std::vector<std::string> args) const {
+        args.insert(args.begin(), KITOVU_BINARY);
+        return run_process(args, environment());
+    }
+
+  private:
+    TempDir dir_;
+};
+
+bool has_control_characters(const std::string& text) {
+    return std::ranges::any_of(text, [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return (byte < 0x20 && c != '\n') || byte == 0x7f;
+    });
+}
+
+} // namespace
+
+TEST_CASE("kitovu --version and --help answer and exit 0") {
+    Home home;
+    const auto version = home.kitovu({"--version"});
+    CHECK(version.exit_code == 0);
+    CHECK(version.out == "kitovu 0.1.0\n");
+
+    const auto help = home.kitovu({"--help"});
+    CHECK(help.exit_code == 0);
+    for (const char* command : {"sync", "validate", "fileinfo", "edit", "plugins", "Exit codes"})
+        CHECK(help.out.find(command) != std::string::npos);
+
+    for (const char* command : {"sync", "validate", "fileinfo", "edit", "plugins"}) {
+        const auto sub = home.kitovu({command, "--help"});
+        INFO(command);
+        CHECK(sub.exit_code == 0);
+        CHECK(sub.out.find("Example") != std::string::npos);
+    }
+}
+
+TEST_CASE("a usage error exits 2 and says what is wrong") {
+    Home home;
+    home.write_config();
+    for (const auto& args : std::vector<std::vector<std::string>>{{},
+                                                                  {"bogus"},
+                                                                  {"sync", "--jobs", "0"},
+                                                                  {"sync", "--jobs", "x"},
+                                                                  {"sync", "-v", "-q"},
+                                                                  {"sync", "--nope"}}) {
+        auto with_config = args;
+        const auto result = home.kitovu(with_config);
+        INFO(fmt::format("kitovu {}", fmt::join(args, " ")));
+        CHECK(result.exit_code == 2);
+        CHECK_FALSE(result.err.empty());
+    }
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
+}
+
+TEST_CASE("kitovu sync downloads everything, exits 0, and a second run has nothing to do") {
+    Home home;
+    home.share("Informatik/EPJ/Skript.pdf", "lecture");
+    home.share("Informatik/EPJ/Übungen/Serie 1.txt", "exercise");
+    home.share("Informatik/EPJ/scratch.tmp", "ignored");
+    home.share("Mathe/Analysis.pdf", "analysis");
+    home.write_config();
+
+    const auto first = home.kitovu({"sync", "--config", home.config().string()});
+    CHECK(first.exit_code == 0);
+    CHECK(first.out.find("3 new") != std::string::npos);
+    CHECK(read_file(home.path("kitovu/EPJ/Skript.pdf")) == "lecture");
+    CHECK(read_file(home.path("kitovu/EPJ/Übungen/Serie 1.txt")) == "exercise");
+    CHECK(read_file(home.path("kitovu/Mathe/Analysis.pdf")) == "analysis");
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/EPJ/scratch.tmp")));
+
+    const auto second = home.kitovu({"sync", "--config", home.config().string()});
+    CHECK(second.exit_code == 0);
+    CHECK(second.out.find("3 unchanged") != std::string::npos);
+    CHECK(second.out.find("new") == std::string::npos);
+}
+
+TEST_CASE("kitovu sync reads the config from XDG_CONFIG_HOME by default") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    std::filesystem::create_directories(home.path("config-home/kitovu"));
+    std::filesystem::copy_file(home.config(), home.path("config-home/kitovu/kitovu.toml"));
+    const auto result = home.kitovu({"sync"});
+    CHECK(result.exit_code == 0);
+    CHECK(read_file(home.path("kitovu/Mathe/a.txt")) == "a");
+}
+
+TEST_CASE("kitovu sync exits 1 when a source fails and still syncs the rest") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config(R"(
+[[subjects]]
+name = "Missing"
+  [[subjects.sources]]
+  connection = "mirror"
+  remote-dir = "Does/Not/Exist"
+)");
+    const auto result = home.kitovu({"sync", "--config", home.config().string()});
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("error: mirror: ") != std::string::npos);
+    CHECK(result.err.find("remote folder not found") != std::string::npos);
+    CHECK(read_file(home.path("kitovu/Mathe/a.txt")) == "a");
+}
+
+TEST_CASE("kitovu sync with a broken config exits 2, prints every problem and syncs nothing") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config("\n[[subjects]]\nname = \"X\"\n  [[subjects.sources]]\n  connection = "
+                      "\"nowhere\"\n  remote_dir = \"x\"\n");
+    const auto result = home.kitovu({"sync", "--config", home.config().string()});
+    CHECK(result.exit_code == 2);
+    const std::string prefix = home.config().string() + ":";
+    CHECK(result.err.find(prefix +
+                          "23:3: source of subject 'X' is missing required key 'remote-dir'\n") !=
+          std::string::npos);
+    CHECK(result.err.find(prefix +
+                          "24:16: unknown connection 'nowhere' (defined connections: mirror)\n") !=
+          std::string::npos);
+    CHECK(result.err.find("did you mean 'remote-dir'") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
+    CHECK_FALSE(std::filesystem::exists(home.path("data")));
+
+    const auto missing = home.kitovu({"sync", "--config", home.path("nope.toml").string()});
+    CHECK(missing.exit_code == 2);
+    CHECK(missing.err.find(home.path("nope.toml").string()) != std::string::npos);
+}
+
+TEST_CASE("kitovu validate reports every problem as FILE:LINE:COLUMN and exits 2") {
+    Home home;
+    home.write_config();
+    const auto good = home.kitovu({"validate", "--config", home.config().string()});
+    CHECK(good.exit_code == 0);
+    CHECK(good.out == home.config().string() + ": ok (1 connection, 2 subjects)\n");
+
+    write_file(home.config(), "root-dir = 5\n[[connections]]\nname = \"a\"\nplugin = \"ftp\"\n");
+    const auto bad = home.kitovu({"validate", "--config", home.config().string()});
+    CHECK(bad.exit_code == 2);
+    const std::string file = home.config().string();
+    CHECK(bad.err.starts_with(file + ":1:12: expected a string for 'root-dir', found an integer\n" +
+                              file + ":4:10: unknown plugin 'ftp' (known plugins: local, smb)\n"));
+}
+
+TEST_CASE("kitovu fileinfo prints the config and cache paths and whether they exist") {
+    Home home;
+    const auto before = home.kitovu({"fileinfo"});
+    CHECK(before.exit_code == 0);
+    const std::string config = home.path("config-home/kitovu/kitovu.toml").string();
+    CHECK(before.out.starts_with("config: " + config + " (missing)\n"));
+    CHECK(before.out.find("cache:  " + home.path("data/kitovu/kitovu-").string()) !=
+          std::string::npos);
+    CHECK(before.out.find(".cache (missing)") != std::string::npos);
+
+    home.write_config();
+    std::filesystem::create_directories(home.path("config-home/kitovu"));
+    std::filesystem::copy_file(home.config(), config);
+    REQUIRE(home.kitovu({"sync"}).exit_code == 0);
+    const auto after = home.kitovu({"fileinfo"});
+    CHECK(after.out.find("(missing)") == std::string::npos);
+    CHECK(after.out.find(".cache (exists)") != std::string::npos);
+}
+
+TEST_CASE("kitovu sync --dry-run shows what would happen and changes nothing") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const auto result =
+        home.kitovu({"sync", "--dry-run", "-v", "--config", home.config().string()});
+    CHECK(result.exit_code == 0);
+    CHECK(result.out.find("would be new") != std::string::npos);
+    CHECK(result.out.find(home.path("kitovu/Mathe/a.txt").string()) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
+    CHECK_FALSE(std::filesystem::exists(home.path("data")));
+}
+
+TEST_CASE("kitovu sync --json prints one JSON report object on stdout") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.share("Mathe/b.txt", "bb");
+    home.write_config();
+    write_file(home.path("kitovu/Mathe/b.txt"), "mine");
+    const auto result = home.kitovu({"sync", "--json", "--config", home.config().string()});
+    CHECK(result.exit_code == 0);
+    CHECK(result.out.starts_with(
+        "{\n  \"counts\": {\"new\": 1, \"remote-changed\": 0, \"unchanged\": 0, "
+        "\"local-changed\": 0, \"conflict\": 1, \"remote-deleted\": 0, \"adopted\": 0},"));
+    CHECK(result.out.find("\"bytes_downloaded\": 3,") != std::string::npos);
+    CHECK(result.out.find("\"kind\": \"conflict\"") != std::string::npos);
+    CHECK(result.out.find("\"errors\": []") != std::string::npos);
+    CHECK(result.out.ends_with("}\n"));
+}
+
+TEST_CASE("kitovu sync -q prints nothing when all is well, -v prints each file") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const auto quiet = home.kitovu({"sync", "-q", "--config", home.config().string()});
+    CHECK(quiet.exit_code == 0);
+    CHECK(quiet.out.empty());
+    CHECK(quiet.err.empty());
+    const auto verbose = home.kitovu({"sync", "-v", "--config", home.config().string()});
+    CHECK(verbose.out.find("unchanged       " + home.path("kitovu/Mathe/a.txt").string()) !=
+          std::string::npos);
+}
+
+TEST_CASE("output into a pipe has no control characters, on a terminal a progress line is drawn") {
+    Home home;
+    // Large enough that the run lasts several redraws of the progress line.
+    for (int i = 0; i < 200; ++i)
+        home.share(fmt::format("Mathe/f{:03}.bin", i), std::string(1 << 20, 'x'));
+    home.share("Informatik/EPJ/a.txt", "remote");
+    home.write_config();
+    write_file(home.path("kitovu/EPJ/a.txt"), "mine"); // a conflict: a warning line too
+
+    const auto piped = home.kitovu({"sync", "--config", home.config().string()});
+    CHECK(piped.exit_code == 0);
+    CHECK(piped.err.find("warning: mirror: ") != std::string::npos);
+    CHECK_FALSE(has_control_characters(piped.out));
+    CHECK_FALSE(has_control_characters(piped.err));
+
+    std::filesystem::remove_all(home.path("kitovu/Mathe"));
+    auto environment = home.environment();
+    environment.erase("NO_COLOR");
+    const auto terminal = run_on_terminal(
+        {KITOVU_BINARY, "sync", "--jobs", "1", "--config", home.config().string()}, environment);
+    CHECK(terminal.exit_code == 0);
+    CHECK(terminal.out.find("\r\033[K") != std::string::npos);
+    CHECK(std::regex_search(terminal.out,
+                            std::regex{"\r\033\\[K[0-9]+/[0-9]+ files  [0-9.]+ [KMGT]?B / "}));
+    CHECK(terminal.out.find("200 new") != std::string::npos);
+}
+
+TEST_CASE("colour only on a terminal and never with NO_COLOR") {
+    Home home;
+    home.share("Informatik/EPJ/a.txt", "remote");
+    home.write_config();
+    write_file(home.path("kitovu/EPJ/a.txt"), "mine");
+    auto environment = home.environment();
+    environment.erase("NO_COLOR");
+    const auto coloured =
+        run_on_terminal({KITOVU_BINARY, "sync", "--config", home.config().string()}, environment);
+    CHECK(coloured.out.find("\033[33mwarning:") != std::string::npos);
+
+    home.share("Informatik/EPJ/b.txt", "remote");
+    write_file(home.path("kitovu/EPJ/b.txt"), "mine");
+    environment["NO_COLOR"] = "1";
+    const auto plain =
+        run_on_terminal({KITOVU_BINARY, "sync", "--config", home.config().string()}, environment);
+    CHECK(plain.out.find("warning:") != std::string::npos);
+    CHECK(plain.out.find("\033[33m") == std::string::npos);
+}
+
+TEST_CASE(
+    "Ctrl-C stops the sync cleanly: exit 1, a stopped line, no temporaries, a rerun finishes") {
+    Home home;
+    for (int i = 0; i < 400; ++i)
+        home.share(fmt::format("Mathe/f{:03}.bin", i), std::string(200000, 'y'));
+    home.write_config();
+    bool sent = false;
+    const auto result = run_process(
+        {KITOVU_BINARY, "sync", "-v", "--jobs", "1", "--config", home.config().string()},
+        home.environment(), [&](const std::string& output, pid_t child) {
+            if (!sent && std::ranges::count(output, '\n') >= 5) {
+                ::kill(child, SIGINT);
+                sent = true;
+            }
+        });
+    REQUIRE(sent);
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("stopped") != std::string::npos);
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(home.path("kitovu"))) {
+        CHECK_FALSE(entry.path().filename().string().starts_with(".kitovu-partial-"));
+        if (entry.is_regular_file()) {
+            ++files;
+            CHECK(std::filesystem::file_size(entry.path()) == 200000);
+        }
+    }
+    CHECK(files < 400);
+    const auto rerun = home.kitovu({"sync", "--config", home.config().string()});
+    CHECK(rerun.exit_code == 0);
+    INFO(rerun.out << rerun.err);
+    const std::string expected =
+        files == 0 ? "400 new;" : fmt::format("{} new, {} unchanged;", 400 - files, files);
+    CHECK(rerun.out.find(expected) != std::string::npos);
+}
+
+TEST_CASE("kitovu edit creates the commented template, runs the editor and validates the result") {
+    Home home;
+    const auto config = home.path("config-home/kitovu/kitovu.toml");
+    const auto created = home.kitovu({"edit", "--editor", "true"});
+    CHECK(created.exit_code == 0);
+    REQUIRE(std::filesystem::exists(config));
+    CHECK(read_file(config).find("# ") != std::string::npos);
+    CHECK(home.kitovu({"validate"}).exit_code == 0);
+
+    // An editor that breaks the file: the problems are shown and the exit code is 2.
+    const auto broken =
+        home.kitovu({"edit", "--editor", "sh -c 'echo \"bogus-key = 1\" >> \"$0\"'"});
+    CHECK(broken.exit_code == 2);
+    CHECK(broken.err.find(config.string() + ":") != std::string::npos);
+    CHECK(broken.err.find("bogus-key") != std::string::npos);
+
+    // $EDITOR is used when --editor is not given; a failing editor is reported.
+    auto environment = home.environment();
+    environment["EDITOR"] = "false";
+    const auto failing = run_process({KITOVU_BINARY, "edit"}, environment);
+    CHECK(failing.exit_code == 1);
+    CHECK(failing.err.find("the editor 'false' failed") != std::string::npos);
+}
+
+TEST_CASE("kitovu plugins lists each plugin with its options") {
+    Home home;
+    const auto result = home.kitovu({"plugins"});
+    CHECK(result.exit_code == 0);
+    CHECK(result.out.find("local - ") != std::string::npos);
+    CHECK(result.out.find("smb - ") != std::string::npos);
+    for (const char* option : {"hostname", "port", "share", "username", "domain",
+                               "password-command", "signing", "encrypt", "timeout", "path"})
+        CHECK(result.out.find(std::string{"    "} + option) != std::string::npos);
+    CHECK(result.out.find("default 445") != std::string::npos);
+    CHECK(result.out.find("KITOVU_PASSWORD_<CONNECTION>") != std::string::npos);
+}

@@ -1,0 +1,667 @@
+// The smb plugin against a real smbd on loopback, driven through the real engine: what a
+// student's sync of a university share does, including the ways it fails.
+#include "samba_fixture.hpp"
+#include "support.hpp"
+
+#include <kitovu/engine.hpp>
+#include <kitovu/plugins/smb.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <regex>
+#include <set>
+
+using namespace kitovu;
+using kitovu::test::read_file;
+using kitovu::test::SambaServer;
+using kitovu::test::TempDir;
+
+namespace {
+
+constexpr std::int64_t old_time = 1'600'000'000;
+constexpr std::int64_t new_time = 1'700'000'000;
+
+// The smb connection's options as a config would give them: the schema's defaults, then what
+// the server needs.
+Options smb_options(const SambaServer& server, const std::string& share = "skripte") {
+    auto entry = PluginRegistry::find("smb");
+    REQUIRE(entry);
+    Options options;
+    for (const OptionSpec& spec : (*entry)->options)
+        if (auto value = default_value(spec))
+            options.set(std::string{spec.name}, *value);
+    options.set("hostname", std::string{"127.0.0.1"});
+    options.set("port", std::int64_t{server.port()});
+    options.set("share", share);
+    options.set("username", SambaServer::user());
+    return options;
+}
+
+// One connection "skripte" and one subject EPJ synced from `remote_dir` on it.
+class Setup {
+  public:
+    std::filesystem::path target() const { return dir_ / "home/EPJ"; }
+    std::filesystem::path local(const std::string& relative) const { return target() / relative; }
+
+    Settings settings(Options options, std::string remote_dir = "EPJ") const {
+        Settings settings;
+        settings.root_dir = dir_ / "home";
+        settings.connections.push_back(Connection{"skripte", "smb", std::move(options), {}});
+        settings.subjects.push_back(
+            Subject{"EPJ", {Source{"skripte", std::move(remote_dir), target(), {}, {}}}, {}});
+        return settings;
+    }
+
+    SyncReport run(const Settings& settings, SyncOptions options = {},
+                   std::string password = SambaServer::password()) {
+        if (options.cache_file.empty())
+            options.cache_file = dir_ / "state/kitovu.cache";
+        options.prompt = [password](std::string_view) { return std::optional{password}; };
+        auto report = sync(settings, options, warnings);
+        REQUIRE(report);
+        return std::move(*report);
+    }
+
+    CollectingSink warnings;
+
+  private:
+    TempDir dir_;
+};
+
+// Every regular file under `root`: relative path -> content.
+std::map<std::string, std::string> files_in(const std::filesystem::path& root) {
+    std::map<std::string, std::string> files;
+    if (!std::filesystem::exists(root))
+        return files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
+        if (entry.is_regular_file())
+            files[entry.path().lexically_relative(root).generic_string()] = read_file(entry.path());
+    return files;
+}
+
+std::set<std::string> folders_in(const std::filesystem::path& root) {
+    std::set<std::string> folders;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
+        if (entry.is_directory())
+            folders.insert(entry.path().lexically_relative(root).generic_string());
+    return folders;
+}
+
+std::int64_t mtime_of(const std::filesystem::path& file) {
+    return *local_mtime(file);
+}
+
+std::string random_bytes(std::size_t size, std::uint64_t seed) {
+    std::mt19937_64 random{seed};
+    std::string out(size, '\0');
+    for (std::size_t i = 0; i < size; i += 8) {
+        const std::uint64_t word = random();
+        std::memcpy(out.data() + i, &word, std::min<std::size_t>(8, size - i));
+    }
+    return out;
+}
+
+std::size_t seconds_since(std::chrono::steady_clock::time_point start) {
+    return static_cast<std::size_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start)
+            .count());
+}
+
+bool has_warning(const CollectingSink& sink, WarningKind kind) {
+    return std::ranges::any_of(sink.warnings(), [&](const Warning& w) { return w.kind == kind; });
+}
+
+// The single error of a run that failed as a whole connection.
+const UsageError& only_error(const SyncReport& report) {
+    REQUIRE(report.errors.size() == 1);
+    return report.errors.front();
+}
+
+} // namespace
+
+TEST_CASE("the smb plugin declares the contract's options and a password") {
+    auto entry = PluginRegistry::find("smb");
+    REQUIRE(entry);
+    std::map<std::string, const OptionSpec*> specs;
+    for (const OptionSpec& spec : (*entry)->options)
+        specs[std::string{spec.name}] = &spec;
+    CHECK(specs.size() == 9);
+    for (const char* required : {"hostname", "share", "username"})
+        CHECK(specs.at(required)->required);
+    CHECK(default_value(*specs.at("port")) == OptionValue{std::int64_t{445}});
+    CHECK(specs.at("port")->min == 1);
+    CHECK(specs.at("port")->max == 65535);
+    CHECK(default_value(*specs.at("domain")) == OptionValue{std::string{"WORKGROUP"}});
+    CHECK_FALSE(default_value(*specs.at("password-command")));
+    CHECK(default_value(*specs.at("signing")) == OptionValue{std::string{"if-required"}});
+    CHECK(std::vector<std::string_view>(specs.at("signing")->allowed.begin(),
+                                        specs.at("signing")->allowed.end()) ==
+          std::vector<std::string_view>{"off", "if-required", "required"});
+    CHECK(default_value(*specs.at("encrypt")) == OptionValue{false});
+    CHECK(default_value(*specs.at("timeout")) == OptionValue{std::int64_t{30}});
+    CHECK(specs.at("timeout")->min == 1);
+    CHECK(specs.at("timeout")->max == 3600);
+    REQUIRE((*entry)->secret);
+    CHECK((*entry)->secret->what == "password");
+    CHECK((*entry)->secret->command_option == "password-command");
+    CHECK((*entry)->secret->environment_prefix == "KITOVU_PASSWORD_");
+}
+
+TEST_CASE("a share is synced byte for byte, empty folders and modification times included") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    const std::map<std::string, std::string> remote{
+        {"Skript.pdf", "lecture notes"},
+        {"Übungen/Serie 1 – Lösung.txt", "Lösung"},
+        {"Übungen/日本語 ノート.txt", "ノート"},
+        {"a b/c  d/e f .txt", "spaces"},
+        {"Hash #1 & 100% done.txt", "hash and percent"},
+        {"percent %41 and %20 kept.txt", "percent escapes are names here"},
+        {"plus+equals=semi;colon,comma'apostrophe (1) [2] {3} @~!$.txt", "punctuation"},
+        {"Nested/deep/er/and/deeper/file.txt", "deep"},
+        {"zero.bin", ""},
+        {"Video/lecture 1.mp4", random_bytes(50'000'000, 1)},
+    };
+    std::int64_t mtime = old_time;
+    for (const auto& [path, content] : remote)
+        server.put("EPJ/" + path, content, mtime += 3607);
+    server.make_folders(server.share() / "EPJ/leer");
+    server.make_folders(server.share() / "EPJ/Übungen/leer auch");
+
+    Setup setup;
+    const auto settings = setup.settings(smb_options(server));
+    const auto report = setup.run(settings);
+    INFO((report.errors.empty() ? "" : report.errors.front().to_string()));
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::new_file) == remote.size());
+    CHECK(files_in(setup.target()) == remote);
+    CHECK(folders_in(setup.target()) == folders_in(server.share() / "EPJ"));
+    for (const auto& [path, content] : remote)
+        CHECK(mtime_of(setup.local(path)) == mtime_of(server.share() / "EPJ" / path));
+
+    const auto again = setup.run(settings);
+    CHECK(again.exit_code() == 0);
+    CHECK(again.count(FileState::unchanged) == remote.size());
+    CHECK(again.bytes_downloaded == 0);
+}
+
+TEST_CASE("names invalid on Windows arrive under Samba's mangled names") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    // Samba's default (`mangled names = yes`) shows a Unix name with :*?"<>| or a trailing dot
+    // under an 8.3 name such as PXTMI4~F.TXT, which the client can open.
+    server.put("EPJ/a:b.txt", "colon");
+    server.put("EPJ/what?.txt", "question");
+    server.put("EPJ/star*.txt", "star");
+    server.put("EPJ/back\\slash.txt", "backslash");
+    server.put("EPJ/ok.txt", "ok");
+
+    Setup setup;
+    const auto report = setup.run(setup.settings(smb_options(server)));
+    CHECK(report.exit_code() == 0);
+    const auto files = files_in(setup.target());
+    CHECK(files.size() == 5);
+    CHECK(files.at("ok.txt") == "ok");
+    std::multiset<std::string> mangled;
+    for (const auto& [name, content] : files)
+        if (name != "ok.txt") {
+            CHECK(std::regex_match(name, std::regex{R"([A-Z0-9_]{1,6}~[A-Z0-9]\.TXT)"}));
+            mangled.insert(content);
+        }
+    CHECK(mangled == std::multiset<std::string>{"backslash", "colon", "question", "star"});
+}
+
+TEST_CASE("with mangled names off, names invalid on Windows are listed but cannot be opened") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    // `mangled names = no` passes the Unix names through; the server then refuses to open them
+    // (':' starts a stream name, the others are wildcards), and libsmbclient says EINVAL.
+    server.put("EPJ/a:b.txt", "colon");
+    server.put("EPJ/pipe|.txt", "pipe");
+    server.put("EPJ/ok.txt", "ok");
+
+    Setup setup;
+    const auto report = setup.run(setup.settings(smb_options(server, "raw-names")));
+    CHECK(report.exit_code() == 1);
+    CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"ok.txt", "ok"}});
+    REQUIRE(report.errors.size() == 2);
+    for (const UsageError& error : report.errors) {
+        CHECK(error.kind == ErrorKind::protocol);
+        CHECK(error.connection == "skripte");
+    }
+}
+
+TEST_CASE("a remote change is picked up, a local edit survives, a conflict keeps both") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/remote.txt", "v1", old_time);
+    server.put("EPJ/local.txt", "v1", old_time);
+    server.put("EPJ/both.txt", "v1", old_time);
+    Setup setup;
+    const auto settings = setup.settings(smb_options(server));
+    REQUIRE(setup.run(settings).exit_code() == 0);
+
+    server.put("EPJ/remote.txt", "v2 from the lecturer", new_time);
+    test::write_file(setup.local("local.txt"), "my notes");
+    test::write_file(setup.local("both.txt"), "my notes");
+    server.put("EPJ/both.txt", "v2 from the lecturer", new_time);
+
+    const auto report = setup.run(settings);
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::remote_changed) == 1);
+    CHECK(report.count(FileState::local_changed) == 1);
+    CHECK(report.count(FileState::conflict) == 1);
+    CHECK(read_file(setup.local("remote.txt")) == "v2 from the lecturer");
+    CHECK(mtime_of(setup.local("remote.txt")) == new_time);
+    CHECK(read_file(setup.local("local.txt")) == "my notes");
+    CHECK(read_file(setup.local("both.txt")) == "my notes");
+    CHECK(has_warning(setup.warnings, WarningKind::conflict));
+    std::vector<std::string> copies;
+    for (const auto& [name, content] : files_in(setup.target()))
+        if (name.starts_with("both.remote-conflict-")) {
+            copies.push_back(name);
+            CHECK(content == "v2 from the lecturer");
+        }
+    CHECK(copies.size() == 1);
+}
+
+TEST_CASE("a wrong password is an authentication error naming the connection") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "notes");
+    Setup setup;
+    const auto report = setup.run(setup.settings(smb_options(server)), {}, "not the password");
+    CHECK(report.exit_code() == 1);
+    const UsageError& error = only_error(report);
+    CHECK(error.kind == ErrorKind::authentication);
+    CHECK(error.connection == "skripte");
+    CHECK_THAT(error.message, Catch::Contains("login failed for user kitovu-test: wrong user "
+                                              "name or password"));
+    CHECK(files_in(setup.target()).empty());
+}
+
+TEST_CASE("a share that does not exist is not found; one the user may not open is denied") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    Setup setup;
+    {
+        const auto report = setup.run(setup.settings(smb_options(server, "no-such-share")));
+        CHECK(report.exit_code() == 1);
+        const UsageError& error = only_error(report);
+        CHECK(error.kind == ErrorKind::not_found);
+        CHECK(error.connection == "skripte");
+        CHECK_THAT(error.message, Catch::Contains("share 'no-such-share' not found on 127.0.0.1"));
+    }
+    {
+        const auto report = setup.run(setup.settings(smb_options(server, "locked")));
+        CHECK(report.exit_code() == 1);
+        const UsageError& error = only_error(report);
+        CHECK(error.kind == ErrorKind::permission);
+        CHECK(error.connection == "skripte");
+        CHECK_THAT(error.message, Catch::Contains("may not open share 'locked'"));
+    }
+}
+
+TEST_CASE("an unknown host and a closed port are connection errors, reported at once") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    Setup setup;
+    SECTION("unknown host") {
+        auto options = smb_options(server);
+        options.set("hostname", std::string{"no-such-host.invalid"});
+        const auto start = std::chrono::steady_clock::now();
+        const auto report = setup.run(setup.settings(options));
+        CHECK(seconds_since(start) < 10);
+        CHECK(report.exit_code() == 1);
+        const UsageError& error = only_error(report);
+        CHECK(error.kind == ErrorKind::connection);
+        CHECK(error.connection == "skripte");
+        CHECK_THAT(error.message, Catch::Contains("cannot reach no-such-host.invalid:") &&
+                                      Catch::Contains("(host not found)") &&
+                                      Catch::Contains("university network or VPN"));
+    }
+    SECTION("closed port") {
+        auto options = smb_options(server);
+        const std::uint16_t closed = test::free_port();
+        options.set("port", std::int64_t{closed});
+        const auto start = std::chrono::steady_clock::now();
+        const auto report = setup.run(setup.settings(options));
+        CHECK(seconds_since(start) < 5);
+        CHECK(report.exit_code() == 1);
+        const UsageError& error = only_error(report);
+        CHECK(error.kind == ErrorKind::connection);
+        CHECK(error.connection == "skripte");
+        CHECK_THAT(error.message,
+                   Catch::Contains("cannot reach 127.0.0.1:" + std::to_string(closed) +
+                                   " (connection refused) — are you on the university network "
+                                   "or VPN?"));
+    }
+}
+
+TEST_CASE("a server that never answers is a connection error after the timeout") {
+    // Accepts connections (the kernel does) but never says a word.
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener, 16) == 0);
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+
+    Options options;
+    for (const OptionSpec& spec : (*PluginRegistry::find("smb"))->options)
+        if (auto value = default_value(spec))
+            options.set(std::string{spec.name}, *value);
+    options.set("hostname", std::string{"127.0.0.1"});
+    options.set("port", std::int64_t{ntohs(address.sin_port)});
+    options.set("share", std::string{"skripte"});
+    options.set("username", std::string{"alice"});
+    options.set("timeout", std::int64_t{2});
+    Setup setup;
+    const auto start = std::chrono::steady_clock::now();
+    const auto report = setup.run(setup.settings(options), {}, "secret");
+    const auto took = seconds_since(start);
+    ::close(listener);
+    CHECK(took >= 1);
+    CHECK(took < 8);
+    const UsageError& error = only_error(report);
+    CHECK(error.kind == ErrorKind::connection);
+    CHECK_THAT(error.message, Catch::Contains("(no answer within 2 s)"));
+}
+
+TEST_CASE("a remote folder that does not exist is not found") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "notes");
+    Setup setup;
+    const auto report = setup.run(setup.settings(smb_options(server), "Informatik/Nope"));
+    CHECK(report.exit_code() == 1);
+    const UsageError& error = only_error(report);
+    CHECK(error.kind == ErrorKind::not_found);
+    CHECK(error.connection == "skripte");
+    CHECK(error.message == "remote folder not found");
+    CHECK(error.path == "Informatik/Nope");
+}
+
+TEST_CASE("a file the server's user cannot read fails alone; the rest syncs") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/open.txt", "for everyone");
+    server.put("EPJ/sub/also open.txt", "for everyone too");
+    server.put("EPJ/sub/secret.txt", "for the lecturer");
+    // smbd opens files as the mapped user, so this denies it although the tests run as root.
+    std::filesystem::permissions(server.share() / "EPJ/sub/secret.txt", std::filesystem::perms{0});
+
+    Setup setup;
+    const auto report = setup.run(setup.settings(smb_options(server)));
+    CHECK(report.exit_code() == 1);
+    CHECK(report.failed == 1);
+    const UsageError& error = only_error(report);
+    CHECK(error.kind == ErrorKind::permission);
+    CHECK(error.connection == "skripte");
+    CHECK_THAT(error.path, Catch::Contains("secret.txt"));
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"open.txt", "for everyone"},
+                                             {"sub/also open.txt", "for everyone too"}});
+}
+
+TEST_CASE("a file deleted after the listing is reported as vanished") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/stays.txt", "here");
+    server.put("EPJ/goes.txt", "soon gone");
+    // Deletes goes.txt the moment the engine has decided to download it.
+    class Deleter final : public SyncObserver {
+      public:
+        explicit Deleter(const SambaServer& server) : server_(server) {}
+        void decided(const FileEvent& file, FileState) override {
+            if (file.remote_path == "EPJ/goes.txt")
+                std::filesystem::remove(server_.share() / "EPJ/goes.txt");
+        }
+
+      private:
+        const SambaServer& server_;
+    } deleter{server};
+    Setup setup;
+    SyncOptions options;
+    options.observer = &deleter;
+    const auto report = setup.run(setup.settings(smb_options(server)), options);
+    CHECK(report.exit_code() == 0);
+    CHECK(has_warning(setup.warnings, WarningKind::vanished));
+    CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"stays.txt", "here"}});
+}
+
+TEST_CASE("a server stopped mid-sync ends the run in bounded time; a rerun completes it") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    std::map<std::string, std::string> remote;
+    for (int i = 0; i < 60; ++i) {
+        const std::string path = "Folie " + std::to_string(i) + ".pdf";
+        remote[path] = random_bytes(256 * 1024, static_cast<std::uint64_t>(i));
+        server.put("EPJ/" + path, remote[path], old_time + i);
+    }
+    class Stopper final : public SyncObserver {
+      public:
+        explicit Stopper(SambaServer& server) : server_(server) {}
+        void finished(const FileEvent&, const UsageError*) override {
+            if (++done_ == 3)
+                server_.stop();
+        }
+
+      private:
+        SambaServer& server_;
+        int done_ = 0;
+    } stopper{server};
+
+    Setup setup;
+    auto options = smb_options(server);
+    options.set("timeout", std::int64_t{5});
+    const auto settings = setup.settings(options);
+    SyncOptions sync_options;
+    sync_options.observer = &stopper;
+    sync_options.jobs = 2;
+    const auto start = std::chrono::steady_clock::now();
+    const auto report = setup.run(settings, sync_options);
+    CHECK(seconds_since(start) < 30);
+    CHECK(report.exit_code() == 1);
+    CHECK(report.failed > 0);
+    CHECK(report.failed + report.count(FileState::new_file) == remote.size());
+    for (const UsageError& error : report.errors) {
+        INFO(error.to_string());
+        CHECK(error.kind == ErrorKind::connection);
+        CHECK(error.connection == "skripte");
+    }
+    // Only complete files under final names, nothing half-written left behind.
+    const auto partial = files_in(setup.target());
+    CHECK(partial.size() == report.count(FileState::new_file));
+    for (const auto& [path, content] : partial) {
+        INFO(path);
+        CHECK(remote.count(path) == 1);
+        CHECK((remote.count(path) == 1 && remote.at(path) == content));
+    }
+
+    server.start();
+    const auto rerun = setup.run(settings);
+    INFO((rerun.errors.empty() ? "" : rerun.errors.front().to_string()));
+    CHECK(rerun.exit_code() == 0);
+    CHECK(files_in(setup.target()) == remote);
+}
+
+TEST_CASE("a server that hangs mid-sync costs one timeout per worker, not one per file") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    for (int i = 0; i < 40; ++i)
+        server.put("EPJ/Folie " + std::to_string(i) + ".pdf",
+                   random_bytes(256 * 1024, static_cast<std::uint64_t>(i)), old_time + i);
+    class Freezer final : public SyncObserver {
+      public:
+        explicit Freezer(SambaServer& server) : server_(server) {}
+        void finished(const FileEvent&, const UsageError*) override {
+            if (++done_ == 2)
+                server_.freeze();
+        }
+
+      private:
+        SambaServer& server_;
+        int done_ = 0;
+    } freezer{server};
+
+    Setup setup;
+    auto options = smb_options(server);
+    options.set("timeout", std::int64_t{2});
+    SyncOptions sync_options;
+    sync_options.observer = &freezer;
+    sync_options.jobs = 2;
+    const auto start = std::chrono::steady_clock::now();
+    const auto report = setup.run(setup.settings(options), sync_options);
+    const auto took = seconds_since(start);
+    server.thaw();
+    // Per worker one timeout for the request and one for the goodbye when its context is freed.
+    CHECK(took < 20);
+    CHECK(report.exit_code() == 1);
+    CHECK(report.failed + report.count(FileState::new_file) == 40);
+    CHECK(report.failed > 30);
+    bool timed_out = false;
+    for (const UsageError& error : report.errors) {
+        INFO(error.to_string());
+        CHECK(error.kind == ErrorKind::connection);
+        timed_out = timed_out || error.message.find("(no answer within 2 s)") != std::string::npos;
+    }
+    CHECK(timed_out);
+}
+
+TEST_CASE("parallel downloads give the same tree as one at a time") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    std::map<std::string, std::string> remote;
+    for (int i = 0; i < 300; ++i) {
+        const std::string path =
+            "Woche " + std::to_string(i % 12) + "/Blatt " + std::to_string(i) + ".txt";
+        remote[path] = random_bytes(1000 + static_cast<std::size_t>(i) * 37,
+                                    static_cast<std::uint64_t>(i) + 1000);
+        server.put("EPJ/" + path, remote[path], old_time + i);
+    }
+    Setup one;
+    Setup four;
+    SyncOptions serial;
+    serial.jobs = 1;
+    SyncOptions parallel;
+    parallel.jobs = 4;
+    const auto first = one.run(one.settings(smb_options(server)), serial);
+    const auto second = four.run(four.settings(smb_options(server)), parallel);
+    CHECK(first.exit_code() == 0);
+    CHECK(second.exit_code() == 0);
+    CHECK(second.count(FileState::new_file) == remote.size());
+    CHECK(files_in(one.target()) == remote);
+    CHECK(files_in(four.target()) == remote);
+    for (const auto& [path, content] : remote)
+        CHECK(mtime_of(four.local(path)) == mtime_of(one.local(path)));
+}
+
+TEST_CASE("signing and encryption options reach the server") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    const auto smbstatus = test::find_program("smbstatus");
+    if (!smbstatus) {
+        WARN("skipped: smbstatus not found");
+        return;
+    }
+    server.put("EPJ/Skript.pdf", "notes");
+    // smbstatus -b: one line per session with its protocol, encryption and signing.
+    const auto session = [&](const std::string& signing, bool encrypt) {
+        auto plugin = PluginRegistry::create("smb");
+        REQUIRE(plugin);
+        auto options = smb_options(server);
+        options.set("signing", signing);
+        options.set("encrypt", encrypt);
+        options.set_secret(SambaServer::password());
+        REQUIRE((*plugin)->configure("skripte", options));
+        REQUIRE((*plugin)->connect());
+        const std::string command = smbstatus->string() + " -b -s " + server.config().string();
+        FILE* in = ::popen(command.c_str(), "r");
+        REQUIRE(in != nullptr);
+        std::string line;
+        char buffer[512];
+        while (std::fgets(buffer, sizeof buffer, in) != nullptr)
+            if (std::string_view{buffer}.find(SambaServer::user()) != std::string_view::npos)
+                line = buffer;
+        ::pclose(in);
+        (*plugin)->disconnect();
+        return line;
+    };
+    // SMB 3.1.1 signs the session setup in any case ("partial"); `required` signs everything.
+    CHECK_THAT(session("if-required", false), Catch::Contains("partial("));
+    CHECK_THAT(session("off", false), Catch::Contains("partial("));
+    const std::string required = session("required", false);
+    CHECK_THAT(required, Catch::Contains("AES-128-GMAC"));
+    CHECK_THAT(required, !Catch::Contains("partial("));
+    CHECK_THAT(session("if-required", true), Catch::Contains("AES-128-GCM") ||
+                                                 Catch::Contains("AES-128-CCM") ||
+                                                 Catch::Contains("AES-256-GCM"));
+}
+
+TEST_CASE("a folder libsmbclient cannot list is skipped with a warning, and nothing is printed") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/fine.txt", "fine");
+    // A backslash is legal in a Unix name; unmangled, libsmbclient refuses the whole listing
+    // that holds it ("is_bad_finfo_name", logged at level 0).
+    server.put("EPJ/odd/back\\slash.txt", "odd");
+
+    // libsmbclient's own logging must reach neither stdout nor stderr.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    TempDir capture_dir;
+    const auto capture = capture_dir / "output";
+    const int captured = ::open(capture.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(captured >= 0);
+    const int saved_out = ::dup(1);
+    const int saved_err = ::dup(2);
+    ::dup2(captured, 1);
+    ::dup2(captured, 2);
+    Setup setup;
+    const auto report = setup.run(setup.settings(smb_options(server, "raw-names")));
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::dup2(saved_out, 1);
+    ::dup2(saved_err, 2);
+    ::close(saved_out);
+    ::close(saved_err);
+    ::close(captured);
+
+    CHECK(read_file(capture).empty());
+    CHECK(report.exit_code() == 0);
+    CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"fine.txt", "fine"}});
+    REQUIRE(setup.warnings.warnings().size() == 1);
+    const Warning& warning = setup.warnings.warnings().front();
+    CHECK(warning.kind == WarningKind::skipped);
+    CHECK(warning.path == "EPJ/odd");
+    CHECK_THAT(warning.message, Catch::Contains("a name the SMB client refuses"));
+}
