@@ -21,7 +21,7 @@ namespace {
 
 // Stands in for the smb plugin, which is not part of this build yet, with the options
 // CONTRACT.md gives it, so that configs can be checked against a realistic schema.
-class SmbStandIn final : public SyncPlugin {
+class SmbStandIn final : public test::InertPlugin {
   public:
     static std::span<const OptionSpec> schema() noexcept {
         static constexpr std::array<std::string_view, 3> signing{"off", "if-required", "required"};
@@ -56,16 +56,6 @@ class SmbStandIn final : public SyncPlugin {
                        .max = 3600},
         };
         return specs;
-    }
-    expected<void, UsageError> configure(std::string_view, const Options&) override { return {}; }
-    expected<void, UsageError> connect() override { return {}; }
-    expected<std::vector<RemoteEntry>, UsageError> list(std::string_view, ListFilter,
-                                                        WarningSink) override {
-        return std::vector<RemoteEntry>{};
-    }
-    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry&,
-                                                               ChunkWriter) override {
-        return std::optional<std::int64_t>{};
     }
 };
 

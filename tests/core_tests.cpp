@@ -14,19 +14,9 @@ using kitovu::test::TempDir;
 
 namespace {
 
-class DummyPlugin final : public SyncPlugin {
+class DummyPlugin final : public test::InertPlugin {
   public:
     static std::span<const OptionSpec> schema() noexcept { return {}; }
-    expected<void, UsageError> configure(std::string_view, const Options&) override { return {}; }
-    expected<void, UsageError> connect() override { return {}; }
-    expected<std::vector<RemoteEntry>, UsageError> list(std::string_view, ListFilter,
-                                                        WarningSink) override {
-        return std::vector<RemoteEntry>{};
-    }
-    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry&,
-                                                               ChunkWriter) override {
-        return std::optional<std::int64_t>{};
-    }
 };
 
 auto keep_all = [](std::string_view, bool) { return true; };

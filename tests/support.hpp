@@ -1,6 +1,8 @@
 // Helpers shared by kitovu's tests: throwaway folders and small file utilities.
 #pragma once
 
+#include <kitovu/plugin.hpp>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -54,5 +56,21 @@ inline void set_mtime(const std::filesystem::path& file, std::int64_t seconds) {
     const auto system = std::chrono::sys_seconds{std::chrono::seconds{seconds}};
     std::filesystem::last_write_time(file, std::chrono::file_clock::from_sys(system));
 }
+
+// A plugin that does nothing, for tests of the registry and of config validation: derive and
+// declare a schema().
+class InertPlugin : public SyncPlugin {
+  public:
+    expected<void, UsageError> configure(std::string_view, const Options&) override { return {}; }
+    expected<void, UsageError> connect() override { return {}; }
+    expected<std::vector<RemoteEntry>, UsageError> list(std::string_view, ListFilter,
+                                                        WarningSink) override {
+        return std::vector<RemoteEntry>{};
+    }
+    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry&,
+                                                               ChunkWriter) override {
+        return std::optional<std::int64_t>{};
+    }
+};
 
 } // namespace kitovu::test
