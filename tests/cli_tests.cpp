@@ -1,6 +1,7 @@
 // The kitovu binary, run as a user runs it: every command, every exit code of the contract,
 // output on a pipe and on a terminal. SMB cases live in smb_cli_tests (they need Samba).
 #include "process.hpp"
+#include "samba_fixture.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -389,4 +390,115 @@ TEST_CASE("kitovu plugins lists each plugin with its options") {
         CHECK(result.out.find(std::string{"    "} + option) != std::string::npos);
     CHECK(result.out.find("default 445") != std::string::npos);
     CHECK(result.out.find("KITOVU_PASSWORD_<CONNECTION>") != std::string::npos);
+}
+
+// ---- against a real Samba server ----------------------------------------------------------
+
+namespace {
+
+// A Home whose config syncs subject EPJ from the fixture's share over SMB.
+void write_smb_config(const Home& home, const kitovu::test::SambaServer& server,
+                      const std::string& extra, const std::string& share = "skripte",
+                      const std::string& host = "127.0.0.1") {
+    write_file(home.config(), fmt::format(R"(root-dir = "{}"
+
+[[connections]]
+name = "uni-share"
+plugin = "smb"
+hostname = "{}"
+port = {}
+share = "{}"
+username = "{}"
+timeout = 5
+{}
+[[subjects]]
+name = "EPJ"
+  [[subjects.sources]]
+  connection = "uni-share"
+  remote-dir = "EPJ"
+)",
+                                          home.path("kitovu").string(), host, server.port(), share,
+                                          kitovu::test::SambaServer::user(), extra));
+}
+
+} // namespace
+
+TEST_CASE("kitovu sync over SMB takes the password from password-command, the environment or the "
+          "terminal") {
+    kitovu::test::SambaServer server;
+    if (!kitovu::test::samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "lecture", 1'600'000'000);
+    Home home;
+    const std::string password = kitovu::test::SambaServer::password();
+    write_file(home.path("password"), password + "\n");
+
+    write_smb_config(
+        home, server,
+        fmt::format("password-command = \"cat {}\"\n", home.path("password").string()));
+    auto result = home.kitovu({"sync", "-v", "--json", "--config", home.config().string()});
+    CHECK(result.exit_code == 0);
+    CHECK(read_file(home.path("kitovu/EPJ/Skript.pdf")) == "lecture");
+    CHECK(result.out.find(password) == std::string::npos);
+    CHECK(result.err.find(password) == std::string::npos);
+
+    std::filesystem::remove_all(home.path("kitovu"));
+    write_smb_config(home, server, "");
+    auto environment = home.environment();
+    environment["KITOVU_PASSWORD_UNI_SHARE"] = password;
+    result = run_process({KITOVU_BINARY, "sync", "--config", home.config().string()}, environment);
+    CHECK(result.exit_code == 0);
+    CHECK(read_file(home.path("kitovu/EPJ/Skript.pdf")) == "lecture");
+
+    // On a terminal kitovu asks, without echo: what is typed does not appear.
+    std::filesystem::remove_all(home.path("kitovu"));
+    const auto asked =
+        run_on_terminal({KITOVU_BINARY, "sync", "--config", home.config().string()},
+                        home.environment(), "password for uni-share: ", password + "\n");
+    CHECK(asked.exit_code == 0);
+    CHECK(asked.out.find("password for uni-share: ") != std::string::npos);
+    CHECK(asked.out.find(password) == std::string::npos);
+    CHECK(read_file(home.path("kitovu/EPJ/Skript.pdf")) == "lecture");
+}
+
+TEST_CASE("kitovu sync over SMB: each failing connection exits 1 with a message for people") {
+    kitovu::test::SambaServer server;
+    if (!kitovu::test::samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "lecture", 1'600'000'000);
+    Home home;
+    auto environment = home.environment();
+    environment["KITOVU_PASSWORD_UNI_SHARE"] = "not-the-password";
+
+    write_smb_config(home, server, "");
+    auto result =
+        run_process({KITOVU_BINARY, "sync", "--config", home.config().string()}, environment);
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find(
+              "error: uni-share: login failed for user kitovu-test: wrong user name or password") !=
+          std::string::npos);
+    CHECK(result.err.find("not-the-password") == std::string::npos);
+
+    environment["KITOVU_PASSWORD_UNI_SHARE"] = kitovu::test::SambaServer::password();
+    write_smb_config(home, server, "", "no-such-share");
+    result = run_process({KITOVU_BINARY, "sync", "--config", home.config().string()}, environment);
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("share 'no-such-share' not found") != std::string::npos);
+
+    write_smb_config(home, server, "", "skripte", "no-such-host.invalid");
+    result = run_process({KITOVU_BINARY, "sync", "--config", home.config().string()}, environment);
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("cannot reach no-such-host.invalid") != std::string::npos);
+    CHECK(result.err.find("VPN") != std::string::npos);
+
+    // No password-command, no environment variable, no terminal: the user learns how to give one.
+    environment["KITOVU_PASSWORD_UNI_SHARE"] = "";
+    write_smb_config(home, server, "");
+    result = run_process({KITOVU_BINARY, "sync", "--config", home.config().string()}, environment);
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find(
+              "error: uni-share: no password: set password-command in the config, or "
+              "KITOVU_PASSWORD_UNI_SHARE in the environment, or run kitovu in a terminal") !=
+          std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/EPJ/Skript.pdf")));
 }

@@ -19,8 +19,11 @@ extern char** environ;
 
 namespace kitovu::test {
 
+// A test never waits longer than this for a program; then it is killed and the test fails.
+inline constexpr int patience_ms = 120'000;
+
 struct ProcessResult {
-    int exit_code = -1; // 128 + signal when killed
+    int exit_code = -1; // 128 + signal when killed, -1 when it ran out of patience
     std::string out;
     std::string err;
 };
@@ -98,7 +101,14 @@ run_process(const std::vector<std::string>& args, const Environment& changes = {
     int open_fds = 2;
     char buffer[65536];
     while (open_fds > 0) {
-        if (::poll(fds, 2, -1) < 0 && errno != EINTR)
+        const int ready = ::poll(fds, 2, patience_ms);
+        if (ready == 0) {
+            ::kill(child, SIGKILL);
+            detail::wait_for(child);
+            result.exit_code = -1;
+            return result;
+        }
+        if (ready < 0 && errno != EINTR)
             break;
         for (int i = 0; i < 2; ++i) {
             if (fds[i].fd < 0 || fds[i].revents == 0)
@@ -138,6 +148,14 @@ inline ProcessResult run_on_terminal(const std::vector<std::string>& args,
     bool answered = prompt.empty();
     char buffer[4096];
     for (;;) {
+        pollfd terminal{master, POLLIN, 0};
+        if (::poll(&terminal, 1, patience_ms) == 0) {
+            ::kill(child, SIGKILL);
+            ::close(master);
+            detail::wait_for(child);
+            result.exit_code = -1;
+            return result;
+        }
         const auto n = ::read(master, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR)
             continue;

@@ -159,8 +159,7 @@ inline void restore_terminal() {
 inline std::optional<std::string> ask_secret(std::string_view question) {
     if (::isatty(STDIN_FILENO) != 1)
         return std::nullopt;
-    fmt::print(stderr, "{}", question);
-    std::fflush(stderr);
+    // Echo goes off before the question appears, so nothing typed after it is ever shown.
     termios old_mode{};
     if (::tcgetattr(STDIN_FILENO, &old_mode) == 0) {
         detail::saved_terminal() = old_mode;
@@ -168,6 +167,8 @@ inline std::optional<std::string> ask_secret(std::string_view question) {
         quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
         ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
+    fmt::print(stderr, "{}", question);
+    std::fflush(stderr);
     std::string answer;
     const bool got = static_cast<bool>(std::getline(std::cin, answer));
     restore_terminal();
