@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -243,21 +244,45 @@ TEST_CASE("kitovu sync --dry-run shows what would happen and changes nothing") {
     CHECK_FALSE(std::filesystem::exists(home.path("data")));
 }
 
-TEST_CASE("kitovu sync --json prints one JSON report object on stdout") {
+TEST_CASE("kitovu sync --json prints one JSON report whose counts match the files on disk") {
     Home home;
     home.share("Mathe/a.txt", "a");
     home.share("Mathe/b.txt", "bb");
+    home.share("Mathe/sub/c.txt", "ccc");
     home.write_config();
     write_file(home.path("kitovu/Mathe/b.txt"), "mine");
     const auto result = home.kitovu({"sync", "--json", "--config", home.config().string()});
     CHECK(result.exit_code == 0);
-    CHECK(result.out.starts_with(
-        "{\n  \"counts\": {\"new\": 1, \"remote-changed\": 0, \"unchanged\": 0, "
-        "\"local-changed\": 0, \"conflict\": 1, \"remote-deleted\": 0, \"adopted\": 0},"));
-    CHECK(result.out.find("\"bytes_downloaded\": 3,") != std::string::npos);
-    CHECK(result.out.find("\"kind\": \"conflict\"") != std::string::npos);
-    CHECK(result.out.find("\"errors\": []") != std::string::npos);
-    CHECK(result.out.ends_with("}\n"));
+    const auto report = nlohmann::json::parse(result.out); // throws (fails the test) unless JSON
+    const auto& counts = report.at("counts");
+    CHECK(counts.at("new") == 2);
+    CHECK(counts.at("conflict") == 1);
+    CHECK(counts.at("unchanged") == 0);
+    CHECK(report.at("failed") == 0);
+    CHECK(report.at("exit_code") == 0);
+    CHECK(report.at("dry_run") == false);
+    CHECK(report.at("errors").empty());
+    REQUIRE(report.at("warnings").size() == 1);
+    CHECK(report.at("warnings")[0].at("kind") == "conflict");
+    CHECK(report.at("warnings")[0].at("connection") == "mirror");
+    CHECK(report.at("warnings")[0].at("path") == home.path("kitovu/Mathe/b.txt").string());
+
+    // What the report says was downloaded is what is on disk.
+    std::size_t files = 0;
+    std::uintmax_t bytes = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(home.path("kitovu")))
+        if (entry.is_regular_file() && entry.path().filename() != "b.txt") {
+            ++files;
+            bytes += entry.file_size();
+        }
+    CHECK(files == counts.at("new").get<std::size_t>() + counts.at("conflict").get<std::size_t>());
+    CHECK(report.at("bytes_downloaded") == bytes);
+
+    const auto again = nlohmann::json::parse(
+        home.kitovu({"sync", "--json", "--config", home.config().string()}).out);
+    CHECK(again.at("counts").at("unchanged") == 2);
+    CHECK(again.at("counts").at("local-changed") == 1);
+    CHECK(again.at("bytes_downloaded") == 0);
 }
 
 TEST_CASE("kitovu sync -q prints nothing when all is well, -v prints each file") {
@@ -501,4 +526,37 @@ TEST_CASE("kitovu sync over SMB: each failing connection exits 1 with a message 
               "KITOVU_PASSWORD_UNI_SHARE in the environment, or run kitovu in a terminal") !=
           std::string::npos);
     CHECK_FALSE(std::filesystem::exists(home.path("kitovu/EPJ/Skript.pdf")));
+}
+
+TEST_CASE("a password from password-command appears in no process list, output, log or cache") {
+    kitovu::test::SambaServer server;
+    if (!kitovu::test::samba_ready(server))
+        return;
+    for (int i = 0; i < 20; ++i)
+        server.put(fmt::format("EPJ/f{}.txt", i), "content", 1'600'000'000);
+    Home home;
+    const std::string password = kitovu::test::SambaServer::password();
+    write_file(home.path("password"), password + "\n");
+    // The command itself records every process's command line while kitovu runs.
+    write_smb_config(home, server,
+                     fmt::format("password-command = \"ps -eo args > {}; cat {}\"\n",
+                                 home.path("ps.txt").string(), home.path("password").string()));
+    for (const auto& flags :
+         std::vector<std::vector<std::string>>{{"-v"}, {"--json"}, {"-v", "--dry-run"}}) {
+        std::vector<std::string> args{"sync", "--config", home.config().string()};
+        args.insert(args.end(), flags.begin(), flags.end());
+        const auto result = home.kitovu(args);
+        CHECK(result.exit_code == 0);
+        CHECK(result.out.find(password) == std::string::npos);
+        CHECK(result.err.find(password) == std::string::npos);
+        const std::string processes = read_file(home.path("ps.txt"));
+        CHECK(processes.find(KITOVU_BINARY) != std::string::npos); // the list was taken
+        CHECK(processes.find(password) == std::string::npos);
+    }
+    // Nothing kitovu keeps (cache, journal, lock) holds it.
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(home.path("data")))
+        if (entry.is_regular_file()) {
+            INFO(entry.path());
+            CHECK(read_file(entry.path()).find(password) == std::string::npos);
+        }
 }

@@ -97,7 +97,9 @@ std::string summary(const SyncReport& report) {
     add(report.count(FileState::remote_changed), "updated");
     add(report.count(FileState::unchanged), "unchanged");
     add(report.count(FileState::local_changed), "kept local edits");
-    add(report.count(FileState::conflict), "conflicts (remote copy saved beside)");
+    add(report.count(FileState::conflict), report.count(FileState::conflict) == 1
+                                               ? "conflict (remote copy saved beside)"
+                                               : "conflicts (remote copies saved beside)");
     add(report.count(FileState::remote_deleted), "gone remotely (kept)");
     add(report.count(FileState::adopted), "already here");
     add(report.failed, "failed");
