@@ -1,5 +1,6 @@
 // SyncPlugin: what a kind of remote (SMB share, local folder, Moodle) must do for the engine.
-// The engine creates one instance per worker, so instances share nothing and need no locks.
+// The engine creates one instance per worker, so instances share nothing of the engine's; a plugin
+// whose library keeps process-wide state guards it itself (libsmbclient does: see plugins/smb.hpp).
 #pragma once
 
 #include "kitovu/detail/function_ref.hpp"
