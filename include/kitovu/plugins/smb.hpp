@@ -318,7 +318,7 @@ class SmbPlugin final : public SyncPlugin {
                                   .is_folder = item.is_folder,
                                   .size = item.is_folder ? 0 : item.size,
                                   .mtime = item.is_folder ? 0 : item.mtime,
-                                  .locator = url(detail::smb::join(base, path))};
+                                  .locator = detail::smb::join(base, path)};
                 entries.push_back(std::move(entry));
                 if (item.is_folder)
                     pending.push_back(std::move(path));
@@ -340,7 +340,7 @@ class SmbPlugin final : public SyncPlugin {
             detail::smb::Call call;
             load_client_config();
             file.handle =
-                smbc_getFunctionOpen(context_)(context_, entry.locator.c_str(), O_RDONLY, 0);
+                smbc_getFunctionOpen(context_)(context_, url(entry.locator).c_str(), O_RDONLY, 0);
             const int error = errno;
             if (file.handle == nullptr)
                 return fail(transfer_error(error, entry.path, "cannot open"));
