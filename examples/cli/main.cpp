@@ -44,8 +44,12 @@ std::optional<Settings> load(const fs::path& config, const cli::Messages& say) {
         return std::move(*settings);
     for (const UsageError& error : settings.error())
         fmt::print(stderr, "{}\n", error.to_string());
-    say.note(fmt::format("{} problem{} in {}", settings.error().size(),
-                         settings.error().size() == 1 ? "" : "s", config.string()));
+    std::error_code ec;
+    if (!fs::exists(config, ec))
+        say.note(fmt::format("create it with: kitovu edit --config {}", config.string()));
+    else
+        say.note(fmt::format("{} problem{} in {}", settings.error().size(),
+                             settings.error().size() == 1 ? "" : "s", config.string()));
     return std::nullopt;
 }
 
