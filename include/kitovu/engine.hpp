@@ -128,6 +128,42 @@ inline std::string errno_message() {
     return std::generic_category().message(errno);
 }
 
+// An open folder descriptor, closed at scope exit.
+struct Folder {
+    int fd = -1;
+    explicit Folder(int descriptor) : fd(descriptor) {}
+    Folder(const Folder&) = delete;
+    Folder& operator=(const Folder&) = delete;
+    ~Folder() {
+        if (fd >= 0)
+            ::close(fd);
+    }
+};
+
+// Opens `folder`, which lies inside `base`, one component at a time below `base` without
+// following symbolic links; -1 with errno (ELOOP or ENOTDIR for a link) when that fails.
+inline int open_folder_below(const std::filesystem::path& base,
+                             const std::filesystem::path& folder) {
+    int fd = ::open(base.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    for (const auto& name : folder.lexically_relative(base)) {
+        if (fd < 0)
+            break;
+        if (name.empty() || name == ".")
+            continue;
+        if (name == "..") {
+            ::close(fd);
+            errno = EINVAL;
+            return -1;
+        }
+        const int next = ::openat(fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        fd = next;
+    }
+    return fd;
+}
+
 class Engine {
   public:
     Engine(const Settings& settings, const SyncOptions& options, WarningSink warn)
@@ -207,6 +243,7 @@ class Engine {
         FileState state;
         std::string seen_local_digest; // the local digest seen when deciding; "" if no file
         std::string kept_local_digest; // for conflicts: the local digest the cache keeps
+        std::filesystem::path base;    // the source's target folder, which target is inside
     };
 
     // Where a source stands, for telling "gone remotely" from "not listed this time".
@@ -369,13 +406,24 @@ class Engine {
         // Two sources (or two remote names that map to one local name) claiming one path:
         // the first keeps it, so files never flip-flop between them.
         // Claimed paths are also the ones listed this run (see report_remote_deletions).
-        const auto claim = claims_.try_emplace(key, &source);
+        // A remote folder whose local name a remote file took is skipped with everything in it
+        // (its warning names it): its files would otherwise race the file for the name.
+        if (!folders_taken_by_files_.empty())
+            for (auto folder = local.parent_path();
+                 folder != source.local_dir && folder.has_relative_path() &&
+                 folder != folder.parent_path();
+                 folder = folder.parent_path())
+                if (folders_taken_by_files_.contains(folder.string()))
+                    return;
+        const auto claim = claims_.try_emplace(key, Claim{&source, entry.is_folder});
         if (!claim.second) {
             warn(Warning{WarningKind::skipped,
                          fmt::format("{} is also provided by {}: {}; kept that one", local.string(),
-                                     claim.first->second->connection,
-                                     claim.first->second->remote_dir),
+                                     claim.first->second.source->connection,
+                                     claim.first->second.source->remote_dir),
                          connection.name, remote_path});
+            if (entry.is_folder && !claim.first->second.is_folder)
+                folders_taken_by_files_.insert(key);
             return;
         }
         if (auto folder = ensure_folder(source.local_dir,
@@ -468,7 +516,7 @@ class Engine {
                 options_.observer->planned(planned_files_, planned_bytes_);
         }
         push(Job{index, std::move(entry), remote_path, local, target, state, local_digest,
-                 kept_local_digest});
+                 kept_local_digest, source.local_dir});
     }
 
     // Creates base/relative folder by folder, refusing symbolic links and files in the way, so
@@ -678,9 +726,19 @@ class Engine {
                 kind, std::move(message), connection.name, job.local_path.string(), {}};
         };
 
-        const std::filesystem::path temporary =
-            job.target.parent_path() / fmt::format("{}{:016x}", temporary_prefix, random());
-        const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        // Every write goes through a descriptor of the file's folder, opened without following
+        // links: a folder swapped for a link after planning cannot redirect the download.
+        Folder folder{open_folder_below(job.base, job.target.parent_path())};
+        if (folder.fd < 0)
+            return finish(
+                file_error(ErrorKind::io, errno == ELOOP || errno == ENOTDIR
+                                              ? "a symbolic link is in the way; kitovu "
+                                                "does not follow it"
+                                              : "cannot open the folder: " + errno_message()));
+        const std::string temporary_name = fmt::format("{}{:016x}", temporary_prefix, random());
+        const std::filesystem::path temporary = job.target.parent_path() / temporary_name;
+        const int fd = ::openat(folder.fd, temporary_name.c_str(),
+                                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
             return finish(
                 file_error(ErrorKind::io, "cannot create a temporary file: " + errno_message()));
@@ -703,7 +761,7 @@ class Engine {
                 return {};
             });
         const bool closed = ::close(fd) == 0;
-        const auto discard = [&] { ::unlink(temporary.c_str()); };
+        const auto discard = [&] { ::unlinkat(folder.fd, temporary_name.c_str(), 0); };
 
         if (!retrieved) {
             discard();
@@ -738,15 +796,11 @@ class Engine {
         RemoteEntry got = job.entry;
         got.size = bytes;
         got.mtime = retrieved->value_or(job.entry.mtime);
-        std::error_code ec;
-        std::filesystem::last_write_time(temporary,
-                                         std::chrono::file_clock::from_sys(std::chrono::sys_seconds{
-                                             std::chrono::seconds{got.mtime}}),
-                                         ec);
-        if (ec) {
+        const ::timespec times[2] = {{0, UTIME_NOW}, {static_cast<std::time_t>(got.mtime), 0}};
+        if (::utimensat(folder.fd, temporary_name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+            const std::string why = errno_message();
             discard();
-            return finish(
-                file_error(ErrorKind::io, "cannot set the modification time: " + ec.message()));
+            return finish(file_error(ErrorKind::io, "cannot set the modification time: " + why));
         }
         auto local_digest = plugin.local_digest(temporary);
         if (!local_digest) {
@@ -760,7 +814,7 @@ class Engine {
                 discard();
                 return finish(journaled.error());
             }
-        auto placed = place(temporary, job, plugin);
+        auto placed = place(folder.fd, temporary_name, job, plugin);
         if (!placed) {
             discard();
             return finish(placed.error());
@@ -782,7 +836,7 @@ class Engine {
     // Moves a complete temporary to its final name. A new file never replaces anything (a file
     // that appeared meanwhile is somebody's and makes this a conflict); a replacement happens
     // only if the local file is still what it was when the engine decided.
-    expected<void, UsageError> place(const std::filesystem::path& temporary, Job& job,
+    expected<void, UsageError> place(int folder, const std::string& temporary, Job& job,
                                      const SyncPlugin& plugin) {
         const auto io_error = [&](std::string message) {
             return fail(ErrorKind::io, std::move(message), job.local_path.string());
@@ -795,7 +849,8 @@ class Engine {
         if (job.state == FileState::remote_changed) {
             auto now = plugin.local_digest(job.local_path);
             if (now && *now == job.seen_local_digest) {
-                if (::rename(temporary.c_str(), job.local_path.c_str()) != 0)
+                if (::renameat(folder, temporary.c_str(), folder,
+                               job.local_path.filename().c_str()) != 0)
                     return io_error("cannot move the download into place: " + errno_message());
                 return {};
             }
@@ -805,8 +860,9 @@ class Engine {
         for (int attempt = 1; attempt <= 100; ++attempt) {
             if (job.state == FileState::conflict)
                 job.target = conflict_path(job.local_path, run_start_, attempt);
-            if (::link(temporary.c_str(), job.target.c_str()) == 0) {
-                ::unlink(temporary.c_str());
+            if (::linkat(folder, temporary.c_str(), folder, job.target.filename().c_str(), 0) ==
+                0) {
+                ::unlinkat(folder, temporary.c_str(), 0);
                 return {};
             }
             if (errno != EEXIST)
@@ -838,7 +894,12 @@ class Engine {
 
     // Planning thread only.
     std::deque<SourceStatus> statuses_;
-    std::unordered_map<std::string, const Source*> claims_; // local path -> first source listing it
+    struct Claim {
+        const Source* source; // the first source listing the local path
+        bool is_folder;
+    };
+    std::unordered_map<std::string, Claim> claims_; // by local path
+    std::unordered_set<std::string> folders_taken_by_files_;
     std::unordered_set<std::string> known_folders_;
     std::unordered_set<std::string> blocked_folders_;
 

@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -415,8 +416,14 @@ class CacheJournal {
     expected<void, UsageError> append(std::string_view local_path, const CacheEntry& entry) const {
         std::string line;
         detail::append_line(line, local_path, entry);
-        if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-            return fail(ErrorKind::io, "cannot write the cache journal", path_.string());
+        const auto written = ::write(fd_, line.data(), line.size());
+        if (written < 0)
+            return fail(ErrorKind::io,
+                        "cannot write the cache journal: " + std::generic_category().message(errno),
+                        path_.string());
+        if (written != static_cast<ssize_t>(line.size())) // a cut line is skipped on replay
+            return fail(ErrorKind::io, "cannot write the cache journal: the disk is full",
+                        path_.string());
         return {};
     }
 
@@ -457,16 +464,32 @@ class CacheLock {
         std::error_code ec;
         if (!cache_file.parent_path().empty())
             std::filesystem::create_directories(cache_file.parent_path(), ec);
-        lock.crashed_before_ = std::filesystem::exists(lock.path_, ec);
-        lock.fd_ = ::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (lock.fd_ < 0)
-            return fail(ErrorKind::io,
-                        "cannot create the lock file: " + std::generic_category().message(errno),
-                        lock.path_.string());
-        if (::flock(lock.fd_, LOCK_EX | LOCK_NB) != 0)
-            return fail(ErrorKind::usage,
-                        "another kitovu sync with this config is running (lock file " +
-                            lock.path_.string() + "); wait for it to finish");
+        // A refused run closes its descriptor without removing the file: the file is the
+        // holder's. A holder that ends removes the file; whoever locked that removed file in
+        // the meantime holds nothing and tries again with the file now at the path.
+        for (;;) {
+            lock.crashed_before_ = std::filesystem::exists(lock.path_, ec);
+            const int fd = ::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+            if (fd < 0)
+                return fail(ErrorKind::io,
+                            "cannot create the lock file: " +
+                                std::generic_category().message(errno),
+                            lock.path_.string());
+            if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                ::close(fd);
+                return fail(ErrorKind::usage,
+                            "another kitovu sync with this config is running (lock file " +
+                                lock.path_.string() + "); wait for it to finish");
+            }
+            struct ::stat held {
+            }, named{};
+            if (::fstat(fd, &held) == 0 && ::stat(lock.path_.c_str(), &named) == 0 &&
+                held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+                lock.fd_ = fd;
+                break;
+            }
+            ::close(fd);
+        }
         const auto pid = std::to_string(::getpid()) + '\n';
         if (::ftruncate(lock.fd_, 0) != 0 || ::write(lock.fd_, pid.data(), pid.size()) < 0) {
             // The lock itself holds; the pid is only a courtesy for people.
