@@ -5,6 +5,7 @@ packages=(
   cmake g++ make pkg-config clang-format
   libfmt-dev libtomlplusplus-dev catch2 libcli11-dev
   libsmbclient-dev samba smbclient nlohmann-json3-dev procps
+  afl++ # fuzzing (tests/fuzz): afl-fuzz, its runtime and libAFLDriver.a
 )
 missing=()
 for p in "${packages[@]}"; do
