@@ -425,25 +425,8 @@ namespace {
 void write_smb_config(const Home& home, const kitovu::test::SambaServer& server,
                       const std::string& extra, const std::string& share = "skripte",
                       const std::string& host = "127.0.0.1") {
-    write_file(home.config(), fmt::format(R"(root-dir = "{}"
-
-[[connections]]
-name = "uni-share"
-plugin = "smb"
-hostname = "{}"
-port = {}
-share = "{}"
-username = "{}"
-timeout = 5
-{}
-[[subjects]]
-name = "EPJ"
-  [[subjects.sources]]
-  connection = "uni-share"
-  remote-dir = "EPJ"
-)",
-                                          home.path("kitovu").string(), host, server.port(), share,
-                                          kitovu::test::SambaServer::user(), extra));
+    write_file(home.config(),
+               server.kitovu_config(home.path("kitovu"), "uni-share", extra, share, host));
 }
 
 } // namespace

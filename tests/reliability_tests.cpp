@@ -33,6 +33,7 @@ using namespace kitovu;
 using kitovu::test::figures;
 using kitovu::test::final_files;
 using kitovu::test::Mount;
+using kitovu::test::random_bytes;
 using kitovu::test::read_file;
 using kitovu::test::run_process;
 using kitovu::test::SambaServer;
@@ -403,26 +404,8 @@ class SmbMachine : public Machine {
 
     void write_config(const std::string& extra = {}, const std::string& share = "skripte",
                       const std::string& host = "127.0.0.1") const {
-        write_file(config(), fmt::format(R"(root-dir = "{}"
-
-[[connections]]
-name = "uni"
-plugin = "smb"
-hostname = "{}"
-port = {}
-share = "{}"
-username = "{}"
-timeout = 5
-{}
-[[subjects]]
-name = "EPJ"
-  [[subjects.sources]]
-  connection = "uni"
-  remote-dir = "EPJ"
-  local-dir = "{}"
-)",
-                                         path("home").string(), host, server_.port(), share,
-                                         SambaServer::user(), extra, target_.string()));
+        write_file(config(),
+                   server_.kitovu_config(path("home"), "uni", extra, share, host, target_));
     }
 
     test::Environment environment(bool with_password = true) const {
@@ -444,16 +427,6 @@ name = "EPJ"
     const SambaServer& server_;
     std::filesystem::path target_;
 };
-
-std::string random_bytes(std::size_t size, std::uint64_t seed) {
-    std::mt19937_64 random{seed};
-    std::string out(size, '\0');
-    for (std::size_t i = 0; i < size; i += 8) {
-        const std::uint64_t word = random();
-        std::memcpy(out.data() + i, &word, std::min<std::size_t>(8, size - i));
-    }
-    return out;
-}
 
 // A share with a few small files and one large one (long enough to be interrupted).
 Tree fill_share(const SambaServer& server, std::size_t large = 8 << 20) {

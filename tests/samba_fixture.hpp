@@ -119,6 +119,27 @@ class SambaServer {
     const std::string& missing() const noexcept { return missing_; }
 
     std::uint16_t port() const noexcept { return port_; }
+
+    // A kitovu config with one smb connection `connection` to this server (user(), timeout 5 s,
+    // `extra` lines added to it) and one subject EPJ syncing remote-dir EPJ into
+    // root_dir/EPJ, or into local_dir when given.
+    std::string kitovu_config(const std::filesystem::path& root_dir, const std::string& connection,
+                              const std::string& extra = {}, const std::string& share = "skripte",
+                              const std::string& host = "127.0.0.1",
+                              const std::filesystem::path& local_dir = {}) const {
+        const auto quoted = [](const std::string& text) { return '"' + text + '"'; };
+        std::string config = "root-dir = " + quoted(root_dir.string()) +
+                             "\n\n[[connections]]\nname = " + quoted(connection) +
+                             "\nplugin = \"smb\"\nhostname = " + quoted(host) +
+                             "\nport = " + std::to_string(port_) + "\nshare = " + quoted(share) +
+                             "\nusername = " + quoted(user()) + "\ntimeout = 5\n" + extra +
+                             "\n[[subjects]]\nname = \"EPJ\"\n  [[subjects.sources]]\n"
+                             "  connection = " +
+                             quoted(connection) + "\n  remote-dir = \"EPJ\"\n";
+        if (!local_dir.empty())
+            config += "  local-dir = " + quoted(local_dir.string()) + "\n";
+        return config;
+    }
     static std::string user() { return "kitovu-test"; }
     static std::string password() { return "kitovu-test-secret"; }
     std::filesystem::path share() const { return dir_ / "share"; }

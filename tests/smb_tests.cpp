@@ -22,6 +22,7 @@
 #include <set>
 
 using namespace kitovu;
+using kitovu::test::random_bytes;
 using kitovu::test::read_file;
 using kitovu::test::SambaServer;
 using kitovu::test::TempDir;
@@ -99,16 +100,6 @@ std::set<std::string> folders_in(const std::filesystem::path& root) {
 
 std::int64_t mtime_of(const std::filesystem::path& file) {
     return *local_mtime(file);
-}
-
-std::string random_bytes(std::size_t size, std::uint64_t seed) {
-    std::mt19937_64 random{seed};
-    std::string out(size, '\0');
-    for (std::size_t i = 0; i < size; i += 8) {
-        const std::uint64_t word = random();
-        std::memcpy(out.data() + i, &word, std::min<std::size_t>(8, size - i));
-    }
-    return out;
 }
 
 std::size_t seconds_since(std::chrono::steady_clock::time_point start) {

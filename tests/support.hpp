@@ -3,8 +3,10 @@
 
 #include <kitovu/plugin.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -49,6 +51,17 @@ inline void write_file(const std::filesystem::path& file, const std::string& con
 inline std::string read_file(const std::filesystem::path& file) {
     std::ifstream in{file, std::ios::binary};
     return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+// `size` reproducible bytes that do not compress: file contents for transfer tests.
+inline std::string random_bytes(std::size_t size, std::uint64_t seed) {
+    std::mt19937_64 random{seed};
+    std::string out(size, '\0');
+    for (std::size_t i = 0; i < size; i += 8) {
+        const std::uint64_t word = random();
+        std::memcpy(out.data() + i, &word, std::min<std::size_t>(8, size - i));
+    }
+    return out;
 }
 
 // Sets a file's modification time to `seconds` since the Unix epoch.
