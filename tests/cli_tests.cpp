@@ -242,6 +242,12 @@ TEST_CASE("kitovu sync --dry-run shows what would happen and changes nothing") {
     CHECK(result.out.find(home.path("kitovu/Mathe/a.txt").string()) != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
     CHECK_FALSE(std::filesystem::exists(home.path("data")));
+
+    // Without -v a dry run still lists what it would write.
+    const auto plain = home.kitovu({"sync", "--dry-run", "--config", home.config().string()});
+    CHECK(plain.exit_code == 0);
+    CHECK(plain.out.find("would be new") != std::string::npos);
+    CHECK(plain.out.find("dry run: 1 new") != std::string::npos);
 }
 
 TEST_CASE("kitovu sync --json prints one JSON report whose counts match the files on disk") {

@@ -87,8 +87,12 @@ class Progress final : public SyncObserver {
         draw(false);
     }
 
+    // -v: every file. A dry run: every file that would be written, unless -q.
     void decided(const FileEvent& file, FileState state) override {
-        if (verbosity_ != Verbosity::verbose)
+        const bool writes = state == FileState::new_file || state == FileState::remote_changed ||
+                            state == FileState::conflict;
+        if (verbosity_ != Verbosity::verbose &&
+            !(dry_run_ && writes && verbosity_ != Verbosity::quiet))
             return;
         clear();
         fmt::print(stdout, "{}{:<15} {}\n", dry_run_ ? "would be " : "", to_string(state),
