@@ -55,6 +55,11 @@ TOML
 done
 echo "$smb_rows"
 
+# kitovu against rclone, smbget and smbclient on the same share (issue 7); REPS and
+# KITOVU_BENCH_QUICK etc. pass through, see bench/compare.sh.
+compare_md=$samba/compare.md
+bench/compare.sh "$compare_md"
+
 {
   echo "# Benchmarks"
   echo
@@ -87,8 +92,10 @@ echo "$smb_rows"
   echo
   echo "## Against rclone and smbget on the same Samba share"
   echo
-  echo "Not measured yet (issue 7). Known limit: libsmbclient is not thread-safe in Debian's 4.17"
+  echo "Issue 7. Known limit: libsmbclient is not thread-safe in Debian's 4.17"
   echo "build (smbc_thread_posix is not exported), so the smb plugin serialises its calls into the"
   echo "library behind one lock; parallel workers overlap only their local disk writes."
+  echo
+  cat "$compare_md"
 } > docs/benchmarks.md
 echo "wrote docs/benchmarks.md"
