@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <stdio.h> // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -856,15 +857,21 @@ class Engine {
             }
             become_conflict(job.seen_local_digest); // edited while downloading: the edit wins
         }
-        // link() refuses to replace an existing name: an atomic "create only if absent".
+        // An atomic "create only if absent": rename without replacing, or, where the file
+        // system cannot (some network and FUSE file systems), link() and unlink.
         for (int attempt = 1; attempt <= 100; ++attempt) {
             if (job.state == FileState::conflict)
                 job.target = conflict_path(job.local_path, run_start_, attempt);
-            if (::linkat(folder, temporary.c_str(), folder, job.target.filename().c_str(), 0) ==
-                0) {
-                ::unlinkat(folder, temporary.c_str(), 0);
-                return {};
+            const std::string name = job.target.filename().string();
+            int placed =
+                ::renameat2(folder, temporary.c_str(), folder, name.c_str(), RENAME_NOREPLACE);
+            if (placed != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
+                placed = ::linkat(folder, temporary.c_str(), folder, name.c_str(), 0);
+                if (placed == 0)
+                    ::unlinkat(folder, temporary.c_str(), 0);
             }
+            if (placed == 0)
+                return {};
             if (errno != EEXIST)
                 return io_error("cannot move the download into place: " + errno_message());
             if (job.state == FileState::new_file) {

@@ -334,8 +334,14 @@ class SmbPlugin final : public SyncPlugin {
             error.path = entry.path;
             return fail(std::move(error));
         }
+        // Three round trips per small file: open, one read, close. The mtime comes from the
+        // listing (an fstat would cost a fourth), and a file that fits one read is asked for
+        // exactly its listed size: libsmbclient answers a short read by asking again, and that
+        // second READ would only report the end. Larger files are read until a read returns
+        // nothing, so one rewritten while it downloads shows in its size and is refused. (A small
+        // file rewritten with another size between listing and download is cut or short; the
+        // next listing shows its new size and mtime and downloads it again.)
         OpenFile file{context_};
-        std::optional<std::int64_t> mtime;
         {
             detail::smb::Call call;
             load_client_config();
@@ -344,19 +350,19 @@ class SmbPlugin final : public SyncPlugin {
             const int error = errno;
             if (file.handle == nullptr)
                 return fail(transfer_error(error, entry.path, "cannot open"));
-            struct ::stat info {};
-            if (smbc_getFunctionFstat(context_)(context_, file.handle, &info) == 0)
-                mtime = info.st_mtim.tv_sec;
         }
         if (buffer_.empty())
             buffer_.resize(block_size);
-        for (;;) {
+        for (std::uint64_t total = 0;;) {
+            const std::size_t want = entry.size > total
+                                         ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                               buffer_.size(), entry.size - total))
+                                         : buffer_.size();
             ssize_t got = 0;
             int error = 0;
             {
                 detail::smb::Call call;
-                got = smbc_getFunctionRead(context_)(context_, file.handle, buffer_.data(),
-                                                     buffer_.size());
+                got = smbc_getFunctionRead(context_)(context_, file.handle, buffer_.data(), want);
                 error = errno;
             }
             if (got < 0)
@@ -366,8 +372,11 @@ class SmbPlugin final : public SyncPlugin {
             if (auto written = out(std::span{buffer_.data(), static_cast<std::size_t>(got)});
                 !written)
                 return fail(written.error());
+            total += static_cast<std::uint64_t>(got);
+            if (total == entry.size && entry.size <= buffer_.size())
+                break;
         }
-        return mtime;
+        return std::nullopt;
     }
 
   private:
