@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config clang-format
   libfmt-dev libtomlplusplus-dev catch2 libcli11-dev
-  libsmbclient-dev samba smbclient nlohmann-json3-dev procps
+  libsmbclient-dev samba smbclient nlohmann-json3-dev libcurl4-openssl-dev python3 procps
   afl++ # fuzzing (tests/fuzz): afl-fuzz, its runtime and libAFLDriver.a
 )
 missing=()

@@ -6,6 +6,9 @@
 #include <kitovu/engine.hpp>
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/smb.hpp>
+#if KITOVU_WITH_MOODLE
+#include <kitovu/plugins/moodle.hpp>
+#endif
 #include <kitovu/settings.hpp>
 
 #include <CLI/CLI.hpp>
@@ -90,6 +93,25 @@ class StopOnSignal {
     std::thread watcher_;
 };
 
+// The schema is checked by load_settings; configure() lets a plugin refuse combinations of
+// options it cannot work with, without connecting anywhere. Prints each refusal; true if none.
+bool plugins_accept(const Settings& settings) {
+    bool accepted = true;
+    for (const Connection& connection : settings.connections) {
+        auto plugin = PluginRegistry::create(connection.plugin);
+        auto configured = plugin ? (*plugin)->configure(connection.name, connection.options)
+                                 : expected<void, UsageError>{fail(plugin.error())};
+        if (!configured) {
+            UsageError error = configured.error();
+            if (!error.location.known())
+                error.location = connection.location;
+            fmt::print(stderr, "{}\n", error.to_string());
+            accepted = false;
+        }
+    }
+    return accepted;
+}
+
 std::string summary(const SyncReport& report) {
     std::string text;
     const auto add = [&](std::size_t n, std::string_view what) {
@@ -118,7 +140,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
              cli::Verbosity verbosity) {
     const cli::Messages say;
     auto settings = load(config, say);
-    if (!settings)
+    if (!settings || !plugins_accept(*settings))
         return exit_usage;
 
     StopOnSignal stop;
@@ -159,24 +181,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
 int run_validate(const fs::path& config) {
     const cli::Messages say;
     auto settings = load(config, say);
-    if (!settings)
-        return exit_usage;
-    // The schema is checked by load_settings; configure() lets a plugin refuse combinations
-    // of options it cannot work with, without connecting anywhere.
-    int problems = 0;
-    for (const Connection& connection : settings->connections) {
-        auto plugin = PluginRegistry::create(connection.plugin);
-        auto configured = plugin ? (*plugin)->configure(connection.name, connection.options)
-                                 : expected<void, UsageError>{fail(plugin.error())};
-        if (!configured) {
-            UsageError error = configured.error();
-            if (!error.location.known())
-                error.location = connection.location;
-            fmt::print(stderr, "{}\n", error.to_string());
-            ++problems;
-        }
-    }
-    if (problems > 0)
+    if (!settings || !plugins_accept(*settings))
         return exit_usage;
     fmt::print("{}: ok ({} connection{}, {} subject{})\n", config.string(),
                settings->connections.size(), settings->connections.size() == 1 ? "" : "s",

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 cmake/install-deps.sh
 build=${KITOVU_BUILD_DIR:-build-demo}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DKITOVU_BUILD_TESTS=OFF -DKITOVU_REQUIRE_SMB=ON >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DKITOVU_BUILD_TESTS=OFF -DKITOVU_REQUIRE_SMB=ON -DKITOVU_REQUIRE_MOODLE=ON >/dev/null
 cmake --build "$build" -j2 --target kitovu_cli
 kitovu=$(realpath "$build/examples/cli/kitovu")
 

@@ -1,0 +1,551 @@
+// The moodle plugin against a fake Moodle web service (tests/moodle/server.py on loopback, from
+// tests/moodle/fixture.json), driven through the real engine: a student's courses as Moodle's
+// REST API describes them, including the ways Moodle fails.
+#include "moodle_fixture.hpp"
+#include "support.hpp"
+#ifdef KITOVU_BINARY
+#include "process.hpp"
+#include "samba_fixture.hpp"
+#endif
+
+#include <kitovu/engine.hpp>
+#include <kitovu/plugins/moodle.hpp>
+#ifdef KITOVU_BINARY
+#include <kitovu/plugins/smb.hpp>
+#endif
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+using namespace kitovu;
+using kitovu::test::MoodleServer;
+using kitovu::test::read_file;
+using kitovu::test::TempDir;
+
+namespace {
+
+constexpr std::string_view se1 = "Software Engineering 1";
+
+// One connection "moodle" and one subject SE1 synced from the course `remote_dir`.
+class Setup {
+  public:
+    Setup() : server{test::moodle_fixture_copy(dir_)} {}
+
+    std::filesystem::path target() const { return dir_ / "home/SE1"; }
+    std::filesystem::path local(const std::string& relative) const { return target() / relative; }
+    std::filesystem::path cache_file() const { return dir_ / "state/kitovu.cache"; }
+    const std::filesystem::path& fixture() const { return server.fixture(); }
+
+    Options options() const {
+        auto entry = PluginRegistry::find("moodle");
+        REQUIRE(entry);
+        Options options;
+        for (const OptionSpec& spec : (*entry)->options)
+            if (auto value = default_value(spec))
+                options.set(std::string{spec.name}, *value);
+        options.set("url", server.url());
+        options.set("timeout", std::int64_t{5});
+        return options;
+    }
+
+    // `ignore` defaults to the module whose download Moodle refuses (tested on its own).
+    Settings settings(std::string remote_dir = std::string{se1},
+                      std::vector<std::string> ignore = {"Broken download/"}) const {
+        Settings settings;
+        settings.root_dir = dir_ / "home";
+        settings.connections.push_back(Connection{"moodle", "moodle", options(), {}});
+        Source source{"moodle", std::move(remote_dir), target(), {}, {}};
+        source.ignore = IgnoreRules::compile(ignore).value();
+        settings.subjects.push_back(Subject{"SE1", {std::move(source)}, {}});
+        return settings;
+    }
+
+    SyncReport run(const Settings& settings, std::optional<std::string> token = {}) {
+        SyncOptions options;
+        options.cache_file = cache_file();
+        const std::string secret = token.value_or(server.token());
+        options.prompt = [secret](std::string_view) { return std::optional{secret}; };
+        auto report = sync(settings, options, warnings);
+        REQUIRE(report);
+        return std::move(*report);
+    }
+
+    SyncReport run() { return run(settings()); }
+
+    bool warned(std::string_view about, std::string_view path_part) const {
+        return std::ranges::any_of(warnings.warnings(), [&](const Warning& w) {
+            return w.message.find(about) != std::string::npos &&
+                   w.path.find(path_part) != std::string::npos;
+        });
+    }
+
+  private:
+    TempDir dir_;
+
+  public:
+    MoodleServer server;
+    CollectingSink warnings;
+};
+
+std::string problems(const SyncReport& report) {
+    std::string out;
+    for (const auto& e : report.errors)
+        out += e.to_string() + '\n';
+    for (const auto& w : report.warnings)
+        out += w.message + " (" + w.path + ")\n";
+    return out;
+}
+
+// Every regular file under `root`: relative path -> content.
+std::map<std::string, std::string> files_in(const std::filesystem::path& root) {
+    std::map<std::string, std::string> files;
+    if (!std::filesystem::exists(root))
+        return files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
+        if (entry.is_regular_file())
+            files[entry.path().lexically_relative(root).generic_string()] = read_file(entry.path());
+    return files;
+}
+
+std::int64_t mtime_of(const std::filesystem::path& file) {
+    return local_mtime(file).value();
+}
+
+// What the fixture serves for the file content named `filename`.
+std::string served(const std::filesystem::path& fixture, std::string_view filename) {
+    auto json = test::load_fixture(fixture);
+    const auto& file =
+        json.at("files").at(test::fixture_file_key(test::fixture_content(json, filename)));
+    if (file.contains("text"))
+        return file.at("text").get<std::string>();
+    const auto pattern = file.at("repeat").get<std::string>();
+    const auto size = file.at("size").get<std::size_t>();
+    std::string body;
+    while (body.size() < size)
+        body += pattern;
+    body.resize(size);
+    return body;
+}
+
+} // namespace
+
+TEST_CASE("the moodle plugin declares url, token-command and timeout, and asks for a token") {
+    auto entry = PluginRegistry::find("moodle");
+    REQUIRE(entry);
+    std::set<std::string> names;
+    for (const OptionSpec& spec : (*entry)->options)
+        names.insert(std::string{spec.name});
+    CHECK(names == std::set<std::string>{"url", "token-command", "timeout"});
+    REQUIRE((*entry)->secret);
+    CHECK((*entry)->secret->what == "token");
+    CHECK((*entry)->secret->command_option == "token-command");
+    CHECK((*entry)->secret->environment_prefix == "KITOVU_TOKEN_");
+    CHECK((*entry)->secret->hint.find("Security keys") != std::string_view::npos);
+}
+
+TEST_CASE("a course arrives as NN - Section/Module/filepath/filename with Moodle's times") {
+    Setup setup;
+    const auto report = setup.run();
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+
+    const auto files = files_in(setup.target());
+    const std::set<std::string> want{
+        "00 - General/Syllabus/Syllabus.pdf",
+        "00 - General/Course rules/index.html",
+        "01 - Week 1_ Introduction/Slides 01/Slides 01.pdf",
+        "01 - Week 1_ Introduction/Moodle docs/Moodle docs.html",
+        "01 - Week 1_ Introduction/Reader/Reader.pdf",
+        "02 - Week 2_ Requirements/Exercises/Exercise 1.pdf",
+        "02 - Week 2_ Requirements/Exercises/Exercise 2.pdf",
+        "02 - Week 2_ Requirements/Exercises/solutions/Solution 1.pdf",
+        "02 - Week 2_ Requirements/Exercises/solutions/extra/Bonus.txt",
+        "02 - Week 2_ Requirements/Notes week 2/Notes_ week 2_.txt",
+        "03 - Section 3/Extra reading/Extra reading.txt",
+    };
+    std::set<std::string> got;
+    for (const auto& [path, content] : files)
+        got.insert(path);
+    CHECK(got == want);
+
+    // Bytes as served, modification times as Moodle's timemodified.
+    const auto slides = setup.local("01 - Week 1_ Introduction/Slides 01/Slides 01.pdf");
+    CHECK(read_file(slides) == served(setup.fixture(), "Slides 01.pdf"));
+    CHECK(mtime_of(slides) == 1700000003);
+    const auto reader = setup.local("01 - Week 1_ Introduction/Reader/Reader.pdf");
+    CHECK(read_file(reader).size() == 307200);
+    CHECK(read_file(reader) == served(setup.fixture(), "Reader.pdf"));
+    CHECK(read_file(setup.local("02 - Week 2_ Requirements/Exercises/solutions/extra/Bonus.txt")) ==
+          served(setup.fixture(), "Bonus.txt"));
+    // A page (Moodle gives it no size) is saved with what the server sent.
+    CHECK(read_file(setup.local("00 - General/Course rules/index.html")) ==
+          served(setup.fixture(), "index.html"));
+    // A link module becomes an HTML file that opens the link.
+    const auto link =
+        read_file(setup.local("01 - Week 1_ Introduction/Moodle docs/Moodle docs.html"));
+    CHECK(link.find("url=https://www.example.org/some/page") != std::string::npos);
+    CHECK(mtime_of(setup.local("01 - Week 1_ Introduction/Moodle docs/Moodle docs.html")) ==
+          1700000004);
+}
+
+TEST_CASE("file names from Moodle cannot lead outside the target folder") {
+    Setup setup;
+    const auto report = setup.run();
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    // ../../escape.txt and /../../outside/evil.txt are refused with a warning each ...
+    CHECK(setup.warned("remote name refused", "escape.txt"));
+    CHECK(setup.warned("remote name refused", "evil.txt"));
+    // ... and nothing was written beside or above the target folder.
+    const auto home = setup.target().parent_path();
+    std::set<std::string> outside;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(home.parent_path())) {
+        const auto name = entry.path().filename().string();
+        if (name == "escape.txt" || name == "evil.txt" || name == "outside")
+            outside.insert(entry.path().string());
+    }
+    CHECK(outside.empty());
+}
+
+TEST_CASE("an unchanged resync downloads nothing; a new timemodified downloads again") {
+    Setup setup;
+    REQUIRE(setup.run().exit_code() == 0);
+    setup.server.reset_stats();
+
+    auto again = setup.run();
+    INFO(problems(again));
+    CHECK(again.exit_code() == 0);
+    CHECK(again.count(FileState::unchanged) == 11);
+    CHECK(setup.server.stats().at("downloads") == 0);
+
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        test::change_fixture_file(fixture, "Slides 01.pdf", "Slides, second edition", 1700100000);
+        // A page changes only its time: Moodle gives it no size.
+        auto& page = test::fixture_content(fixture, "index.html");
+        fixture.at("files").at(test::fixture_file_key(page))["text"] = "<p>New rules</p>";
+        page["timemodified"] = 1700100001;
+    });
+    const auto changed = setup.run();
+    INFO(problems(changed));
+    CHECK(changed.exit_code() == 0);
+    CHECK(changed.count(FileState::remote_changed) == 2);
+    CHECK(setup.server.stats().at("downloads") == 2);
+    const auto slides = setup.local("01 - Week 1_ Introduction/Slides 01/Slides 01.pdf");
+    CHECK(read_file(slides) == "Slides, second edition");
+    CHECK(mtime_of(slides) == 1700100000);
+    CHECK(read_file(setup.local("00 - General/Course rules/index.html")) == "<p>New rules</p>");
+}
+
+TEST_CASE("a local edit survives a Moodle update: the new version is saved beside it") {
+    Setup setup;
+    REQUIRE(setup.run().exit_code() == 0);
+    const auto syllabus = setup.local("00 - General/Syllabus/Syllabus.pdf");
+    test::write_file(syllabus, "my annotated syllabus");
+
+    // Unchanged on Moodle: the edit is kept, nothing is downloaded.
+    auto kept = setup.run();
+    INFO(problems(kept));
+    CHECK(kept.count(FileState::local_changed) == 1);
+    CHECK(read_file(syllabus) == "my annotated syllabus");
+
+    // Changed on Moodle too: a conflict, both versions kept.
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        test::change_fixture_file(fixture, "Syllabus.pdf", "syllabus v2", 1700200000);
+    });
+    auto conflict = setup.run();
+    INFO(problems(conflict));
+    CHECK(conflict.exit_code() == 0);
+    CHECK(conflict.count(FileState::conflict) == 1);
+    CHECK(read_file(syllabus) == "my annotated syllabus");
+    bool copy_found = false;
+    for (const auto& entry : std::filesystem::directory_iterator(syllabus.parent_path()))
+        if (entry.path().filename().string().starts_with("Syllabus.remote-conflict-"))
+            copy_found = read_file(entry.path()) == "syllabus v2";
+    CHECK(copy_found);
+}
+
+TEST_CASE("a renamed section moves its files to a new folder and keeps the old copies") {
+    Setup setup;
+    REQUIRE(setup.run().exit_code() == 0);
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        for (auto& course : fixture.at("courses"))
+            for (auto& section : course.at("sections"))
+                if (section.at("name") == "Week 1: Introduction")
+                    section["name"] = "Week 1: Overview";
+    });
+    const auto report = setup.run();
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    CHECK(std::filesystem::exists(setup.local("01 - Week 1_ Overview/Slides 01/Slides 01.pdf")));
+    // The old folder's files were synced before and are gone remotely: kept, with a warning.
+    CHECK(
+        std::filesystem::exists(setup.local("01 - Week 1_ Introduction/Slides 01/Slides 01.pdf")));
+    CHECK(setup.warned("", "01 - Week 1_ Introduction"));
+}
+
+TEST_CASE("a refused download fails that file alone with exit 1 and Moodle's message") {
+    Setup setup;
+    const auto report = setup.run(setup.settings(std::string{se1}, {}));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    const UsageError& e = report.errors.front();
+    CHECK(e.path.find("Broken.pdf") != std::string::npos);
+    CHECK(e.message.find("filenotfound") != std::string::npos);
+    CHECK(e.connection == "moodle");
+    // Nothing was written under its name, the rest arrived.
+    CHECK_FALSE(std::filesystem::exists(
+        setup.local("02 - Week 2_ Requirements/Broken download/Broken.pdf")));
+    CHECK(std::filesystem::exists(setup.local("00 - General/Syllabus/Syllabus.pdf")));
+}
+
+TEST_CASE("an invalid token is an authentication error that says where to get one") {
+    Setup setup;
+    const auto report = setup.run(setup.settings(), "not-the-token");
+    INFO(problems(report));
+    CHECK(report.exit_code() == 1);
+    REQUIRE_FALSE(report.errors.empty());
+    const UsageError& e = report.errors.front();
+    CHECK(e.kind == ErrorKind::authentication);
+    CHECK(e.message.find("invalidtoken") != std::string::npos);
+    CHECK(e.message.find("Security keys") != std::string::npos);
+    CHECK(problems(report).find("not-the-token") == std::string::npos);
+    CHECK(files_in(setup.target()).empty());
+}
+
+TEST_CASE("a token that stops working mid-sync fails the downloads, naming the cause") {
+    Setup setup;
+    // Listing works with the old token; the downloads then meet the new one.
+    struct Rotate : SyncObserver {
+        std::filesystem::path fixture;
+        bool done = false;
+        void decided(const FileEvent&, FileState) override {
+            if (done)
+                return;
+            done = true;
+            test::edit_fixture(fixture, [](nlohmann::json& f) { f["token"] = "rotated"; });
+        }
+    } rotate;
+    rotate.fixture = setup.fixture();
+    SyncOptions options;
+    options.cache_file = setup.cache_file();
+    const std::string token = setup.server.token();
+    options.prompt = [token](std::string_view) { return std::optional{token}; };
+    options.observer = &rotate;
+    options.jobs = 1;
+    auto report = sync(setup.settings(), options, setup.warnings);
+    REQUIRE(report);
+    INFO(problems(*report));
+    CHECK(report->exit_code() == 1);
+    REQUIRE_FALSE(report->errors.empty());
+    CHECK(std::ranges::all_of(
+        report->errors, [](const UsageError& e) { return e.kind == ErrorKind::authentication; }));
+    CHECK(problems(*report).find(token) == std::string::npos);
+    CHECK(read_file(setup.cache_file()).find(token) == std::string::npos);
+}
+
+TEST_CASE("a course the user is not enrolled in is not found, and the error lists their courses") {
+    Setup setup;
+    const auto report = setup.run(setup.settings("Geheimkurs"));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    const UsageError& e = report.errors.front();
+    CHECK(e.kind == ErrorKind::not_found);
+    CHECK(e.message.find("Geheimkurs") != std::string::npos);
+    CHECK(e.message.find("'Software Engineering 1'") != std::string::npos);
+    CHECK(e.message.find("'Datenbanksysteme'") != std::string::npos);
+}
+
+TEST_CASE("remote-dir / syncs every course of the user, each in its own folder") {
+    Setup setup;
+    const auto report = setup.run(setup.settings("/"));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    CHECK(std::filesystem::exists(
+        setup.local("Software Engineering 1/00 - General/Syllabus/Syllabus.pdf")));
+    CHECK(std::filesystem::exists(
+        setup.local("Datenbanksysteme/00 - Allgemeines/Skript/Skript Kapitel 1.pdf")));
+    CHECK(read_file(setup.local("Datenbanksysteme/00 - Allgemeines/Übung 1/Übung 1.txt")) ==
+          served(setup.fixture(), "Übung 1.txt"));
+    CHECK_FALSE(std::filesystem::exists(setup.local("Geheimkurs")));
+}
+
+TEST_CASE("a Moodle that is down or not Moodle at all gives a connection or protocol error") {
+    Setup setup;
+    SECTION("stopped server") {
+        setup.server.stop();
+        const auto report = setup.run();
+        CHECK(report.exit_code() == 1);
+        REQUIRE_FALSE(report.errors.empty());
+        CHECK(report.errors.front().kind == ErrorKind::connection);
+        CHECK(report.errors.front().message.find("127.0.0.1") != std::string::npos);
+    }
+    SECTION("a URL that is no Moodle site") {
+        auto settings = setup.settings();
+        settings.connections.front().options.set("url", setup.server.url() + "nothing-here/");
+        const auto report = setup.run(settings);
+        CHECK(report.exit_code() == 1);
+        REQUIRE_FALSE(report.errors.empty());
+        CHECK(report.errors.front().message.find("url") != std::string::npos);
+    }
+}
+
+TEST_CASE("the token is never written to the cache, the warnings or the report") {
+    Setup setup;
+    const auto token = setup.server.token();
+    const auto report = setup.run(setup.settings(std::string{se1}, {}));
+    CHECK(problems(report).find(token) == std::string::npos);
+    CHECK(read_file(setup.cache_file()).find(token) == std::string::npos);
+    for (const auto& w : setup.warnings.warnings())
+        CHECK(w.message.find(token) == std::string::npos);
+}
+
+TEST_CASE("moodle tokens are masked wherever a URL is shown") {
+    CHECK(detail::moodle::mask_token("https://m.example.edu/f.pdf?forcedownload=1&token=abc123") ==
+          "https://m.example.edu/f.pdf?forcedownload=1&token=***");
+    CHECK(detail::moodle::mask_token("wstoken=abc&x=1 token=def") == "wstoken=***&x=1 token=***");
+}
+
+// ---- The kitovu binary with a Moodle and an SMB connection, as a student runs it ---------------
+#ifdef KITOVU_BINARY
+
+namespace {
+
+struct Cli {
+    TempDir dir;
+    std::filesystem::path config = dir / "kitovu.toml";
+    std::filesystem::path subject = dir / "home/SE1";
+
+    test::ProcessResult kitovu(std::vector<std::string> args, const test::Environment& env) const {
+        const bool syncing = args.front() == "sync";
+        args.insert(args.begin(), KITOVU_BINARY);
+        args.insert(args.end(), {"--config", config.string()});
+        if (syncing)
+            args.insert(args.end(), {"--cache", (dir / "cache").string()});
+        return test::run_process(args, env);
+    }
+};
+
+std::string moodle_connection(const MoodleServer& server) {
+    return "[[connections]]\nname = \"moodle\"\nplugin = \"moodle\"\nurl = \"" + server.url() +
+           "\"\ntimeout = 5\n";
+}
+
+} // namespace
+
+TEST_CASE("kitovu sync fills one subject folder from an SMB share and a Moodle course") {
+    test::SambaServer samba;
+    if (!test::samba_ready(samba))
+        return;
+    test::write_file(samba.share() / "EPJ/Skript/Kapitel 1.pdf", "smb chapter one");
+    test::write_file(samba.share() / "EPJ/Uebungen/Serie 1.pdf", "smb exercises");
+    Cli cli;
+    const MoodleServer moodle{test::moodle_fixture_copy(cli.dir)};
+    test::write_file(
+        cli.config,
+        "root-dir = \"" + (cli.dir / "home").string() +
+            "\"\n\n[[connections]]\nname = \"skripte\"\nplugin = \"smb\"\nhostname = "
+            "\"127.0.0.1\"\nport = " +
+            std::to_string(samba.port()) + "\nshare = \"skripte\"\nusername = \"" +
+            test::SambaServer::user() + "\"\ntimeout = 5\n\n" + moodle_connection(moodle) +
+            "\n[[subjects]]\nname = \"SE1\"\n  [[subjects.sources]]\n  connection = \"skripte\"\n"
+            "  remote-dir = \"EPJ\"\n  [[subjects.sources]]\n  connection = \"moodle\"\n"
+            "  remote-dir = \"Software Engineering 1\"\n  ignore = [\"Broken download/\"]\n");
+    const test::Environment env{{"KITOVU_PASSWORD_SKRIPTE", test::SambaServer::password()},
+                                {"KITOVU_TOKEN_MOODLE", moodle.token()}};
+    const auto result = cli.kitovu({"sync"}, env);
+    INFO(result.out << result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(read_file(cli.subject / "Skript/Kapitel 1.pdf") == "smb chapter one");
+    CHECK(read_file(cli.subject / "Uebungen/Serie 1.pdf") == "smb exercises");
+    CHECK(read_file(cli.subject / "01 - Week 1_ Introduction/Slides 01/Slides 01.pdf") ==
+          served(moodle.fixture(), "Slides 01.pdf"));
+    CHECK((result.out + result.err).find(moodle.token()) == std::string::npos);
+    CHECK(read_file(cli.dir / "cache").find(moodle.token()) == std::string::npos);
+
+    // A token that Moodle no longer accepts: exit 1, the SMB side still in step.
+    test::write_file(samba.share() / "EPJ/Skript/Kapitel 2.pdf", "smb chapter two");
+    test::edit_fixture(moodle.fixture(), [](nlohmann::json& f) { f["token"] = "renewed"; });
+    const auto refused = cli.kitovu({"sync"}, env);
+    INFO(refused.out << refused.err);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.err.find("invalidtoken") != std::string::npos);
+    CHECK(refused.err.find("Security keys") != std::string::npos);
+    CHECK(read_file(cli.subject / "Skript/Kapitel 2.pdf") == "smb chapter two");
+}
+
+TEST_CASE("kitovu: Moodle errors give the contract's exit codes and say what to do") {
+    Cli cli;
+    const MoodleServer moodle{test::moodle_fixture_copy(cli.dir)};
+    const auto config_for = [&](const std::string& connection, const std::string& course) {
+        return "root-dir = \"" + (cli.dir / "home").string() + "\"\n\n" + connection +
+               "\n[[subjects]]\nname = \"SE1\"\n  [[subjects.sources]]\n  connection = "
+               "\"moodle\"\n  remote-dir = \"" +
+               course + "\"\n";
+    };
+    const test::Environment env{{"KITOVU_TOKEN_MOODLE", moodle.token()}};
+
+    SECTION("a course the user is not enrolled in: exit 1, naming the courses there are") {
+        test::write_file(cli.config, config_for(moodle_connection(moodle), "Geheimkurs"));
+        const auto result = cli.kitovu({"sync"}, env);
+        INFO(result.out << result.err);
+        CHECK(result.exit_code == 1);
+        CHECK(result.err.find("no course named 'Geheimkurs'") != std::string::npos);
+        CHECK(result.err.find("'Datenbanksysteme'") != std::string::npos);
+    }
+    SECTION("a download Moodle refuses: exit 1, the rest synced") {
+        test::write_file(cli.config,
+                         config_for(moodle_connection(moodle), "Software Engineering 1"));
+        const auto result = cli.kitovu({"sync"}, env);
+        INFO(result.out << result.err);
+        CHECK(result.exit_code == 1);
+        CHECK(result.err.find("Broken.pdf") != std::string::npos);
+        CHECK(result.err.find("filenotfound") != std::string::npos);
+        CHECK(std::filesystem::exists(cli.subject / "00 - General/Syllabus/Syllabus.pdf"));
+    }
+    SECTION("no token anywhere and no terminal: exit 1, saying where the token comes from") {
+        test::write_file(cli.config,
+                         config_for(moodle_connection(moodle), "Software Engineering 1"));
+        const auto result = cli.kitovu({"sync"}, {{"KITOVU_TOKEN_MOODLE", ""}});
+        INFO(result.out << result.err);
+        CHECK(result.exit_code == 1);
+        CHECK(result.err.find("token-command") != std::string::npos);
+        CHECK(result.err.find("KITOVU_TOKEN_MOODLE") != std::string::npos);
+    }
+    SECTION("token-command supplies the token, and the token is not in the process list") {
+        const auto token_file = cli.dir / "token";
+        test::write_file(token_file, moodle.token() + "\n");
+        test::write_file(cli.config,
+                         config_for(moodle_connection(moodle) + "token-command = \"cat " +
+                                        token_file.string() + "\"\n",
+                                    "Datenbanksysteme"));
+        const auto result = cli.kitovu({"sync"}, {});
+        INFO(result.out << result.err);
+        CHECK(result.exit_code == 0);
+        CHECK(
+            std::filesystem::exists(cli.subject / "00 - Allgemeines/Skript/Skript Kapitel 1.pdf"));
+    }
+    SECTION("a url that is no web address: kitovu validate exits 2 naming the line") {
+        test::write_file(cli.config,
+                         config_for("[[connections]]\nname = \"moodle\"\nplugin = \"moodle\"\n"
+                                    "url = \"moodle.example.edu\"\n",
+                                    "Software Engineering 1"));
+        const auto validated = cli.kitovu({"validate"}, env);
+        INFO(validated.out << validated.err);
+        CHECK(validated.exit_code == 2);
+        CHECK(validated.err.find("kitovu.toml:") != std::string::npos);
+        CHECK(validated.err.find("url") != std::string::npos);
+        CHECK(cli.kitovu({"sync"}, env).exit_code == 2);
+    }
+    SECTION("kitovu plugins lists moodle with its options") {
+        const auto result = test::run_process({KITOVU_BINARY, "plugins"});
+        CHECK(result.exit_code == 0);
+        CHECK(result.out.find("moodle") != std::string::npos);
+        CHECK(result.out.find("token-command") != std::string::npos);
+    }
+}
+#endif // KITOVU_BINARY
