@@ -3,6 +3,8 @@
 #include "support.hpp"
 
 #include <kitovu/plugins/local.hpp>
+#include <kitovu/plugins/moodle.hpp>
+#include <kitovu/plugins/smb.hpp>
 #include <kitovu/settings.hpp>
 
 #include <catch2/catch.hpp>
@@ -18,49 +20,6 @@ using namespace kitovu;
 using kitovu::test::TempDir;
 
 namespace {
-
-// Stands in for the smb plugin, which is not part of this build yet, with the options
-// CONTRACT.md gives it, so that configs can be checked against a realistic schema.
-class SmbStandIn final : public test::InertPlugin {
-  public:
-    static std::span<const OptionSpec> schema() noexcept {
-        static constexpr std::array<std::string_view, 3> signing{"off", "if-required", "required"};
-        static constexpr std::array specs{
-            OptionSpec{.name = "hostname", .required = true, .help = "server name or address"},
-            OptionSpec{.name = "port",
-                       .type = OptionType::integer,
-                       .default_value = std::int64_t{445},
-                       .help = "TCP port",
-                       .min = 1,
-                       .max = 65535},
-            OptionSpec{.name = "share", .required = true, .help = "share name"},
-            OptionSpec{.name = "username", .required = true, .help = "user name"},
-            OptionSpec{.name = "domain",
-                       .default_value = std::string_view{"WORKGROUP"},
-                       .help = "domain / workgroup"},
-            OptionSpec{.name = "password-command",
-                       .help = "shell command whose first output line is the password"},
-            OptionSpec{.name = "signing",
-                       .default_value = std::string_view{"if-required"},
-                       .allowed = signing,
-                       .help = "SMB signing"},
-            OptionSpec{.name = "encrypt",
-                       .type = OptionType::boolean,
-                       .default_value = false,
-                       .help = "require SMB3 encryption"},
-            OptionSpec{.name = "timeout",
-                       .type = OptionType::integer,
-                       .default_value = std::int64_t{30},
-                       .help = "connect/IO timeout in seconds",
-                       .min = 1,
-                       .max = 3600},
-        };
-        return specs;
-    }
-};
-
-const PluginRegistry::Add<SmbStandIn> smb_stand_in{"smb",
-                                                   "test stand-in with CONTRACT.md's options"};
 
 // Sets (or, with nullopt, unsets) HOME for one test and puts the old value back.
 class HomeGuard {
@@ -247,7 +206,7 @@ R"(root-dir = "/k"
 name = "skripte"
 plugin = "smbb"
 hostname = "x"
-)", {"kitovu.toml:4:10: unknown plugin 'smbb' (known plugins: local, smb)"}},
+)", {"kitovu.toml:4:10: unknown plugin 'smbb' (known plugins: local, moodle, smb)"}},
 
 {"connection name and plugin must not be empty",
 R"(root-dir = "/k"
@@ -255,7 +214,7 @@ R"(root-dir = "/k"
 name = ""
 plugin = ""
 )", {"kitovu.toml:3:8: 'name' must not be empty",
-     "kitovu.toml:4:10: 'plugin' must not be empty (known plugins: local, smb)"}},
+     "kitovu.toml:4:10: 'plugin' must not be empty (known plugins: local, moodle, smb)"}},
 
 {"a connection name must be a string",
 R"(root-dir = "/k"
@@ -495,7 +454,7 @@ name = "EPJ"
      "kitovu.toml:4:1: connection 'skripte' is missing required option 'username' of plugin 'smb'",
      "kitovu.toml:9:8: 'port' must be between 1 and 65535, found 70000",
      "kitovu.toml:11:8: duplicate connection name 'skripte' (first defined on line 5)",
-     "kitovu.toml:12:10: unknown plugin 'ftp' (known plugins: local, smb)",
+     "kitovu.toml:12:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)",
      "kitovu.toml:17:16: unknown connection 'skripte2' (defined connections: skripte)",
      "kitovu.toml:20:3: source of subject 'EPJ' is missing required key 'connection'",
      "kitovu.toml:20:3: source of subject 'EPJ' is missing required key 'remote-dir'",
@@ -933,18 +892,20 @@ TEST_CASE("the template's commented examples validate once uncommented") {
     if (!settings)
         FAIL(lines_of(settings.error()).front());
 
-    REQUIRE(settings->connections.size() == 2);
+    REQUIRE(settings->connections.size() == 3);
     CHECK(settings->connections[0].plugin == "smb");
     CHECK(settings->connections[0].options.integer("port") == 445);
     CHECK(settings->connections[0].options.string("signing") == "if-required");
     CHECK(settings->connections[1].plugin == "local");
+    CHECK(settings->connections[2].plugin == "moodle");
+    CHECK(settings->connections[2].options.integer("timeout") == 30);
     REQUIRE(settings->subjects.size() == 1);
-    REQUIRE(settings->subjects[0].sources.size() == 2);
+    REQUIRE(settings->subjects[0].sources.size() == 3);
     CHECK(settings->subjects[0].sources[0].local_dir == "/home/student/kitovu/EPJ");
     CHECK(settings->subjects[0].sources[1].local_dir == "/home/student/Documents/EPJ-Übungen");
 
     // Every option the plugins declare is shown, so the template keeps up with them.
-    for (const std::string_view plugin : {"smb", "local"}) {
+    for (const std::string_view plugin : {"smb", "local", "moodle"}) {
         const auto entry = PluginRegistry::find(plugin);
         REQUIRE(entry);
         for (const OptionSpec& spec : (*entry)->options) {

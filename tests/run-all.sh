@@ -43,11 +43,12 @@ LSAN_OPTIONS=suppressions=$(realpath "$asan/lsan.supp"):print_suppressions=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$asan" --output-on-failure -j2 -E '^install:'
 
-# Only the tests with threads: the engine's parallel workers, and the smb plugin on them (runs
-# clean; libsmbclient itself is not instrumented, kitovu makes every call into it under one lock).
-step "ThreadSanitizer: engine_tests, smb_tests"
+# Only the tests with threads: the engine's parallel workers, and the smb and moodle plugins on
+# them (clean; libsmbclient itself is not instrumented, kitovu makes every call into it under one
+# lock; libcurl gets one handle per worker).
+step "ThreadSanitizer: engine_tests, smb_tests, moodle_tests"
 cmake -S . -B "$tsan" "${config[@]}" -DKITOVU_SANITIZE=thread -DKITOVU_FUZZ=OFF >/dev/null
-cmake --build "$tsan" -j2 --target engine_tests smb_tests
+cmake --build "$tsan" -j2 --target engine_tests smb_tests moodle_tests
 TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1 \
-  ctest --test-dir "$tsan" --output-on-failure -j2 -R '^(engine_tests|smb_tests):'
+  ctest --test-dir "$tsan" --output-on-failure -j2 -R '^(engine_tests|smb_tests|moodle_tests):'
 step "all passed"

@@ -826,6 +826,20 @@ global-ignore = ["Thumbs.db", ".DS_Store", "desktop.ini", "~$*", "*.tmp"]
 # name = "mirror"
 # plugin = "local"
 # path = "/mnt/courses"             # remote-dir is relative to this folder (required)
+#
+# A Moodle site (plugin "moodle"); a source's remote-dir is then a course's full name, or
+# "/" for all your courses:
+#
+# [[connections]]
+# name = "moodle"
+# plugin = "moodle"
+# url = "https://moodle.example.edu/"   # the site's address (required)
+# token-command = "secret-tool lookup service kitovu-moodle"
+#                                   # its first output line is the web-service token; without
+#                                   # it kitovu uses $KITOVU_TOKEN_MOODLE or asks you. Moodle
+#                                   # shows the token under Preferences > Security keys >
+#                                   # "Moodle mobile web service"
+# timeout = 30                      # connect timeout and longest stall in seconds (default 30)
 
 
 # ---- Subjects: what to sync ----------------------------------------------------------
@@ -844,6 +858,10 @@ global-ignore = ["Thumbs.db", ".DS_Store", "desktop.ini", "~$*", "*.tmp"]
 #   connection = "mirror"
 #   remote-dir = "EPJ/Übungen"
 #   local-dir = "~/Documents/EPJ-Übungen"   # optional: sync here instead of root-dir/EPJ
+#
+#   [[subjects.sources]]
+#   connection = "moodle"
+#   remote-dir = "Engineering Projekt"      # the course's full name on Moodle
 )toml";
 }
 
