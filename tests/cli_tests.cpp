@@ -209,7 +209,7 @@ TEST_CASE("kitovu validate reports every problem as FILE:LINE:COLUMN and exits 2
     CHECK(bad.exit_code == 2);
     const std::string file = home.config().string();
     CHECK(bad.err.starts_with(file + ":1:12: expected a string for 'root-dir', found an integer\n" +
-                              file + ":4:10: unknown plugin 'ftp' (known plugins: local, smb)\n"));
+                              file + ":4:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)\n"));
 }
 
 TEST_CASE("kitovu fileinfo prints the config and cache paths and whether they exist") {

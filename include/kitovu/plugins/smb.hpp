@@ -12,7 +12,10 @@
 #include <signal.h>
 #include <string.h> // explicit_bzero
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -83,6 +86,10 @@ class Call {
     Call(const Call&) = delete;
     Call& operator=(const Call&) = delete;
 
+    // In a child forked under this lock: the child's copy of the lock is released; SIGPIPE stays
+    // blocked in the child (it writes to sockets only with MSG_NOSIGNAL or through libsmbclient).
+    void release_in_child() { lock_.unlock(); }
+
   private:
     static sigset_t sigpipe() {
         sigset_t set;
@@ -131,6 +138,58 @@ inline std::string join(std::string_view folder, std::string_view name) {
     if (name.empty())
         return std::string{folder};
     return std::string{folder} + '/' + std::string{name};
+}
+
+// A plugin instance and its download process talk over a SOCK_SEQPACKET pair: each send is one
+// message, a type byte and a payload. File bytes do not go through it but through a mapping
+// both share: the process reads a block into it, says how much, and waits until the instance
+// has written it out.
+enum class Message : char {
+    request = 'R', // instance -> process: listed size (8 bytes), locator, '\0', path
+    ack = 'A',     // instance -> process: the block was written, read on
+    stop = 'S',    // instance -> process: writing failed or was cancelled, give up this file
+    chunk = 'C',   // process -> instance: a block of this many bytes (8) is in the mapping
+    done = 'D',    // process -> instance: the file is complete
+    failed = 'E',  // process -> instance: error kind (1 byte), message, '\0', path
+};
+
+inline bool send_message(int fd, Message type, std::string_view payload = {}) {
+    std::string message(1, static_cast<char>(type));
+    message += payload;
+    for (;;) {
+        const auto n = ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n == static_cast<ssize_t>(message.size());
+    }
+}
+
+// The next message into `buffer`; false when the other side is gone or sent nonsense.
+inline bool receive_message(int fd, std::vector<char>& buffer, Message& type,
+                            std::string_view& payload) {
+    for (;;) {
+        const auto n = ::recv(fd, buffer.data(), buffer.size(), MSG_TRUNC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || static_cast<std::size_t>(n) > buffer.size())
+            return false;
+        type = static_cast<Message>(buffer[0]);
+        payload = std::string_view{buffer.data() + 1, static_cast<std::size_t>(n) - 1};
+        return true;
+    }
+}
+
+inline std::string encode_size(std::uint64_t value) {
+    std::string out(8, '\0');
+    std::memcpy(out.data(), &value, 8);
+    return out;
+}
+
+inline std::uint64_t decode_size(std::string_view bytes) {
+    std::uint64_t value = 0;
+    if (bytes.size() >= 8)
+        std::memcpy(&value, bytes.data(), 8);
+    return value;
 }
 
 } // namespace detail::smb
@@ -261,18 +320,15 @@ class SmbPlugin final : public SyncPlugin {
     }
 
     void disconnect() noexcept override {
-        if (context_ == nullptr)
-            return;
-        detail::smb::Call call;
-        smbc_free_context(context_, 1);
-        context_ = nullptr;
-        auto& library = detail::smb::library();
-        if (--library.contexts == 0)
-            library.loaded_config.clear(); // libsmbclient dropped it with its last context
+        stop_helper();
+        release_context();
     }
 
     expected<std::vector<RemoteEntry>, UsageError>
     list(std::string_view remote_dir, ListFilter keep, WarningSink warn) override {
+        if (context_ == nullptr && helper_.pid > 0) // downloads moved to a process: log in again
+            if (auto connected = connect(); !connected)
+                return fail(connected.error());
         if (auto usable = ready(); !usable)
             return fail(usable.error());
         const std::string base{detail::smb::trim_slashes(remote_dir)};
@@ -327,8 +383,18 @@ class SmbPlugin final : public SyncPlugin {
         return entries;
     }
 
+    // Downloads run in a process of this instance's own (see start_helper); where none can be
+    // started, here.
     expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
                                                                ChunkWriter out) override {
+        if (helper_.pid > 0 || start_helper())
+            return retrieve_there(entry, out);
+        return retrieve_here(entry, out);
+    }
+
+  private:
+    expected<std::optional<std::int64_t>, UsageError> retrieve_here(const RemoteEntry& entry,
+                                                                    ChunkWriter out) {
         if (auto usable = ready(); !usable) {
             auto error = usable.error();
             error.path = entry.path;
@@ -351,35 +417,36 @@ class SmbPlugin final : public SyncPlugin {
             if (file.handle == nullptr)
                 return fail(transfer_error(error, entry.path, "cannot open"));
         }
-        if (buffer_.empty())
-            buffer_.resize(block_size);
+        if (block_.empty()) {
+            own_block_.resize(block_size);
+            block_ = own_block_;
+        }
         for (std::uint64_t total = 0;;) {
-            const std::size_t want = entry.size > total
-                                         ? static_cast<std::size_t>(std::min<std::uint64_t>(
-                                               buffer_.size(), entry.size - total))
-                                         : buffer_.size();
+            const std::size_t want =
+                entry.size > total ? static_cast<std::size_t>(
+                                         std::min<std::uint64_t>(block_.size(), entry.size - total))
+                                   : block_.size();
             ssize_t got = 0;
             int error = 0;
             {
                 detail::smb::Call call;
-                got = smbc_getFunctionRead(context_)(context_, file.handle, buffer_.data(), want);
+                got = smbc_getFunctionRead(context_)(context_, file.handle, block_.data(), want);
                 error = errno;
             }
             if (got < 0)
                 return fail(transfer_error(error, entry.path, "cannot read"));
             if (got == 0)
                 break;
-            if (auto written = out(std::span{buffer_.data(), static_cast<std::size_t>(got)});
+            if (auto written = out(std::span{block_.data(), static_cast<std::size_t>(got)});
                 !written)
                 return fail(written.error());
             total += static_cast<std::uint64_t>(got);
-            if (total == entry.size && entry.size <= buffer_.size())
+            if (total == entry.size && entry.size <= block_.size())
                 break;
         }
         return std::nullopt;
     }
 
-  private:
     // Read size per smbc_read call. 50 MB file over loopback from Samba 4.17, median MB/s of 7
     // runs: 64 KiB 475, 128 KiB 686, 256 KiB 924, 512 KiB 1200, 1 MiB 1338, 2 MiB 1431,
     // 4 MiB 1460, 8 MiB 1380. libsmbclient splits a large read into pipelined SMB2 reads, so
@@ -434,6 +501,191 @@ class SmbPlugin final : public SyncPlugin {
         const std::size_t n = std::min(from.size(), static_cast<std::size_t>(size) - 1);
         std::memcpy(to, from.data(), n);
         to[n] = '\0';
+    }
+
+    // ---- Download processes -----------------------------------------------------------------
+    // libsmbclient allows one call at a time per process (see detail::smb::Library), so parallel
+    // downloads need processes: each instance that downloads forks one, which logs in on its own
+    // connection and serves this instance's retrieve() calls. Forking, not executing a program,
+    // keeps the password out of any command line; the process ends when the instance disconnects
+    // and, through PR_SET_PDEATHSIG, when the thread that started it ends.
+    struct Helper {
+        pid_t pid = -1;
+        int fd = -1;                 // this side of the socket pair
+        std::byte* shared = nullptr; // block_size bytes mapped in both processes
+    };
+
+    static constexpr std::size_t request_limit = 128 * 1024; // locator and path of one file
+
+    bool start_helper() {
+        void* shared =
+            ::mmap(nullptr, block_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED)
+            return false;
+        int fds[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+            ::munmap(shared, block_size);
+            return false;
+        }
+        pid_t pid = -1;
+        {
+            // Under the library lock no thread is inside libsmbclient: the child's copy of its
+            // process-wide state is consistent.
+            detail::smb::Call call;
+            pid = ::fork();
+            if (pid == 0) {
+                call.release_in_child();
+                ::close(fds[0]);
+                serve(fds[1], static_cast<std::byte*>(shared));
+            }
+        }
+        ::close(fds[1]);
+        if (pid < 0) {
+            ::close(fds[0]);
+            ::munmap(shared, block_size);
+            return false;
+        }
+        helper_ = Helper{pid, fds[0], static_cast<std::byte*>(shared)};
+        channel_.resize(request_limit);
+        release_context(); // the helper has its own connection; this one would only idle
+        return true;
+    }
+
+    // The helper's life: one file per request, until this instance closes its end.
+    [[noreturn]] void serve(int fd, std::byte* shared) noexcept {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        // Ctrl-C and the like are for the instance's process, which then stops this one.
+        sigset_t quiet;
+        sigemptyset(&quiet);
+        for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT})
+            sigaddset(&quiet, signal);
+        ::pthread_sigmask(SIG_BLOCK, &quiet, nullptr);
+        // Keeps no descriptor of the parent's open: not its SMB connections, files or cache lock.
+        if (fd > 3)
+            ::close_range(3, static_cast<unsigned>(fd) - 1, 0);
+        ::close_range(static_cast<unsigned>(fd) + 1, ~0U, 0);
+        context_ = nullptr; // the parent's copy: never used or freed here
+        block_ = std::span{shared, block_size};
+        std::optional<UsageError> broken;
+        if (auto connected = connect(); !connected)
+            broken = connected.error();
+        std::vector<char> buffer(request_limit);
+        using detail::smb::Message;
+        Message type{};
+        std::string_view payload;
+        while (detail::smb::receive_message(fd, buffer, type, payload) &&
+               type == Message::request) {
+            RemoteEntry entry;
+            entry.size = detail::smb::decode_size(payload);
+            payload.remove_prefix(std::min<std::size_t>(8, payload.size()));
+            const auto zero = payload.find('\0');
+            entry.locator = std::string{payload.substr(0, zero)};
+            if (zero != std::string_view::npos)
+                entry.path = std::string{payload.substr(zero + 1)};
+            expected<std::optional<std::int64_t>, UsageError> result =
+                broken
+                    ? expected<std::optional<std::int64_t>, UsageError>{fail(*broken)}
+                    : retrieve_here(
+                          entry,
+                          [&](std::span<const std::byte> chunk) -> expected<void, UsageError> {
+                              // The chunk is block_, the shared mapping, from its start.
+                              if (!detail::smb::send_message(
+                                      fd, Message::chunk, detail::smb::encode_size(chunk.size())) ||
+                                  !detail::smb::receive_message(fd, buffer, type, payload))
+                                  ::_exit(0);
+                              if (type != Message::ack)
+                                  return fail(ErrorKind::cancelled, "stopped");
+                              return {};
+                          });
+            std::string answer;
+            if (!result) {
+                answer += static_cast<char>(result.error().kind);
+                answer += result.error().message;
+                answer += '\0';
+                answer += result.error().path;
+            }
+            if (!detail::smb::send_message(fd, result ? Message::done : Message::failed, answer))
+                break;
+        }
+        ::_exit(0);
+    }
+
+    expected<std::optional<std::int64_t>, UsageError> retrieve_there(const RemoteEntry& entry,
+                                                                     ChunkWriter out) {
+        using detail::smb::Message;
+        const auto gone = [&] {
+            stop_helper();
+            return fail(error(ErrorKind::internal,
+                              "the SMB download process ended unexpectedly; the next run tries "
+                              "again",
+                              entry.path));
+        };
+        if (entry.locator.size() + entry.path.size() + 16 > request_limit)
+            return fail(error(ErrorKind::protocol, "the remote path is too long", entry.path));
+        const std::string request =
+            detail::smb::encode_size(entry.size) + entry.locator + '\0' + entry.path;
+        if (!detail::smb::send_message(helper_.fd, Message::request, request))
+            return gone();
+        std::optional<UsageError> writing; // the writer's error wins over what follows from it
+        Message type{};
+        std::string_view payload;
+        for (;;) {
+            if (!detail::smb::receive_message(helper_.fd, channel_, type, payload))
+                return gone();
+            if (type == Message::chunk) {
+                const auto size =
+                    std::min<std::uint64_t>(detail::smb::decode_size(payload), block_size);
+                if (!writing)
+                    if (auto written = out(std::span<const std::byte>{
+                            helper_.shared, static_cast<std::size_t>(size)});
+                        !written)
+                        writing = written.error();
+                if (!detail::smb::send_message(helper_.fd, writing ? Message::stop : Message::ack))
+                    return gone();
+                continue;
+            }
+            if (writing)
+                return fail(std::move(*writing));
+            if (type == Message::done)
+                return std::nullopt;
+            if (type != Message::failed || payload.empty())
+                return gone();
+            const auto kind = static_cast<unsigned char>(payload.front());
+            payload.remove_prefix(1);
+            const auto zero = payload.find('\0');
+            UsageError e =
+                error(kind <= static_cast<unsigned char>(ErrorKind::internal)
+                          ? static_cast<ErrorKind>(kind)
+                          : ErrorKind::internal,
+                      std::string{payload.substr(0, zero)},
+                      zero == std::string_view::npos ? entry.path
+                                                     : std::string{payload.substr(zero + 1)});
+            return fail(std::move(e));
+        }
+    }
+
+    void stop_helper() noexcept {
+        if (helper_.pid <= 0)
+            return;
+        ::close(helper_.fd);
+        // Killed, not asked: it may be waiting for a server that no longer answers. The kernel
+        // closes its connection; nothing of it is on the local disk.
+        ::kill(helper_.pid, SIGKILL);
+        while (::waitpid(helper_.pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        ::munmap(helper_.shared, block_size);
+        helper_ = Helper{};
+    }
+
+    void release_context() noexcept {
+        if (context_ == nullptr)
+            return;
+        detail::smb::Call call;
+        smbc_free_context(context_, 1);
+        context_ = nullptr;
+        auto& library = detail::smb::library();
+        if (--library.contexts == 0)
+            library.loaded_config.clear(); // libsmbclient dropped it with its last context
     }
 
     expected<void, UsageError> create_context() {
@@ -712,8 +964,11 @@ class SmbPlugin final : public SyncPlugin {
     int timeout_seconds_ = 30;
 
     SMBCCTX* context_ = nullptr;
-    std::optional<UsageError> lost_; // set when the server stopped answering
-    std::vector<std::byte> buffer_;  // block_size, allocated on the first download
+    std::optional<UsageError> lost_;   // set when the server stopped answering
+    std::span<std::byte> block_;       // where reads go: own_block_, or the helper's mapping
+    std::vector<std::byte> own_block_; // block_size, allocated on the first download here
+    Helper helper_;
+    std::vector<char> channel_; // the latest message from the helper
 };
 
 inline const PluginRegistry::Add<SmbPlugin> smb_plugin{
