@@ -38,8 +38,9 @@ namespace detail::smb {
 // libsmbclient is not thread-safe, not even with one context per thread: it keeps process-wide
 // state (the talloc stack, the loaded smb.conf, debug settings, a count of live contexts), and
 // smbc_thread_posix(), which would make the talloc stack per-thread, is not exported by Debian's
-// 4.17 build. So every call into it holds this one lock; the engine's workers still overlap their
-// disk writes, which happen outside it. The lock also guards the fields below.
+// 4.17 build. So every call into it in one process holds this one lock, and downloads run in
+// processes of their own (SmbPlugin::start_helper), one per worker. The lock also guards the
+// fields below.
 struct Library {
     std::mutex mutex;
     int contexts = 0;          // live contexts of this plugin; at 0 libsmbclient unloads its config
