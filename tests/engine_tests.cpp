@@ -160,6 +160,25 @@ TEST_CASE("a second run with nothing changed downloads nothing") {
     CHECK(setup.warnings.warnings().empty());
 }
 
+TEST_CASE("a run that changes nothing leaves the cache file alone; one that changes writes it") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    setup.run();
+    struct ::stat before {};
+    REQUIRE(::stat(setup.cache_file().c_str(), &before) == 0);
+    setup.run();
+    struct ::stat after {};
+    REQUIRE(::stat(setup.cache_file().c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino); // the cache is replaced by rename when written
+    CHECK_FALSE(std::filesystem::exists(setup.cache_file().string() + ".journal"));
+
+    setup.put("b.txt", "b");
+    setup.run();
+    REQUIRE(::stat(setup.cache_file().c_str(), &after) == 0);
+    CHECK(after.st_ino != before.st_ino);
+    CHECK(setup.cache().find(setup.local("b.txt").string()) != nullptr);
+}
+
 TEST_CASE("a remote change replaces a local file the user did not touch") {
     Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
     setup.put("a.txt", "version 1", old_time);

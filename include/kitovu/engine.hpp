@@ -224,7 +224,10 @@ class Engine {
             report_remote_deletions();
         report_.cancelled = options_.stop.stop_requested();
         if (!options_.dry_run) {
-            if (auto saved = cache_.save(options_.cache_file); !saved)
+            // Unchanged, the cache on disk is already right (a no-change run writes nothing).
+            if (auto saved = cache_.changed() ? cache_.save(options_.cache_file)
+                                              : expected<void, UsageError>{};
+                !saved)
                 report_.errors.push_back(saved.error());
             else
                 journal_->remove();

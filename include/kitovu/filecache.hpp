@@ -237,6 +237,7 @@ class FileCache {
     static expected<FileCache, UsageError> load(const std::filesystem::path& file, WarningSink warn,
                                                 bool set_aside = true) {
         FileCache cache;
+        cache.changed_ = true; // until it is read: a missing or damaged cache is written anew
         std::error_code ec;
         if (!std::filesystem::exists(file, ec)) {
             if (ec)
@@ -248,6 +249,7 @@ class FileCache {
         if (auto read = cache.parse(file, problem); !read)
             return fail(ErrorKind::io, "cannot read the file cache: " + read.error().message,
                         file.string());
+        cache.changed_ = !problem.empty();
         if (!problem.empty()) {
             cache.entries_.clear();
             if (!set_aside) {
@@ -288,6 +290,7 @@ class FileCache {
             }
             return true;
         });
+        changed_ = changed_ || added > 0;
         return added;
     }
 
@@ -297,8 +300,14 @@ class FileCache {
     }
     void put(std::string local_path, CacheEntry entry) {
         entries_.insert_or_assign(std::move(local_path), std::move(entry));
+        changed_ = true;
     }
-    void erase(const std::string& local_path) { entries_.erase(local_path); }
+    void erase(const std::string& local_path) {
+        changed_ = entries_.erase(local_path) > 0 || changed_;
+    }
+    // Whether it differs from the file it was loaded from (or there was none): a run that
+    // changed nothing need not write it again.
+    bool changed() const noexcept { return changed_; }
     std::size_t size() const noexcept { return entries_.size(); }
     const std::unordered_map<std::string, CacheEntry>& entries() const noexcept { return entries_; }
 
@@ -381,6 +390,7 @@ class FileCache {
         return fmt::format("{:%Y%m%d-%H%M%S}", fmt::localtime(std::time(nullptr)));
     }
 
+    bool changed_ = false;
     std::unordered_map<std::string, CacheEntry> entries_;
 };
 

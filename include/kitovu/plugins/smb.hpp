@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h> // explicit_bzero
@@ -23,6 +24,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -152,6 +154,8 @@ enum class Message : char {
     chunk = 'C',   // process -> instance: a block of this many bytes (8) is in the mapping
     done = 'D',    // process -> instance: the file is complete
     failed = 'E',  // process -> instance: error kind (1 byte), message, '\0', path
+    list = 'L',    // instance -> process: list this folder (share-relative)
+    items = 'I',   // process -> instance: some of the folder's entries (see SmbPlugin::Item)
 };
 
 inline bool send_message(int fd, Message type, std::string_view payload = {}) {
@@ -322,9 +326,14 @@ class SmbPlugin final : public SyncPlugin {
 
     void disconnect() noexcept override {
         stop_helper();
+        for (Helper& lister : listers_)
+            stop(lister);
+        listers_.clear();
         release_context();
     }
 
+    // Lists here until the tree fans out, then in parallel in listing processes (see
+    // start_helper): libsmbclient spends much CPU per folder, and one process has one lock.
     expected<std::vector<RemoteEntry>, UsageError>
     list(std::string_view remote_dir, ListFilter keep, WarningSink warn) override {
         if (context_ == nullptr && helper_.pid > 0) // downloads moved to a process: log in again
@@ -334,34 +343,10 @@ class SmbPlugin final : public SyncPlugin {
             return fail(usable.error());
         const std::string base{detail::smb::trim_slashes(remote_dir)};
         std::vector<RemoteEntry> entries;
-        std::vector<std::string> pending{std::string{}}; // folders to list, relative to base
-        while (!pending.empty()) {
-            const std::string folder = std::move(pending.back());
-            pending.pop_back();
-            const std::string remote = detail::smb::join(base, folder);
-            auto listed = read_folder(remote);
-            if (!listed) {
-                const Failure& failure = listed.error();
-                if (folder.empty() && (failure.error == ENOENT || failure.error == ENOTDIR))
-                    return fail(ErrorKind::not_found, "remote folder not found", remote,
-                                connection_);
-                UsageError error = transfer_error(failure.error, remote, "cannot list");
-                if (failure.bad_name)
-                    error = UsageError{ErrorKind::protocol,
-                                       "cannot list: it holds a name the SMB client refuses (one "
-                                       "with a backslash); ask the server's admin to rename it",
-                                       connection_,
-                                       remote,
-                                       {}};
-                // A lost connection makes the whole listing unreliable; an unreadable subfolder
-                // is skipped.
-                if (folder.empty() || error.kind == ErrorKind::connection)
-                    return fail(std::move(error));
-                warn(Warning{WarningKind::skipped, error.message + ", skipped", connection_,
-                             remote});
-                continue;
-            }
-            for (Item& item : *listed) {
+        std::deque<std::string> pending{std::string{}}; // folders to list, relative to base
+
+        const auto take = [&](const std::string& folder, std::vector<Item>& items) {
+            for (Item& item : items) {
                 std::string path = detail::smb::join(folder, item.name);
                 if (item.is_folder && item.is_link) {
                     // A junction or folder link could loop or lead out of the share.
@@ -371,17 +356,102 @@ class SmbPlugin final : public SyncPlugin {
                 }
                 if (!keep(path, item.is_folder))
                     continue;
-                RemoteEntry entry{.path = path,
-                                  .is_folder = item.is_folder,
-                                  .size = item.is_folder ? 0 : item.size,
-                                  .mtime = item.is_folder ? 0 : item.mtime,
-                                  .locator = detail::smb::join(base, path)};
-                entries.push_back(std::move(entry));
+                entries.push_back(RemoteEntry{.path = path,
+                                              .is_folder = item.is_folder,
+                                              .size = item.is_folder ? 0 : item.size,
+                                              .mtime = item.is_folder ? 0 : item.mtime,
+                                              .locator = detail::smb::join(base, path)});
                 if (item.is_folder)
                     pending.push_back(std::move(path));
             }
+        };
+        // A lost connection makes the whole listing unreliable; an unreadable subfolder is
+        // skipped.
+        const auto failed = [&](const std::string& folder,
+                                UsageError error) -> std::optional<UsageError> {
+            if (folder.empty() || error.kind == ErrorKind::connection)
+                return error;
+            warn(Warning{WarningKind::skipped, error.message + ", skipped", connection_,
+                         error.path});
+            return std::nullopt;
+        };
+
+        while (!pending.empty() && (pending.size() < 2 || !start_listers(pending.size()))) {
+            const std::string folder = std::move(pending.front());
+            pending.pop_front();
+            const std::string remote = detail::smb::join(base, folder);
+            auto listed = read_folder(remote);
+            if (!listed) {
+                const Failure& failure = listed.error();
+                if (folder.empty() && (failure.error == ENOENT || failure.error == ENOTDIR))
+                    return fail(ErrorKind::not_found, "remote folder not found", remote,
+                                connection_);
+                if (auto fatal = failed(folder, listing_error(failure, remote)))
+                    return fail(std::move(*fatal));
+                continue;
+            }
+            take(folder, *listed);
         }
-        return entries;
+        if (pending.empty())
+            return entries;
+
+        // In parallel: each listing process lists one folder at a time.
+        using detail::smb::Message;
+        std::vector<std::optional<std::string>> working(listers_.size());
+        std::vector<std::vector<Item>> received(listers_.size());
+        std::vector<::pollfd> waiting;
+        std::vector<std::size_t> waiting_for;
+        for (;;) {
+            for (std::size_t i = 0; i < listers_.size(); ++i) {
+                if (working[i] || pending.empty())
+                    continue;
+                working[i] = std::move(pending.front());
+                pending.pop_front();
+                if (!detail::smb::send_message(listers_[i].fd, Message::list,
+                                               detail::smb::join(base, *working[i])))
+                    return fail(listers_lost());
+            }
+            waiting.clear();
+            waiting_for.clear();
+            for (std::size_t i = 0; i < listers_.size(); ++i)
+                if (working[i]) {
+                    waiting.push_back(::pollfd{listers_[i].fd, POLLIN, 0});
+                    waiting_for.push_back(i);
+                }
+            if (waiting.empty())
+                return entries;
+            if (::poll(waiting.data(), waiting.size(), -1) < 0) {
+                if (errno == EINTR)
+                    continue;
+                return fail(listers_lost());
+            }
+            for (std::size_t w = 0; w < waiting.size(); ++w) {
+                if (waiting[w].revents == 0)
+                    continue;
+                const std::size_t i = waiting_for[w];
+                Message type{};
+                std::string_view payload;
+                if (!detail::smb::receive_message(listers_[i].fd, channel_, type, payload))
+                    return fail(listers_lost());
+                if (type == Message::items) {
+                    if (!decode_items(payload, received[i]))
+                        return fail(listers_lost());
+                    continue;
+                }
+                const std::string folder = std::move(*working[i]);
+                working[i].reset();
+                if (type == Message::done) {
+                    take(folder, received[i]);
+                } else if (type == Message::failed) {
+                    if (auto fatal =
+                            failed(folder, decode_error(payload, detail::smb::join(base, folder))))
+                        return fail(std::move(*fatal));
+                } else {
+                    return fail(listers_lost());
+                }
+                received[i].clear();
+            }
+        }
     }
 
     // Downloads run in a process of this instance's own (see start_helper); where none can be
@@ -518,15 +588,46 @@ class SmbPlugin final : public SyncPlugin {
 
     static constexpr std::size_t request_limit = 128 * 1024; // locator and path of one file
 
+    static constexpr std::size_t listing_processes = 3;
+
+    // Starts the download process of this instance.
     bool start_helper() {
+        auto started = spawn_helper();
+        if (!started)
+            return false;
+        helper_ = *started;
+        release_context(); // the helper has its own connection; this one would only idle
+        return true;
+    }
+
+    // Starts up to `folders` (at most listing_processes) listing processes, once; whether any run.
+    bool start_listers(std::size_t folders) {
+        while (listers_.size() < std::min(folders, listing_processes)) {
+            auto started = spawn_helper();
+            if (!started)
+                break;
+            listers_.push_back(*started);
+        }
+        return !listers_.empty();
+    }
+
+    UsageError listers_lost() {
+        for (Helper& lister : listers_)
+            stop(lister);
+        listers_.clear();
+        return error(ErrorKind::internal,
+                     "an SMB listing process ended unexpectedly; the next run tries again");
+    }
+
+    std::optional<Helper> spawn_helper() {
         void* shared =
             ::mmap(nullptr, block_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (shared == MAP_FAILED)
-            return false;
+            return std::nullopt;
         int fds[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
             ::munmap(shared, block_size);
-            return false;
+            return std::nullopt;
         }
         pid_t pid = -1;
         {
@@ -544,11 +645,76 @@ class SmbPlugin final : public SyncPlugin {
         if (pid < 0) {
             ::close(fds[0]);
             ::munmap(shared, block_size);
-            return false;
+            return std::nullopt;
         }
-        helper_ = Helper{pid, fds[0], static_cast<std::byte*>(shared)};
         channel_.resize(request_limit);
-        release_context(); // the helper has its own connection; this one would only idle
+        return Helper{pid, fds[0], static_cast<std::byte*>(shared)};
+    }
+
+    // The error for a folder that cannot be listed.
+    UsageError listing_error(const Failure& failure, const std::string& remote) {
+        if (failure.bad_name)
+            return error(ErrorKind::protocol,
+                         "cannot list: it holds a name the SMB client refuses (one with a "
+                         "backslash); ask the server's admin to rename it",
+                         remote);
+        return transfer_error(failure.error, remote, "cannot list");
+    }
+
+    static std::string encode_error(const UsageError& e) {
+        std::string out(1, static_cast<char>(e.kind));
+        out += e.message;
+        out += '\0';
+        out += e.path;
+        return out;
+    }
+
+    UsageError decode_error(std::string_view payload, const std::string& path) const {
+        if (payload.empty())
+            return error(ErrorKind::internal, "an SMB process sent an empty error", path);
+        const auto kind = static_cast<unsigned char>(payload.front());
+        payload.remove_prefix(1);
+        const auto zero = payload.find('\0');
+        return error(kind <= static_cast<unsigned char>(ErrorKind::internal)
+                         ? static_cast<ErrorKind>(kind)
+                         : ErrorKind::internal,
+                     std::string{payload.substr(0, zero)},
+                     zero == std::string_view::npos || zero + 1 == payload.size()
+                         ? path
+                         : std::string{payload.substr(zero + 1)});
+    }
+
+    // A listed entry on the wire: flags (1: folder, 2: link), size and mtime (8 each), the
+    // name's length (2) and the name.
+    static void encode_item(const Item& item, std::string& out) {
+        const char flags = static_cast<char>((item.is_folder ? 1 : 0) | (item.is_link ? 2 : 0));
+        out += flags;
+        out += detail::smb::encode_size(item.size);
+        out += detail::smb::encode_size(static_cast<std::uint64_t>(item.mtime));
+        const auto length =
+            static_cast<std::uint16_t>(std::min<std::size_t>(item.name.size(), 0xffff));
+        out.append(reinterpret_cast<const char*>(&length), 2);
+        out.append(item.name, 0, length);
+    }
+
+    static bool decode_items(std::string_view payload, std::vector<Item>& out) {
+        while (!payload.empty()) {
+            if (payload.size() < 19)
+                return false;
+            Item item;
+            item.is_folder = (payload[0] & 1) != 0;
+            item.is_link = (payload[0] & 2) != 0;
+            item.size = detail::smb::decode_size(payload.substr(1));
+            item.mtime = static_cast<std::int64_t>(detail::smb::decode_size(payload.substr(9)));
+            std::uint16_t length = 0;
+            std::memcpy(&length, payload.data() + 17, 2);
+            payload.remove_prefix(19);
+            if (payload.size() < length)
+                return false;
+            item.name = std::string{payload.substr(0, length)};
+            payload.remove_prefix(length);
+            out.push_back(std::move(item));
+        }
         return true;
     }
 
@@ -574,8 +740,35 @@ class SmbPlugin final : public SyncPlugin {
         using detail::smb::Message;
         Message type{};
         std::string_view payload;
-        while (detail::smb::receive_message(fd, buffer, type, payload) &&
-               type == Message::request) {
+        while (detail::smb::receive_message(fd, buffer, type, payload)) {
+            if (type == Message::list) {
+                const std::string folder{payload};
+                auto listed = broken ? expected<std::vector<Item>, Failure>{} : read_folder(folder);
+                bool sent = true;
+                if (broken) {
+                    sent = detail::smb::send_message(fd, Message::failed, encode_error(*broken));
+                } else if (!listed) {
+                    sent = detail::smb::send_message(
+                        fd, Message::failed, encode_error(listing_error(listed.error(), folder)));
+                } else {
+                    std::string batch;
+                    for (const Item& item : *listed) {
+                        encode_item(item, batch);
+                        if (batch.size() > 60 * 1024) {
+                            sent = sent && detail::smb::send_message(fd, Message::items, batch);
+                            batch.clear();
+                        }
+                    }
+                    if (!batch.empty())
+                        sent = sent && detail::smb::send_message(fd, Message::items, batch);
+                    sent = sent && detail::smb::send_message(fd, Message::done);
+                }
+                if (!sent)
+                    break;
+                continue;
+            }
+            if (type != Message::request)
+                break;
             RemoteEntry entry;
             entry.size = detail::smb::decode_size(payload);
             payload.remove_prefix(std::min<std::size_t>(8, payload.size()));
@@ -598,14 +791,8 @@ class SmbPlugin final : public SyncPlugin {
                                   return fail(ErrorKind::cancelled, "stopped");
                               return {};
                           });
-            std::string answer;
-            if (!result) {
-                answer += static_cast<char>(result.error().kind);
-                answer += result.error().message;
-                answer += '\0';
-                answer += result.error().path;
-            }
-            if (!detail::smb::send_message(fd, result ? Message::done : Message::failed, answer))
+            if (!detail::smb::send_message(fd, result ? Message::done : Message::failed,
+                                           result ? std::string{} : encode_error(result.error())))
                 break;
         }
         ::_exit(0);
@@ -649,34 +836,26 @@ class SmbPlugin final : public SyncPlugin {
                 return fail(std::move(*writing));
             if (type == Message::done)
                 return std::nullopt;
-            if (type != Message::failed || payload.empty())
+            if (type != Message::failed)
                 return gone();
-            const auto kind = static_cast<unsigned char>(payload.front());
-            payload.remove_prefix(1);
-            const auto zero = payload.find('\0');
-            UsageError e =
-                error(kind <= static_cast<unsigned char>(ErrorKind::internal)
-                          ? static_cast<ErrorKind>(kind)
-                          : ErrorKind::internal,
-                      std::string{payload.substr(0, zero)},
-                      zero == std::string_view::npos ? entry.path
-                                                     : std::string{payload.substr(zero + 1)});
-            return fail(std::move(e));
+            return fail(decode_error(payload, entry.path));
         }
     }
 
-    void stop_helper() noexcept {
-        if (helper_.pid <= 0)
+    static void stop(Helper& helper) noexcept {
+        if (helper.pid <= 0)
             return;
-        ::close(helper_.fd);
+        ::close(helper.fd);
         // Killed, not asked: it may be waiting for a server that no longer answers. The kernel
         // closes its connection; nothing of it is on the local disk.
-        ::kill(helper_.pid, SIGKILL);
-        while (::waitpid(helper_.pid, nullptr, 0) < 0 && errno == EINTR) {
+        ::kill(helper.pid, SIGKILL);
+        while (::waitpid(helper.pid, nullptr, 0) < 0 && errno == EINTR) {
         }
-        ::munmap(helper_.shared, block_size);
-        helper_ = Helper{};
+        ::munmap(helper.shared, block_size);
+        helper = Helper{};
     }
+
+    void stop_helper() noexcept { stop(helper_); }
 
     void release_context() noexcept {
         if (context_ == nullptr)
@@ -968,8 +1147,9 @@ class SmbPlugin final : public SyncPlugin {
     std::optional<UsageError> lost_;   // set when the server stopped answering
     std::span<std::byte> block_;       // where reads go: own_block_, or the helper's mapping
     std::vector<std::byte> own_block_; // block_size, allocated on the first download here
-    Helper helper_;
-    std::vector<char> channel_; // the latest message from the helper
+    Helper helper_;                    // downloads
+    std::vector<Helper> listers_;      // listing, started when a listing fans out
+    std::vector<char> channel_;        // the latest message from the helper
 };
 
 inline const PluginRegistry::Add<SmbPlugin> smb_plugin{
