@@ -17,6 +17,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -392,6 +393,40 @@ TEST_CASE("a Moodle that is down or not Moodle at all gives a connection or prot
         REQUIRE_FALSE(report.errors.empty());
         CHECK(report.errors.front().message.find("url") != std::string::npos);
     }
+}
+
+TEST_CASE("a Moodle that stops answering is a connection error after the timeout") {
+    Setup setup;
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& f) { f["rest_delay_ms"] = 4000; });
+    auto settings = setup.settings();
+    settings.connections.front().options.set("timeout", std::int64_t{1});
+    const auto started = std::chrono::steady_clock::now();
+    const auto report = setup.run(settings);
+    INFO(problems(report));
+    CHECK(report.exit_code() == 1);
+    REQUIRE_FALSE(report.errors.empty());
+    CHECK(report.errors.front().kind == ErrorKind::connection);
+    CHECK(report.errors.front().message.find("no answer within 1 s") != std::string::npos);
+    // One time-out, not one per call waiting for the server's 4 s.
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds{3500});
+}
+
+TEST_CASE("the token goes to the Moodle site only, never to another host a file URL names") {
+    Setup setup;
+    TempDir other_dir;
+    const MoodleServer other{test::moodle_fixture_copy(other_dir)};
+    test::edit_fixture(setup.fixture(), [&](nlohmann::json& f) {
+        test::fixture_content(f, "Syllabus.pdf")["fileurl"] =
+            other.url() + "webservice/pluginfile.php/201/mod_resource/content/1/Syllabus.pdf";
+    });
+    const auto report = setup.run();
+    INFO(problems(report));
+    // The other host was asked without a token (and refuses, as a Moodle would).
+    CHECK(other.stats().at("downloads") == 1);
+    const std::string log = other.log();
+    INFO(log);
+    CHECK(log.find("Syllabus.pdf") != std::string::npos);
+    CHECK(log.find("token=") == std::string::npos);
 }
 
 TEST_CASE("the token is never written to the cache, the warnings or the report") {

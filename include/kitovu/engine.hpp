@@ -12,6 +12,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h> // renameat2
 #include <sys/stat.h>
@@ -140,6 +141,30 @@ struct Folder {
             ::close(fd);
     }
 };
+
+// Reads the metadata of everything below `root`, so that the planner, which looks at each
+// listed file's local copy, finds it in memory: run while the remote is listed, it overlaps
+// the local disk reads of a cold cache with the listing. Symbolic links are not followed.
+inline void read_ahead_metadata(const std::filesystem::path& root, const std::stop_token& stop) {
+    std::vector<std::string> folders{root.string()};
+    while (!folders.empty() && !stop.stop_requested()) {
+        const std::string folder = std::move(folders.back());
+        folders.pop_back();
+        DIR* dir = ::opendir(folder.c_str());
+        if (dir == nullptr)
+            continue;
+        while (const ::dirent* entry = ::readdir(dir)) {
+            const std::string_view name = entry->d_name;
+            if (name == "." || name == ".." || stop.stop_requested())
+                continue;
+            struct ::stat info {};
+            if (::fstatat(::dirfd(dir), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISDIR(info.st_mode))
+                folders.push_back(folder + '/' + entry->d_name);
+        }
+        ::closedir(dir);
+    }
+}
 
 // Opens `folder`, which lies inside `base`, one component at a time below `base` without
 // following symbolic links; -1 with errno (ELOOP or ENOTDIR for a link) when that fails.
@@ -354,6 +379,11 @@ class Engine {
         if (sources.empty())
             return;
 
+        // Stopped and joined when this connection is planned.
+        std::jthread read_ahead{[&sources](std::stop_token stop) {
+            for (const Source* source : sources)
+                read_ahead_metadata(source->local_dir, stop);
+        }};
         auto lister = *resolved_[index] ? open(index) : fail(resolved_[index]->error());
         if (!lister) {
             auto e = lister.error();

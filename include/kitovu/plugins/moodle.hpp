@@ -14,6 +14,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -201,6 +202,8 @@ class Http {
         curl_easy_reset(handle_);
         std::array<char, CURL_ERROR_SIZE> message{};
         Transfer transfer{handle_, body, {}};
+        transfer.stall_limit = std::chrono::seconds{timeout_seconds};
+        transfer.last_progress = std::chrono::steady_clock::now();
         curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
         curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, message.data());
         curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L); // several threads download at once
@@ -211,8 +214,11 @@ class Http {
         curl_easy_setopt(handle_, CURLOPT_USERAGENT, "kitovu");
         curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT, static_cast<long>(timeout_seconds));
         // A stalled transfer, not a long one, is a time-out: large files may take their time.
-        curl_easy_setopt(handle_, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(handle_, CURLOPT_LOW_SPEED_TIME, static_cast<long>(timeout_seconds));
+        // (libcurl's low-speed limit does not cover the wait for an answer, hence a check of our
+        // own, which libcurl calls about once a second.)
+        curl_easy_setopt(handle_, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(handle_, CURLOPT_XFERINFOFUNCTION, &Http::check_stall);
+        curl_easy_setopt(handle_, CURLOPT_XFERINFODATA, &transfer);
         curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &Http::receive);
         curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &transfer);
         if (form != nullptr) {
@@ -225,6 +231,8 @@ class Http {
         curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, nullptr);
         if (result == CURLE_WRITE_ERROR && transfer.stopped)
             return transfer.reply; // the sink stopped it and knows why
+        if (transfer.stalled)
+            return unexpected{reason(CURLE_OPERATION_TIMEDOUT, "", timeout_seconds)};
         if (result != CURLE_OK)
             return unexpected{reason(result, message.data(), timeout_seconds)};
         read_head(handle_, transfer.reply);
@@ -238,7 +246,25 @@ class Http {
         Reply reply;
         bool head_read = false;
         bool stopped = false;
+        bool stalled = false;
+        std::chrono::seconds stall_limit{30};
+        std::chrono::steady_clock::time_point last_progress{};
+        curl_off_t last_bytes = 0;
     };
+
+    // Ends the transfer when no byte moved either way for the time-out.
+    static int check_stall(void* user, curl_off_t /*download_total*/, curl_off_t downloaded,
+                           curl_off_t /*upload_total*/, curl_off_t uploaded) {
+        auto& transfer = *static_cast<Transfer*>(user);
+        const auto now = std::chrono::steady_clock::now();
+        if (downloaded + uploaded != transfer.last_bytes) {
+            transfer.last_bytes = downloaded + uploaded;
+            transfer.last_progress = now;
+            return 0;
+        }
+        transfer.stalled = now - transfer.last_progress > transfer.stall_limit;
+        return transfer.stalled ? 1 : 0;
+    }
 
     static void read_head(CURL* handle, Reply& reply) {
         curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &reply.status);
@@ -402,7 +428,6 @@ class MoodlePlugin final : public SyncPlugin {
         if (on_site)
             url += (url.find('?') == std::string::npos ? "?token=" : "&token=") +
                    detail::moodle::form_encode(token_);
-        const auto shown = [&] { return detail::moodle::mask_token(url); };
 
         // A JSON answer or an HTTP error is held back (up to a limit): it may be Moodle's error
         // object instead of the file.
@@ -452,7 +477,6 @@ class MoodlePlugin final : public SyncPlugin {
             if (auto written = out(std::as_bytes(std::span{held})); !written)
                 return fail(written.error());
         }
-        (void)shown;
         return std::nullopt;
     }
 
