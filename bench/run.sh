@@ -10,7 +10,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j2 --target config_bench engine_bench kitovu_cli >/dev/null
 
 config=$("$build/bench/config_bench")
-engine=$("$build/bench/engine_bench" "$files")
+# How time and memory grow with the number of files: 2,000, 20,000 and FILES.
+engine=$(for n in 2000 20000 "$files"; do "$build/bench/engine_bench" "$n"; done)
 echo "$config"
 echo "$engine"
 
@@ -37,7 +38,8 @@ bench/compare.sh "$compare_md"
   echo
   echo "## Engine and file cache (local plugin)"
   echo
-  echo "Targets at 100,000 files: cache load + save under 0.3 s, peak memory under 100 MB."
+  echo "Targets at 100,000 files: cache load + save under 0.3 s, peak memory under 100 MB. The rows for"
+  echo "2,000, 20,000 and $files files show how time and memory grow with the tree."
   echo
   echo "| what | wall time | peak memory |"
   echo "|---|---|---|"
@@ -45,9 +47,27 @@ bench/compare.sh "$compare_md"
   echo
   echo "## Against rclone and smbget on the same Samba share"
   echo
-  echo "Issue 7. Known limit: libsmbclient is not thread-safe in Debian's 4.17"
-  echo "build (smbc_thread_posix is not exported), so the smb plugin serialises its calls into the"
-  echo "library behind one lock; parallel workers overlap only their local disk writes."
+  echo "Issue 7. How kitovu gets its speed from libsmbclient, which allows one call at a time per"
+  echo "process (Debian's 4.17 build; smbc_thread_posix is not exported):"
+  echo
+  echo "- Downloads run in one process per worker (\`--jobs\`, default 4), forked by the smb plugin, each"
+  echo "  with its own SMB connection; blocks pass to the worker through a shared mapping, not a copy."
+  echo "- A small file costs three round trips: open, one read of exactly its listed size, close (no"
+  echo "  fstat, no read just to see the end)."
+  echo "- Once a tree fans out, folders are listed by three listing processes in parallel."
+  echo "- While the remote is listed, a thread reads the local metadata ahead; a run that changed"
+  echo "  nothing does not rewrite the file cache."
+  echo
+  echo "Where the time goes (perf, 20,000-file no-change resync): about a third of all CPU is"
+  echo "libsmbclient re-reading its settings for every path it is given (\`SMBC_parse_path\` and"
+  echo "\`SMBC_server\` both call \`smbc_set_credentials_with_fallback\`, which looks up parameters by a"
+  echo "linear, case-insensitive scan: \`lpcfg_map_parameter\`/\`strwicmp\`), once per folder listed and"
+  echo "once per file opened. kitovu cannot avoid it through libsmbclient's API; parallel processes"
+  echo "spread it over the cores. With the page cache dropped, a no-change resync of 20,000 files"
+  echo "spent about 80 ms starting the process (loading ~130 shared libraries from disk, as smbclient"
+  echo "and rclone do too), 270 ms listing (bounded by the server reading its folders from disk:"
+  echo "six listing processes were no faster than three) and 70–130 ms deciding per file (one"
+  echo "\`lstat\` and one \`stat\` of each local copy, path handling, cache lookups)."
   echo
   cat "$compare_md"
 } > docs/benchmarks.md
