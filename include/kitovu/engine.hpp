@@ -492,7 +492,7 @@ class Engine {
         const bool known = previous && previous->connection == connection.name;
         std::string local_digest;
         if (exists) {
-            auto digest = plugin.local_digest(local);
+            auto digest = plugin.local_digest(local, info);
             if (!digest)
                 return fail_file(digest.error().message);
             local_digest = std::move(*digest);
@@ -557,6 +557,9 @@ class Engine {
     // nothing planted locally can redirect a download outside the target folder.
     expected<void, UsageError> ensure_folder(const std::filesystem::path& base,
                                              const std::filesystem::path& relative) {
+        // Files come sorted, so most share the folder of the one before.
+        if (known_folders_.contains((base / relative).string()))
+            return {};
         std::filesystem::path folder = base;
         if (!known_folders_.contains(base.string())) {
             std::error_code ec;

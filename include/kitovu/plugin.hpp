@@ -90,16 +90,21 @@ class SyncPlugin {
         return size_mtime_digest(entry.size, entry.mtime);
     }
 
-    // Digest of the local copy, in the same terms as remote_digest(). One stat() call: the
-    // engine asks this for every listed file on every run.
-    virtual expected<std::string, UsageError>
-    local_digest(const std::filesystem::path& file) const {
+    // Digest of the local copy, in the same terms as remote_digest(), given what lstat() says
+    // of it: the engine has that anyway when it asks, for every listed file on every run.
+    virtual expected<std::string, UsageError> local_digest(const std::filesystem::path& /*file*/,
+                                                           const struct ::stat& info) const {
+        return size_mtime_digest(static_cast<std::uint64_t>(info.st_size), info.st_mtim.tv_sec);
+    }
+
+    // The same for a file known by name only.
+    expected<std::string, UsageError> local_digest(const std::filesystem::path& file) const {
         struct ::stat info {};
-        if (::stat(file.c_str(), &info) != 0)
+        if (::lstat(file.c_str(), &info) != 0)
             return fail(ErrorKind::io,
                         "cannot read size and time: " + std::generic_category().message(errno),
                         file.string());
-        return size_mtime_digest(static_cast<std::uint64_t>(info.st_size), info.st_mtim.tv_sec);
+        return local_digest(file, info);
     }
 };
 
