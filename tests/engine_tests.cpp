@@ -19,6 +19,8 @@
 #include <thread>
 
 using namespace kitovu;
+using kitovu::test::files_in;
+using kitovu::test::mtime_of;
 using kitovu::test::read_file;
 using kitovu::test::TempDir;
 using kitovu::test::write_file;
@@ -96,19 +98,6 @@ class Setup {
     std::string plugin_;
     std::string remote_name_;
 };
-
-std::int64_t mtime_of(const std::filesystem::path& file) {
-    return *local_mtime(file);
-}
-
-// Every regular file under `root`, relative path -> content.
-std::map<std::string, std::string> tree(const std::filesystem::path& root) {
-    std::map<std::string, std::string> files;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
-        if (entry.is_regular_file())
-            files[entry.path().lexically_relative(root).generic_string()] = read_file(entry.path());
-    return files;
-}
 
 std::vector<std::string> conflict_copies(const std::filesystem::path& folder) {
     std::vector<std::string> names;
@@ -350,7 +339,7 @@ TEST_CASE("a file that fails to download fails alone") {
     REQUIRE(report.errors.size() == 1);
     CHECK(report.errors[0].to_string() == "uni: EPJ/secret.txt: access denied");
     CHECK_FALSE(std::filesystem::exists(setup.local("secret.txt")));
-    CHECK(tree(setup.target()) ==
+    CHECK(files_in(setup.target()) ==
           std::map<std::string, std::string>{{"a.txt", "a"}, {"z.txt", "z"}});
 }
 
@@ -361,7 +350,7 @@ TEST_CASE("a download shorter than listed is refused and leaves no file") {
     const auto report = setup.run();
     CHECK(report.exit_code() == 1);
     CHECK(report.failed == 1);
-    CHECK(tree(setup.target()).empty());
+    CHECK(files_in(setup.target()).empty());
     CHECK(setup.cache().size() == 0);
     setup.memory().short_by = 0;
     CHECK(setup.run().count(FileState::new_file) == 1);
@@ -416,7 +405,7 @@ TEST_CASE("a dry run decides and reports but changes nothing on disk") {
     CHECK(report.dry_run);
     CHECK(report.count(FileState::new_file) == 1);
     CHECK(report.count(FileState::conflict) == 1);
-    CHECK(tree(setup.target()) == std::map<std::string, std::string>{{"conflict.txt", "mine"}});
+    CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"conflict.txt", "mine"}});
     CHECK_FALSE(std::filesystem::exists(setup.cache_file().parent_path()));
 }
 
@@ -435,7 +424,7 @@ TEST_CASE("the tree and the cache are the same with 1 and with 8 workers") {
         for (auto at = cache.find(setup.target().string()); at != std::string::npos;
              at = cache.find(setup.target().string()))
             cache.replace(at, setup.target().string().size(), "TARGET");
-        return std::pair{tree(setup.target()), cache};
+        return std::pair{files_in(setup.target()), cache};
     };
     const auto one = sync_with(1);
     const auto eight = sync_with(8);
@@ -454,7 +443,8 @@ TEST_CASE("remote names that would leave the target folder are refused and the r
 
     const auto report = setup.run();
     CHECK(report.exit_code() == 0);
-    CHECK(tree(setup.target()) == std::map<std::string, std::string>{{"good_name_.txt", "fine"}});
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"good_name_.txt", "fine"}});
     CHECK_FALSE(std::filesystem::exists(setup.target().parent_path() / "escape.txt"));
     CHECK(std::ranges::count_if(setup.warnings.warnings(), [](const Warning& w) {
               return w.kind == WarningKind::refused_name;
@@ -496,7 +486,7 @@ TEST_CASE("ignore rules of a source keep files and folders out") {
     REQUIRE(rules);
     settings.subjects[0].sources[0].ignore = *rules;
     setup.run(settings);
-    CHECK(tree(setup.target()) == std::map<std::string, std::string>{{"keep.pdf", "k"}});
+    CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"keep.pdf", "k"}});
 }
 
 TEST_CASE("one local path claimed by two connections is reported, not flip-flopped") {
@@ -563,7 +553,7 @@ TEST_CASE("a stopped run ends cleanly: no temporaries, the cache keeps what was 
     const auto report = setup.run(options);
     CHECK(report.cancelled);
     CHECK(report.exit_code() == 1);
-    const auto files = tree(setup.target());
+    const auto files = files_in(setup.target());
     CHECK(files.size() >= 5);
     CHECK(files.size() < 50);
     for (const auto& [name, content] : files) {
@@ -581,7 +571,7 @@ TEST_CASE("temporaries left by a killed run are removed at the next start") {
     write_file(setup.local(".kitovu-partial-0123456789abcdef"), "half a fi");
     write_file(setup.cache_file().string() + ".lock", "12345\n"); // left by the killed run
     setup.run();
-    CHECK(tree(setup.target()) == std::map<std::string, std::string>{{"a.txt", "a"}});
+    CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"a.txt", "a"}});
 }
 
 TEST_CASE("a second run on the same cache while one is running is refused") {
@@ -663,7 +653,7 @@ TEST_CASE("a sync killed at random points never leaves a partial file and a reru
     const auto check_no_partial_files = [&] {
         if (!std::filesystem::exists(target))
             return;
-        for (const auto& [path, content] : tree(target)) {
+        for (const auto& [path, content] : files_in(target)) {
             if (std::filesystem::path{path}.filename().string().starts_with(".kitovu-partial-"))
                 continue;
             INFO("file: " << path);
@@ -702,7 +692,7 @@ TEST_CASE("a sync killed at random points never leaves a partial file and a reru
     auto report = sync(settings, options, no_warnings);
     REQUIRE(report);
     CHECK(report->exit_code() == 0);
-    CHECK(tree(target) == expected);
+    CHECK(files_in(target) == expected);
     auto cache = FileCache::load(options.cache_file, no_warnings);
     REQUIRE(cache);
     CHECK(cache->size() == expected.size());

@@ -22,7 +22,9 @@
 #include <set>
 
 using namespace kitovu;
+using kitovu::test::files_in;
 using kitovu::test::MoodleServer;
+using kitovu::test::mtime_of;
 using kitovu::test::read_file;
 using kitovu::test::TempDir;
 
@@ -98,21 +100,6 @@ std::string problems(const SyncReport& report) {
     for (const auto& w : report.warnings)
         out += w.message + " (" + w.path + ")\n";
     return out;
-}
-
-// Every regular file under `root`: relative path -> content.
-std::map<std::string, std::string> files_in(const std::filesystem::path& root) {
-    std::map<std::string, std::string> files;
-    if (!std::filesystem::exists(root))
-        return files;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
-        if (entry.is_regular_file())
-            files[entry.path().lexically_relative(root).generic_string()] = read_file(entry.path());
-    return files;
-}
-
-std::int64_t mtime_of(const std::filesystem::path& file) {
-    return local_mtime(file).value();
 }
 
 // What the fixture serves for the file content named `filename`.

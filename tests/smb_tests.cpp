@@ -22,6 +22,8 @@
 #include <set>
 
 using namespace kitovu;
+using kitovu::test::files_in;
+using kitovu::test::mtime_of;
 using kitovu::test::random_bytes;
 using kitovu::test::read_file;
 using kitovu::test::SambaServer;
@@ -79,27 +81,12 @@ class Setup {
     TempDir dir_;
 };
 
-// Every regular file under `root`: relative path -> content.
-std::map<std::string, std::string> files_in(const std::filesystem::path& root) {
-    std::map<std::string, std::string> files;
-    if (!std::filesystem::exists(root))
-        return files;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
-        if (entry.is_regular_file())
-            files[entry.path().lexically_relative(root).generic_string()] = read_file(entry.path());
-    return files;
-}
-
 std::set<std::string> folders_in(const std::filesystem::path& root) {
     std::set<std::string> folders;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
         if (entry.is_directory())
             folders.insert(entry.path().lexically_relative(root).generic_string());
     return folders;
-}
-
-std::int64_t mtime_of(const std::filesystem::path& file) {
-    return *local_mtime(file);
 }
 
 std::size_t seconds_since(std::chrono::steady_clock::time_point start) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <string>
 
@@ -62,6 +63,22 @@ inline std::string random_bytes(std::size_t size, std::uint64_t seed) {
         std::memcpy(out.data() + i, &word, std::min<std::size_t>(8, size - i));
     }
     return out;
+}
+
+// Every regular file under `root` (none if it does not exist): relative path -> content.
+inline std::map<std::string, std::string> files_in(const std::filesystem::path& root) {
+    std::map<std::string, std::string> files;
+    if (!std::filesystem::exists(root))
+        return files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
+        if (entry.is_regular_file())
+            files[entry.path().lexically_relative(root).generic_string()] = read_file(entry.path());
+    return files;
+}
+
+// A file's modification time in seconds since the Unix epoch.
+inline std::int64_t mtime_of(const std::filesystem::path& file) {
+    return local_mtime(file).value();
 }
 
 // Sets a file's modification time to `seconds` since the Unix epoch.
