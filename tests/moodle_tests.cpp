@@ -362,6 +362,18 @@ TEST_CASE("remote-dir / syncs every course of the user, each in its own folder")
     CHECK_FALSE(std::filesystem::exists(setup.local("Geheimkurs")));
 }
 
+TEST_CASE("remote-dir / with no course at all syncs nothing and is no error") {
+    Setup setup;
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        for (auto& course : fixture.at("courses"))
+            course["enrolled"] = false;
+    });
+    const auto report = setup.run(setup.settings("/"));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    CHECK(files_in(setup.target()).empty());
+}
+
 TEST_CASE("a Moodle that is down or not Moodle at all gives a connection or protocol error") {
     Setup setup;
     SECTION("stopped server") {

@@ -372,6 +372,9 @@ class MoodlePlugin final : public SyncPlugin {
         if (!site)
             return fail(site.error());
         user_id_ = detail::moodle::number(*site, "userid", -1);
+        // File URLs are built from the site's own address, which may differ from the configured
+        // one (http redirected to https, another host name).
+        site_origin_ = detail::moodle::origin(detail::moodle::text(*site, "siteurl"));
         if (user_id_ < 0)
             return fail(error(ErrorKind::protocol,
                               "the site's answer to core_webservice_get_site_info has no user id"));
@@ -407,7 +410,7 @@ class MoodlePlugin final : public SyncPlugin {
             if (!listed)
                 return fail(listed.error());
         }
-        if (!found)
+        if (!found && !name.empty())
             return fail(unknown_course(name, *courses));
         return entries;
     }
@@ -423,7 +426,9 @@ class MoodlePlugin final : public SyncPlugin {
             return std::nullopt;
         }
         // The token goes only to the Moodle site itself, never to a host a file URL names.
-        const bool on_site = detail::moodle::origin(target) == detail::moodle::origin(site_);
+        const std::string target_origin = detail::moodle::origin(target);
+        const bool on_site = target_origin == detail::moodle::origin(site_) ||
+                             (!site_origin_.empty() && target_origin == site_origin_);
         std::string url = target;
         if (on_site)
             url += (url.find('?') == std::string::npos ? "?token=" : "&token=") +
@@ -719,6 +724,7 @@ class MoodlePlugin final : public SyncPlugin {
     std::string token_; // cleared on destruction
     int timeout_seconds_ = 30;
     std::int64_t user_id_ = -1;
+    std::string site_origin_; // of the siteurl Moodle reports
     detail::moodle::Http http_;
 };
 
