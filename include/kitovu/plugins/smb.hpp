@@ -336,7 +336,7 @@ class SmbPlugin final : public SyncPlugin {
     // start_helper): libsmbclient spends much CPU per folder, and one process has one lock.
     expected<std::vector<RemoteEntry>, UsageError>
     list(std::string_view remote_dir, ListFilter keep, WarningSink warn) override {
-        if (context_ == nullptr && helper_.pid > 0) // downloads moved to a process: log in again
+        if (context_ == nullptr) // it went to a download process: log in again
             if (auto connected = connect(); !connected)
                 return fail(connected.error());
         if (auto usable = ready(); !usable)
@@ -376,81 +376,100 @@ class SmbPlugin final : public SyncPlugin {
             return std::nullopt;
         };
 
-        while (!pending.empty() && (pending.size() < 2 || !start_listers(pending.size()))) {
-            const std::string folder = std::move(pending.front());
-            pending.pop_front();
-            const std::string remote = detail::smb::join(base, folder);
-            auto listed = read_folder(remote);
-            if (!listed) {
-                const Failure& failure = listed.error();
-                if (folder.empty() && (failure.error == ENOENT || failure.error == ENOTDIR))
-                    return fail(ErrorKind::not_found, "remote folder not found", remote,
-                                connection_);
-                if (auto fatal = failed(folder, listing_error(failure, remote)))
-                    return fail(std::move(*fatal));
+        using detail::smb::Message;
+        std::vector<std::optional<std::string>> working; // per listing process: its folder
+        std::vector<std::vector<Item>> received;         // per listing process: entries so far
+        // A stuck or dead listing process: its folders go back to the queue and this instance
+        // lists the rest itself.
+        const auto abandon = [&] {
+            for (auto& folder : working)
+                if (folder)
+                    pending.push_back(std::move(*folder));
+            working.clear();
+            received.clear();
+            give_up_helpers();
+        };
+        for (;;) {
+            const bool parallel =
+                !helpers_off_ &&
+                (!listers_.empty() || (pending.size() >= 2 && start_listers(pending.size())));
+            if (!parallel) {
+                if (pending.empty())
+                    return entries;
+                const std::string folder = std::move(pending.front());
+                pending.pop_front();
+                const std::string remote = detail::smb::join(base, folder);
+                auto listed = read_folder(remote);
+                if (!listed) {
+                    const Failure& failure = listed.error();
+                    if (folder.empty() && (failure.error == ENOENT || failure.error == ENOTDIR))
+                        return fail(ErrorKind::not_found, "remote folder not found", remote,
+                                    connection_);
+                    if (auto fatal = failed(folder, listing_error(failure, remote)))
+                        return fail(std::move(*fatal));
+                    continue;
+                }
+                take(folder, *listed);
                 continue;
             }
-            take(folder, *listed);
-        }
-        if (pending.empty())
-            return entries;
 
-        // In parallel: each listing process lists one folder at a time.
-        using detail::smb::Message;
-        std::vector<std::optional<std::string>> working(listers_.size());
-        std::vector<std::vector<Item>> received(listers_.size());
-        std::vector<::pollfd> waiting;
-        std::vector<std::size_t> waiting_for;
-        for (;;) {
-            for (std::size_t i = 0; i < listers_.size(); ++i) {
-                if (working[i] || pending.empty())
-                    continue;
-                working[i] = std::move(pending.front());
-                pending.pop_front();
-                if (!detail::smb::send_message(listers_[i].fd, Message::list,
-                                               detail::smb::join(base, *working[i])))
-                    return fail(listers_lost());
-            }
-            waiting.clear();
-            waiting_for.clear();
-            for (std::size_t i = 0; i < listers_.size(); ++i)
+            // In parallel: each listing process lists one folder at a time.
+            working.resize(listers_.size());
+            received.resize(listers_.size());
+            bool lost = false;
+            std::vector<::pollfd> waiting;
+            std::vector<std::size_t> waiting_for;
+            for (std::size_t i = 0; i < listers_.size() && !lost; ++i) {
+                if (!working[i] && !pending.empty()) {
+                    working[i] = std::move(pending.front());
+                    pending.pop_front();
+                    lost = !detail::smb::send_message(listers_[i].fd, Message::list,
+                                                      detail::smb::join(base, *working[i]));
+                }
                 if (working[i]) {
                     waiting.push_back(::pollfd{listers_[i].fd, POLLIN, 0});
                     waiting_for.push_back(i);
                 }
+            }
+            if (lost) {
+                abandon();
+                continue;
+            }
             if (waiting.empty())
                 return entries;
-            if (::poll(waiting.data(), waiting.size(), -1) < 0) {
-                if (errno == EINTR)
-                    continue;
-                return fail(listers_lost());
+            const int ready =
+                ::poll(waiting.data(), waiting.size(), (2 * timeout_seconds_ + 5) * 1000);
+            if (ready < 0 && errno == EINTR)
+                continue;
+            if (ready <= 0) {
+                abandon();
+                continue;
             }
-            for (std::size_t w = 0; w < waiting.size(); ++w) {
+            for (std::size_t w = 0; w < waiting.size() && !lost; ++w) {
                 if (waiting[w].revents == 0)
                     continue;
                 const std::size_t i = waiting_for[w];
                 Message type{};
                 std::string_view payload;
-                if (!detail::smb::receive_message(listers_[i].fd, channel_, type, payload))
-                    return fail(listers_lost());
-                if (type == Message::items) {
-                    if (!decode_items(payload, received[i]))
-                        return fail(listers_lost());
-                    continue;
+                if (!detail::smb::receive_message(listers_[i].fd, channel_, type, payload) ||
+                    (type == Message::items && !decode_items(payload, received[i])) ||
+                    (type != Message::items && type != Message::done && type != Message::failed)) {
+                    lost = true;
+                    break;
                 }
+                if (type == Message::items)
+                    continue;
                 const std::string folder = std::move(*working[i]);
                 working[i].reset();
-                if (type == Message::done) {
+                if (type == Message::done)
                     take(folder, received[i]);
-                } else if (type == Message::failed) {
-                    if (auto fatal =
-                            failed(folder, decode_error(payload, detail::smb::join(base, folder))))
-                        return fail(std::move(*fatal));
-                } else {
-                    return fail(listers_lost());
-                }
+                else if (auto fatal =
+                             failed(folder, decode_error(payload, detail::smb::join(base, folder))))
+                    return fail(std::move(*fatal));
                 received[i].clear();
             }
+            if (lost)
+                abandon();
         }
     }
 
@@ -458,7 +477,7 @@ class SmbPlugin final : public SyncPlugin {
     // started, here.
     expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
                                                                ChunkWriter out) override {
-        if (helper_.pid > 0 || start_helper())
+        if (!helpers_off_ && (helper_.pid > 0 || start_helper()))
             return retrieve_there(entry, out);
         return retrieve_here(entry, out);
     }
@@ -466,6 +485,12 @@ class SmbPlugin final : public SyncPlugin {
   private:
     expected<std::optional<std::int64_t>, UsageError> retrieve_here(const RemoteEntry& entry,
                                                                     ChunkWriter out) {
+        if (context_ == nullptr && !lost_) // it went to a helper that was then given up
+            if (auto connected = connect(); !connected) {
+                auto error = connected.error();
+                error.path = entry.path;
+                return fail(std::move(error));
+            }
         if (auto usable = ready(); !usable) {
             auto error = usable.error();
             error.path = entry.path;
@@ -609,14 +634,6 @@ class SmbPlugin final : public SyncPlugin {
             listers_.push_back(*started);
         }
         return !listers_.empty();
-    }
-
-    UsageError listers_lost() {
-        for (Helper& lister : listers_)
-            stop(lister);
-        listers_.clear();
-        return error(ErrorKind::internal,
-                     "an SMB listing process ended unexpectedly; the next run tries again");
     }
 
     std::optional<Helper> spawn_helper() {
@@ -815,11 +832,24 @@ class SmbPlugin final : public SyncPlugin {
         if (!detail::smb::send_message(helper_.fd, Message::request, request))
             return gone();
         std::optional<UsageError> writing; // the writer's error wins over what follows from it
+        bool written_any = false;
         Message type{};
         std::string_view payload;
         for (;;) {
+            if (!answers_in_time(helper_.fd)) {
+                // Stuck (a helper forked while another thread held an allocator lock can hang):
+                // this instance goes on without processes.
+                give_up_helpers();
+                if (!written_any)
+                    return retrieve_here(entry, out);
+                return fail(error(ErrorKind::internal,
+                                  "the SMB download process stopped answering; the next run "
+                                  "tries again",
+                                  entry.path));
+            }
             if (!detail::smb::receive_message(helper_.fd, channel_, type, payload))
                 return gone();
+            written_any = written_any || type == Message::chunk;
             if (type == Message::chunk) {
                 const auto size =
                     std::min<std::uint64_t>(detail::smb::decode_size(payload), block_size);
@@ -856,6 +886,27 @@ class SmbPlugin final : public SyncPlugin {
     }
 
     void stop_helper() noexcept { stop(helper_); }
+
+    void give_up_helpers() noexcept {
+        stop_helper();
+        for (Helper& lister : listers_)
+            stop(lister);
+        listers_.clear();
+        helpers_off_ = true;
+    }
+
+    // Whether a helper's next message arrives while libsmbclient could still be waiting for the
+    // server (its own waits end after the time-out).
+    bool answers_in_time(int fd) const {
+        ::pollfd wait{fd, POLLIN, 0};
+        const int patience_ms = (2 * timeout_seconds_ + 5) * 1000;
+        for (;;) {
+            const int ready = ::poll(&wait, 1, patience_ms);
+            if (ready < 0 && errno == EINTR)
+                continue;
+            return ready != 0;
+        }
+    }
 
     void release_context() noexcept {
         if (context_ == nullptr)
@@ -1149,6 +1200,7 @@ class SmbPlugin final : public SyncPlugin {
     std::vector<std::byte> own_block_; // block_size, allocated on the first download here
     Helper helper_;                    // downloads
     std::vector<Helper> listers_;      // listing, started when a listing fans out
+    bool helpers_off_ = false;         // a helper got stuck: this instance works in-process only
     std::vector<char> channel_;        // the latest message from the helper
 };
 
