@@ -117,14 +117,15 @@ class LocalPlugin final : public SyncPlugin {
                             connection_);
             return fail(ErrorKind::permission, "cannot open for reading", entry.path, connection_);
         }
-        std::vector<std::byte> buffer(block_size);
+        if (buffer_.empty())
+            buffer_.resize(block_size); // once per instance: zeroing 1 MiB per file showed in perf
         while (in) {
-            in.read(reinterpret_cast<char*>(buffer.data()),
-                    static_cast<std::streamsize>(buffer.size()));
+            in.read(reinterpret_cast<char*>(buffer_.data()),
+                    static_cast<std::streamsize>(buffer_.size()));
             const auto got = static_cast<std::size_t>(in.gcount());
             if (got == 0)
                 break;
-            if (auto written = out(std::span{buffer.data(), got}); !written)
+            if (auto written = out(std::span{buffer_.data(), got}); !written)
                 return fail(written.error());
         }
         if (in.bad())
@@ -137,6 +138,7 @@ class LocalPlugin final : public SyncPlugin {
 
   private:
     static constexpr std::size_t block_size = 1 << 20;
+    std::vector<std::byte> buffer_;
 
     std::filesystem::path folder(std::string_view remote_dir) const {
         std::string_view dir = remote_dir;
