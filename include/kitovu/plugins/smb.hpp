@@ -325,10 +325,7 @@ class SmbPlugin final : public SyncPlugin {
     }
 
     void disconnect() noexcept override {
-        stop_helper();
-        for (Helper& lister : listers_)
-            stop(lister);
-        listers_.clear();
+        stop_helpers();
         release_context();
     }
 
@@ -887,11 +884,15 @@ class SmbPlugin final : public SyncPlugin {
 
     void stop_helper() noexcept { stop(helper_); }
 
-    void give_up_helpers() noexcept {
+    void stop_helpers() noexcept {
         stop_helper();
         for (Helper& lister : listers_)
             stop(lister);
         listers_.clear();
+    }
+
+    void give_up_helpers() noexcept {
+        stop_helpers();
         helpers_off_ = true;
     }
 
