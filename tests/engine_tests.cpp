@@ -662,11 +662,12 @@ TEST_CASE("a sync killed at random points never leaves a partial file and a reru
         }
     };
 
-    // Every round changes some remote files, so each killed run has work to be killed in;
+    // Every round changes some remote files, so each killed run has work to be killed in (enough
+    // that a run outlasts the kill window: with 200 the faster engine often finished first);
     // a file under its final name must always be one complete version of its remote.
     int kills = 0;
     for (int round = 0; round < 25; ++round) {
-        for (int change = 0; change < 200; ++change) {
+        for (int change = 0; change < 600; ++change) {
             auto it = std::next(expected.begin(), static_cast<long>(random() % expected.size()));
             it->second = std::string(1 + random() % 40000, char('a' + round));
             write_file(remote / "course" / it->first, it->second);
@@ -679,7 +680,7 @@ TEST_CASE("a sync killed at random points never leaves a partial file and a reru
             auto report = sync(settings, options, no_warnings);
             ::_exit(report && report->exit_code() == 0 ? 0 : 1);
         }
-        std::this_thread::sleep_for(std::chrono::microseconds(random() % 100'000));
+        std::this_thread::sleep_for(std::chrono::microseconds(random() % 60'000));
         ::kill(child, SIGKILL);
         int status = 0;
         ::waitpid(child, &status, 0);
