@@ -309,12 +309,6 @@ class Engine {
         call(*options_.observer);
     }
 
-    std::optional<CacheEntry> cached(const std::string& key) {
-        std::scoped_lock lock{mutex_};
-        const CacheEntry* entry = cache_.find(key);
-        return entry != nullptr ? std::optional{*entry} : std::nullopt;
-    }
-
     void record(std::string key, CacheEntry entry) {
         if (options_.dry_run)
             return;
@@ -460,15 +454,25 @@ class Engine {
                 folders_taken_by_files_.insert(key);
             return;
         }
-        if (auto folder = ensure_folder(source.local_dir,
-                                        entry.is_folder ? *relative : relative->parent_path());
-            !folder) {
-            // A blocked folder is reported once, not once per file under it.
-            auto e = folder.error();
-            e.connection = connection.name;
-            if (blocked_folders_.insert(e.path).second)
-                error(std::move(e), true);
-            return;
+        // Files come sorted, so most are in the folder of the one before: that one was made
+        // sure of already, and is open for the lstat (a lookup of one name, not a path walk).
+        const auto slash = key.rfind('/');
+        const std::string_view folder_key =
+            entry.is_folder ? std::string_view{key} : std::string_view{key}.substr(0, slash);
+        if (folder_key != current_folder_) {
+            if (auto folder = ensure_folder(source.local_dir,
+                                            entry.is_folder ? *relative : relative->parent_path());
+                !folder) {
+                // A blocked folder is reported once, not once per file under it.
+                auto e = folder.error();
+                e.connection = connection.name;
+                if (blocked_folders_.insert(e.path).second)
+                    error(std::move(e), true);
+                return;
+            }
+            current_folder_ = folder_key;
+            current_folder_fd_.emplace(
+                ::open(current_folder_.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         }
         if (entry.is_folder)
             return;
@@ -479,7 +483,10 @@ class Engine {
                 true);
         };
         struct ::stat info {};
-        const bool exists = ::lstat(local.c_str(), &info) == 0;
+        const bool exists = (current_folder_fd_->fd >= 0
+                                 ? ::fstatat(current_folder_fd_->fd, key.c_str() + slash + 1, &info,
+                                             AT_SYMLINK_NOFOLLOW)
+                                 : ::lstat(local.c_str(), &info)) == 0;
         if (!exists && errno != ENOENT)
             return fail_file("cannot read the local file: " + errno_message());
         if (exists && S_ISLNK(info.st_mode))
@@ -488,8 +495,6 @@ class Engine {
             return fail_file("a folder or special file is in the way");
 
         const std::string remote_digest = plugin.remote_digest(entry);
-        const auto previous = cached(key);
-        const bool known = previous && previous->connection == connection.name;
         std::string local_digest;
         if (exists) {
             auto digest = plugin.local_digest(local, info);
@@ -500,27 +505,35 @@ class Engine {
 
         FileState state = FileState::new_file;
         std::string kept_local_digest;
-        if (!exists)
-            state = FileState::new_file;
-        else if (local_digest == remote_digest)
-            state = known ? FileState::unchanged : FileState::adopted;
-        else if (!known)
-            state = FileState::conflict;
-        else {
-            const bool remote_changed = previous->remote_digest != remote_digest;
-            const bool local_changed = previous->local_digest != local_digest;
-            if (!remote_changed)
-                state = local_changed ? FileState::local_changed : FileState::unchanged;
-            else if (!local_changed)
-                state = FileState::remote_changed;
-            else {
+        bool record_is_stale = true; // the cache's entry differs from what this run would record
+        {
+            std::scoped_lock lock{mutex_}; // workers write to the cache meanwhile
+            const CacheEntry* previous = cache_.find(key);
+            const bool known = previous != nullptr && previous->connection == connection.name;
+            if (!exists)
+                state = FileState::new_file;
+            else if (local_digest == remote_digest)
+                state = known ? FileState::unchanged : FileState::adopted;
+            else if (!known)
                 state = FileState::conflict;
-                kept_local_digest = previous->local_digest;
+            else {
+                const bool remote_changed = previous->remote_digest != remote_digest;
+                const bool local_changed = previous->local_digest != local_digest;
+                if (!remote_changed)
+                    state = local_changed ? FileState::local_changed : FileState::unchanged;
+                else if (!local_changed)
+                    state = FileState::remote_changed;
+                else {
+                    state = FileState::conflict;
+                    kept_local_digest = previous->local_digest;
+                }
             }
+            record_is_stale = !known || previous->plugin != connection.plugin ||
+                              previous->remote_path != remote_path ||
+                              previous->remote_digest != remote_digest ||
+                              previous->local_digest != local_digest;
         }
 
-        const CacheEntry recorded{connection.name, connection.plugin, remote_path, remote_digest,
-                                  local_digest};
         const bool downloads = state == FileState::new_file || state == FileState::remote_changed ||
                                state == FileState::conflict;
         const std::filesystem::path target =
@@ -531,8 +544,9 @@ class Engine {
 
         if (!downloads) {
             // Equal content with a stale or missing cache entry: recorded silently.
-            if (state != FileState::local_changed && (!known || *previous != recorded))
-                record(key, recorded);
+            if (state != FileState::local_changed && record_is_stale)
+                record(key, CacheEntry{connection.name, connection.plugin, remote_path,
+                                       remote_digest, local_digest});
             count(state);
             return;
         }
@@ -944,6 +958,8 @@ class Engine {
     std::unordered_map<std::string, Claim> claims_; // by local path
     std::unordered_set<std::string> folders_taken_by_files_;
     std::unordered_set<std::string> known_folders_;
+    std::string current_folder_;              // of the entry planned last, made sure of
+    std::optional<Folder> current_folder_fd_; // it, opened; -1 when it could not be (a dry run)
     std::unordered_set<std::string> blocked_folders_;
 
     std::mutex queue_mutex_;

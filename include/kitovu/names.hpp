@@ -44,7 +44,8 @@ local_relative_path(std::string_view remote_path) {
     if (remote_path.front() == '/')
         return refuse("it is an absolute path");
 
-    std::filesystem::path out;
+    std::string out; // built as a string: appending to a path re-splits it every time
+    out.reserve(remote_path.size());
     std::string_view rest = remote_path;
     while (true) {
         const auto slash = rest.find('/');
@@ -57,12 +58,13 @@ local_relative_path(std::string_view remote_path) {
             return refuse("a name is longer than 255 bytes");
         if (name.starts_with(temporary_prefix))
             return refuse("kitovu reserves names starting with .kitovu-partial-");
-        out /= portable_name(name);
+        out += portable_name(name);
         if (slash == std::string_view::npos)
             break;
+        out += '/';
         rest.remove_prefix(slash + 1);
     }
-    return out;
+    return std::filesystem::path{std::move(out)};
 }
 
 } // namespace kitovu
