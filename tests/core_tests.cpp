@@ -147,7 +147,7 @@ TEST_CASE("the local plugin lists a nested tree with sizes and mtimes") {
     auto plugin = local_plugin_for(remote.path());
     REQUIRE(plugin->connect());
     CollectingSink warnings;
-    auto entries = plugin->list("EPJ", keep_all, warnings);
+    auto entries = plugin->list_all("EPJ", keep_all, warnings);
     REQUIRE(entries);
     const auto got = sorted(*entries);
     REQUIRE(got.size() == 5);
@@ -184,7 +184,7 @@ TEST_CASE("the local plugin does not descend into folders the filter drops") {
     test::write_file(remote / "old/b.txt", "b");
     auto plugin = local_plugin_for(remote.path());
     std::vector<std::string> asked;
-    auto entries = plugin->list(
+    auto entries = plugin->list_all(
         "/",
         [&](std::string_view path, bool) {
             asked.emplace_back(path);
@@ -208,7 +208,7 @@ TEST_CASE("the local plugin reports a missing root or folder as not found") {
     CHECK(connected.error().connection == "mirror");
 
     auto plugin = local_plugin_for(remote.path());
-    auto listed = plugin->list("Informatik/EPJ", keep_all, no_warnings);
+    auto listed = plugin->list_all("Informatik/EPJ", keep_all, no_warnings);
     REQUIRE_FALSE(listed);
     CHECK(listed.error().kind == ErrorKind::not_found);
     CHECK(listed.error().message == "remote folder not found");
@@ -218,7 +218,7 @@ TEST_CASE("a file that vanished after listing is reported as not found") {
     TempDir remote;
     test::write_file(remote / "gone.txt", "x");
     auto plugin = local_plugin_for(remote.path());
-    auto entries = plugin->list("", keep_all, no_warnings);
+    auto entries = plugin->list_all("", keep_all, no_warnings);
     REQUIRE(entries);
     REQUIRE(entries->size() == 1);
     std::filesystem::remove(remote / "gone.txt");
@@ -232,7 +232,7 @@ TEST_CASE("a writer's error ends the retrieval and is returned as it is") {
     TempDir remote;
     test::write_file(remote / "big.bin", std::string(3 << 20, 'x'));
     auto plugin = local_plugin_for(remote.path());
-    auto entries = plugin->list("", keep_all, no_warnings);
+    auto entries = plugin->list_all("", keep_all, no_warnings);
     REQUIRE(entries);
     int calls = 0;
     auto result = plugin->retrieve(entries->front(),
@@ -250,7 +250,7 @@ TEST_CASE("a name with every character Windows refuses is listed and stored with
     const std::string name = "a:b*c?d\"e<f>g|h.txt";
     test::write_file(remote / name, "windows");
     auto plugin = local_plugin_for(remote.path());
-    auto entries = plugin->list("", keep_all, no_warnings);
+    auto entries = plugin->list_all("", keep_all, no_warnings);
     REQUIRE(entries);
     REQUIRE(entries->size() == 1);
     CHECK(entries->front().path == name);

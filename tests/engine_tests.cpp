@@ -507,6 +507,42 @@ TEST_CASE("one local path claimed by two connections is reported, not flip-flopp
               "also provided by uni: EPJ; kept that one") != std::string::npos);
 }
 
+TEST_CASE("two remote folders of one source with one local name: the first keeps the name and "
+          "all of its files, every run, whatever order the listing comes in") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("x:y/a.txt", "colon a");
+    setup.put("x:y/b.txt", "colon b");
+    setup.put("x?y/a.txt", "question a");
+    setup.put("x?y/c.txt", "question c");
+    const std::map<std::string, std::string> expected{{"x_y/a.txt", "colon a"},
+                                                      {"x_y/b.txt", "colon b"}};
+    for (int run = 0; run < 2; ++run) {
+        setup.run();
+        CHECK(files_in(setup.target()) == expected);
+    }
+    CHECK(std::ranges::any_of(setup.warnings.warnings(), [](const Warning& w) {
+        return w.kind == WarningKind::skipped && w.path == "EPJ/x?y" &&
+               w.message.find("also provided by uni: EPJ") != std::string::npos;
+    }));
+}
+
+TEST_CASE("downloads start while the remote is still being listed") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    setup.put("later/b.txt", "b");
+    bool fetched_during_listing = false;
+    setup.memory().after_batch = [&] {
+        // The first batch holds a.txt: a worker fetches it before the listing goes on.
+        for (int i = 0; i < 2000 && setup.memory().retrievals == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        fetched_during_listing = fetched_during_listing || setup.memory().retrievals > 0;
+    };
+    setup.run();
+    CHECK(fetched_during_listing);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"a.txt", "a"}, {"later/b.txt", "b"}});
+}
+
 TEST_CASE(
     "a local edit made during the download is kept and the download becomes a conflict copy") {
     Setup setup{"memory"};
@@ -724,13 +760,14 @@ class LockedPlugin final : public SyncPlugin {
             return fail(ErrorKind::authentication, "wrong password");
         return {};
     }
-    expected<std::vector<RemoteEntry>, UsageError> list(std::string_view, ListFilter,
-                                                        WarningSink) override {
+    expected<void, UsageError> list(std::string_view, ListFilter, WarningSink,
+                                    ListSink out) override {
         std::vector<RemoteEntry> entries;
         for (int i = 0; i < 20; ++i)
             entries.push_back(RemoteEntry{
                 .path = fmt::format("f{}.txt", i), .size = 2, .mtime = old_time, .locator = {}});
-        return entries;
+        out(entries);
+        return {};
     }
     expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry&,
                                                                ChunkWriter out) override {

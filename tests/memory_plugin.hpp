@@ -32,6 +32,7 @@ struct MemoryRemote {
     std::set<std::string> vanishing;                         // files removed right after listing
     std::size_t short_by = 0;                                // bytes each retrieval leaves out
     std::function<void(const std::string&)> during_retrieve; // runs mid-transfer
+    std::function<void()> after_batch; // runs in list() after each batch is handed out
 
     std::atomic<int> connects{0};
     std::atomic<int> retrievals{0};
@@ -96,9 +97,64 @@ class MemoryPlugin final : public SyncPlugin {
         return {};
     }
 
-    expected<std::vector<RemoteEntry>, UsageError> list(std::string_view remote_dir,
-                                                        ListFilter keep, WarningSink) override {
-        std::scoped_lock lock{remote_->mutex};
+    // Hands out one batch per folder, parents first, each batch in reverse order (the engine
+    // must not rely on any order inside a batch).
+    expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink,
+                                    ListSink out) override {
+        std::map<std::string, std::vector<RemoteEntry>> by_folder;
+        {
+            // Not held while handing out: the engine may wait there for workers that retrieve.
+            std::scoped_lock lock{remote_->mutex};
+            auto found = find(remote_dir, keep);
+            if (!found)
+                return fail(found.error());
+            for (auto it = found->rbegin(); it != found->rend(); ++it) {
+                const auto slash = it->first.rfind('/');
+                by_folder[slash == std::string::npos ? "" : it->first.substr(0, slash)].push_back(
+                    std::move(it->second));
+            }
+        }
+        for (auto& [folder, entries] : by_folder) {
+            out(entries);
+            if (remote_->after_batch)
+                remote_->after_batch();
+        }
+        return {};
+    }
+
+    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
+                                                               ChunkWriter out) override {
+        ++remote_->retrievals;
+        MemoryFile file;
+        std::function<void(const std::string&)> hook;
+        std::size_t short_by = 0;
+        {
+            std::scoped_lock lock{remote_->mutex};
+            if (remote_->failing.contains(entry.locator))
+                return fail(ErrorKind::permission, "access denied", entry.locator, connection_);
+            auto it = remote_->files.find(entry.locator);
+            if (it == remote_->files.end())
+                return fail(ErrorKind::not_found, "no such file", entry.locator, connection_);
+            file = it->second;
+            hook = remote_->during_retrieve;
+            short_by = remote_->short_by;
+        }
+        const auto bytes = std::as_bytes(std::span{file.content});
+        const std::size_t half = bytes.size() / 2;
+        if (auto written = out(bytes.first(half)); !written)
+            return fail(written.error());
+        if (hook)
+            hook(entry.locator);
+        const std::size_t rest = bytes.size() - half - std::min(short_by, bytes.size() - half);
+        if (auto written = out(bytes.subspan(half, rest)); !written)
+            return fail(written.error());
+        return std::optional<std::int64_t>{file.mtime};
+    }
+
+  private:
+    // What a listing of `remote_dir` finds, by path; call with the mutex held.
+    expected<std::map<std::string, RemoteEntry>, UsageError> find(std::string_view remote_dir,
+                                                                  ListFilter keep) {
         const std::string dir{remote_dir};
         if (remote_->unlistable.contains(dir))
             return fail(ErrorKind::permission, "access denied", dir, connection_);
@@ -152,42 +208,9 @@ class MemoryPlugin final : public SyncPlugin {
             return fail(ErrorKind::not_found, "remote folder not found", dir, connection_);
         for (const auto& path : vanish)
             remote_->files.erase(path);
-        std::vector<RemoteEntry> entries;
-        for (auto& [path, entry] : found)
-            entries.push_back(std::move(entry));
-        return entries;
+        return found;
     }
 
-    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
-                                                               ChunkWriter out) override {
-        ++remote_->retrievals;
-        MemoryFile file;
-        std::function<void(const std::string&)> hook;
-        std::size_t short_by = 0;
-        {
-            std::scoped_lock lock{remote_->mutex};
-            if (remote_->failing.contains(entry.locator))
-                return fail(ErrorKind::permission, "access denied", entry.locator, connection_);
-            auto it = remote_->files.find(entry.locator);
-            if (it == remote_->files.end())
-                return fail(ErrorKind::not_found, "no such file", entry.locator, connection_);
-            file = it->second;
-            hook = remote_->during_retrieve;
-            short_by = remote_->short_by;
-        }
-        const auto bytes = std::as_bytes(std::span{file.content});
-        const std::size_t half = bytes.size() / 2;
-        if (auto written = out(bytes.first(half)); !written)
-            return fail(written.error());
-        if (hook)
-            hook(entry.locator);
-        const std::size_t rest = bytes.size() - half - std::min(short_by, bytes.size() - half);
-        if (auto written = out(bytes.subspan(half, rest)); !written)
-            return fail(written.error());
-        return std::optional<std::int64_t>{file.mtime};
-    }
-
-  private:
     std::string connection_;
     std::shared_ptr<MemoryRemote> remote_;
 };

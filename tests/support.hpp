@@ -93,9 +93,8 @@ class InertPlugin : public SyncPlugin {
   public:
     expected<void, UsageError> configure(std::string_view, const Options&) override { return {}; }
     expected<void, UsageError> connect() override { return {}; }
-    expected<std::vector<RemoteEntry>, UsageError> list(std::string_view, ListFilter,
-                                                        WarningSink) override {
-        return std::vector<RemoteEntry>{};
+    expected<void, UsageError> list(std::string_view, ListFilter, WarningSink, ListSink) override {
+        return {};
     }
     expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry&,
                                                                ChunkWriter) override {

@@ -28,15 +28,18 @@ class NotesPlugin final : public kitovu::SyncPlugin {
 
     kitovu::expected<void, kitovu::UsageError> connect() override { return {}; }
 
-    kitovu::expected<std::vector<kitovu::RemoteEntry>, kitovu::UsageError>
-    list(std::string_view, kitovu::ListFilter keep, kitovu::WarningSink) override {
+    // All notes are in one folder, so they go out in one batch.
+    kitovu::expected<void, kitovu::UsageError> list(std::string_view, kitovu::ListFilter keep,
+                                                    kitovu::WarningSink,
+                                                    kitovu::ListSink out) override {
         std::vector<kitovu::RemoteEntry> entries;
         for (std::int64_t i = 1; i <= count_; ++i) {
             std::string name = "note-" + std::to_string(i) + ".txt";
             if (keep(name, false))
                 entries.push_back({.path = name, .size = text_.size(), .mtime = 1'700'000'000});
         }
-        return entries;
+        out(entries);
+        return {};
     }
 
     kitovu::expected<std::optional<std::int64_t>, kitovu::UsageError>
@@ -63,7 +66,7 @@ int main() {
     options.set("text", std::string{"hello"});
     options.set("count", std::int64_t{3});
     (*plugin)->configure("example", options);
-    auto entries = (*plugin)->list(
+    auto entries = (*plugin)->list_all(
         "/", [](std::string_view, bool) { return true; }, kitovu::no_warnings);
     for (const auto& entry : *entries) {
         std::string content;

@@ -392,12 +392,23 @@ class Engine {
             if (options_.stop.stop_requested())
                 break;
             auto& status = statuses_.emplace_back(SourceStatus{source});
+            skipped_folders_.clear();
+            // Decided batch by batch while the rest is listed, so downloads start early.
             auto listed = (*lister)->list(
                 source->remote_dir,
                 [source](std::string_view path, bool is_folder) {
                     return !source->ignore.ignores(path, is_folder);
                 },
-                [this](const Warning& w) { warn(w); });
+                [this](const Warning& w) { warn(w); },
+                [&](std::span<RemoteEntry> batch) {
+                    // Sorted, so that of two names clashing the same one wins every run.
+                    std::ranges::sort(batch, {}, &RemoteEntry::path);
+                    for (RemoteEntry& entry : batch) {
+                        if (options_.stop.stop_requested())
+                            break;
+                        plan_entry(index, **lister, *source, std::move(entry));
+                    }
+                });
             if (!listed) {
                 auto e = listed.error();
                 if (e.connection.empty())
@@ -406,12 +417,6 @@ class Engine {
                     e.path = source->remote_dir;
                 error(std::move(e), false);
                 continue;
-            }
-            std::ranges::sort(*listed, {}, &RemoteEntry::path);
-            for (RemoteEntry& entry : *listed) {
-                if (options_.stop.stop_requested())
-                    break;
-                plan_entry(index, **lister, *source, std::move(entry));
             }
             status.listed = !options_.stop.stop_requested();
         }
@@ -431,27 +436,26 @@ class Engine {
         const std::filesystem::path local = source.local_dir / *relative;
         std::string key = local.string();
 
-        // Two sources (or two remote names that map to one local name) claiming one path:
-        // the first keeps it, so files never flip-flop between them.
-        // Claimed paths are also the ones listed this run (see report_remote_deletions).
-        // A remote folder whose local name a remote file took is skipped with everything in it
-        // (its warning names it): its files would otherwise race the file for the name.
-        if (!folders_taken_by_files_.empty())
-            for (auto folder = local.parent_path();
-                 folder != source.local_dir && folder.has_relative_path() &&
-                 folder != folder.parent_path();
-                 folder = folder.parent_path())
-                if (folders_taken_by_files_.contains(folder.string()))
+        // Two sources (or two remote names that map to one local name) claiming one path: the
+        // first keeps it, so files never flip-flop between them. Claimed paths are also the ones
+        // listed this run (see report_remote_deletions). A remote folder that loses its local
+        // name to a file, or to a folder of the same source, is skipped with everything in it
+        // (its warning names it): its files would otherwise race the winner's for their names in
+        // whatever order the listing hands them out. Folders of two sources merge.
+        if (!skipped_folders_.empty())
+            for (auto slash = entry.path.rfind('/'); slash != std::string::npos && slash > 0;
+                 slash = entry.path.rfind('/', slash - 1))
+                if (skipped_folders_.contains(entry.path.substr(0, slash)))
                     return;
         const auto claim = claims_.try_emplace(key, Claim{&source, entry.is_folder});
         if (!claim.second) {
+            const Claim& holder = claim.first->second;
             warn(Warning{WarningKind::skipped,
                          fmt::format("{} is also provided by {}: {}; kept that one", local.string(),
-                                     claim.first->second.source->connection,
-                                     claim.first->second.source->remote_dir),
+                                     holder.source->connection, holder.source->remote_dir),
                          connection.name, remote_path});
-            if (entry.is_folder && !claim.first->second.is_folder)
-                folders_taken_by_files_.insert(key);
+            if (entry.is_folder && (!holder.is_folder || holder.source == &source))
+                skipped_folders_.insert(entry.path);
             return;
         }
         // Files come sorted, so most are in the folder of the one before: that one was made
@@ -956,7 +960,8 @@ class Engine {
         bool is_folder;
     };
     std::unordered_map<std::string, Claim> claims_; // by local path
-    std::unordered_set<std::string> folders_taken_by_files_;
+    std::unordered_set<std::string>
+        skipped_folders_; // of the source being listed, as it names them
     std::unordered_set<std::string> known_folders_;
     std::string current_folder_;              // of the entry planned last, made sure of
     std::optional<Folder> current_folder_fd_; // it, opened; -1 when it could not be (a dry run)

@@ -10,11 +10,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <string>
@@ -39,6 +41,12 @@ struct RemoteEntry {
 // Decides during listing whether an entry is kept; a folder that is not kept is not descended
 // into. Receives the entry's path relative to the listed folder.
 using ListFilter = detail::FunctionRef<bool(std::string_view path, bool is_folder)>;
+
+// Receives listed entries a batch at a time, on the thread that called list(), while the rest
+// is still being listed. All entries directly inside one folder come in one batch (a name clash
+// between them is then decided the same way every run), and no batch has an entry whose folder's
+// own entry comes in a later batch. The receiver may reorder the batch and move from it.
+using ListSink = detail::FunctionRef<void(std::span<RemoteEntry>)>;
 
 // Receives a file's bytes in order. An error (disk full, cancelled) must end the retrieval and
 // be returned by retrieve() as it is. The engine counts progress from what it receives.
@@ -74,11 +82,26 @@ class SyncPlugin {
     // Must be safe to call when not connected; the destructor calls nothing on its own.
     virtual void disconnect() noexcept {}
 
-    // Lists `remote_dir` recursively (depth first, any order: the engine sorts). Entries the
-    // plugin cannot read are skipped with a warning; a folder that cannot be listed at all is
-    // an error.
-    virtual expected<std::vector<RemoteEntry>, UsageError>
-    list(std::string_view remote_dir, ListFilter keep, WarningSink warn) = 0;
+    // Lists `remote_dir` recursively into `out`, so that the engine decides about what is
+    // listed while the rest is listed. Entries the plugin cannot read are skipped with a
+    // warning; `remote_dir` itself missing or unreadable, or a lost connection, is an error
+    // (the batches handed out before it stay handed out).
+    virtual expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep,
+                                            WarningSink warn, ListSink out) = 0;
+
+    // The whole listing at once, sorted by path: for callers that want it in one piece.
+    expected<std::vector<RemoteEntry>, UsageError> list_all(std::string_view remote_dir,
+                                                            ListFilter keep, WarningSink warn) {
+        std::vector<RemoteEntry> all;
+        auto listed = list(remote_dir, keep, warn, [&all](std::span<RemoteEntry> batch) {
+            all.insert(all.end(), std::make_move_iterator(batch.begin()),
+                       std::make_move_iterator(batch.end()));
+        });
+        if (!listed)
+            return fail(listed.error());
+        std::ranges::sort(all, {}, &RemoteEntry::path);
+        return all;
+    }
 
     // Fetches one listed file into `out`; returns the remote mtime if the remote told it.
     // A file gone since the listing is ErrorKind::not_found.

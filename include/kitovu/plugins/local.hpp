@@ -4,6 +4,10 @@
 
 #include "kitovu/registry.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <array>
 #include <fstream>
 #include <system_error>
@@ -40,71 +44,82 @@ class LocalPlugin final : public SyncPlugin {
         return fail(ErrorKind::not_found, "folder does not exist", root_.string(), connection_);
     }
 
-    expected<std::vector<RemoteEntry>, UsageError>
-    list(std::string_view remote_dir, ListFilter keep, WarningSink warn) override {
+    // Folder by folder, one lstat per entry (a stat more for a symbolic link).
+    expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
+                                    ListSink out) override {
         const std::filesystem::path base = folder(remote_dir);
         std::error_code ec;
         if (!std::filesystem::is_directory(base, ec))
             return fail(ErrorKind::not_found, "remote folder not found", base.string(),
                         connection_);
 
+        std::vector<std::string> pending{std::string{}}; // folders to list, relative to base
         std::vector<RemoteEntry> entries;
-        auto it = std::filesystem::recursive_directory_iterator(
-            base, std::filesystem::directory_options::skip_permission_denied, ec);
-        if (ec)
-            return fail(ErrorKind::permission, "cannot list: " + ec.message(), base.string(),
-                        connection_);
-
-        for (const auto end = std::filesystem::recursive_directory_iterator{}; it != end;
-             it.increment(ec)) {
-            if (ec) {
+        while (!pending.empty()) {
+            const std::string relative_folder = std::move(pending.back());
+            pending.pop_back();
+            const std::string full_folder =
+                relative_folder.empty() ? base.string() : (base / relative_folder).string();
+            DIR* dir = ::opendir(full_folder.c_str());
+            if (dir == nullptr) {
+                const std::string why = "cannot list: " + std::generic_category().message(errno);
+                if (relative_folder.empty())
+                    return fail(ErrorKind::permission, why, full_folder, connection_);
                 // A folder that vanished or became unreadable mid-listing: skip it, go on.
-                warn(Warning{WarningKind::skipped, "cannot list: " + ec.message(), connection_,
-                             base.string()});
-                ec.clear();
-                it.pop(ec);
-                if (ec)
-                    break;
+                warn(
+                    Warning{WarningKind::skipped, why + ", skipped", connection_, relative_folder});
                 continue;
             }
-            const std::filesystem::path& full = it->path();
-            const std::string relative = full.lexically_relative(base).generic_string();
-            std::error_code stat_error;
-            const auto status = std::filesystem::status(full, stat_error); // follows symlinks
-            const bool is_link = it->is_symlink(stat_error);
-            const bool is_folder = std::filesystem::is_directory(status);
-
-            if (is_folder && is_link) {
-                // Following folder links could loop or leave the share.
-                warn(Warning{WarningKind::skipped, "symbolic link to a folder skipped", connection_,
-                             relative});
-                it.disable_recursion_pending();
-                continue;
-            }
-            if (!is_folder && !std::filesystem::is_regular_file(status)) {
-                warn(Warning{WarningKind::skipped, "not a regular file, skipped", connection_,
-                             relative});
-                continue;
-            }
-            if (!keep(relative, is_folder)) {
-                if (is_folder)
-                    it.disable_recursion_pending();
-                continue;
-            }
-            RemoteEntry entry{.path = relative, .is_folder = is_folder, .locator = full.string()};
-            if (!is_folder) {
-                entry.size = std::filesystem::file_size(full, stat_error);
-                auto mtime = local_mtime(full);
-                if (stat_error || !mtime) {
+            while (const ::dirent* found = ::readdir(dir)) {
+                const std::string_view name = found->d_name;
+                if (name == "." || name == "..")
+                    continue;
+                std::string relative = relative_folder;
+                if (!relative.empty())
+                    relative += '/';
+                relative += name;
+                struct ::stat info {};
+                bool readable =
+                    ::fstatat(::dirfd(dir), found->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0;
+                const bool is_link = readable && S_ISLNK(info.st_mode);
+                if (is_link) // what it points to
+                    readable = ::fstatat(::dirfd(dir), found->d_name, &info, 0) == 0;
+                if (!readable) {
                     warn(Warning{WarningKind::skipped, "cannot read size or time, skipped",
                                  connection_, relative});
                     continue;
                 }
-                entry.mtime = *mtime;
+                const bool is_folder = S_ISDIR(info.st_mode);
+                if (is_folder && is_link) {
+                    // Following folder links could loop or leave the share.
+                    warn(Warning{WarningKind::skipped, "symbolic link to a folder skipped",
+                                 connection_, relative});
+                    continue;
+                }
+                if (!is_folder && !S_ISREG(info.st_mode)) {
+                    warn(Warning{WarningKind::skipped, "not a regular file, skipped", connection_,
+                                 relative});
+                    continue;
+                }
+                if (!keep(relative, is_folder))
+                    continue;
+                std::string locator = full_folder;
+                locator += '/';
+                locator += name;
+                if (is_folder)
+                    pending.push_back(relative);
+                entries.push_back(RemoteEntry{
+                    .path = std::move(relative),
+                    .is_folder = is_folder,
+                    .size = is_folder ? 0 : static_cast<std::uint64_t>(info.st_size),
+                    .mtime = is_folder ? 0 : static_cast<std::int64_t>(info.st_mtim.tv_sec),
+                    .locator = std::move(locator)});
             }
-            entries.push_back(std::move(entry));
+            ::closedir(dir);
+            out(entries);
+            entries.clear();
         }
-        return entries;
+        return {};
     }
 
     expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,

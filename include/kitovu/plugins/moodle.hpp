@@ -381,8 +381,9 @@ class MoodlePlugin final : public SyncPlugin {
         return {};
     }
 
-    expected<std::vector<RemoteEntry>, UsageError>
-    list(std::string_view remote_dir, ListFilter keep, WarningSink warn) override {
+    // One batch at the end: the courses' folders are all directly in `remote_dir` "/".
+    expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
+                                    ListSink out) override {
         auto courses = call("core_enrol_get_users_courses", {{"userid", std::to_string(user_id_)}});
         if (!courses)
             return fail(courses.error());
@@ -412,7 +413,8 @@ class MoodlePlugin final : public SyncPlugin {
         }
         if (!found && !name.empty())
             return fail(unknown_course(name, *courses));
-        return entries;
+        out(entries);
+        return {};
     }
 
     expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,

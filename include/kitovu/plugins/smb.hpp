@@ -331,8 +331,10 @@ class SmbPlugin final : public SyncPlugin {
 
     // Lists here until the tree fans out, then in parallel in listing processes (see
     // start_helper): libsmbclient spends much CPU per folder, and one process has one lock.
-    expected<std::vector<RemoteEntry>, UsageError>
-    list(std::string_view remote_dir, ListFilter keep, WarningSink warn) override {
+    // Each folder goes to `out` as soon as it is read, never under the library lock (the
+    // engine may wait there for its download workers, which need the lock in-process).
+    expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
+                                    ListSink out) override {
         if (context_ == nullptr) // it went to a download process: log in again
             if (auto connected = connect(); !connected)
                 return fail(connected.error());
@@ -361,6 +363,8 @@ class SmbPlugin final : public SyncPlugin {
                 if (item.is_folder)
                     pending.push_back(std::move(path));
             }
+            out(entries);
+            entries.clear();
         };
         // A lost connection makes the whole listing unreliable; an unreadable subfolder is
         // skipped.
@@ -392,7 +396,7 @@ class SmbPlugin final : public SyncPlugin {
                 (!listers_.empty() || (pending.size() >= 2 && start_listers(pending.size())));
             if (!parallel) {
                 if (pending.empty())
-                    return entries;
+                    return {};
                 const std::string folder = std::move(pending.front());
                 pending.pop_front();
                 const std::string remote = detail::smb::join(base, folder);
@@ -433,7 +437,7 @@ class SmbPlugin final : public SyncPlugin {
                 continue;
             }
             if (waiting.empty())
-                return entries;
+                return {};
             const int ready =
                 ::poll(waiting.data(), waiting.size(), (2 * timeout_seconds_ + 5) * 1000);
             if (ready < 0 && errno == EINTR)
