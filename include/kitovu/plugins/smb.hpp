@@ -151,7 +151,7 @@ enum class Message : char {
     request = 'R', // instance -> process: listed size (8 bytes), locator, '\0', path
     ack = 'A',     // instance -> process: the block was written, read on
     stop = 'S',    // instance -> process: writing failed or was cancelled, give up this file
-    chunk = 'C',   // process -> instance: a block of this many bytes (8) is in the mapping
+    chunk = 'C',   // process -> instance: a block of this many bytes (8) is in this slot (1)
     done = 'D',    // process -> instance: the file is complete
     failed = 'E',  // process -> instance: error kind (1 byte), message, '\0', path
     list = 'L',    // instance -> process: list this folder (share-relative)
@@ -549,6 +549,9 @@ class SmbPlugin final : public SyncPlugin {
     // 4 MiB 1460, 8 MiB 1380. libsmbclient splits a large read into pipelined SMB2 reads, so
     // large blocks also hide network latency.
     static constexpr std::size_t block_size = std::size_t{4} << 20;
+    // A download process reads the next block into one slot of the shared mapping while the
+    // instance writes the other to disk (1 GiB warm: 0.82 s with one slot, smbclient 0.52 s).
+    static constexpr std::size_t slots = 2;
 
     struct Item {
         std::string name;
@@ -610,7 +613,7 @@ class SmbPlugin final : public SyncPlugin {
     struct Helper {
         pid_t pid = -1;
         int fd = -1;                 // this side of the socket pair
-        std::byte* shared = nullptr; // block_size bytes mapped in both processes
+        std::byte* shared = nullptr; // slots blocks of block_size, mapped in both processes
     };
 
     static constexpr std::size_t request_limit = 128 * 1024; // locator and path of one file
@@ -639,13 +642,13 @@ class SmbPlugin final : public SyncPlugin {
     }
 
     std::optional<Helper> spawn_helper() {
-        void* shared =
-            ::mmap(nullptr, block_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        void* shared = ::mmap(nullptr, slots * block_size, PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (shared == MAP_FAILED)
             return std::nullopt;
         int fds[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
-            ::munmap(shared, block_size);
+            ::munmap(shared, slots * block_size);
             return std::nullopt;
         }
         pid_t pid = -1;
@@ -663,7 +666,7 @@ class SmbPlugin final : public SyncPlugin {
         ::close(fds[1]);
         if (pid < 0) {
             ::close(fds[0]);
-            ::munmap(shared, block_size);
+            ::munmap(shared, slots * block_size);
             return std::nullopt;
         }
         channel_.resize(request_limit);
@@ -795,21 +798,37 @@ class SmbPlugin final : public SyncPlugin {
             entry.locator = std::string{payload.substr(0, zero)};
             if (zero != std::string_view::npos)
                 entry.path = std::string{payload.substr(zero + 1)};
+            // Blocks go out alternately from the slots; one is read into only once the instance
+            // answered for the block it held.
+            std::size_t slot = 0;
+            std::size_t unanswered = 0;
+            block_ = std::span{shared, block_size};
+            const auto answered = [&] {
+                if (!detail::smb::receive_message(fd, buffer, type, payload))
+                    ::_exit(0);
+                --unanswered;
+                return type == Message::ack;
+            };
             expected<std::optional<std::int64_t>, UsageError> result =
-                broken
-                    ? expected<std::optional<std::int64_t>, UsageError>{fail(*broken)}
-                    : retrieve_here(
-                          entry,
-                          [&](std::span<const std::byte> chunk) -> expected<void, UsageError> {
-                              // The chunk is block_, the shared mapping, from its start.
-                              if (!detail::smb::send_message(
-                                      fd, Message::chunk, detail::smb::encode_size(chunk.size())) ||
-                                  !detail::smb::receive_message(fd, buffer, type, payload))
-                                  ::_exit(0);
-                              if (type != Message::ack)
-                                  return fail(ErrorKind::cancelled, "stopped");
-                              return {};
-                          });
+                broken ? expected<std::optional<std::int64_t>, UsageError>{fail(*broken)}
+                       : retrieve_here(
+                             entry,
+                             [&](std::span<const std::byte> chunk) -> expected<void, UsageError> {
+                                 // The chunk is block_, the slot, from its start.
+                                 if (!detail::smb::send_message(
+                                         fd, Message::chunk,
+                                         detail::smb::encode_size(chunk.size()) +
+                                             static_cast<char>(slot)))
+                                     ::_exit(0);
+                                 ++unanswered;
+                                 slot = (slot + 1) % slots;
+                                 block_ = std::span{shared + slot * block_size, block_size};
+                                 if (unanswered == slots && !answered())
+                                     return fail(ErrorKind::cancelled, "stopped");
+                                 return {};
+                             });
+            while (unanswered > 0)
+                answered();
             if (!detail::smb::send_message(fd, result ? Message::done : Message::failed,
                                            result ? std::string{} : encode_error(result.error())))
                 break;
@@ -853,11 +872,15 @@ class SmbPlugin final : public SyncPlugin {
                 return gone();
             written_any = written_any || type == Message::chunk;
             if (type == Message::chunk) {
+                if (payload.size() != 9 || static_cast<std::size_t>(payload[8]) >= slots)
+                    return gone();
                 const auto size =
                     std::min<std::uint64_t>(detail::smb::decode_size(payload), block_size);
+                const std::byte* block =
+                    helper_.shared + static_cast<std::size_t>(payload[8]) * block_size;
                 if (!writing)
-                    if (auto written = out(std::span<const std::byte>{
-                            helper_.shared, static_cast<std::size_t>(size)});
+                    if (auto written =
+                            out(std::span<const std::byte>{block, static_cast<std::size_t>(size)});
                         !written)
                         writing = written.error();
                 if (!detail::smb::send_message(helper_.fd, writing ? Message::stop : Message::ack))
@@ -883,7 +906,7 @@ class SmbPlugin final : public SyncPlugin {
         ::kill(helper.pid, SIGKILL);
         while (::waitpid(helper.pid, nullptr, 0) < 0 && errno == EINTR) {
         }
-        ::munmap(helper.shared, block_size);
+        ::munmap(helper.shared, slots * block_size);
         helper = Helper{};
     }
 
