@@ -70,6 +70,7 @@ inline void forget_remote(const std::string& name) {
     r->connect_error.reset();
     r->short_by = 0;
     r->during_retrieve = nullptr;
+    r->after_batch = nullptr;
     r->connects = 0;
     r->retrievals = 0;
 }

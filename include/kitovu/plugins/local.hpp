@@ -70,7 +70,11 @@ class LocalPlugin final : public SyncPlugin {
                     Warning{WarningKind::skipped, why + ", skipped", connection_, relative_folder});
                 continue;
             }
-            while (const ::dirent* found = ::readdir(dir)) {
+            for (;;) {
+                errno = 0;
+                const ::dirent* found = ::readdir(dir);
+                if (found == nullptr)
+                    break;
                 const std::string_view name = found->d_name;
                 if (name == "." || name == "..")
                     continue;
@@ -115,6 +119,10 @@ class LocalPlugin final : public SyncPlugin {
                     .mtime = is_folder ? 0 : static_cast<std::int64_t>(info.st_mtim.tv_sec),
                     .locator = std::move(locator)});
             }
+            if (const int error = errno; error != 0) // what was read before still counts
+                warn(Warning{WarningKind::skipped,
+                             "cannot list all of it: " + std::generic_category().message(error),
+                             connection_, relative_folder});
             ::closedir(dir);
             out(entries);
             entries.clear();
