@@ -372,6 +372,31 @@ TEST_CASE("a source that cannot be listed is skipped and the others go on") {
     CHECK(read_file(setup.local("a.txt")) == "a");
 }
 
+TEST_CASE("a subfolder that cannot be listed is named once; what was synced from it is kept, "
+          "in the cache too, not reported gone") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    setup.put("locked/b.txt", "b");
+    setup.put("locked/deeper/c.txt", "c");
+    setup.run();
+    setup.memory().unlistable.insert("EPJ/locked");
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::unchanged) == 1);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    const auto unlisted = std::ranges::count_if(report.warnings, [](const Warning& w) {
+        return w.kind == WarningKind::unlisted && w.path == "EPJ/locked";
+    });
+    CHECK(unlisted == 1);
+    CHECK(report.warnings.size() == 1);
+    CHECK(setup.cache().size() == 3);
+    CHECK(read_file(setup.local("locked/deeper/c.txt")) == "c");
+
+    setup.memory().unlistable.clear();
+    CHECK(setup.run().count(FileState::unchanged) == 3);
+}
+
 TEST_CASE("a connection that fails is skipped and the other connections go on") {
     Setup good{"memory", "good"};
     Setup bad{"memory", "bad"};

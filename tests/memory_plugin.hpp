@@ -4,6 +4,7 @@
 
 #include <kitovu/registry.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <functional>
@@ -100,21 +101,35 @@ class MemoryPlugin final : public SyncPlugin {
 
     // Hands out one batch per folder, parents first, each batch in reverse order (the engine
     // must not rely on any order inside a batch).
-    expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink,
+    // An unlistable subfolder is listed in its parent, and its content is left out with a
+    // warning.
+    expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
                                     ListSink out) override {
         std::map<std::string, std::vector<RemoteEntry>> by_folder;
+        std::vector<std::string> unlisted;
         {
             // Not held while handing out: the engine may wait there for workers that retrieve.
             std::scoped_lock lock{remote_->mutex};
             auto found = find(remote_dir, keep);
             if (!found)
                 return fail(found.error());
+            const std::string prefix = remote_dir.empty() ? "" : std::string{remote_dir} + '/';
+            for (const auto& folder : remote_->unlistable)
+                if (folder.starts_with(prefix) && folder.size() > prefix.size())
+                    unlisted.push_back(folder.substr(prefix.size()));
+            std::erase_if(*found, [&](const auto& item) {
+                return std::ranges::any_of(unlisted, [&](const std::string& folder) {
+                    return item.first.starts_with(folder + '/');
+                });
+            });
             for (auto it = found->rbegin(); it != found->rend(); ++it) {
                 const auto slash = it->first.rfind('/');
                 by_folder[slash == std::string::npos ? "" : it->first.substr(0, slash)].push_back(
                     std::move(it->second));
             }
         }
+        for (const auto& folder : unlisted)
+            warn(Warning{WarningKind::unlisted, "access denied, skipped", connection_, folder});
         for (auto& [folder, entries] : by_folder) {
             out(entries);
             if (remote_->after_batch)

@@ -703,7 +703,7 @@ TEST_CASE("a folder libsmbclient cannot list is skipped with a warning, and noth
     CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"fine.txt", "fine"}});
     REQUIRE(setup.warnings.warnings().size() == 1);
     const Warning& warning = setup.warnings.warnings().front();
-    CHECK(warning.kind == WarningKind::skipped);
+    CHECK(warning.kind == WarningKind::unlisted);
     CHECK(warning.path == "EPJ/odd");
     CHECK_THAT(warning.message, Catch::Contains("a name the SMB client refuses"));
 }

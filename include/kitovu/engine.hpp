@@ -279,6 +279,8 @@ class Engine {
     struct SourceStatus {
         const Source* source;
         bool listed = false;
+        std::vector<std::string>
+            unlisted{}; // subfolders the plugin could not list, as it names them
     };
 
     // ---- shared state: everything below is guarded by mutex_ --------------------------------
@@ -399,7 +401,14 @@ class Engine {
                 [source](std::string_view path, bool is_folder) {
                     return !source->ignore.ignores(path, is_folder);
                 },
-                [this](const Warning& w) { warn(w); },
+                [&](const Warning& w) {
+                    if (w.kind != WarningKind::unlisted)
+                        return warn(w);
+                    status.unlisted.push_back(w.path);
+                    Warning shown = w;
+                    shown.path = join_remote(source->remote_dir, w.path);
+                    warn(std::move(shown));
+                },
                 [&](std::span<RemoteEntry> batch) {
                     // Sorted, so that of two names clashing the same one wins every run.
                     std::ranges::sort(batch, {}, &RemoteEntry::path);
@@ -643,6 +652,10 @@ class Engine {
             }
             if (owner == nullptr || !owner->listed)
                 continue; // not listed this time: keep
+            if (std::ranges::any_of(owner->unlisted, [&](const std::string& folder) {
+                    return relative_remote.starts_with(folder + '/');
+                }))
+                continue; // its folder could not be listed this time: keep
             std::error_code ec;
             const bool here =
                 std::filesystem::is_regular_file(std::filesystem::symlink_status(key, ec));

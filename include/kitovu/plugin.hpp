@@ -84,8 +84,10 @@ class SyncPlugin {
 
     // Lists `remote_dir` recursively into `out`, so that the engine decides about what is
     // listed while the rest is listed. Entries the plugin cannot read are skipped with a
-    // warning; `remote_dir` itself missing or unreadable, or a lost connection, is an error
-    // (the batches handed out before it stay handed out).
+    // warning; a subfolder it cannot list (completely) is a WarningKind::unlisted warning with
+    // the folder's path relative to `remote_dir`, so the engine does not take its files for
+    // gone; `remote_dir` itself missing or unreadable, or a lost connection, is an error (the
+    // batches handed out before it stay handed out).
     virtual expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep,
                                             WarningSink warn, ListSink out) = 0;
 

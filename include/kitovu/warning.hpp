@@ -19,6 +19,7 @@ enum class WarningKind {
     vanished,       // a file disappeared between listing and download
     refused_name,   // a remote name cannot be stored safely and was skipped
     skipped,        // an entry was skipped for another reason (unreadable, special file, ...)
+    unlisted,       // a folder could not be listed: what was synced from it stays, not "gone"
     cache,          // the file cache was unreadable and was set aside
 };
 
@@ -29,6 +30,7 @@ constexpr std::string_view to_string(WarningKind kind) noexcept {
     case WarningKind::vanished: return "vanished";
     case WarningKind::refused_name: return "refused-name";
     case WarningKind::skipped: return "skipped";
+    case WarningKind::unlisted: return "unlisted";
     case WarningKind::cache: return "cache";
     }
     return "unknown";

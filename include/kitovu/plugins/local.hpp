@@ -66,8 +66,8 @@ class LocalPlugin final : public SyncPlugin {
                 if (relative_folder.empty())
                     return fail(ErrorKind::permission, why, full_folder, connection_);
                 // A folder that vanished or became unreadable mid-listing: skip it, go on.
-                warn(
-                    Warning{WarningKind::skipped, why + ", skipped", connection_, relative_folder});
+                warn(Warning{WarningKind::unlisted, why + ", skipped", connection_,
+                             relative_folder});
                 continue;
             }
             for (;;) {
@@ -120,7 +120,7 @@ class LocalPlugin final : public SyncPlugin {
                     .locator = std::move(locator)});
             }
             if (const int error = errno; error != 0) // what was read before still counts
-                warn(Warning{WarningKind::skipped,
+                warn(Warning{WarningKind::unlisted,
                              "cannot list all of it: " + std::generic_category().message(error),
                              connection_, relative_folder});
             ::closedir(dir);

@@ -372,8 +372,7 @@ class SmbPlugin final : public SyncPlugin {
                                 UsageError error) -> std::optional<UsageError> {
             if (folder.empty() || error.kind == ErrorKind::connection)
                 return error;
-            warn(Warning{WarningKind::skipped, error.message + ", skipped", connection_,
-                         error.path});
+            warn(Warning{WarningKind::unlisted, error.message + ", skipped", connection_, folder});
             return std::nullopt;
         };
 
