@@ -584,7 +584,7 @@ class Engine {
     // nothing planted locally can redirect a download outside the target folder.
     expected<void, UsageError> ensure_folder(const std::filesystem::path& base,
                                              const std::filesystem::path& relative) {
-        // Files come sorted, so most share the folder of the one before.
+        // Made sure of before (by an earlier batch or source): ancestors need no lstat again.
         if (known_folders_.contains((base / relative).string()))
             return {};
         std::filesystem::path folder = base;
