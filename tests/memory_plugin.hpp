@@ -138,8 +138,7 @@ class MemoryPlugin final : public SyncPlugin {
         return {};
     }
 
-    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
-                                                               ChunkWriter out) override {
+    expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
         ++remote_->retrievals;
         MemoryFile file;
         std::function<void(const std::string&)> hook;
@@ -164,7 +163,12 @@ class MemoryPlugin final : public SyncPlugin {
         const std::size_t rest = bytes.size() - half - std::min(short_by, bytes.size() - half);
         if (auto written = out(bytes.subspan(half, rest)); !written)
             return fail(written.error());
-        return std::optional<std::int64_t>{file.mtime};
+        // What the remote holds now: a hook may have rewritten it meanwhile.
+        std::scoped_lock lock{remote_->mutex};
+        auto now = remote_->files.find(entry.locator);
+        if (now == remote_->files.end())
+            return Retrieved{};
+        return Retrieved{.size = now->second.content.size(), .mtime = now->second.mtime};
     }
 
   private:

@@ -151,13 +151,12 @@ inline void check_cache_matches_disk(const std::filesystem::path& cache_file) {
     REQUIRE(cache);
     for (const auto& [key, entry] : cache->entries()) {
         INFO("cache entry: " << key);
-        if (entry.local_digest.empty())
+        if (entry.local == LocalIdentity{})
             continue; // a conflict over a file kitovu never wrote: the user's, not recorded
 
         std::error_code ec;
         REQUIRE(std::filesystem::is_regular_file(key, ec));
-        const auto size = std::filesystem::file_size(key);
-        CHECK(entry.local_digest == size_mtime_digest(size, *local_mtime(key)));
+        CHECK(entry.local.matches(test::identity_of(key)));
     }
 }
 

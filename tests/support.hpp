@@ -1,7 +1,10 @@
 // Helpers shared by kitovu's tests: throwaway folders and small file utilities.
 #pragma once
 
+#include <kitovu/local_identity.hpp>
 #include <kitovu/plugin.hpp>
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -76,9 +79,18 @@ inline std::map<std::string, std::string> files_in(const std::filesystem::path& 
     return files;
 }
 
+// What lstat says of a file, as kitovu records it.
+inline LocalIdentity identity_of(const std::filesystem::path& file) {
+    struct ::stat info {};
+    if (::lstat(file.c_str(), &info) != 0)
+        throw std::filesystem::filesystem_error("lstat", file,
+                                                std::error_code{errno, std::generic_category()});
+    return LocalIdentity::of(info);
+}
+
 // A file's modification time in seconds since the Unix epoch.
 inline std::int64_t mtime_of(const std::filesystem::path& file) {
-    return local_mtime(file).value();
+    return LocalIdentity::seconds(identity_of(file).mtime_ns);
 }
 
 // Sets a file's modification time to `seconds` since the Unix epoch.
@@ -96,9 +108,8 @@ class InertPlugin : public SyncPlugin {
     expected<void, UsageError> list(std::string_view, ListFilter, WarningSink, ListSink) override {
         return {};
     }
-    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry&,
-                                                               ChunkWriter) override {
-        return std::optional<std::int64_t>{};
+    expected<Retrieved, UsageError> retrieve(const RemoteEntry&, ChunkWriter) override {
+        return Retrieved{};
     }
 };
 

@@ -146,7 +146,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
     StopOnSignal stop;
     cli::Progress progress{verbosity, dry_run};
     SyncOptions options;
-    options.cache_file = cache.empty() ? default_cache_path(config) : cache;
+    options.cache_file = cache; // empty: the config's default (default_cache_path)
     options.jobs = jobs;
     options.dry_run = dry_run;
     options.stop = stop.token();
@@ -190,11 +190,15 @@ int run_validate(const fs::path& config) {
 }
 
 int run_fileinfo(const fs::path& config, const fs::path& cache) {
-    const fs::path cache_file = cache.empty() ? default_cache_path(config) : cache;
+    auto cache_file = cache.empty() ? default_cache_path(config) : cache;
+    if (!cache_file) {
+        cli::Messages{}.error(cache_file.error().to_string());
+        return exit_usage;
+    }
     std::error_code ec;
     fmt::print("config: {} ({})\n", config.string(), fs::exists(config, ec) ? "exists" : "missing");
-    fmt::print("cache:  {} ({})\n", cache_file.string(),
-               fs::exists(cache_file, ec) ? "exists" : "missing");
+    fmt::print("cache:  {} ({})\n", cache_file->string(),
+               fs::exists(*cache_file, ec) ? "exists" : "missing");
     return exit_ok;
 }
 

@@ -42,11 +42,11 @@ class NotesPlugin final : public kitovu::SyncPlugin {
         return {};
     }
 
-    kitovu::expected<std::optional<std::int64_t>, kitovu::UsageError>
-    retrieve(const kitovu::RemoteEntry& entry, kitovu::ChunkWriter out) override {
+    kitovu::expected<kitovu::Retrieved, kitovu::UsageError>
+    retrieve(const kitovu::RemoteEntry& /*entry*/, kitovu::ChunkWriter out) override {
         if (auto written = out(std::as_bytes(std::span{text_})); !written)
             return kitovu::fail(written.error());
-        return std::optional<std::int64_t>{entry.mtime};
+        return kitovu::Retrieved{}; // generated text: nothing more to tell
     }
 
   private:

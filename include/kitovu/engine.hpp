@@ -1,13 +1,18 @@
-// The sync engine: lists every source, decides per file what to do (the contract's table),
-// downloads in parallel into temporaries that are renamed into place, and records the result
+// The sync engine: lists every source, decides per file what to do (decide.hpp), downloads in
+// parallel into temporaries that are moved into place (placement.hpp), and records the result
 // in the file cache. A local edit is never overwritten.
 #pragma once
 
+#include "kitovu/cache_journal.hpp"
+#include "kitovu/cache_lock.hpp"
 #include "kitovu/credentials.hpp"
+#include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
 #include "kitovu/names.hpp"
+#include "kitovu/placement.hpp"
 #include "kitovu/registry.hpp"
 #include "kitovu/settings.hpp"
+#include "kitovu/work_queue.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -35,31 +40,6 @@
 
 namespace kitovu {
 
-// What a sync does to one listed file; the words of the contract's table.
-enum class FileState {
-    new_file,       // not here yet: downloaded
-    remote_changed, // changed remotely, untouched locally: replaced
-    unchanged,      // in step: nothing to do
-    local_changed,  // edited locally, unchanged remotely: kept, nothing downloaded
-    conflict,       // both changed (or never synced and different): remote copy saved beside
-    remote_deleted, // synced before, gone remotely: local copy kept, reported once
-    adopted,        // already here with the remote's content, never synced: recorded
-};
-inline constexpr std::size_t file_state_count = 7;
-
-constexpr std::string_view to_string(FileState state) noexcept {
-    switch (state) {
-    case FileState::new_file: return "new";
-    case FileState::remote_changed: return "remote-changed";
-    case FileState::unchanged: return "unchanged";
-    case FileState::local_changed: return "local-changed";
-    case FileState::conflict: return "conflict";
-    case FileState::remote_deleted: return "remote-deleted";
-    case FileState::adopted: return "adopted";
-    }
-    return "unknown";
-}
-
 struct FileEvent {
     std::string_view connection;
     std::string_view remote_path;
@@ -83,7 +63,7 @@ class SyncObserver {
 };
 
 struct SyncOptions {
-    std::filesystem::path cache_file; // see default_cache_path()
+    std::filesystem::path cache_file; // empty: default_cache_path() of the settings' file
     unsigned jobs = 4;                // parallel downloads, each with its own plugin instance
     bool dry_run = false;             // decide and report; change nothing on disk
     std::stop_token stop;             // ends the run cleanly: temporaries removed, cache saved
@@ -109,45 +89,21 @@ struct SyncReport {
 
 namespace detail {
 
-// STEM.remote-conflict-YYYYMMDD-HHMMSS.EXT beside `file`; `attempt` > 1 adds -N when a copy
-// of that name exists already.
-inline std::filesystem::path conflict_path(const std::filesystem::path& file, std::time_t when,
-                                           int attempt) {
-    std::string name = fmt::format("{}.remote-conflict-{:%Y%m%d-%H%M%S}", file.stem().string(),
-                                   fmt::localtime(when));
-    if (attempt > 1)
-        name += '-' + std::to_string(attempt);
-    return file.parent_path() / (name + file.extension().string());
-}
-
 inline std::string join_remote(std::string_view dir, std::string_view path) {
     while (dir.ends_with('/'))
         dir.remove_suffix(1);
     return dir.empty() ? std::string{path} : std::string{dir} + '/' + std::string{path};
 }
 
-inline std::string errno_message() {
-    return std::generic_category().message(errno);
-}
-
-// An open folder descriptor, closed at scope exit.
-struct Folder {
-    int fd = -1;
-    explicit Folder(int descriptor) : fd(descriptor) {}
-    Folder(const Folder&) = delete;
-    Folder& operator=(const Folder&) = delete;
-    ~Folder() {
-        if (fd >= 0)
-            ::close(fd);
-    }
-};
-
 // Reads the metadata of everything below `root`, so that the planner, which looks at each
 // listed file's local copy, finds it in memory: run while the remote is listed, it overlaps
-// the local disk reads of a cold cache with the listing. Symbolic links are not followed.
-inline void read_ahead_metadata(const std::filesystem::path& root, const std::stop_token& stop) {
+// the local disk reads of a cold cache with the listing. Symbolic links are not followed. On
+// the way it removes temporaries that dead runs left (`sweep`), whatever became of their lock;
+// once `stop` is requested it only walks on for that, by the types readdir reports.
+inline void read_ahead_metadata(const std::filesystem::path& root, bool sweep,
+                                const std::stop_token& stop) {
     std::vector<std::string> folders{root.string()};
-    while (!folders.empty() && !stop.stop_requested()) {
+    while (!folders.empty() && (sweep || !stop.stop_requested())) {
         const std::string folder = std::move(folders.back());
         folders.pop_back();
         DIR* dir = ::opendir(folder.c_str());
@@ -155,39 +111,32 @@ inline void read_ahead_metadata(const std::filesystem::path& root, const std::st
             continue;
         while (const ::dirent* entry = ::readdir(dir)) {
             const std::string_view name = entry->d_name;
-            if (name == "." || name == ".." || stop.stop_requested())
+            if (name == "." || name == "..")
                 continue;
-            struct ::stat info {};
-            if (::fstatat(::dirfd(dir), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISDIR(info.st_mode))
+            if (sweep && name.starts_with(temporary_prefix)) {
+                remove_dead_temporary(::dirfd(dir), entry->d_name);
+                continue;
+            }
+            bool is_folder = entry->d_type == DT_DIR;
+            if (!stop.stop_requested() || entry->d_type == DT_UNKNOWN) {
+                struct ::stat info {};
+                is_folder =
+                    ::fstatat(::dirfd(dir), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISDIR(info.st_mode);
+            }
+            if (is_folder)
                 folders.push_back(folder + '/' + entry->d_name);
         }
         ::closedir(dir);
     }
 }
 
-// Opens `folder`, which lies inside `base`, one component at a time below `base` without
-// following symbolic links; -1 with errno (ELOOP or ENOTDIR for a link) when that fails.
-inline int open_folder_below(const std::filesystem::path& base,
-                             const std::filesystem::path& folder) {
-    int fd = ::open(base.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    for (const auto& name : folder.lexically_relative(base)) {
-        if (fd < 0)
-            break;
-        if (name.empty() || name == ".")
-            continue;
-        if (name == "..") {
-            ::close(fd);
-            errno = EINVAL;
-            return -1;
-        }
-        const int next = ::openat(fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        const int saved = errno;
-        ::close(fd);
-        errno = saved;
-        fd = next;
-    }
-    return fd;
+// `path` and each folder above it, longest first ("a/b/c", "a/b", "a").
+inline void for_each_prefix(std::string_view path, auto&& visit) {
+    for (auto end = path.size(); end != std::string_view::npos && end > 0;
+         end = path.rfind('/', end - 1))
+        if (visit(path.substr(0, end)))
+            return;
 }
 
 class Engine {
@@ -199,34 +148,51 @@ class Engine {
 
     expected<SyncReport, UsageError> run() {
         const auto started = std::chrono::steady_clock::now();
+        if (options_.cache_file.empty()) {
+            if (settings_.file.empty())
+                return fail(ErrorKind::usage, "no file cache given: set SyncOptions::cache_file "
+                                              "(see default_cache_path)");
+            auto path = default_cache_path(settings_.file);
+            if (!path)
+                return fail(path.error());
+            cache_file_ = std::move(*path);
+        } else {
+            cache_file_ = options_.cache_file;
+        }
         std::optional<CacheLock> lock;
         if (!options_.dry_run) {
-            auto acquired = CacheLock::acquire(options_.cache_file);
+            auto acquired = CacheLock::acquire(cache_file_);
             if (!acquired)
                 return fail(acquired.error());
             lock.emplace(std::move(*acquired));
         }
         auto cache = FileCache::load(
-            options_.cache_file, [this](const Warning& w) { warn(w); }, !options_.dry_run);
+            cache_file_, [this](const Warning& w) { warn(w); }, !options_.dry_run);
         if (!cache)
             return fail(cache.error());
         cache_ = std::move(*cache);
         if (!options_.dry_run) {
-            cache_.replay(CacheJournal::path_for(options_.cache_file),
-                          [this](const std::string& local_path, const CacheEntry& entry) {
-                              auto plugin = PluginRegistry::create(entry.plugin);
-                              if (!plugin)
+            // Journaled just before the rename, which changes the change time: the rest of the
+            // identity tells whether the file is still the one placed; its content is
+            // confirmed on the next look (racy).
+            cache_.replay(CacheJournal::path_for(cache_file_),
+                          [](const std::string& local_path, CacheEntry& entry) {
+                              struct ::stat info {};
+                              if (::lstat(local_path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
                                   return false;
-                              auto digest = (*plugin)->local_digest(local_path);
-                              return digest && *digest == entry.local_digest;
+                              auto now = LocalIdentity::of(info);
+                              now.ctime_ns = entry.local.ctime_ns;
+                              if (now != entry.local)
+                                  return false;
+                              entry.local = LocalIdentity::of(info);
+                              entry.racy = true;
+                              return true;
                           });
-            auto journal = CacheJournal::open(options_.cache_file);
+            auto journal = CacheJournal::open(cache_file_);
             if (!journal)
                 return fail(journal.error());
             journal_.emplace(std::move(*journal));
         }
-        if (lock && lock->previous_run_crashed())
-            remove_temporaries();
 
         // Every password is asked before the first transfer: the run then goes on unattended and
         // prompts never interleave with progress output.
@@ -243,15 +209,16 @@ class Engine {
                     break;
                 plan_connection(index);
             }
-            close_queue();
+            queue_.close();
         } // joins the workers
         if (!options_.stop.stop_requested())
             report_remote_deletions();
+        settle_placed();
         report_.cancelled = options_.stop.stop_requested();
         if (!options_.dry_run) {
             // Unchanged, the cache on disk is already right (a no-change run writes nothing).
-            if (auto saved = cache_.changed() ? cache_.save(options_.cache_file)
-                                              : expected<void, UsageError>{};
+            if (auto saved =
+                    cache_.changed() ? cache_.save(cache_file_) : expected<void, UsageError>{};
                 !saved)
                 report_.errors.push_back(saved.error());
             else
@@ -270,17 +237,16 @@ class Engine {
         std::filesystem::path local_path; // the synced file; its cache entry
         std::filesystem::path target;     // where the download goes (a conflict copy for conflicts)
         FileState state;
-        std::string seen_local_digest; // the local digest seen when deciding; "" if no file
-        std::string kept_local_digest; // for conflicts: the local digest the cache keeps
-        std::filesystem::path base;    // the source's target folder, which target is inside
+        LocalIdentity seen;                 // the local file when deciding (if there was one)
+        std::optional<CacheEntry> previous; // the cache's record of it, if any
+        std::filesystem::path base;         // the source's target folder, which target is inside
     };
 
     // Where a source stands, for telling "gone remotely" from "not listed this time".
     struct SourceStatus {
         const Source* source;
         bool listed = false;
-        std::vector<std::string>
-            unlisted{}; // subfolders the plugin could not list, as it names them
+        std::vector<std::string> unlisted{}; // subfolders whose records stay, as the remote names
     };
 
     // ---- shared state: everything below is guarded by mutex_ --------------------------------
@@ -315,7 +281,16 @@ class Engine {
         if (options_.dry_run)
             return;
         std::scoped_lock lock{mutex_};
+        if (entry.racy)
+            racy_.push_back(key);
         cache_.put(std::move(key), std::move(entry));
+    }
+
+    void forget(const std::string& key) {
+        if (options_.dry_run)
+            return;
+        std::scoped_lock lock{mutex_};
+        cache_.erase(key);
     }
 
     // ---- plugins ------------------------------------------------------------------------------
@@ -376,9 +351,9 @@ class Engine {
             return;
 
         // Stopped and joined when this connection is planned.
-        std::jthread read_ahead{[&sources](std::stop_token stop) {
+        std::jthread read_ahead{[&sources, sweep = !options_.dry_run](std::stop_token stop) {
             for (const Source* source : sources)
-                read_ahead_metadata(source->local_dir, stop);
+                read_ahead_metadata(source->local_dir, sweep, stop);
         }};
         auto lister = *resolved_[index] ? open(index) : fail(resolved_[index]->error());
         if (!lister) {
@@ -395,6 +370,7 @@ class Engine {
                 break;
             auto& status = statuses_.emplace_back(SourceStatus{source});
             skipped_folders_.clear();
+            redirected_folders_.clear();
             // Decided batch by batch while the rest is listed, so downloads start early.
             auto listed = (*lister)->list(
                 source->remote_dir,
@@ -409,15 +385,7 @@ class Engine {
                     shown.path = join_remote(source->remote_dir, w.path);
                     warn(std::move(shown));
                 },
-                [&](std::span<RemoteEntry> batch) {
-                    // Sorted, so that of two names clashing the same one wins every run.
-                    std::ranges::sort(batch, {}, &RemoteEntry::path);
-                    for (RemoteEntry& entry : batch) {
-                        if (options_.stop.stop_requested())
-                            break;
-                        plan_entry(index, **lister, *source, std::move(entry));
-                    }
-                });
+                [&](std::span<RemoteEntry> batch) { plan_batch(index, **lister, status, batch); });
             if (!listed) {
                 auto e = listed.error();
                 if (e.connection.empty())
@@ -432,49 +400,135 @@ class Engine {
         (*lister)->disconnect();
     }
 
-    void plan_entry(std::size_t index, SyncPlugin& plugin, const Source& source,
-                    RemoteEntry entry) {
+    struct Listed {
+        RemoteEntry entry;
+        std::string relative; // the local path below the source's target folder
+    };
+
+    // One folder's entries. The engine applies the ignore rules and name checks itself, whether
+    // or not the plugin used `keep`. Of two remote names with one local name, the one already
+    // synced there wins, else the one that needed no change, else the first by name: a
+    // newcomer never takes the place of what is on disk.
+    void plan_batch(std::size_t index, SyncPlugin& plugin, SourceStatus& status,
+                    std::span<RemoteEntry> batch) {
+        const Source& source = *status.source;
         const Connection& connection = settings_.connections[index];
-        const std::string remote_path = join_remote(source.remote_dir, entry.path);
-        auto relative = local_relative_path(entry.path);
-        if (!relative) {
-            warn(Warning{WarningKind::refused_name, relative.error().message + ", skipped",
-                         connection.name, remote_path});
-            return;
+        std::vector<Listed> listed;
+        listed.reserve(batch.size());
+        for (RemoteEntry& entry : batch) {
+            if (source.ignore.ignores(entry.path, entry.is_folder)) {
+                if (entry.is_folder)
+                    skipped_folders_.insert(entry.path);
+                continue;
+            }
+            auto relative = local_relative_path(entry.path);
+            if (!relative) {
+                warn(Warning{WarningKind::refused_name, relative.error().message + ", skipped",
+                             connection.name, join_remote(source.remote_dir, entry.path)});
+                continue;
+            }
+            listed.push_back(Listed{std::move(entry), relative->string()});
         }
-        const std::filesystem::path local = source.local_dir / *relative;
-        std::string key = local.string();
+        std::ranges::sort(listed, [](const Listed& a, const Listed& b) {
+            return std::tie(a.relative, a.entry.path) < std::tie(b.relative, b.entry.path);
+        });
+        for (auto first = listed.begin(); first != listed.end();) {
+            auto last = std::find_if(first, listed.end(), [&](const Listed& l) {
+                return l.relative != first->relative;
+            });
+            if (last - first > 1)
+                std::ranges::stable_sort(first, last, {}, [&](const Listed& l) {
+                    return clash_rank(connection.name, source, l);
+                });
+            first = last;
+        }
+        for (Listed& item : listed) {
+            if (options_.stop.stop_requested())
+                break;
+            plan_entry(index, plugin, status, std::move(item));
+        }
+    }
+
+    // 0: what is on disk came from this remote name; 1: the name needed no change; 2: other.
+    int clash_rank(const std::string& connection, const Source& source, const Listed& item) {
+        const std::string remote_path = join_remote(source.remote_dir, item.entry.path);
+        const std::string key = (source.local_dir / item.relative).string();
+        std::scoped_lock lock{mutex_};
+        if (!item.entry.is_folder) {
+            if (const CacheEntry* record = cache_.find(key); record != nullptr &&
+                                                             record->connection == connection &&
+                                                             record->remote_path == remote_path)
+                return 0;
+        } else {
+            for (const auto& [path, record] : cache_.entries())
+                if (record.connection == connection && path.starts_with(key + '/') &&
+                    record.remote_path.starts_with(remote_path + '/'))
+                    return 0;
+        }
+        const auto slash = item.entry.path.rfind('/');
+        const auto name = std::string_view{item.entry.path}.substr(slash + 1);
+        return portable_name(name) == name ? 1 : 2;
+    }
+
+    void plan_entry(std::size_t index, SyncPlugin& plugin, SourceStatus& status, Listed item) {
+        const Source& source = *status.source;
+        const Connection& connection = settings_.connections[index];
+        RemoteEntry& entry = item.entry;
+        const std::string remote_path = join_remote(source.remote_dir, entry.path);
+
+        // Inside a folder skipped (ignored, or lost its name) nothing is planned; inside one
+        // saved under a conflict name, everything goes there.
+        if (const auto slash = entry.path.rfind('/');
+            !skipped_folders_.empty() && slash != std::string::npos) {
+            bool skipped = false;
+            for_each_prefix(std::string_view{entry.path}.substr(0, slash),
+                            [&](std::string_view folder) {
+                                return skipped = skipped_folders_.contains(std::string{folder});
+                            });
+            if (skipped)
+                return;
+        }
+        if (!redirected_folders_.empty())
+            for_each_prefix(item.relative, [&](std::string_view folder) {
+                auto it = redirected_folders_.find(std::string{folder});
+                if (it == redirected_folders_.end())
+                    return false;
+                item.relative = it->second + item.relative.substr(folder.size());
+                return true;
+            });
+        const std::filesystem::path local = source.local_dir / item.relative;
+        const std::string key = local.string();
 
         // Two sources (or two remote names that map to one local name) claiming one path: the
         // first keeps it, so files never flip-flop between them. Claimed paths are also the ones
         // listed this run (see report_remote_deletions). A remote folder that loses its local
         // name to a file, or to a folder of the same source, is skipped with everything in it
-        // (its warning names it): its files would otherwise race the winner's for their names in
-        // whatever order the listing hands them out. Folders of two sources merge.
-        if (!skipped_folders_.empty())
-            for (auto slash = entry.path.rfind('/'); slash != std::string::npos && slash > 0;
-                 slash = entry.path.rfind('/', slash - 1))
-                if (skipped_folders_.contains(entry.path.substr(0, slash)))
-                    return;
+        // (its warning names it, its records stay): its files would otherwise race the winner's
+        // for their names in whatever order the listing hands them out. Folders of two sources
+        // merge.
         const auto claim = claims_.try_emplace(key, Claim{&source, entry.is_folder});
         if (!claim.second) {
             const Claim& holder = claim.first->second;
             warn(Warning{WarningKind::skipped,
-                         fmt::format("{} is also provided by {}: {}; kept that one", local.string(),
+                         fmt::format("{} is also provided by {}: {}; kept that one", key,
                                      holder.source->connection, holder.source->remote_dir),
                          connection.name, remote_path});
-            if (entry.is_folder && (!holder.is_folder || holder.source == &source))
+            if (entry.is_folder && (!holder.is_folder || holder.source == &source)) {
                 skipped_folders_.insert(entry.path);
+                status.unlisted.push_back(entry.path);
+            }
             return;
         }
+        if (entry.is_folder)
+            return plan_folder(index, source, entry, item.relative, local);
+
         // Files come sorted, so most are in the folder of the one before: that one was made
         // sure of already, and is open for the lstat (a lookup of one name, not a path walk).
         const auto slash = key.rfind('/');
-        const std::string_view folder_key =
-            entry.is_folder ? std::string_view{key} : std::string_view{key}.substr(0, slash);
+        const std::string_view folder_key = std::string_view{key}.substr(0, slash);
         if (folder_key != current_folder_) {
             if (auto folder = ensure_folder(source.local_dir,
-                                            entry.is_folder ? *relative : relative->parent_path());
+                                            std::filesystem::path{item.relative}.parent_path());
                 !folder) {
                 // A blocked folder is reported once, not once per file under it.
                 auto e = folder.error();
@@ -487,79 +541,87 @@ class Engine {
             current_folder_fd_.emplace(
                 ::open(current_folder_.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         }
-        if (entry.is_folder)
-            return;
+        const int folder_fd = current_folder_fd_->fd;
+        const char* name = key.c_str() + slash + 1;
 
         const auto fail_file = [&](std::string message) {
-            error(
-                UsageError{ErrorKind::io, std::move(message), connection.name, local.string(), {}},
-                true);
+            error(UsageError{ErrorKind::io, std::move(message), connection.name, key, {}}, true);
         };
         struct ::stat info {};
-        const bool exists = (current_folder_fd_->fd >= 0
-                                 ? ::fstatat(current_folder_fd_->fd, key.c_str() + slash + 1, &info,
-                                             AT_SYMLINK_NOFOLLOW)
-                                 : ::lstat(local.c_str(), &info)) == 0;
+        bool exists = (folder_fd >= 0 ? ::fstatat(folder_fd, name, &info, AT_SYMLINK_NOFOLLOW)
+                                      : ::lstat(key.c_str(), &info)) == 0;
         if (!exists && errno != ENOENT)
             return fail_file("cannot read the local file: " + errno_message());
         if (exists && S_ISLNK(info.st_mode))
             return fail_file("a symbolic link is in the way; kitovu does not follow it");
-        if (exists && !S_ISREG(info.st_mode))
-            return fail_file("a folder or special file is in the way");
+        if (exists && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode))
+            return fail_file("a special file is in the way");
 
         const std::string remote_digest = plugin.remote_digest(entry);
-        std::string local_digest;
-        if (exists) {
-            auto digest = plugin.local_digest(local, info);
-            if (!digest)
-                return fail_file(digest.error().message);
-            local_digest = std::move(*digest);
-        }
-
-        FileState state = FileState::new_file;
-        std::string kept_local_digest;
-        bool record_is_stale = true; // the cache's entry differs from what this run would record
+        const LocalIdentity identity = exists ? LocalIdentity::of(info) : LocalIdentity{};
+        FileFacts facts{.local_exists = exists};
+        std::optional<CacheEntry> previous;
+        bool folder_in_the_way = exists && S_ISDIR(info.st_mode);
         {
             std::scoped_lock lock{mutex_}; // workers write to the cache meanwhile
-            const CacheEntry* previous = cache_.find(key);
-            const bool known = previous != nullptr && previous->connection == connection.name;
-            if (!exists)
-                state = FileState::new_file;
-            else if (local_digest == remote_digest)
-                state = known ? FileState::unchanged : FileState::adopted;
-            else if (!known)
-                state = FileState::conflict;
-            else {
-                const bool remote_changed = previous->remote_digest != remote_digest;
-                const bool local_changed = previous->local_digest != local_digest;
-                if (!remote_changed)
-                    state = local_changed ? FileState::local_changed : FileState::unchanged;
-                else if (!local_changed)
-                    state = FileState::remote_changed;
-                else {
-                    state = FileState::conflict;
-                    kept_local_digest = previous->local_digest;
-                }
+            const CacheEntry* record = cache_.find(key);
+            facts.known = record != nullptr && record->connection == connection.name;
+            if (facts.known) {
+                facts.remote_changed = !same_remote(*record, remote_digest);
+                if (exists && !folder_in_the_way)
+                    facts.local_changed = local_changed(*record, identity, [&] {
+                        return content_hash_of(name, folder_fd >= 0 ? folder_fd : AT_FDCWD);
+                    });
+                previous = *record;
             }
-            record_is_stale = !known || previous->plugin != connection.plugin ||
-                              previous->remote_path != remote_path ||
-                              previous->remote_digest != remote_digest ||
-                              previous->local_digest != local_digest;
         }
-
-        const bool downloads = state == FileState::new_file || state == FileState::remote_changed ||
-                               state == FileState::conflict;
+        if (folder_in_the_way) {
+            // A folder where the remote now has a file: kitovu's own untouched folder gives way;
+            // anything else stays and the file is saved beside it as a conflict copy (once: the
+            // record then says it is in step).
+            if (facts.known && !facts.remote_changed) {
+                count(FileState::local_changed);
+                return;
+            }
+            if (removable_folder(key, connection.name)) {
+                if (!options_.dry_run && !remove_folder(key))
+                    return fail_file("cannot remove the folder the remote replaced by a file: " +
+                                     errno_message());
+                facts = FileFacts{.local_exists = false};
+            } else {
+                facts = FileFacts{.local_exists = true};
+            }
+        } else {
+            facts.looks_like_remote = exists && looks_like(identity, entry);
+        }
+        const FileState state = decide(facts);
         const std::filesystem::path target =
             state == FileState::conflict ? conflict_path(local, run_start_, 1) : local;
         observe([&](SyncObserver& o) {
             o.decided(FileEvent{connection.name, remote_path, target, entry.size}, state);
         });
 
-        if (!downloads) {
-            // Equal content with a stale or missing cache entry: recorded silently.
-            if (state != FileState::local_changed && record_is_stale)
+        if (!downloads(state)) {
+            const bool stale = !previous || previous->plugin != connection.plugin ||
+                               previous->remote_path != remote_path ||
+                               previous->remote_digest != remote_digest ||
+                               previous->local != identity || previous->racy || previous->gone;
+            if (state == FileState::local_changed && previous && previous->gone) {
+                std::scoped_lock lock{mutex_};
+                if (!options_.dry_run)
+                    cache_.set_gone(key, false); // back on the remote
+            } else if (state != FileState::local_changed && stale) {
+                // In step with a stale or missing record: recorded silently. The content hash
+                // stays only while it still describes the file.
+                const bool same_bytes = previous && facts.known && !facts.local_changed;
+                const bool racy = racily_clean(identity);
+                std::string hash = same_bytes ? previous->content_hash : std::string{};
+                if (racy && hash.empty())
+                    hash = content_hash_of(name, folder_fd >= 0 ? folder_fd : AT_FDCWD)
+                               .value_or(std::string{});
                 record(key, CacheEntry{connection.name, connection.plugin, remote_path,
-                                       remote_digest, local_digest});
+                                       remote_digest, identity, std::move(hash), racy, false});
+            }
             count(state);
             return;
         }
@@ -576,8 +638,136 @@ class Engine {
             if (options_.observer != nullptr)
                 options_.observer->planned(planned_files_, planned_bytes_);
         }
-        push(Job{index, std::move(entry), remote_path, local, target, state, local_digest,
-                 kept_local_digest, source.local_dir});
+        queue_.push(Job{index, std::move(entry), remote_path, local, target, state, identity,
+                        facts.known ? std::move(previous) : std::nullopt, source.local_dir});
+    }
+
+    // A remote folder: made sure of locally. A file kitovu placed there and nobody changed gives
+    // way to it; an edited or foreign file stays, and the remote folder is kept beside it under a
+    // conflict name (the same one every run, found from the records of its files).
+    void plan_folder(std::size_t index, const Source& source, const RemoteEntry& entry,
+                     const std::string& relative, const std::filesystem::path& local) {
+        const Connection& connection = settings_.connections[index];
+        const std::string key = local.string();
+        struct ::stat info {};
+        if (::lstat(key.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+            bool untouched = false;
+            {
+                std::scoped_lock lock{mutex_};
+                const CacheEntry* record = cache_.find(key);
+                untouched = record != nullptr && record->connection == connection.name &&
+                            !local_changed(*record, LocalIdentity::of(info),
+                                           [&] { return content_hash_of(key.c_str()); });
+            }
+            if (untouched) {
+                if (!options_.dry_run && ::unlink(key.c_str()) != 0)
+                    return error(UsageError{ErrorKind::io,
+                                            "cannot remove the file the remote replaced by a "
+                                            "folder: " +
+                                                errno_message(),
+                                            connection.name,
+                                            key,
+                                            {}},
+                                 true);
+                forget(key);
+            } else {
+                const std::string remote_path = join_remote(source.remote_dir, entry.path);
+                const std::string moved = conflict_folder(connection.name, remote_path, local);
+                warn(Warning{WarningKind::conflict,
+                             fmt::format("a file changed here is where the remote now has a "
+                                         "folder; the file is kept, the folder is saved as {}",
+                                         std::filesystem::path{moved}.filename().string()),
+                             connection.name, key});
+                const std::string moved_relative =
+                    std::filesystem::path{moved}.lexically_relative(source.local_dir).string();
+                redirected_folders_.emplace(relative, moved_relative);
+                claims_.try_emplace(moved, Claim{&source, true});
+                if (auto made = ensure_folder(source.local_dir, moved_relative); !made) {
+                    auto e = made.error();
+                    e.connection = connection.name;
+                    error(std::move(e), true);
+                }
+                return;
+            }
+        }
+        if (auto made = ensure_folder(source.local_dir, relative); !made) {
+            auto e = made.error();
+            e.connection = connection.name;
+            if (blocked_folders_.insert(e.path).second)
+                error(std::move(e), true);
+        }
+    }
+
+    // Where the files of a remote folder go when an edited file holds its name: the folder
+    // earlier runs used for it (from the records of its files), else a new conflict name.
+    std::string conflict_folder(const std::string& connection, const std::string& remote_path,
+                                const std::filesystem::path& local) {
+        const std::string prefix = remote_path + '/';
+        {
+            std::scoped_lock lock{mutex_};
+            for (const auto& [path, record] : cache_.entries()) {
+                if (record.connection != connection || !record.remote_path.starts_with(prefix))
+                    continue;
+                // The record's local path has as many components below the folder as the
+                // remote path has below the remote folder.
+                const auto below =
+                    std::ranges::count(record.remote_path.substr(prefix.size()), '/');
+                std::filesystem::path folder{path};
+                for (auto i = 0; i <= below; ++i)
+                    folder = folder.parent_path();
+                if (folder.parent_path() == local.parent_path())
+                    return folder.string();
+            }
+        }
+        for (int attempt = 1;; ++attempt) {
+            auto candidate = conflict_path(local, run_start_, attempt);
+            std::error_code ec;
+            if (!std::filesystem::exists(std::filesystem::symlink_status(candidate, ec)) ||
+                attempt == 100)
+                return candidate.string();
+        }
+    }
+
+    // Whether the folder `key` holds only files kitovu placed and nobody changed since (and
+    // folders of such): it may then give way to a remote file of its name.
+    bool removable_folder(const std::string& key, const std::string& connection) {
+        std::error_code ec;
+        for (std::filesystem::recursive_directory_iterator it{key, ec}, end; !ec && it != end;
+             it.increment(ec)) {
+            const auto type = it->symlink_status(ec).type();
+            if (type == std::filesystem::file_type::directory)
+                continue;
+            if (type != std::filesystem::file_type::regular)
+                return false;
+            const std::string path = it->path().string();
+            struct ::stat info {};
+            if (::lstat(path.c_str(), &info) != 0)
+                return false;
+            std::scoped_lock lock{mutex_};
+            const CacheEntry* record = cache_.find(path);
+            if (record == nullptr || record->connection != connection ||
+                local_changed(*record, LocalIdentity::of(info),
+                              [&] { return content_hash_of(path.c_str()); }))
+                return false;
+        }
+        return !ec;
+    }
+
+    // Removes a folder removable_folder() accepted, and the records of its files.
+    bool remove_folder(const std::string& key) {
+        std::vector<std::string> files;
+        std::error_code ec;
+        for (std::filesystem::recursive_directory_iterator it{key, ec}, end; !ec && it != end;
+             it.increment(ec))
+            if (!it->is_directory(ec))
+                files.push_back(it->path().string());
+        if (std::filesystem::remove_all(key, ec) == static_cast<std::uintmax_t>(-1) || ec)
+            return false;
+        for (const auto& file : files)
+            forget(file);
+        known_folders_.clear(); // a folder below it may have been known
+        current_folder_.clear();
+        return true;
     }
 
     // Creates base/relative folder by folder, refusing symbolic links and files in the way, so
@@ -624,13 +814,15 @@ class Engine {
     }
 
     // Files synced before whose source was listed completely but that are gone remotely: the
-    // local copy stays, the user hears it once, and the cache forgets them.
+    // local copy stays and the user hears it once. The record stays while the local copy is
+    // there (a tombstone), so that the file's return is judged against what kitovu placed.
     void report_remote_deletions() {
         std::map<std::pair<std::string, std::string>, std::vector<const SourceStatus*>> by_folder;
         for (const auto& status : statuses_)
             by_folder[{status.source->connection, status.source->local_dir.string()}].push_back(
                 &status);
-        std::vector<std::string> forget;
+        std::vector<std::string> forget_keys;
+        std::vector<std::string> gone_keys;
         for (const auto& [key, entry] : cache_.entries()) {
             if (claims_.contains(key))
                 continue;
@@ -659,70 +851,61 @@ class Engine {
             std::error_code ec;
             const bool here =
                 std::filesystem::is_regular_file(std::filesystem::symlink_status(key, ec));
-            if (here && !owner->source->ignore.ignores(relative_remote, false)) {
-                warn(Warning{WarningKind::remote_deleted,
-                             "no longer on the remote; the local copy is kept", entry.connection,
-                             key});
-                count(FileState::remote_deleted);
+            if (!here || owner->source->ignore.ignores(relative_remote, false)) {
+                forget_keys.push_back(key);
+                continue;
             }
-            forget.push_back(key);
+            if (entry.gone)
+                continue; // reported when it went
+            warn(Warning{WarningKind::remote_deleted,
+                         "no longer on the remote; the local copy is kept", entry.connection, key});
+            count(FileState::remote_deleted);
+            gone_keys.push_back(key);
         }
-        if (!options_.dry_run)
-            for (const auto& key : forget)
-                cache_.erase(key);
+        if (options_.dry_run)
+            return;
+        for (const auto& key : forget_keys)
+            cache_.erase(key);
+        for (const auto& key : gone_keys)
+            cache_.set_gone(key);
     }
 
-    // Removes temporaries a killed run left in the target folders.
-    void remove_temporaries() {
-        std::unordered_set<std::string> done;
-        for (const Subject& subject : settings_.subjects)
-            for (const Source& source : subject.sources) {
-                if (!done.insert(source.local_dir.string()).second)
-                    continue;
-                std::error_code ec;
-                auto it = std::filesystem::recursive_directory_iterator(
-                    source.local_dir, std::filesystem::directory_options::skip_permission_denied,
-                    ec);
-                for (const auto end = std::filesystem::recursive_directory_iterator{};
-                     !ec && it != end; it.increment(ec))
-                    if (it->path().filename().string().starts_with(temporary_prefix) &&
-                        !it->is_symlink())
-                        std::filesystem::remove(it->path(), ec);
-            }
+    // Files placed this run are racily clean (an edit in the clock tick of their move would not
+    // show in their identity). Once the clock has moved on, one read tells: the bytes kitovu
+    // wrote are still there, and from now on any edit changes the identity. Read back while
+    // they are still in memory; whatever cannot be confirmed stays racy for the next run.
+    void settle_placed() {
+        if (racy_.empty())
+            return;
+        std::int64_t latest = 0;
+        for (const auto& key : racy_)
+            if (const CacheEntry* entry = cache_.find(key); entry != nullptr)
+                latest = std::max(latest, entry->local.ctime_ns);
+        ::timespec tick{};
+        ::clock_getres(CLOCK_REALTIME_COARSE, &tick);
+        for (int waits = 0; waits < 100; ++waits) {
+            ::timespec now{};
+            ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+            if (LocalIdentity::nanoseconds(now) > latest)
+                break;
+            ::nanosleep(&tick, nullptr);
+        }
+        for (const auto& key : racy_) {
+            if (options_.stop.stop_requested())
+                return;
+            const CacheEntry* entry = cache_.find(key);
+            struct ::stat info {};
+            if (entry == nullptr || !entry->racy || ::lstat(key.c_str(), &info) != 0 ||
+                LocalIdentity::of(info) != entry->local || racily_clean(entry->local) ||
+                content_hash_of(key.c_str()) != entry->content_hash)
+                continue;
+            CacheEntry settled = *entry;
+            settled.racy = false;
+            cache_.put(key, std::move(settled));
+        }
     }
 
     // ---- workers ------------------------------------------------------------------------------
-
-    // Waits while the queue is full: listing runs ahead of the downloads, but memory stays
-    // bounded however large the tree.
-    void push(Job job) {
-        {
-            std::unique_lock lock{queue_mutex_};
-            queue_space_.wait(lock, [this] { return queue_.size() < max_queued; });
-            queue_.push_back(std::move(job));
-        }
-        queue_ready_.notify_one();
-    }
-
-    void close_queue() {
-        {
-            std::scoped_lock lock{queue_mutex_};
-            closed_ = true;
-        }
-        queue_ready_.notify_all();
-    }
-
-    std::optional<Job> pop() {
-        std::unique_lock lock{queue_mutex_};
-        queue_ready_.wait(lock, [this] { return closed_ || !queue_.empty(); });
-        if (queue_.empty())
-            return std::nullopt;
-        Job job = std::move(queue_.front());
-        queue_.pop_front();
-        lock.unlock();
-        queue_space_.notify_one();
-        return job;
-    }
 
     // A worker thread: an exception must not escape it (that would end the program).
     void work() noexcept {
@@ -735,7 +918,7 @@ class Engine {
                              {},
                              {}},
                   false);
-            while (pop()) {
+            while (queue_.pop()) {
             } // let the planner finish
         }
     }
@@ -745,7 +928,7 @@ class Engine {
         std::vector<std::unique_ptr<SyncPlugin>> plugins(settings_.connections.size());
         std::vector<std::optional<UsageError>> failures(settings_.connections.size());
         std::mt19937_64 random{std::random_device{}()};
-        while (auto job = pop()) {
+        while (auto job = queue_.pop()) {
             if (options_.stop.stop_requested())
                 continue; // drain: the run is ending
             const Connection& connection = settings_.connections[job->connection];
@@ -780,6 +963,13 @@ class Engine {
             std::string{connection}, local.string()};
     }
 
+    // Whether what the plugin saw after the read is not the listed file.
+    static bool changed_while_downloading(const RemoteEntry& listed, const Retrieved& seen) {
+        if (seen.size && listed.size != 0 && *seen.size != listed.size)
+            return true;
+        return seen.mtime && (*seen.mtime != listed.mtime || seen.mtime_nsec != listed.mtime_nsec);
+    }
+
     void download(SyncPlugin& plugin, const Connection& connection, Job& job,
                   std::mt19937_64& random) {
         const FileEvent event{connection.name, job.remote_path, job.target, job.entry.size};
@@ -796,27 +986,27 @@ class Engine {
 
         // Every write goes through a descriptor of the file's folder, opened without following
         // links: a folder swapped for a link after planning cannot redirect the download.
-        Folder folder{open_folder_below(job.base, job.target.parent_path())};
+        Descriptor folder{open_folder_below(job.base, job.target.parent_path())};
         if (folder.fd < 0)
             return finish(
                 file_error(ErrorKind::io, errno == ELOOP || errno == ENOTDIR
                                               ? "a symbolic link is in the way; kitovu "
                                                 "does not follow it"
                                               : "cannot open the folder: " + errno_message()));
-        const std::string temporary_name = fmt::format("{}{:016x}", temporary_prefix, random());
-        const std::filesystem::path temporary = job.target.parent_path() / temporary_name;
-        const int fd = ::openat(folder.fd, temporary_name.c_str(),
-                                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
+        const Temporary temporary = Temporary::create(folder.fd, random());
+        if (temporary.fd < 0)
             return finish(
                 file_error(ErrorKind::io, "cannot create a temporary file: " + errno_message()));
+        Descriptor file{temporary.fd}; // open (and locked) until the file is placed
+        const auto discard = [&] { ::unlinkat(folder.fd, temporary.name.c_str(), 0); };
+        ContentHash hash;
         std::uint64_t bytes = 0;
         auto retrieved = plugin.retrieve(
             job.entry, [&](std::span<const std::byte> chunk) -> expected<void, UsageError> {
                 if (options_.stop.stop_requested())
                     return fail(ErrorKind::cancelled, "stopped");
                 for (std::size_t done = 0; done < chunk.size();) {
-                    const auto n = ::write(fd, chunk.data() + done, chunk.size() - done);
+                    const auto n = ::write(file.fd, chunk.data() + done, chunk.size() - done);
                     if (n < 0 && errno == EINTR)
                         continue;
                     if (n < 0)
@@ -824,13 +1014,11 @@ class Engine {
                                     job.local_path.string());
                     done += static_cast<std::size_t>(n);
                 }
+                hash.update(chunk);
                 bytes += chunk.size();
                 observe([&](SyncObserver& o) { o.received(chunk.size()); });
                 return {};
             });
-        const bool closed = ::close(fd) == 0;
-        const auto discard = [&] { ::unlinkat(folder.fd, temporary_name.c_str(), 0); };
-
         if (!retrieved) {
             discard();
             UsageError e = retrieved.error();
@@ -848,9 +1036,18 @@ class Engine {
                 e.path = job.remote_path;
             return finish(std::move(e));
         }
-        if (!closed) {
+        if (changed_while_downloading(job.entry, *retrieved)) {
             discard();
-            return finish(file_error(ErrorKind::io, "cannot write: " + errno_message()));
+            const UsageError e{ErrorKind::protocol,
+                               "changed while downloading",
+                               connection.name,
+                               job.remote_path,
+                               {}};
+            observe([&](SyncObserver& o) { o.finished(event, &e); });
+            return warn(Warning{WarningKind::changing,
+                                "it changed while downloading; not placed, the next run fetches "
+                                "it again",
+                                connection.name, job.remote_path});
         }
         // A listed size of 0 means the remote does not know it (web pages, say).
         if (job.entry.size != 0 && bytes != job.entry.size) {
@@ -863,35 +1060,46 @@ class Engine {
         }
         RemoteEntry got = job.entry;
         got.size = bytes;
-        got.mtime = retrieved->value_or(job.entry.mtime);
-        const ::timespec times[2] = {{0, UTIME_NOW}, {static_cast<std::time_t>(got.mtime), 0}};
-        if (::utimensat(folder.fd, temporary_name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+        const ::timespec times[2] = {
+            {0, UTIME_OMIT},
+            {static_cast<std::time_t>(got.mtime), static_cast<long>(got.mtime_nsec)}};
+        struct ::stat written {};
+        if (::futimens(file.fd, times) != 0 || ::fstat(file.fd, &written) != 0) {
             const std::string why = errno_message();
             discard();
             return finish(file_error(ErrorKind::io, "cannot set the modification time: " + why));
         }
-        auto local_digest = plugin.local_digest(temporary);
-        if (!local_digest) {
-            discard();
-            return finish(local_digest.error());
-        }
-        CacheEntry entry{connection.name, connection.plugin, job.remote_path,
-                         plugin.remote_digest(got), *local_digest};
+        // Racy until confirmed by content: an edit right after the move, in the same clock tick,
+        // would leave the identity as it is.
+        CacheEntry entry{connection.name,
+                         connection.plugin,
+                         job.remote_path,
+                         plugin.remote_digest(got),
+                         LocalIdentity::of(written),
+                         hash.hex(),
+                         true,
+                         false};
         if (job.state != FileState::conflict)
             if (auto journaled = journal_->append(job.local_path.string(), entry); !journaled) {
                 discard();
                 return finish(journaled.error());
             }
-        auto placed = place(folder.fd, temporary_name, job, plugin);
+        auto placed = place(folder.fd, temporary.name, job);
         if (!placed) {
             discard();
             return finish(placed.error());
         }
-        const bool as_conflict = job.state == FileState::conflict;
-        if (as_conflict)
+        if (job.state == FileState::conflict) {
             warn(conflict_warning(connection.name, job.local_path, job.target));
-        if (as_conflict)
-            entry.local_digest = job.kept_local_digest;
+            // The record keeps describing the local file as kitovu left it, so the edit stays
+            // an edit; the remote side is now in step.
+            const CacheEntry kept = job.previous.value_or(CacheEntry{});
+            entry.local = kept.local;
+            entry.content_hash = kept.content_hash;
+            entry.racy = kept.racy;
+        } else if (::fstat(file.fd, &written) == 0) {
+            entry.local = LocalIdentity::of(written); // the move changed the change time
+        }
         record(job.local_path.string(), std::move(entry));
         {
             std::scoped_lock lock{mutex_};
@@ -904,45 +1112,31 @@ class Engine {
     // Moves a complete temporary to its final name. A new file never replaces anything (a file
     // that appeared meanwhile is somebody's and makes this a conflict); a replacement happens
     // only if the local file is still what it was when the engine decided.
-    expected<void, UsageError> place(int folder, const std::string& temporary, Job& job,
-                                     const SyncPlugin& plugin) {
+    expected<void, UsageError> place(int folder, const std::string& temporary, Job& job) {
         const auto io_error = [&](std::string message) {
             return fail(ErrorKind::io, std::move(message), job.local_path.string());
         };
-        const auto become_conflict = [&](std::string kept_local_digest) {
-            job.state = FileState::conflict;
-            job.kept_local_digest = std::move(kept_local_digest);
-            job.target = conflict_path(job.local_path, run_start_, 1);
-        };
+        const std::string name = job.local_path.filename().string();
         if (job.state == FileState::remote_changed) {
-            auto now = plugin.local_digest(job.local_path);
-            if (now && *now == job.seen_local_digest) {
-                if (::renameat(folder, temporary.c_str(), folder,
-                               job.local_path.filename().c_str()) != 0)
+            struct ::stat now {};
+            if (::fstatat(folder, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISREG(now.st_mode) && LocalIdentity::of(now) == job.seen) {
+                if (::renameat(folder, temporary.c_str(), folder, name.c_str()) != 0)
                     return io_error("cannot move the download into place: " + errno_message());
                 return {};
             }
-            become_conflict(job.seen_local_digest); // edited while downloading: the edit wins
+            job.state = FileState::conflict; // edited while downloading: the edit wins
         }
-        // An atomic "create only if absent": rename without replacing, or, where the file
-        // system cannot (some network and FUSE file systems), link() and unlink.
         for (int attempt = 1; attempt <= 100; ++attempt) {
             if (job.state == FileState::conflict)
                 job.target = conflict_path(job.local_path, run_start_, attempt);
-            const std::string name = job.target.filename().string();
-            int placed =
-                ::renameat2(folder, temporary.c_str(), folder, name.c_str(), RENAME_NOREPLACE);
-            if (placed != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
-                placed = ::linkat(folder, temporary.c_str(), folder, name.c_str(), 0);
-                if (placed == 0)
-                    ::unlinkat(folder, temporary.c_str(), 0);
-            }
-            if (placed == 0)
+            if (place_new(folder, temporary, job.target.filename().string()))
                 return {};
             if (errno != EEXIST)
                 return io_error("cannot move the download into place: " + errno_message());
             if (job.state == FileState::new_file) {
-                become_conflict({}); // a local file appeared while downloading
+                job.state = FileState::conflict; // a local file appeared while downloading
+                job.previous.reset();
                 attempt = 0;
             }
         }
@@ -953,6 +1147,7 @@ class Engine {
     const SyncOptions& options_;
     WarningSink user_sink_;
     const std::time_t run_start_;
+    std::filesystem::path cache_file_;
 
     std::mutex mutex_; // guards report_, cache_, planned_*, and calls to the sink and observer
     SyncReport report_;
@@ -960,6 +1155,7 @@ class Engine {
     std::size_t planned_files_ = 0;
     std::uint64_t planned_bytes_ = 0;
     std::optional<CacheJournal> journal_; // appended by workers without the lock (see CacheJournal)
+    std::vector<std::string> racy_;       // records placed this run, to be settled at its end
 
     // Per connection with sources: its options with the secret, or why there are none. Written
     // before the workers start.
@@ -973,19 +1169,16 @@ class Engine {
         bool is_folder;
     };
     std::unordered_map<std::string, Claim> claims_; // by local path
-    std::unordered_set<std::string>
-        skipped_folders_; // of the source being listed, as it names them
+    // Of the source being listed: folders skipped, as it names them, and folders saved under a
+    // conflict name, by local path below its target folder.
+    std::unordered_set<std::string> skipped_folders_;
+    std::unordered_map<std::string, std::string> redirected_folders_;
     std::unordered_set<std::string> known_folders_;
-    std::string current_folder_;              // of the entry planned last, made sure of
-    std::optional<Folder> current_folder_fd_; // it, opened; -1 when it could not be (a dry run)
+    std::string current_folder_;                  // of the entry planned last, made sure of
+    std::optional<Descriptor> current_folder_fd_; // it, opened; -1 when it could not be (dry run)
     std::unordered_set<std::string> blocked_folders_;
 
-    std::mutex queue_mutex_;
-    static constexpr std::size_t max_queued = 2048;
-    std::condition_variable queue_ready_;
-    std::condition_variable queue_space_;
-    std::deque<Job> queue_;
-    bool closed_ = false;
+    WorkQueue<Job> queue_{2048};
 };
 
 } // namespace detail

@@ -8,11 +8,7 @@
 #include "kitovu/options.hpp"
 #include "kitovu/warning.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -21,7 +17,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 namespace kitovu {
@@ -33,7 +28,8 @@ struct RemoteEntry {
     bool is_folder = false; // folders are listed so that empty ones are created too
     std::uint64_t size = 0; // bytes; 0 for folders
     std::int64_t mtime = 0; // seconds since the Unix epoch
-    std::string locator{};  // plugin-private: how to fetch it (full remote path, URL, ...)
+    std::uint32_t mtime_nsec = 0; // and nanoseconds, where the remote tells them (else 0)
+    std::string locator{};        // plugin-private: how to fetch it (full remote path, URL, ...)
 
     friend bool operator==(const RemoteEntry&, const RemoteEntry&) = default;
 };
@@ -52,21 +48,27 @@ using ListSink = detail::FunctionRef<void(std::span<RemoteEntry>)>;
 // be returned by retrieve() as it is. The engine counts progress from what it receives.
 using ChunkWriter = detail::FunctionRef<expected<void, UsageError>(std::span<const std::byte>)>;
 
-// "SIZE-MTIME" with the mtime in whole seconds: the original kitovu's digest, for remotes that
-// offer no content hash (SMB, local folders).
-inline std::string size_mtime_digest(std::uint64_t size, std::int64_t mtime) {
-    return std::to_string(size) + '-' + std::to_string(mtime);
+// A digest from size and modification time, for remotes that offer no content hash (SMB, local
+// folders). Nanoseconds are added where the remote has them, so a rewrite within one second is
+// seen; whole seconds keep the original kitovu's "SIZE-MTIME".
+inline std::string size_mtime_digest(std::uint64_t size, std::int64_t mtime,
+                                     std::uint32_t mtime_nsec = 0) {
+    std::string digest = std::to_string(size) + '-' + std::to_string(mtime);
+    if (mtime_nsec != 0) {
+        const std::string nsec = std::to_string(mtime_nsec % 1'000'000'000);
+        digest += '.' + std::string(9 - nsec.size(), '0') + nsec;
+    }
+    return digest;
 }
 
-// A local file's modification time in seconds since the Unix epoch.
-inline expected<std::int64_t, UsageError> local_mtime(const std::filesystem::path& file) {
-    std::error_code ec;
-    const auto time = std::filesystem::last_write_time(file, ec);
-    if (ec)
-        return fail(ErrorKind::io, "cannot read modification time: " + ec.message(), file.string());
-    const auto system = std::chrono::file_clock::to_sys(time);
-    return std::chrono::floor<std::chrono::seconds>(system.time_since_epoch()).count();
-}
+// What a plugin saw of a file once it had read it, as far as it can tell without another round
+// trip. The engine compares it with the listing: a file rewritten while it downloaded is never
+// placed as the listed version (the next run fetches it again).
+struct Retrieved {
+    std::optional<std::uint64_t> size{}; // the file's size after the read
+    std::optional<std::int64_t> mtime{}; // its modification time after the read, seconds
+    std::uint32_t mtime_nsec = 0;        // and nanoseconds, with mtime
+};
 
 class SyncPlugin {
   public:
@@ -105,31 +107,14 @@ class SyncPlugin {
         return all;
     }
 
-    // Fetches one listed file into `out`; returns the remote mtime if the remote told it.
-    // A file gone since the listing is ErrorKind::not_found.
-    virtual expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
-                                                                       ChunkWriter out) = 0;
+    // Fetches one listed file into `out` and says what it saw of the file afterwards (see
+    // Retrieved; nothing where that would cost a round trip). A file gone since the listing is
+    // ErrorKind::not_found.
+    virtual expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) = 0;
 
     // Digest of a listed remote entry, compared with the one recorded at sync time.
     virtual std::string remote_digest(const RemoteEntry& entry) const {
-        return size_mtime_digest(entry.size, entry.mtime);
-    }
-
-    // Digest of the local copy, in the same terms as remote_digest(), given what lstat() says
-    // of it: the engine has that anyway when it asks, for every listed file on every run.
-    virtual expected<std::string, UsageError> local_digest(const std::filesystem::path& /*file*/,
-                                                           const struct ::stat& info) const {
-        return size_mtime_digest(static_cast<std::uint64_t>(info.st_size), info.st_mtim.tv_sec);
-    }
-
-    // The same for a file known by name only.
-    expected<std::string, UsageError> local_digest(const std::filesystem::path& file) const {
-        struct ::stat info {};
-        if (::lstat(file.c_str(), &info) != 0)
-            return fail(ErrorKind::io,
-                        "cannot read size and time: " + std::generic_category().message(errno),
-                        file.string());
-        return local_digest(file, info);
+        return size_mtime_digest(entry.size, entry.mtime, entry.mtime_nsec);
     }
 };
 

@@ -17,6 +17,7 @@ enum class WarningKind {
     conflict,       // local and remote both changed; the remote version was saved beside it
     remote_deleted, // a file synced before is gone remotely; the local copy is kept
     vanished,       // a file disappeared between listing and download
+    changing,       // a file changed while it was downloaded: not placed, the next run tries again
     refused_name,   // a remote name cannot be stored safely and was skipped
     skipped,        // an entry was skipped for another reason (unreadable, special file, ...)
     unlisted,       // a folder could not be listed: what was synced from it stays, not "gone"
@@ -28,6 +29,7 @@ constexpr std::string_view to_string(WarningKind kind) noexcept {
     case WarningKind::conflict: return "conflict";
     case WarningKind::remote_deleted: return "remote-deleted";
     case WarningKind::vanished: return "vanished";
+    case WarningKind::changing: return "changing";
     case WarningKind::refused_name: return "refused-name";
     case WarningKind::skipped: return "skipped";
     case WarningKind::unlisted: return "unlisted";

@@ -417,7 +417,7 @@ class MoodlePlugin final : public SyncPlugin {
         return {};
     }
 
-    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
+    expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry,
                                                                ChunkWriter out) override {
         const char kind = entry.locator.empty() ? '?' : entry.locator.front();
         const std::string target = entry.locator.size() > 2 ? entry.locator.substr(2) : "";
@@ -425,7 +425,7 @@ class MoodlePlugin final : public SyncPlugin {
             const std::string page = detail::moodle::link_page(link_title(entry.path), target);
             if (auto written = out(std::as_bytes(std::span{page})); !written)
                 return fail(written.error());
-            return std::nullopt;
+            return Retrieved{};
         }
         // The token goes only to the Moodle site itself, never to a host a file URL names.
         const std::string target_origin = detail::moodle::origin(target);
@@ -484,7 +484,7 @@ class MoodlePlugin final : public SyncPlugin {
             if (auto written = out(std::as_bytes(std::span{held})); !written)
                 return fail(written.error());
         }
-        return std::nullopt;
+        return Retrieved{};
     }
 
     // Pages and links have no size in Moodle's answers: their digest is their time alone.

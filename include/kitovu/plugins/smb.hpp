@@ -475,7 +475,7 @@ class SmbPlugin final : public SyncPlugin {
 
     // Downloads run in a process of this instance's own (see start_helper); where none can be
     // started, here.
-    expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
+    expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry,
                                                                ChunkWriter out) override {
         if (!helpers_off_ && (helper_.pid > 0 || start_helper()))
             return retrieve_there(entry, out);
@@ -483,7 +483,7 @@ class SmbPlugin final : public SyncPlugin {
     }
 
   private:
-    expected<std::optional<std::int64_t>, UsageError> retrieve_here(const RemoteEntry& entry,
+    expected<Retrieved, UsageError> retrieve_here(const RemoteEntry& entry,
                                                                     ChunkWriter out) {
         if (context_ == nullptr && !lost_) // it went to a helper that was then given up
             if (auto connected = connect(); !connected) {
@@ -540,7 +540,7 @@ class SmbPlugin final : public SyncPlugin {
             if (total == entry.size && entry.size <= block_.size())
                 break;
         }
-        return std::nullopt;
+        return Retrieved{};
     }
 
     // Read size per smbc_read call. 50 MB file over loopback from Samba 4.17, median MB/s of 7
@@ -808,8 +808,8 @@ class SmbPlugin final : public SyncPlugin {
                 --unanswered;
                 return type == Message::ack;
             };
-            expected<std::optional<std::int64_t>, UsageError> result =
-                broken ? expected<std::optional<std::int64_t>, UsageError>{fail(*broken)}
+            expected<Retrieved, UsageError> result =
+                broken ? expected<Retrieved, UsageError>{fail(*broken)}
                        : retrieve_here(
                              entry,
                              [&](std::span<const std::byte> chunk) -> expected<void, UsageError> {
@@ -835,7 +835,7 @@ class SmbPlugin final : public SyncPlugin {
         ::_exit(0);
     }
 
-    expected<std::optional<std::int64_t>, UsageError> retrieve_there(const RemoteEntry& entry,
+    expected<Retrieved, UsageError> retrieve_there(const RemoteEntry& entry,
                                                                      ChunkWriter out) {
         using detail::smb::Message;
         const auto gone = [&] {
@@ -889,7 +889,7 @@ class SmbPlugin final : public SyncPlugin {
             if (writing)
                 return fail(std::move(*writing));
             if (type == Message::done)
-                return std::nullopt;
+                return Retrieved{};
             if (type != Message::failed)
                 return gone();
             return fail(decode_error(payload, entry.path));

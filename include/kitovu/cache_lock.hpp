@@ -1,0 +1,99 @@
+// One sync at a time per file cache: a lock file beside the cache, held while a run goes on.
+// Taking it also clears what a killed run left beside the cache (its cache temporaries).
+#pragma once
+
+#include "kitovu/filecache.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace kitovu {
+
+// Held while a sync runs, so two runs with the same cache never interleave. The lock file lives
+// beside the cache; finding one that nobody holds means the last run was killed.
+class CacheLock {
+  public:
+    static expected<CacheLock, UsageError> acquire(const std::filesystem::path& cache_file) {
+        CacheLock lock;
+        lock.path_ = cache_file.string() + ".lock";
+        if (auto folder = detail::prepare_cache_folder(cache_file); !folder)
+            return fail(folder.error());
+        std::error_code ec;
+        // A refused run closes its descriptor without removing the file: the file is the
+        // holder's. A holder that ends removes the file; whoever locked that removed file in
+        // the meantime holds nothing and tries again with the file now at the path.
+        for (;;) {
+            lock.crashed_before_ = std::filesystem::exists(lock.path_, ec);
+            const int fd =
+                ::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd < 0)
+                return fail(ErrorKind::io,
+                            "cannot create the lock file: " +
+                                std::generic_category().message(errno),
+                            lock.path_.string());
+            if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                ::close(fd);
+                return fail(ErrorKind::usage,
+                            "another kitovu sync with this config is running (lock file " +
+                                lock.path_.string() + "); wait for it to finish");
+            }
+            struct ::stat held {
+            }, named{};
+            if (::fstat(fd, &held) == 0 && ::stat(lock.path_.c_str(), &named) == 0 &&
+                held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+                lock.fd_ = fd;
+                break;
+            }
+            ::close(fd);
+        }
+        remove_cache_temporaries(cache_file);
+        const auto pid = std::to_string(::getpid()) + '\n';
+        if (::ftruncate(lock.fd_, 0) != 0 || ::write(lock.fd_, pid.data(), pid.size()) < 0) {
+            // The lock itself holds; the pid is only a courtesy for people.
+        }
+        return lock;
+    }
+
+    CacheLock(CacheLock&& other) noexcept
+        : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)),
+          crashed_before_(other.crashed_before_) {}
+    CacheLock& operator=(CacheLock&&) = delete;
+    ~CacheLock() {
+        if (fd_ < 0)
+            return;
+        ::unlink(path_.c_str());
+        ::close(fd_);
+    }
+
+    // Whether a lock file was left behind by a run that did not end: its temporaries may remain.
+    bool previous_run_crashed() const noexcept { return crashed_before_; }
+
+  private:
+    CacheLock() = default;
+
+    // FILE.tmp-PID of saves that a kill interrupted: with the lock held, nobody else writes one.
+    static void remove_cache_temporaries(const std::filesystem::path& cache_file) {
+        const auto folder = cache_file.parent_path().empty() ? std::filesystem::path{"."}
+                                                             : cache_file.parent_path();
+        const std::string prefix = cache_file.filename().string() + ".tmp-";
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it{folder, ec}, end; !ec && it != end;
+             it.increment(ec))
+            if (it->path().filename().string().starts_with(prefix) && it->is_regular_file(ec))
+                std::filesystem::remove(it->path(), ec);
+    }
+
+    std::filesystem::path path_;
+    int fd_ = -1;
+    bool crashed_before_ = false;
+};
+
+} // namespace kitovu
