@@ -1,8 +1,7 @@
 // The sync engine and the file cache: every row of the contract's table, failure isolation,
 // parallelism, cancellation and crash safety. Most cases run against both the in-memory test
 // plugin and the local plugin.
-#include "memory_plugin.hpp"
-#include "support.hpp"
+#include "engine_setup.hpp"
 
 #include <kitovu/engine.hpp>
 #include <kitovu/plugins/local.hpp>
@@ -19,100 +18,16 @@
 #include <thread>
 
 using namespace kitovu;
+using kitovu::test::conflict_copies;
 using kitovu::test::files_in;
+using kitovu::test::has_warning;
 using kitovu::test::mtime_of;
+using kitovu::test::new_time;
+using kitovu::test::old_time;
 using kitovu::test::read_file;
+using kitovu::test::Setup;
 using kitovu::test::TempDir;
 using kitovu::test::write_file;
-
-namespace {
-
-constexpr std::int64_t old_time = 1'600'000'000;
-constexpr std::int64_t new_time = 1'700'000'000;
-
-// One remote (memory or a folder for the local plugin), one subject synced into a target
-// folder, and a cache: what a user's setup with one source looks like.
-class Setup {
-  public:
-    explicit Setup(std::string plugin, std::string remote_name = "main")
-        : plugin_(std::move(plugin)), remote_name_(std::move(remote_name)) {
-        test::forget_remote(remote_name_);
-        std::filesystem::create_directories(remote_root());
-    }
-
-    std::filesystem::path remote_root() const { return dir_ / "remote"; }
-    std::filesystem::path target() const { return dir_ / "home/EPJ"; }
-    std::filesystem::path local(const std::string& relative) const { return target() / relative; }
-    std::filesystem::path cache_file() const { return dir_ / "state/kitovu.cache"; }
-    test::MemoryRemote& memory() const { return *test::remote(remote_name_); }
-
-    void put(const std::string& path, const std::string& content, std::int64_t mtime = old_time) {
-        if (plugin_ == "memory")
-            return memory().put("EPJ/" + path, content, mtime);
-        write_file(remote_root() / "EPJ" / path, content);
-        test::set_mtime(remote_root() / "EPJ" / path, mtime);
-    }
-    void remove(const std::string& path) {
-        if (plugin_ == "memory")
-            return memory().remove("EPJ/" + path);
-        std::filesystem::remove(remote_root() / "EPJ" / path);
-    }
-
-    Connection connection(std::string name = "uni") const {
-        Connection connection{std::move(name), plugin_, {}, {}};
-        if (plugin_ == "memory")
-            connection.options.set("remote", remote_name_);
-        else
-            connection.options.set("path", remote_root().string());
-        return connection;
-    }
-
-    Settings settings() const {
-        Settings settings;
-        settings.root_dir = dir_ / "home";
-        settings.connections.push_back(connection());
-        settings.subjects.push_back(Subject{"EPJ", {Source{"uni", "EPJ", target(), {}, {}}}, {}});
-        return settings;
-    }
-
-    SyncReport run(SyncOptions options = {}) { return run(settings(), std::move(options)); }
-
-    SyncReport run(const Settings& settings, SyncOptions options = {}) {
-        if (options.cache_file.empty())
-            options.cache_file = cache_file();
-        auto report = sync(settings, options, warnings);
-        REQUIRE(report);
-        return std::move(*report);
-    }
-
-    FileCache cache() const {
-        auto cache = FileCache::load(cache_file(), no_warnings);
-        REQUIRE(cache);
-        return std::move(*cache);
-    }
-
-    CollectingSink warnings;
-
-  private:
-    TempDir dir_;
-    std::string plugin_;
-    std::string remote_name_;
-};
-
-std::vector<std::string> conflict_copies(const std::filesystem::path& folder) {
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(folder))
-        if (entry.path().filename().string().find(".remote-conflict-") != std::string::npos)
-            names.push_back(entry.path().filename().string());
-    std::ranges::sort(names);
-    return names;
-}
-
-bool has_warning(const CollectingSink& sink, WarningKind kind) {
-    return std::ranges::any_of(sink.warnings(), [&](const Warning& w) { return w.kind == kind; });
-}
-
-} // namespace
 
 TEST_CASE("a new remote file is downloaded with its content and modification time") {
     Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
@@ -508,15 +423,47 @@ TEST_CASE("an empty remote folder is created locally") {
 
 TEST_CASE("ignore rules of a source keep files and folders out") {
     Setup setup{"memory"};
+    // A plugin need not prune with `keep`: the engine applies the rules itself.
+    const bool plugin_prunes = GENERATE(true, false);
+    setup.memory().ignores_keep = !plugin_prunes;
     setup.put("keep.pdf", "k");
     setup.put("Thumbs.db", "t");
+    setup.put("big.bin", "b");
     setup.put("old/x.pdf", "x");
+    setup.put("old/deeper/y.pdf", "y");
     auto settings = setup.settings();
-    auto rules = IgnoreRules::compile({"Thumbs.db", "old/"});
+    auto rules = IgnoreRules::compile({"Thumbs.db", "*.bin", "old/"});
     REQUIRE(rules);
     settings.subjects[0].sources[0].ignore = *rules;
     setup.run(settings);
     CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"keep.pdf", "k"}});
+}
+
+TEST_CASE("without a cache file the config's default is used, and without a config it is refused") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    TempDir data;
+    ::setenv("XDG_DATA_HOME", data.path().c_str(), 1);
+    auto settings = setup.settings();
+    SyncOptions options; // cache_file left empty
+    SECTION("settings read from a file: that file's default cache") {
+        settings.file = data / "kitovu.toml";
+        auto report = sync(settings, options, no_warnings);
+        REQUIRE(report);
+        CHECK(report->exit_code() == 0);
+        const auto expected = default_cache_path(settings.file);
+        REQUIRE(expected);
+        CHECK(std::filesystem::exists(*expected));
+    }
+    SECTION("settings built in code: a clear error, nothing written") {
+        auto report = sync(settings, options, no_warnings);
+        REQUIRE_FALSE(report);
+        CHECK(report.error().kind == ErrorKind::usage);
+        CHECK(report.error().message.find("cache_file") != std::string::npos);
+        CHECK_FALSE(std::filesystem::exists(".journal"));
+        CHECK(files_in(setup.target()).empty());
+    }
+    ::unsetenv("XDG_DATA_HOME");
 }
 
 TEST_CASE("one local path claimed by two connections is reported, not flip-flopped") {

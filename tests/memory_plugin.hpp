@@ -34,6 +34,7 @@ struct MemoryRemote {
     std::size_t short_by = 0;                                // bytes each retrieval leaves out
     std::function<void(const std::string&)> during_retrieve; // runs mid-transfer
     std::function<void()> after_batch; // runs in list() after each batch is handed out
+    bool ignores_keep = false;         // lists everything, as a plugin that never calls keep()
 
     std::atomic<int> connects{0};
     std::atomic<int> retrievals{0};
@@ -72,6 +73,7 @@ inline void forget_remote(const std::string& name) {
     r->short_by = 0;
     r->during_retrieve = nullptr;
     r->after_batch = nullptr;
+    r->ignores_keep = false;
     r->connects = 0;
     r->retrievals = 0;
 }
@@ -110,7 +112,9 @@ class MemoryPlugin final : public SyncPlugin {
         {
             // Not held while handing out: the engine may wait there for workers that retrieve.
             std::scoped_lock lock{remote_->mutex};
-            auto found = find(remote_dir, keep);
+            const auto everything = [](std::string_view, bool) { return true; };
+            auto found =
+                remote_->ignores_keep ? find(remote_dir, everything) : find(remote_dir, keep);
             if (!found)
                 return fail(found.error());
             const std::string prefix = remote_dir.empty() ? "" : std::string{remote_dir} + '/';

@@ -128,6 +128,7 @@ std::string summary(const SyncReport& report) {
                                                : "conflicts (remote copies saved beside)");
     add(report.count(FileState::remote_deleted), "gone remotely (kept)");
     add(report.count(FileState::adopted), "already here");
+    add(report.count(FileState::moved), "moved with the remote");
     add(report.failed, "failed");
     if (text.empty())
         text = "no files";

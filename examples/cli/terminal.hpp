@@ -90,13 +90,17 @@ class Progress final : public SyncObserver {
     // -v: every file. A dry run: every file that would be written, unless -q.
     void decided(const FileEvent& file, FileState state) override {
         const bool writes = state == FileState::new_file || state == FileState::remote_changed ||
-                            state == FileState::conflict;
+                            state == FileState::conflict || state == FileState::moved;
         if (verbosity_ != Verbosity::verbose &&
             !(dry_run_ && writes && verbosity_ != Verbosity::quiet))
             return;
         clear();
-        fmt::print(stdout, "{}{:<15} {}\n", dry_run_ ? "would be " : "", to_string(state),
-                   file.local_path.string());
+        if (state == FileState::moved)
+            fmt::print(stdout, "{}{:<15} {} -> {}\n", dry_run_ ? "would be " : "", "moved",
+                       file.moved_from, file.local_path.string());
+        else
+            fmt::print(stdout, "{}{:<15} {}\n", dry_run_ ? "would be " : "", to_string(state),
+                       file.local_path.string());
         std::fflush(stdout);
         draw(true);
     }

@@ -48,15 +48,18 @@ class CacheJournal {
     expected<void, UsageError> append(std::string_view local_path, const CacheEntry& entry) const {
         std::string line;
         detail::append_line(line, local_path, entry);
-        const auto written = ::write(fd_, line.data(), line.size());
-        if (written < 0)
-            return fail(ErrorKind::io,
-                        "cannot write the cache journal: " + std::generic_category().message(errno),
-                        path_.string());
-        if (written != static_cast<ssize_t>(line.size())) // a cut line is skipped on replay
-            return fail(ErrorKind::io, "cannot write the cache journal: the disk is full",
-                        path_.string());
-        return {};
+        return write(line);
+    }
+
+    // A file about to be moved from `from` to `to`: after a crash, `to` is recorded if the
+    // file is there and `from` forgotten if nothing is left there. One write: both or neither.
+    expected<void, UsageError> append_move(std::string_view from, std::string_view to,
+                                           const CacheEntry& entry) const {
+        std::string lines;
+        detail::append_line(lines, to, entry);
+        detail::append_line(lines, from, CacheEntry{});
+        lines.insert(lines.rfind('\t'), "x"); // the second line's flags (last but one field)
+        return write(lines);
     }
 
     // Once the cache holding every journaled entry is saved.
@@ -64,6 +67,18 @@ class CacheJournal {
 
   private:
     CacheJournal() = default;
+
+    expected<void, UsageError> write(const std::string& text) const {
+        const auto written = ::write(fd_, text.data(), text.size());
+        if (written < 0)
+            return fail(ErrorKind::io,
+                        "cannot write the cache journal: " + std::generic_category().message(errno),
+                        path_.string());
+        if (written != static_cast<ssize_t>(text.size())) // a cut line is skipped on replay
+            return fail(ErrorKind::io, "cannot write the cache journal: the disk is full",
+                        path_.string());
+        return {};
+    }
     std::filesystem::path path_;
     int fd_ = -1;
 };

@@ -23,8 +23,9 @@ enum class FileState {
     conflict,       // both changed (or never synced and different): remote copy saved beside
     remote_deleted, // synced before, gone remotely: local copy kept, reported once
     adopted,        // already here with the remote's content, never synced: recorded
+    moved,          // renamed or moved on the remote: moved here too, with any local edit
 };
-inline constexpr std::size_t file_state_count = 7;
+inline constexpr std::size_t file_state_count = 8;
 
 constexpr std::string_view to_string(FileState state) noexcept {
     switch (state) {
@@ -35,6 +36,7 @@ constexpr std::string_view to_string(FileState state) noexcept {
     case FileState::conflict: return "conflict";
     case FileState::remote_deleted: return "remote-deleted";
     case FileState::adopted: return "adopted";
+    case FileState::moved: return "moved";
     }
     return "unknown";
 }
@@ -73,11 +75,12 @@ constexpr bool downloads(FileState state) noexcept {
 // clock tick of the file's last change (racily clean), or only times changed at equal size.
 inline bool local_changed(const CacheEntry& record, const LocalIdentity& now,
                           detail::FunctionRef<std::optional<std::string>()> hash_now) {
-    const bool same_identity = record.local.matches(now);
-    if (same_identity && !record.racy)
+    if (record.local.matches(now) && !record.racy)
         return false;
+    // Without the bytes' hash (a racy record kept no hash, or another identity) nothing can
+    // confirm the file is kitovu's: it counts as edited, which keeps it.
     if (record.content_hash.empty() || now.size != record.local.size)
-        return !same_identity;
+        return true;
     return hash_now() != record.content_hash;
 }
 

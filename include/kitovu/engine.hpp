@@ -8,6 +8,7 @@
 #include "kitovu/credentials.hpp"
 #include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
+#include "kitovu/moves.hpp"
 #include "kitovu/names.hpp"
 #include "kitovu/placement.hpp"
 #include "kitovu/registry.hpp"
@@ -45,6 +46,7 @@ struct FileEvent {
     std::string_view remote_path;
     const std::filesystem::path& local_path; // for a conflict: where the remote copy goes
     std::uint64_t size;                      // remote size in bytes
+    std::string_view moved_from{};           // for a move: the local path it had
 };
 
 // Progress for a progress bar or a log. The engine calls an observer from one thread at a time
@@ -371,6 +373,8 @@ class Engine {
             auto& status = statuses_.emplace_back(SourceStatus{source});
             skipped_folders_.clear();
             redirected_folders_.clear();
+            arrivals_.clear();
+            follow_moves_ = has_records(connection.name, *source);
             // Decided batch by batch while the rest is listed, so downloads start early.
             auto listed = (*lister)->list(
                 source->remote_dir,
@@ -386,6 +390,7 @@ class Engine {
                     warn(std::move(shown));
                 },
                 [&](std::span<RemoteEntry> batch) { plan_batch(index, **lister, status, batch); });
+            follow_moves_ = false;
             if (!listed) {
                 auto e = listed.error();
                 if (e.connection.empty())
@@ -393,8 +398,11 @@ class Engine {
                 if (e.path.empty())
                     e.path = source->remote_dir;
                 error(std::move(e), false);
-                continue;
             }
+            if (!options_.stop.stop_requested())
+                plan_arrivals(index, **lister, status, listed.has_value());
+            if (!listed)
+                continue;
             status.listed = !options_.stop.stop_requested();
         }
         (*lister)->disconnect();
@@ -470,7 +478,8 @@ class Engine {
         return portable_name(name) == name ? 1 : 2;
     }
 
-    void plan_entry(std::size_t index, SyncPlugin& plugin, SourceStatus& status, Listed item) {
+    void plan_entry(std::size_t index, SyncPlugin& plugin, SourceStatus& status, Listed item,
+                    bool may_defer = true) {
         const Source& source = *status.source;
         const Connection& connection = settings_.connections[index];
         RemoteEntry& entry = item.entry;
@@ -595,6 +604,12 @@ class Engine {
             facts.looks_like_remote = exists && looks_like(identity, entry);
         }
         const FileState state = decide(facts);
+        if (state == FileState::new_file && !facts.known && may_defer && follow_moves_) {
+            // Perhaps a file that moved: decided once the listing shows what disappeared.
+            claims_.erase(key);
+            arrivals_.push_back(std::move(item));
+            return;
+        }
         const std::filesystem::path target =
             state == FileState::conflict ? conflict_path(local, run_start_, 1) : local;
         observe([&](SyncObserver& o) {
@@ -605,7 +620,8 @@ class Engine {
             const bool stale = !previous || previous->plugin != connection.plugin ||
                                previous->remote_path != remote_path ||
                                previous->remote_digest != remote_digest ||
-                               previous->local != identity || previous->racy || previous->gone;
+                               previous->local != identity || previous->racy || previous->gone ||
+                               previous->remote_id != entry.id;
             if (state == FileState::local_changed && previous && previous->gone) {
                 std::scoped_lock lock{mutex_};
                 if (!options_.dry_run)
@@ -619,8 +635,9 @@ class Engine {
                 if (racy && hash.empty())
                     hash = content_hash_of(name, folder_fd >= 0 ? folder_fd : AT_FDCWD)
                                .value_or(std::string{});
-                record(key, CacheEntry{connection.name, connection.plugin, remote_path,
-                                       remote_digest, identity, std::move(hash), racy, false});
+                record(key,
+                       CacheEntry{connection.name, connection.plugin, remote_path, remote_digest,
+                                  identity, std::move(hash), racy, false, entry.id});
             }
             count(state);
             return;
@@ -768,6 +785,162 @@ class Engine {
         known_folders_.clear(); // a folder below it may have been known
         current_folder_.clear();
         return true;
+    }
+
+    // ---- following renames and moves on the remote ---------------------------------------
+
+    bool has_records(const std::string& connection, const Source& source) {
+        const std::string prefix = source.local_dir.string() + '/';
+        std::scoped_lock lock{mutex_};
+        return std::ranges::any_of(cache_.entries(), [&](const auto& item) {
+            return item.second.connection == connection && item.first.starts_with(prefix);
+        });
+    }
+
+    // Files of the source that were new this run, now that the listing is complete: each that
+    // is one of the synced files that disappeared (moves.hpp) is moved locally instead of
+    // downloaded again; the rest is planned as usual.
+    void plan_arrivals(std::size_t index, SyncPlugin& plugin, SourceStatus& status,
+                       bool listed_completely) {
+        if (arrivals_.empty())
+            return;
+        const Source& source = *status.source;
+        const Connection& connection = settings_.connections[index];
+        std::vector<Listed> arrivals = std::move(arrivals_);
+        arrivals_.clear();
+        std::vector<MoveCandidate> vanished;
+        if (listed_completely) {
+            const std::string prefix = source.local_dir.string() + '/';
+            const std::string remote_prefix = join_remote(source.remote_dir, "");
+            std::scoped_lock lock{mutex_};
+            for (const auto& [key, record] : cache_.entries()) {
+                if (record.connection != connection.name || !key.starts_with(prefix) ||
+                    !record.remote_path.starts_with(remote_prefix) || claims_.contains(key))
+                    continue;
+                const std::string relative = record.remote_path.substr(remote_prefix.size());
+                if (std::ranges::any_of(status.unlisted, [&](const std::string& folder) {
+                        return relative.starts_with(folder + '/');
+                    }))
+                    continue;
+                vanished.push_back(MoveCandidate{
+                    key, record.remote_id, move_name(record.remote_path), record.remote_digest});
+            }
+        }
+        std::vector<MoveCandidate> arriving;
+        arriving.reserve(arrivals.size());
+        for (const Listed& item : arrivals)
+            arriving.push_back(MoveCandidate{(source.local_dir / item.relative).string(),
+                                             item.entry.id, move_name(item.entry.path),
+                                             plugin.remote_digest(item.entry)});
+        const auto moves = match_moves(vanished, arriving);
+        std::vector<std::filesystem::path> emptied;
+        for (std::size_t i = 0; i < arrivals.size(); ++i) {
+            if (options_.stop.stop_requested())
+                return;
+            Listed& item = arrivals[i];
+            if (moves[i] && move(index, plugin, source, item, vanished[*moves[i]].key))
+                emptied.push_back(std::filesystem::path{vanished[*moves[i]].key}.parent_path());
+            else
+                plan_entry(index, plugin, status, std::move(item), false);
+        }
+        remove_emptied_folders(source, std::move(emptied));
+    }
+
+    // Moves the local copy of `from` to where the listed `item` goes, with its record (journaled
+    // first, like a download). False, touching nothing, when that cannot be done here (the new
+    // place is taken, the old copy is gone or not a file): the caller plans it as new.
+    bool move(std::size_t index, SyncPlugin& plugin, const Source& source, Listed& item,
+              const std::string& from) {
+        const Connection& connection = settings_.connections[index];
+        const std::filesystem::path to = source.local_dir / item.relative;
+        const std::string remote_path = join_remote(source.remote_dir, item.entry.path);
+        struct ::stat info {};
+        if (::lstat(from.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
+            ::lstat(to.c_str(), &info) == 0 || errno != ENOENT || ::lstat(from.c_str(), &info) != 0)
+            return false;
+        if (!ensure_folder(source.local_dir, std::filesystem::path{item.relative}.parent_path()))
+            return false;
+        const LocalIdentity before = LocalIdentity::of(info);
+        CacheEntry moved;
+        bool edited = false;
+        {
+            std::scoped_lock lock{mutex_};
+            const CacheEntry* record = cache_.find(from);
+            if (record == nullptr)
+                return false;
+            moved = *record;
+            edited = local_changed(*record, before, [&] { return content_hash_of(from.c_str()); });
+        }
+        moved.remote_path = remote_path;
+        moved.remote_id = item.entry.id;
+        moved.gone = false;
+        const std::string remote_digest = plugin.remote_digest(item.entry);
+        const bool same_remote_file = moved.remote_digest == remote_digest;
+        if (!options_.dry_run) {
+            Descriptor old_folder{
+                open_folder_below(source.local_dir, std::filesystem::path{from}.parent_path())};
+            Descriptor new_folder{open_folder_below(source.local_dir, to.parent_path())};
+            if (old_folder.fd < 0 || new_folder.fd < 0)
+                return false;
+            // The move changes only the change time: after a crash the journal's record is
+            // confirmed against the file as it is now. An edited file keeps no hash there, so it
+            // still counts as edited.
+            CacheEntry journaled = moved;
+            journaled.local = before;
+            if (edited)
+                journaled.content_hash.clear();
+            if (auto written = journal_->append_move(from, to.string(), journaled); !written)
+                return false;
+            const auto old_name = std::filesystem::path{from}.filename().string();
+            const auto new_name = to.filename().string();
+            if (::renameat2(old_folder.fd, old_name.c_str(), new_folder.fd, new_name.c_str(),
+                            RENAME_NOREPLACE) != 0)
+                return false;
+            if (!edited &&
+                ::fstatat(new_folder.fd, new_name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0)
+                moved.local = LocalIdentity::of(info);
+            std::scoped_lock lock{mutex_};
+            cache_.erase(from);
+            cache_.put(to.string(), moved);
+        }
+        const std::string relative_from =
+            std::filesystem::path{from}.lexically_relative(source.local_dir).string();
+        if (edited)
+            warn(Warning{
+                WarningKind::moved,
+                fmt::format("moved with the remote: {} -> {}", relative_from, item.relative),
+                connection.name, to.string()});
+        observe([&](SyncObserver& o) {
+            o.decided(FileEvent{connection.name, remote_path, to, item.entry.size, from},
+                      FileState::moved);
+        });
+        count(FileState::moved);
+        if (options_.dry_run) {
+            claims_.try_emplace(from, Claim{&source, false}); // not gone: it would move
+            claims_.try_emplace(to.string(), Claim{&source, false});
+        } else if (!same_remote_file) {
+            // Changed as well as moved: decided like any known file at its new place.
+            plan_entry(index, plugin, statuses_.back(), std::move(item), false);
+        } else {
+            claims_.try_emplace(to.string(), Claim{&source, false});
+        }
+        return true;
+    }
+
+    // Folders that moves left empty and the remote no longer has go too (rmdir removes only
+    // empty ones), up to the source's target folder.
+    void remove_emptied_folders(const Source& source, std::vector<std::filesystem::path> folders) {
+        if (options_.dry_run)
+            return;
+        std::ranges::sort(folders, std::greater{});
+        for (std::filesystem::path folder : folders)
+            while (folder != source.local_dir &&
+                   folder.string().starts_with(source.local_dir.string()) &&
+                   !claims_.contains(folder.string()) && ::rmdir(folder.c_str()) == 0) {
+                known_folders_.erase(folder.string());
+                folder = folder.parent_path();
+            }
+        current_folder_.clear();
     }
 
     // Creates base/relative folder by folder, refusing symbolic links and files in the way, so
@@ -1078,7 +1251,8 @@ class Engine {
                          LocalIdentity::of(written),
                          hash.hex(),
                          true,
-                         false};
+                         false,
+                         job.entry.id};
         if (job.state != FileState::conflict)
             if (auto journaled = journal_->append(job.local_path.string(), entry); !journaled) {
                 discard();
@@ -1173,6 +1347,8 @@ class Engine {
     // conflict name, by local path below its target folder.
     std::unordered_set<std::string> skipped_folders_;
     std::unordered_map<std::string, std::string> redirected_folders_;
+    bool follow_moves_ = false;    // the source has records: new files may be moved ones
+    std::vector<Listed> arrivals_; // its new files, decided when its listing is complete
     std::unordered_set<std::string> known_folders_;
     std::string current_folder_;                  // of the entry planned last, made sure of
     std::optional<Descriptor> current_folder_fd_; // it, opened; -1 when it could not be (dry run)

@@ -38,6 +38,7 @@ struct CacheEntry {
     std::string content_hash{}; // of the bytes kitovu wrote (ContentHash); "" if it wrote none
     bool racy = false; // `local` was taken in the clock tick of the last change: confirm by content
     bool gone = false; // gone remotely; kept while the local copy is there (a tombstone)
+    std::string remote_id{}; // the plugin's stable identity of the remote file, if it has one
 
     friend bool operator==(const CacheEntry&, const CacheEntry&) = default;
 };
@@ -89,17 +90,19 @@ void append_line(Out& out, std::string_view local_path, const CacheEntry& entry)
     for (std::string_view field :
          {local_path, std::string_view{entry.connection}, std::string_view{entry.plugin},
           std::string_view{entry.remote_path}, std::string_view{entry.remote_digest},
-          std::string_view{identity}, std::string_view{entry.content_hash}}) {
+          std::string_view{identity}, std::string_view{entry.content_hash},
+          std::string_view{flags}}) {
         append_escaped(out, field);
         out += '\t';
     }
-    out += std::string_view{flags};
+    append_escaped(out, entry.remote_id);
     out += '\n';
 }
 
 // The reverse of append_line (without the newline), also for lines of the first format (six
 // fields, the last a "SIZE-MTIME" digest); false when the line is malformed.
-inline bool parse_line(std::string_view line, std::string& local_path, CacheEntry& entry) {
+inline bool parse_line(std::string_view line, std::string& local_path, CacheEntry& entry,
+                       bool* forget = nullptr) {
     std::vector<std::string> fields;
     for (;;) {
         const auto tab = line.find('\t');
@@ -109,7 +112,7 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
             break;
         line.remove_prefix(tab + 1);
     }
-    if (fields.size() != 6 && fields.size() != 8)
+    if (fields.size() != 6 && fields.size() != 9)
         return false;
     local_path = std::move(fields[0]);
     entry.connection = std::move(fields[1]);
@@ -118,16 +121,20 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
     entry.remote_digest = std::move(fields[4]);
     if (fields.size() == 6) {
         entry.content_hash.clear();
+        entry.remote_id.clear();
         entry.racy = entry.gone = false;
         if (!parse_legacy_digest(fields[5], entry.local))
             return false;
     } else {
         if (!parse_identity(fields[5], entry.local) ||
-            fields[7].find_first_not_of("rg") != std::string::npos)
+            fields[7].find_first_not_of(forget != nullptr ? "rgx" : "rg") != std::string::npos)
             return false;
         entry.content_hash = std::move(fields[6]);
         entry.racy = fields[7].find('r') != std::string::npos;
         entry.gone = fields[7].find('g') != std::string::npos;
+        entry.remote_id = std::move(fields[8]);
+        if (forget != nullptr)
+            *forget = fields[7].find('x') != std::string::npos;
     }
     return !local_path.empty() && local_path.front() == '/';
 }
@@ -223,7 +230,8 @@ class FileCache {
 
     // Adds the journal's entries whose local file is still the one kitovu wrote (`verify`, which
     // may bring the entry up to date), so files placed just before a crash are known as
-    // kitovu's. Returns how many were added.
+    // kitovu's, and forgets the records of files moved away (CacheJournal::append_move) whose
+    // old place is empty. Returns how many were added.
     std::size_t replay(const std::filesystem::path& journal,
                        detail::FunctionRef<bool(const std::string&, CacheEntry&)> verify) {
         std::size_t added = 0;
@@ -231,7 +239,14 @@ class FileCache {
         [[maybe_unused]] auto read = detail::for_each_line(journal, [&](std::string_view line) {
             std::string local_path;
             CacheEntry entry;
-            if (detail::parse_line(line, local_path, entry) && verify(local_path, entry)) {
+            bool forget = false;
+            if (!detail::parse_line(line, local_path, entry, &forget))
+                return true;
+            if (forget) {
+                struct ::stat info {};
+                if (::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT)
+                    changed_ = entries_.erase(local_path) > 0 || changed_;
+            } else if (verify(local_path, entry)) {
                 entries_.insert_or_assign(std::move(local_path), std::move(entry));
                 ++added;
             }

@@ -30,6 +30,8 @@ struct RemoteEntry {
     std::int64_t mtime = 0; // seconds since the Unix epoch
     std::uint32_t mtime_nsec = 0; // and nanoseconds, where the remote tells them (else 0)
     std::string locator{};        // plugin-private: how to fetch it (full remote path, URL, ...)
+    std::string id{}; // what stays the same when the file is renamed or moved (an inode, a file
+                      // id), where the listing tells it at no cost; "" if the remote has none
 
     friend bool operator==(const RemoteEntry&, const RemoteEntry&) = default;
 };

@@ -18,6 +18,7 @@ enum class WarningKind {
     remote_deleted, // a file synced before is gone remotely; the local copy is kept
     vanished,       // a file disappeared between listing and download
     changing,       // a file changed while it was downloaded: not placed, the next run tries again
+    moved,          // a file edited locally moved with its remote file: where it went
     refused_name,   // a remote name cannot be stored safely and was skipped
     skipped,        // an entry was skipped for another reason (unreadable, special file, ...)
     unlisted,       // a folder could not be listed: what was synced from it stays, not "gone"
@@ -30,6 +31,7 @@ constexpr std::string_view to_string(WarningKind kind) noexcept {
     case WarningKind::remote_deleted: return "remote-deleted";
     case WarningKind::vanished: return "vanished";
     case WarningKind::changing: return "changing";
+    case WarningKind::moved: return "moved";
     case WarningKind::refused_name: return "refused-name";
     case WarningKind::skipped: return "skipped";
     case WarningKind::unlisted: return "unlisted";

@@ -118,7 +118,10 @@ class LocalPlugin final : public SyncPlugin {
                     .size = is_folder ? 0 : static_cast<std::uint64_t>(info.st_size),
                     .mtime = is_folder ? 0 : static_cast<std::int64_t>(info.st_mtim.tv_sec),
                     .mtime_nsec = is_folder ? 0u : static_cast<std::uint32_t>(info.st_mtim.tv_nsec),
-                    .locator = std::move(locator)});
+                    .locator = std::move(locator),
+                    .id = is_folder
+                              ? std::string{}
+                              : std::to_string(info.st_dev) + ':' + std::to_string(info.st_ino)});
             }
             if (const int error = errno; error != 0) // what was read before still counts
                 warn(Warning{WarningKind::unlisted,

@@ -1,0 +1,254 @@
+// Renames and moves on the remote are followed locally: one rename, no download, local edits
+// moved along, nothing stale left behind; anything uncertain falls back to downloading.
+#include "engine_setup.hpp"
+
+#include <kitovu/moves.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+using namespace kitovu;
+using kitovu::test::files_in;
+using kitovu::test::has_warning;
+using kitovu::test::new_time;
+using kitovu::test::old_time;
+using kitovu::test::read_file;
+using kitovu::test::Setup;
+using kitovu::test::write_file;
+
+namespace {
+
+// Moves every remote file below `from` to below `to` (same bytes, same time), as a lecturer
+// renaming a folder does.
+void rename_remote_folder(Setup& setup, const std::string& from, const std::string& to,
+                          const std::string& plugin) {
+    if (plugin == "local") {
+        std::filesystem::rename(setup.remote_root() / "EPJ" / from,
+                                setup.remote_root() / "EPJ" / to);
+        return;
+    }
+    auto& remote = setup.memory();
+    std::scoped_lock lock{remote.mutex};
+    std::map<std::string, test::MemoryFile> moved;
+    for (auto it = remote.files.begin(); it != remote.files.end();) {
+        if (it->first.starts_with("EPJ/" + from + "/")) {
+            moved["EPJ/" + to + it->first.substr(4 + from.size())] = it->second;
+            it = remote.files.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    remote.files.merge(moved);
+}
+
+std::map<std::string, std::string> tree_of(std::size_t files, const std::string& folder) {
+    std::map<std::string, std::string> tree;
+    for (std::size_t i = 0; i < files; ++i)
+        tree[fmt::format("{}/f{:03}.pdf", folder, i)] = fmt::format("content of file {}", i);
+    return tree;
+}
+
+} // namespace
+
+TEST_CASE("moves are matched by the plugin's identity, else by a unique name and digest") {
+    using C = MoveCandidate;
+    const std::vector<C> vanished{{"a", "", "x.pdf", "1-1"},  {"b", "", "y.pdf", "2-2"},
+                                  {"c", "", "y.pdf", "2-2"},  {"d", "7", "z.pdf", "3-3"},
+                                  {"e", "8", "w.pdf", "4-4"}, {"f", "", "v.pdf", "5-5"}};
+    const std::vector<C> arriving{
+        {"A", "", "x.pdf", "1-1"},        // unique name and digest: a move
+        {"B", "", "y.pdf", "2-2"},        // two identical candidates: none
+        {"D", "7", "renamed.pdf", "9-9"}, // same identity, other name and digest: a move
+        {"E", "9", "w.pdf", "4-4"},       // no identity matches: by name and digest
+        {"F1", "", "v.pdf", "5-5"},       // two arrivals want one: none
+        {"F2", "", "v.pdf", "5-5"},       {"G", "", "x.pdf", "1-2"}, // other digest: none
+    };
+    const auto moves = match_moves(vanished, arriving);
+    REQUIRE(moves.size() == arriving.size());
+    CHECK(moves[0] == std::optional<std::size_t>{0});
+    CHECK_FALSE(moves[1]);
+    CHECK(moves[2] == std::optional<std::size_t>{3});
+    CHECK(moves[3] == std::optional<std::size_t>{4});
+    CHECK_FALSE(moves[4]);
+    CHECK_FALSE(moves[5]);
+    CHECK_FALSE(moves[6]);
+}
+
+TEST_CASE("a renamed remote folder is renamed locally: nothing downloaded, the edit moves along") {
+    const std::string plugin = GENERATE("memory", "local");
+    Setup setup{plugin};
+    for (const auto& [path, content] : tree_of(200, "Woche 1"))
+        setup.put(path, content, old_time);
+    setup.put("other.pdf", "stays", old_time);
+    setup.run();
+    write_file(setup.local("Woche 1/f007.pdf"), "my notes on file 7");
+    rename_remote_folder(setup, "Woche 1", "Woche 01", plugin);
+
+    auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::moved) == 200);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK_FALSE(std::filesystem::exists(setup.local("Woche 1")));
+    auto expected = tree_of(200, "Woche 01");
+    expected["Woche 01/f007.pdf"] = "my notes on file 7";
+    expected["other.pdf"] = "stays";
+    CHECK(files_in(setup.target()) == expected);
+    // The user is told where the edited file went.
+    CHECK(std::ranges::any_of(setup.warnings.warnings(), [](const Warning& w) {
+        return w.kind == WarningKind::moved &&
+               w.message == "moved with the remote: Woche 1/f007.pdf -> Woche 01/f007.pdf";
+    }));
+
+    report = setup.run(); // a no-op
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(report.count(FileState::unchanged) == 200);
+    CHECK(report.count(FileState::local_changed) == 1);
+    // The edit is still an edit: a remote change makes a conflict copy, never overwrites it.
+    setup.put("Woche 01/f007.pdf", "new version of file 7", new_time);
+    report = setup.run();
+    CHECK(report.count(FileState::conflict) == 1);
+    CHECK(read_file(setup.local("Woche 01/f007.pdf")) == "my notes on file 7");
+}
+
+TEST_CASE("a file moved into another folder is moved locally") {
+    const std::string plugin = GENERATE("memory", "local");
+    Setup setup{plugin};
+    setup.put("Blatt 1/loesung.pdf", "solution", old_time);
+    setup.put("Blatt 1/aufgabe.pdf", "task", old_time);
+    setup.run();
+    setup.remove("Blatt 1/loesung.pdf");
+    setup.put("Archiv/loesung.pdf", "solution", old_time);
+    if (plugin == "local") { // a real move keeps the file's identity
+        std::filesystem::rename(setup.remote_root() / "EPJ/Blatt 1/aufgabe.pdf",
+                                setup.remote_root() / "EPJ/Archiv/aufgabe-alt.pdf");
+        std::filesystem::remove(setup.remote_root() / "EPJ/Blatt 1");
+    }
+    const auto report = setup.run();
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::moved) == (plugin == "local" ? 2 : 1));
+    CHECK(read_file(setup.local("Archiv/loesung.pdf")) == "solution");
+    CHECK_FALSE(std::filesystem::exists(setup.local("Blatt 1/loesung.pdf")));
+    if (plugin == "local") {
+        CHECK(read_file(setup.local("Archiv/aufgabe-alt.pdf")) == "task");
+        CHECK_FALSE(std::filesystem::exists(setup.local("Blatt 1")));
+    }
+}
+
+TEST_CASE("two files swapped by name are not taken for moves: both are fetched") {
+    Setup setup{"memory"};
+    setup.put("a.pdf", "content A", old_time);
+    setup.put("b.pdf", "content B", old_time + 1);
+    setup.run();
+    setup.put("a.pdf", "content B", old_time + 1);
+    setup.put("b.pdf", "content A", old_time);
+    const auto report = setup.run();
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(report.count(FileState::remote_changed) == 2);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"a.pdf", "content B"}, {"b.pdf", "content A"}});
+}
+
+TEST_CASE("an ambiguous match falls back to downloading, leaving the old copies reported") {
+    Setup setup{"memory"};
+    setup.put("x/same.pdf", "same", old_time);
+    setup.put("y/same.pdf", "same", old_time);
+    setup.run();
+    setup.remove("x/same.pdf");
+    setup.remove("y/same.pdf");
+    setup.put("z/same.pdf", "same", old_time);
+    const auto report = setup.run();
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(report.count(FileState::new_file) == 1);
+    CHECK(report.count(FileState::remote_deleted) == 2);
+    CHECK(read_file(setup.local("z/same.pdf")) == "same");
+    CHECK(read_file(setup.local("x/same.pdf")) == "same");
+}
+
+TEST_CASE("a move onto a path taken locally falls back to a conflict copy") {
+    Setup setup{"memory"};
+    setup.put("old/a.pdf", "remote", old_time);
+    setup.run();
+    setup.remove("old/a.pdf");
+    setup.put("new/a.pdf", "remote", old_time);
+    write_file(setup.local("new/a.pdf"), "mine, made here");
+    const auto report = setup.run();
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(read_file(setup.local("new/a.pdf")) == "mine, made here");
+    CHECK(read_file(setup.local("old/a.pdf")) == "remote");
+}
+
+TEST_CASE("a dry run shows moves and changes nothing") {
+    Setup setup{"memory"};
+    setup.put("Woche 1/a.pdf", "a", old_time);
+    setup.run();
+    rename_remote_folder(setup, "Woche 1", "Woche 01", "memory");
+    const auto before = files_in(setup.target());
+    const auto cache_before = setup.cache().serialize();
+    SyncOptions options;
+    options.dry_run = true;
+    const auto report = setup.run(options);
+    CHECK(report.count(FileState::moved) == 1);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK(files_in(setup.target()) == before);
+    CHECK(setup.cache().serialize() == cache_before);
+}
+
+TEST_CASE("a run that moves 500 files killed at 20 points loses nothing and converges") {
+    Setup setup{"memory"};
+    auto tree = tree_of(500, "A");
+    for (const auto& [path, content] : tree)
+        setup.put(path, content, old_time);
+    setup.run();
+    std::mt19937 random{7};
+    int kills = 0;
+    std::string folder = "A";
+    for (int round = 0; round < 20; ++round) {
+        const std::string next = folder == "A" ? "B" : "A";
+        rename_remote_folder(setup, folder, next, "memory");
+        folder = next;
+        // The child kills itself at a random file of the run: after the rename of some moved
+        // file, before the cache is saved (the journal must carry it).
+        const int at = static_cast<int>(random() % 500);
+        const pid_t child = ::fork();
+        if (child == 0) {
+            struct KillAt final : SyncObserver {
+                int left;
+                explicit KillAt(int n) : left(n) {}
+                void decided(const FileEvent&, FileState) override {
+                    if (left-- == 0)
+                        ::kill(::getpid(), SIGKILL);
+                }
+            } killer{at};
+            SyncOptions options;
+            options.cache_file = setup.cache_file();
+            options.observer = &killer;
+            auto report = sync(setup.settings(), options, no_warnings);
+            ::_exit(report ? 0 : 3);
+        }
+        int status = 0;
+        REQUIRE(::waitpid(child, &status, 0) == child);
+        kills += WIFSIGNALED(status) ? 1 : 0;
+        // Nothing lost, nothing twice: each file is in exactly one of the two folders.
+        const auto here = files_in(setup.target());
+        CHECK(here.size() == 500);
+        for (std::size_t i = 0; i < 500; ++i) {
+            const auto name = fmt::format("/f{:03}.pdf", i);
+            CHECK(here.contains("A" + name) != here.contains("B" + name));
+        }
+    }
+    CHECK(kills == 20);
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(files_in(setup.target()) == tree_of(500, folder));
+    CHECK(setup.run().count(FileState::unchanged) == 500);
+}
