@@ -2,7 +2,9 @@
 #include "support.hpp"
 
 #include <kitovu/credentials.hpp>
+#include <kitovu/decide.hpp>
 #include <kitovu/kitovu.hpp>
+#include <kitovu/placement.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -330,4 +332,105 @@ TEST_CASE("without command, environment or terminal the missing password is expl
     CHECK(secret.error().to_string() == "skripte: no password: set password-command in the config, "
                                         "or KITOVU_PASSWORD_SKRIPTE in the "
                                         "environment, or run kitovu in a terminal to be asked");
+}
+
+TEST_CASE("the contract's table: a file's state from what is known of it") {
+    using S = FileState;
+    struct Row {
+        bool exists, known, remote_changed, local_changed, looks_like;
+        FileState state;
+    };
+    // clang-format off
+    const Row table[] = {
+        // here   known  remote  local  looks  -> state
+        {false, false, false, false, false, S::new_file},       // new remote file
+        {false, true,  false, false, false, S::new_file},       // deleted here: fetched again
+        {false, true,  true,  false, false, S::new_file},
+        {true,  false, false, false, true,  S::adopted},        // never synced, same content
+        {true,  false, false, false, false, S::conflict},       // never synced, different
+        {true,  true,  false, false, false, S::unchanged},
+        {true,  true,  false, true,  false, S::local_changed},  // an edit, remote unchanged
+        {true,  true,  false, true,  true,  S::local_changed},  // size and time are no proof
+        {true,  true,  true,  false, false, S::remote_changed},
+        {true,  true,  true,  true,  false, S::conflict},       // both changed
+        {true,  true,  true,  true,  true,  S::unchanged},      // the user fetched the new one
+    };
+    // clang-format on
+    for (const Row& row : table) {
+        INFO(row.exists << row.known << row.remote_changed << row.local_changed << row.looks_like);
+        CHECK(decide(FileFacts{row.exists, row.known, row.remote_changed, row.local_changed,
+                               row.looks_like}) == row.state);
+    }
+}
+
+TEST_CASE("a local file counts as edited unless its identity or its bytes say it is kitovu's") {
+    const LocalIdentity placed{9, 1'600'000'000'123'456'789, 1'700'000'000'000'000'001, 42, 7};
+    const std::string bytes_hash = "00112233445566778899";
+    auto same_size = placed;
+    same_size.ctime_ns += 1;
+    auto other_size = same_size;
+    other_size.size = 10;
+    auto legacy_record = LocalIdentity{9, 1'600'000'000'000'000'000, 0, 0, 0};
+    struct Row {
+        LocalIdentity recorded;
+        std::string hash;
+        bool racy;
+        LocalIdentity now;
+        std::optional<std::string> now_hash; // what reading the file would give
+        bool edited;
+        bool reads;
+    };
+    const Row table[] = {
+        {placed, bytes_hash, false, placed, bytes_hash, false, false}, // identity is enough
+        {placed, bytes_hash, true, placed, bytes_hash, false, true},   // racy: the bytes tell
+        {placed, bytes_hash, true, placed, "other", true, true},       // edited in the same tick
+        {placed, "", true, placed, std::nullopt, true, false},         // racy, nothing to confirm
+        {placed, bytes_hash, false, same_size, bytes_hash, false, true}, // touched only
+        {placed, bytes_hash, false, same_size, "other", true, true},     // same size, edited
+        {placed, bytes_hash, false, other_size, std::nullopt, true, false},
+        {placed, "", false, same_size, std::nullopt, true, false},
+        {legacy_record, "", false, placed, std::nullopt, false, false}, // first format: size+second
+        {legacy_record, "", false, other_size, std::nullopt, true, false},
+    };
+    for (const Row& row : table) {
+        CacheEntry record;
+        record.local = row.recorded;
+        record.content_hash = row.hash;
+        record.racy = row.racy;
+        bool read = false;
+        CHECK(local_changed(record, row.now, [&] {
+                  read = true;
+                  return row.now_hash;
+              }) == row.edited);
+        CHECK(read == row.reads);
+    }
+}
+
+TEST_CASE("the content hash is XXH64 and the same however the bytes arrive") {
+    CHECK(ContentHash{}.hex() == "ef46db3751d8e999"); // XXH64 of nothing, seed 0
+    const std::string text = test::random_bytes(1000, 3);
+    ContentHash whole;
+    whole.update(std::as_bytes(std::span{text}));
+    ContentHash pieces;
+    for (std::size_t at = 0; at < text.size(); at += 7)
+        pieces.update(std::as_bytes(std::span{text}.subspan(at, std::min<std::size_t>(7, text.size() - at))));
+    CHECK(whole.hex() == pieces.hex());
+    ContentHash other;
+    other.update(std::as_bytes(std::span{text}.first(999)));
+    CHECK(other.hex() != whole.hex());
+}
+
+TEST_CASE("conflict copy names fit the file system, cut at a character boundary") {
+    std::string stem;
+    for (int i = 0; i < 123; ++i)
+        stem += "ü";
+    const auto copy = detail::conflict_path("/home/x/" + stem + ".txt", 1'700'000'000, 12);
+    const std::string name = copy.filename().string();
+    CHECK(name.size() <= 255);
+    CHECK(name.ends_with("-12.txt"));
+    CHECK(name.find(".remote-conflict-") != std::string::npos);
+    CHECK(name.starts_with("ü"));
+    CHECK(name.find(".remote-conflict-") % 2 == 0); // only whole two-byte characters before it
+    CHECK(detail::conflict_path("/home/x/a.pdf", 1'700'000'000, 1).filename().string().size() <
+          50);
 }

@@ -1,6 +1,12 @@
 // Renames and moves on the remote are followed locally: one rename, no download, local edits
 // moved along, nothing stale left behind; anything uncertain falls back to downloading.
 #include "engine_setup.hpp"
+#ifdef KITOVU_BINARY
+#include "process.hpp"
+#include "samba_fixture.hpp"
+
+#include <nlohmann/json.hpp>
+#endif
 
 #include <kitovu/moves.hpp>
 
@@ -252,3 +258,43 @@ TEST_CASE("a run that moves 500 files killed at 20 points loses nothing and conv
     CHECK(files_in(setup.target()) == tree_of(500, folder));
     CHECK(setup.run().count(FileState::unchanged) == 500);
 }
+
+#ifdef KITOVU_BINARY
+TEST_CASE("on a real share, a renamed folder of 200 files is moved: 0 bytes downloaded") {
+    test::SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    test::TempDir dir;
+    for (const auto& [path, content] : tree_of(200, "Woche 1"))
+        server.put("EPJ/" + path, content, old_time);
+    write_file(dir / "kitovu.toml", server.kitovu_config(dir / "home", "uni"));
+    const test::Environment environment{{"HOME", (dir / "home").string()},
+                                        {"XDG_DATA_HOME", (dir / "data").string()},
+                                        {"KITOVU_PASSWORD_UNI", test::SambaServer::password()},
+                                        {"NO_COLOR", "1"}};
+    const auto sync_json = [&] {
+        const auto result = test::run_process(
+            {KITOVU_BINARY, "sync", "--json", "-q", "--config", (dir / "kitovu.toml").string()},
+            environment);
+        INFO(result.err);
+        REQUIRE(result.exit_code == 0);
+        return nlohmann::json::parse(result.out);
+    };
+    CHECK(sync_json()["counts"]["new"] == 200);
+    const auto target = dir / "home/EPJ";
+    write_file(target / "Woche 1/f007.pdf", "my notes on file 7");
+    std::filesystem::rename(server.share() / "EPJ/Woche 1", server.share() / "EPJ/Woche 01");
+
+    auto report = sync_json();
+    CHECK(report["bytes_downloaded"] == 0);
+    CHECK(report["counts"]["moved"] == 200);
+    auto expected = tree_of(200, "Woche 01");
+    expected["Woche 01/f007.pdf"] = "my notes on file 7";
+    CHECK(files_in(target) == expected);
+
+    report = sync_json(); // a no-op
+    CHECK(report["bytes_downloaded"] == 0);
+    CHECK(report["counts"]["moved"] == 0);
+    CHECK(files_in(target) == expected);
+}
+#endif
