@@ -77,9 +77,15 @@ inline std::optional<std::filesystem::path> find_program(const std::string& name
 //   [raw-names] the same folder with `mangled names = no`
 //   [locked]    a share user() is not allowed to open
 // Tests change what is served by writing into share() directly: it is a plain folder.
+// A case that needs another kind of server adds smb.conf lines to [global] or [skripte].
+struct ServerOptions {
+    std::string global{};  // e.g. "server smb encrypt = off"
+    std::string skripte{}; // e.g. "follow symlinks = yes"
+};
+
 class SambaServer {
   public:
-    SambaServer() {
+    explicit SambaServer(ServerOptions options = {}) : options_(std::move(options)) {
         missing_ = check_prerequisites();
         if (!missing_.empty())
             return;
@@ -271,10 +277,12 @@ class SambaServer {
             << "  printcap name = /dev/null\n"
             << "  disable spoolss = yes\n"
             << "  server min protocol = SMB2\n"
+            << options_.global << "\n"
             << "[skripte]\n"
             << "  path = " << d << "/share\n"
             << "  read only = yes\n"
             << "  valid users = " << user() << "\n"
+            << options_.skripte << "\n"
             << "[raw-names]\n"
             << "  path = " << d << "/share\n"
             << "  read only = yes\n"
@@ -394,6 +402,7 @@ class SambaServer {
         return log.size() > 2000 ? log.substr(log.size() - 2000) : log;
     }
 
+    ServerOptions options_;
     std::string missing_;
     std::filesystem::path dir_;
     std::uint16_t port_ = 0;

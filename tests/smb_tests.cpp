@@ -106,6 +106,30 @@ const UsageError& only_error(const SyncReport& report) {
     return report.errors.front();
 }
 
+// What `run` prints to stdout and stderr (file descriptors 1 and 2), which it must not.
+template <class F>
+std::string printed_by(F&& run) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    TempDir capture_dir;
+    const auto capture = capture_dir / "output";
+    const int captured = ::open(capture.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(captured >= 0);
+    const int saved_out = ::dup(1);
+    const int saved_err = ::dup(2);
+    ::dup2(captured, 1);
+    ::dup2(captured, 2);
+    run();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::dup2(saved_out, 1);
+    ::dup2(saved_err, 2);
+    ::close(saved_out);
+    ::close(saved_err);
+    ::close(captured);
+    return read_file(capture);
+}
+
 } // namespace
 
 TEST_CASE("the smb plugin declares the contract's options and a password") {
@@ -678,27 +702,11 @@ TEST_CASE("a folder libsmbclient cannot list is skipped with a warning, and noth
     server.put("EPJ/odd/back\\slash.txt", "odd");
 
     // libsmbclient's own logging must reach neither stdout nor stderr.
-    std::fflush(stdout);
-    std::fflush(stderr);
-    TempDir capture_dir;
-    const auto capture = capture_dir / "output";
-    const int captured = ::open(capture.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    REQUIRE(captured >= 0);
-    const int saved_out = ::dup(1);
-    const int saved_err = ::dup(2);
-    ::dup2(captured, 1);
-    ::dup2(captured, 2);
     Setup setup;
-    const auto report = setup.run(setup.settings(smb_options(server, "raw-names")));
-    std::fflush(stdout);
-    std::fflush(stderr);
-    ::dup2(saved_out, 1);
-    ::dup2(saved_err, 2);
-    ::close(saved_out);
-    ::close(saved_err);
-    ::close(captured);
-
-    CHECK(read_file(capture).empty());
+    SyncReport report;
+    CHECK(printed_by([&] {
+              report = setup.run(setup.settings(smb_options(server, "raw-names")));
+          }).empty());
     CHECK(report.exit_code() == 0);
     CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"fine.txt", "fine"}});
     REQUIRE(setup.warnings.warnings().size() == 1);
@@ -706,4 +714,22 @@ TEST_CASE("a folder libsmbclient cannot list is skipped with a warning, and noth
     CHECK(warning.kind == WarningKind::unlisted);
     CHECK(warning.path == "EPJ/odd");
     CHECK_THAT(warning.message, Catch::Contains("a name the SMB client refuses"));
+}
+
+TEST_CASE("encrypt = true refuses a server that offers no encryption; nothing is printed") {
+    SambaServer server{{.global = "server smb encrypt = off"}};
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "secret notes");
+    auto options = smb_options(server);
+    options.set("encrypt", true);
+    Setup setup;
+    SyncReport report;
+    CHECK(printed_by([&] { report = setup.run(setup.settings(options)); }).empty());
+    CHECK(report.exit_code() == 1);
+    const UsageError& error = only_error(report);
+    CHECK(error.kind == ErrorKind::connection);
+    CHECK(error.connection == "skripte");
+    CHECK_THAT(error.message, Catch::Contains("does not offer SMB3 encryption"));
+    CHECK_FALSE(std::filesystem::exists(setup.local("Skript.pdf")));
 }

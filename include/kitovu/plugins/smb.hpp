@@ -2,6 +2,9 @@
 // Options as in the contract (hostname, port, share, username, domain, signing, encrypt, timeout).
 #pragma once
 
+#include "kitovu/plugins/smb/library.hpp"
+#include "kitovu/plugins/smb/paths.hpp"
+#include "kitovu/plugins/smb/wire.hpp"
 #include "kitovu/registry.hpp"
 
 #include <libsmbclient.h>
@@ -34,170 +37,6 @@
 #include <vector>
 
 namespace kitovu {
-
-namespace detail::smb {
-
-// libsmbclient is not thread-safe, not even with one context per thread: it keeps process-wide
-// state (the talloc stack, the loaded smb.conf, debug settings, a count of live contexts), and
-// smbc_thread_posix(), which would make the talloc stack per-thread, is not exported by Debian's
-// 4.17 build. So every call into it in one process holds this one lock, and downloads run in
-// processes of their own (SmbPlugin::start_helper), one per worker. The lock also guards the
-// fields below.
-struct Library {
-    std::mutex mutex;
-    int contexts = 0;          // live contexts of this plugin; at 0 libsmbclient unloads its config
-    std::string loaded_config; // the client settings last loaded (see SmbPlugin::client_config)
-    std::string last_log;      // libsmbclient's latest log lines: for diagnoses, never printed
-};
-
-inline Library& library() {
-    static Library instance;
-    return instance;
-}
-
-// Installed as libsmbclient's (process-wide) log sink, so it never prints to stdout or stderr.
-// Keeps the latest lines, for telling some failures apart.
-inline void keep_log(void* /*unused*/, int /*level*/, const char* message) {
-    std::string& log = library().last_log;
-    if (log.size() > 4096)
-        log.erase(0, log.size() - 2048);
-    log += message != nullptr ? message : "";
-}
-
-// One call into libsmbclient: holds the library lock, and blocks SIGPIPE in this thread for the
-// call, since libsmbclient writes to sockets that a stopped server has closed (its own init blocks
-// SIGPIPE only in the thread that happens to create the first context). A SIGPIPE raised meanwhile
-// is consumed before the thread's signal mask is restored.
-class Call {
-  public:
-    Call() : lock_(library().mutex) {
-        sigset_t pipe = sigpipe();
-        ::pthread_sigmask(SIG_BLOCK, &pipe, &previous_);
-    }
-    ~Call() {
-        if (::sigismember(&previous_, SIGPIPE) == 0) {
-            sigset_t pending;
-            sigemptyset(&pending);
-            if (::sigpending(&pending) == 0 && ::sigismember(&pending, SIGPIPE) == 1) {
-                const sigset_t pipe = sigpipe();
-                const timespec zero{};
-                ::sigtimedwait(&pipe, nullptr, &zero);
-            }
-        }
-        ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
-    }
-    Call(const Call&) = delete;
-    Call& operator=(const Call&) = delete;
-
-    // In a child forked under this lock: the child's copy of the lock is released; SIGPIPE stays
-    // blocked in the child (it writes to sockets only with MSG_NOSIGNAL or through libsmbclient).
-    void release_in_child() { lock_.unlock(); }
-
-  private:
-    static sigset_t sigpipe() {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGPIPE);
-        return set;
-    }
-
-    std::unique_lock<std::mutex> lock_;
-    sigset_t previous_{};
-};
-
-// libsmbclient URL-decodes the paths it is given and treats '?' as the start of options, so
-// every byte of a name other than unreserved ASCII is percent-encoded ('/' separates folders).
-inline std::string url_encode(std::string_view text) {
-    constexpr std::string_view hex = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        const bool plain = (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') ||
-                           (byte >= '0' && byte <= '9') || c == '-' || c == '.' || c == '_' ||
-                           c == '~' || c == '/';
-        if (plain) {
-            out += c;
-        } else {
-            out += '%';
-            out += hex[byte >> 4];
-            out += hex[byte & 0xf];
-        }
-    }
-    return out;
-}
-
-inline std::string_view trim_slashes(std::string_view path) {
-    while (path.starts_with('/'))
-        path.remove_prefix(1);
-    while (path.ends_with('/'))
-        path.remove_suffix(1);
-    return path;
-}
-
-inline std::string join(std::string_view folder, std::string_view name) {
-    if (folder.empty())
-        return std::string{name};
-    if (name.empty())
-        return std::string{folder};
-    return std::string{folder} + '/' + std::string{name};
-}
-
-// A plugin instance and its download process talk over a SOCK_SEQPACKET pair: each send is one
-// message, a type byte and a payload. File bytes do not go through it but through a mapping
-// both share: the process reads a block into it, says how much, and waits until the instance
-// has written it out.
-enum class Message : char {
-    request = 'R', // instance -> process: listed size (8 bytes), locator, '\0', path
-    ack = 'A',     // instance -> process: the block was written, read on
-    stop = 'S',    // instance -> process: writing failed or was cancelled, give up this file
-    chunk = 'C',   // process -> instance: a block of this many bytes (8) is in this slot (1)
-    done = 'D',    // process -> instance: the file is complete
-    failed = 'E',  // process -> instance: error kind (1 byte), message, '\0', path
-    list = 'L',    // instance -> process: list this folder (share-relative)
-    items = 'I',   // process -> instance: some of the folder's entries (see SmbPlugin::Item)
-};
-
-inline bool send_message(int fd, Message type, std::string_view payload = {}) {
-    std::string message(1, static_cast<char>(type));
-    message += payload;
-    for (;;) {
-        const auto n = ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        return n == static_cast<ssize_t>(message.size());
-    }
-}
-
-// The next message into `buffer`; false when the other side is gone or sent nonsense.
-inline bool receive_message(int fd, std::vector<char>& buffer, Message& type,
-                            std::string_view& payload) {
-    for (;;) {
-        const auto n = ::recv(fd, buffer.data(), buffer.size(), MSG_TRUNC);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || static_cast<std::size_t>(n) > buffer.size())
-            return false;
-        type = static_cast<Message>(buffer[0]);
-        payload = std::string_view{buffer.data() + 1, static_cast<std::size_t>(n) - 1};
-        return true;
-    }
-}
-
-inline std::string encode_size(std::uint64_t value) {
-    std::string out(8, '\0');
-    std::memcpy(out.data(), &value, 8);
-    return out;
-}
-
-inline std::uint64_t decode_size(std::string_view bytes) {
-    std::uint64_t value = 0;
-    if (bytes.size() >= 8)
-        std::memcpy(&value, bytes.data(), 8);
-    return value;
-}
-
-} // namespace detail::smb
 
 class SmbPlugin final : public SyncPlugin {
   public:
@@ -312,15 +151,35 @@ class SmbPlugin final : public SyncPlugin {
         lost_.reset();
         int result = 0;
         int error = 0;
+        bool encrypted = true;
         {
             detail::smb::Call call;
             load_client_config();
+            // libsmbclient cannot be asked whether a session is encrypted, and 4.17 goes on
+            // without encryption when the server offers none, whatever it was told. At log
+            // level 5 it logs every message it encrypts: the login is checked by that.
+            auto& library = detail::smb::library();
+            if (encrypt_) {
+                library.last_log.clear();
+                library.unencrypted = false;
+                smbc_setDebug(context_, 5);
+            }
             struct ::stat info {};
             result = smbc_getFunctionStat(context_)(context_, url({}).c_str(), &info);
             error = errno;
+            if (encrypt_) {
+                smbc_setDebug(context_, 0);
+                encrypted = !library.unencrypted &&
+                            library.last_log.find("Encrypted SMB2 message") != std::string::npos;
+                library.unencrypted = false;
+            }
         }
-        if (result == 0)
+        if (result == 0 && encrypted)
             return {};
+        if (result == 0) {
+            release_context(); // never used unencrypted
+            return fail(not_encrypted());
+        }
         return fail(connect_error(error));
     }
 
@@ -510,6 +369,8 @@ class SmbPlugin final : public SyncPlugin {
             file.handle =
                 smbc_getFunctionOpen(context_)(context_, url(entry.locator).c_str(), O_RDONLY, 0);
             const int error = errno;
+            if (fell_back_to_plain())
+                return fail(with_path(*lost_, entry.path));
             if (file.handle == nullptr)
                 return fail(transfer_error(error, entry.path, "cannot open"));
         }
@@ -528,6 +389,8 @@ class SmbPlugin final : public SyncPlugin {
                 detail::smb::Call call;
                 got = smbc_getFunctionRead(context_)(context_, file.handle, block_.data(), want);
                 error = errno;
+                if (fell_back_to_plain())
+                    return fail(with_path(*lost_, entry.path));
             }
             if (got < 0)
                 return fail(transfer_error(error, entry.path, "cannot read"));
@@ -562,7 +425,8 @@ class SmbPlugin final : public SyncPlugin {
 
     struct Failure {
         int error = 0;
-        bool bad_name = false; // the listing had a name libsmbclient refuses
+        bool bad_name = false;    // the listing had a name libsmbclient refuses
+        bool unencrypted = false; // libsmbclient logged in again without the required encryption
     };
 
     // Closes the remote file, under the library lock, however retrieve() ends.
@@ -674,6 +538,8 @@ class SmbPlugin final : public SyncPlugin {
 
     // The error for a folder that cannot be listed.
     UsageError listing_error(const Failure& failure, const std::string& remote) {
+        if (failure.unencrypted)
+            return with_path(not_encrypted(), remote);
         if (failure.bad_name)
             return error(ErrorKind::protocol,
                          "cannot list: it holds a name the SMB client refuses (one with a "
@@ -1040,6 +906,30 @@ class SmbPlugin final : public SyncPlugin {
         return UsageError{kind, std::move(message), connection_, std::move(path), {}};
     }
 
+    static UsageError with_path(UsageError error, std::string path) {
+        error.path = std::move(path);
+        return error;
+    }
+
+    UsageError not_encrypted() const {
+        return error(ErrorKind::connection,
+                     "the server at " + where() +
+                         " does not offer SMB3 encryption, which 'encrypt = true' requires; "
+                         "nothing was transferred unencrypted");
+    }
+
+    // Call with the library lock held, after a call that may have logged in again (libsmbclient
+    // reconnects on its own): whether it went on without the required encryption. The server is
+    // then taken for lost, and what that call brought is thrown away.
+    bool fell_back_to_plain() {
+        auto& library = detail::smb::library();
+        if (!encrypt_ || !library.unencrypted)
+            return false;
+        library.unencrypted = false;
+        lost_ = not_encrypted();
+        return true;
+    }
+
     static std::string network_reason(int error, int timeout_seconds) {
         switch (error) {
         case ECONNREFUSED: return "connection refused";
@@ -1183,6 +1073,11 @@ class SmbPlugin final : public SyncPlugin {
         library.last_log.clear();
         const std::string folder_url = url(folder);
         SMBCFILE* dir = smbc_getFunctionOpendir(context_)(context_, folder_url.c_str());
+        if (fell_back_to_plain()) {
+            if (dir != nullptr)
+                smbc_getFunctionClosedir(context_)(context_, dir);
+            return unexpected{Failure{.unencrypted = true}};
+        }
         if (dir == nullptr) {
             const int code = errno;
             const bool bad_name = library.last_log.find("bad finfo") != std::string::npos;
