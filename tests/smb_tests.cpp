@@ -70,7 +70,12 @@ class Setup {
                    std::string password = SambaServer::password()) {
         if (options.cache_file.empty())
             options.cache_file = dir_ / "state/kitovu.cache";
-        options.prompt = [password](std::string_view) { return std::optional{password}; };
+        // An empty password: nobody answers the prompt.
+        options.prompt = [password](std::string_view) -> std::optional<std::string> {
+            if (password.empty())
+                return std::nullopt;
+            return password;
+        };
         auto report = sync(settings, options, warnings);
         REQUIRE(report);
         return std::move(*report);
@@ -732,4 +737,34 @@ TEST_CASE("encrypt = true refuses a server that offers no encryption; nothing is
     CHECK(error.connection == "skripte");
     CHECK_THAT(error.message, Catch::Contains("does not offer SMB3 encryption"));
     CHECK_FALSE(std::filesystem::exists(setup.local("Skript.pdf")));
+}
+
+TEST_CASE("a server that speaks only SMB1 is told apart from one that is unreachable") {
+    SambaServer server{{.global = "server min protocol = NT1\nserver max protocol = NT1"}};
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "notes");
+    Setup setup;
+    const auto report = setup.run(setup.settings(smb_options(server)));
+    CHECK(report.exit_code() == 1);
+    const UsageError& error = only_error(report);
+    CHECK(error.kind == ErrorKind::protocol);
+    CHECK_THAT(error.message, Catch::Contains("speaks only SMB1"));
+    CHECK_THAT(error.message, !Catch::Contains("VPN"));
+}
+
+TEST_CASE("username guest logs in with no password where the server maps it to guest") {
+    SambaServer server{
+        {.global = "map to guest = bad user", .skripte = "guest ok = yes\nvalid users ="}};
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "notes for all");
+    auto options = smb_options(server);
+    options.set("username", std::string{"guest"});
+    Setup setup;
+    const auto report = setup.run(setup.settings(options), {}, "");
+    CHECK(report.errors.empty());
+    CHECK(report.exit_code() == 0);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"Skript.pdf", "notes for all"}});
 }

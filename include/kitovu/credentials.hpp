@@ -95,6 +95,8 @@ inline expected<std::string, UsageError> resolve_secret(std::string_view connect
                                                         const Options& options,
                                                         const SecretSpec& spec,
                                                         const SecretPrompt& prompt) {
+    if (!spec.guest_user.empty() && options.string("username") == spec.guest_user)
+        return std::string{};
     if (const auto command = options.string(spec.command_option); !command.empty())
         return detail::first_line_of(command, connection, spec.what);
     const auto variable = secret_variable(spec.environment_prefix, connection);

@@ -2,6 +2,7 @@
 // Options as in the contract (hostname, port, share, username, domain, signing, encrypt, timeout).
 #pragma once
 
+#include "kitovu/plugins/smb/dialect.hpp"
 #include "kitovu/plugins/smb/library.hpp"
 #include "kitovu/plugins/smb/paths.hpp"
 #include "kitovu/plugins/smb/wire.hpp"
@@ -25,6 +26,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -89,7 +91,8 @@ class SmbPlugin final : public SyncPlugin {
     }
 
     static SecretSpec secret() noexcept {
-        return {"password", "password-command", "KITOVU_PASSWORD_", ""};
+        // A server that maps unknown users to guest lets "guest" in with an empty password.
+        return {"password", "password-command", "KITOVU_PASSWORD_", "", "guest"};
     }
 
     SmbPlugin() = default;
@@ -948,6 +951,11 @@ class SmbPlugin final : public SyncPlugin {
         }
     }
 
+    // How libsmbclient reports a server that ends the connection during negotiation.
+    static bool closed_at_once(int error) {
+        return error == ECONNABORTED || error == ECONNRESET || error == EPIPE || error == ENOTCONN;
+    }
+
     static bool is_network_error(int error) {
         switch (error) {
         case ECONNREFUSED:
@@ -998,6 +1006,13 @@ class SmbPlugin final : public SyncPlugin {
                          "the server at " + where() + " refused the connection (invalid argument)");
         case ENOMEM: return error(ErrorKind::internal, "out of memory");
         default:
+            if (closed_at_once(code) &&
+                detail::smb::probe_dialect(host_, port_, std::chrono::seconds{timeout_seconds_}) ==
+                    detail::smb::Dialect::smb1_only)
+                return error(ErrorKind::protocol,
+                             "the server at " + where() +
+                                 " speaks only SMB1, an insecure protocol kitovu does not "
+                                 "use; ask its administrator to enable SMB2 or SMB3");
             if (is_network_error(code))
                 return unreachable(network_reason(code, timeout_seconds_));
             return error(ErrorKind::protocol, "cannot open share '" + share_ + "' on " + where() +
