@@ -768,3 +768,28 @@ TEST_CASE("username guest logs in with no password where the server maps it to g
     CHECK(files_in(setup.target()) ==
           std::map<std::string, std::string>{{"Skript.pdf", "notes for all"}});
 }
+
+TEST_CASE("links that make a loop on the share are synced once, each named in one warning") {
+    SambaServer server{{.skripte = "follow symlinks = yes"}};
+    if (!test::samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "notes");
+    server.put("EPJ/loop/inner.txt", "inner");
+    std::filesystem::create_directory_symlink("..", server.share() / "EPJ/loop/up");
+    std::filesystem::create_directory_symlink(".", server.share() / "EPJ/current");
+    std::filesystem::create_directory_symlink(".", server.share() / "EPJ/latest");
+    Setup setup;
+    const auto report = setup.run(setup.settings(smb_options(server)));
+    CHECK(report.exit_code() == 0);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"Skript.pdf", "notes"}, {"loop/inner.txt", "inner"}});
+    CHECK(folders_in(setup.target()) == std::set<std::string>{"loop"});
+    std::set<std::string> named;
+    for (const Warning& warning : setup.warnings.warnings()) {
+        CHECK(warning.kind == WarningKind::skipped);
+        CHECK_THAT(warning.message, Catch::Contains("the same folder as 'EPJ'"));
+        named.insert(warning.path);
+    }
+    CHECK(setup.warnings.warnings().size() == 3);
+    CHECK(named == std::set<std::string>{"EPJ/current", "EPJ/latest", "EPJ/loop/up"});
+}

@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 namespace kitovu {
@@ -206,17 +207,43 @@ class SmbPlugin final : public SyncPlugin {
         std::vector<RemoteEntry> entries;
         std::deque<std::string> pending{std::string{}}; // folders to list, relative to base
 
+        // Samba follows symbolic links and shows a link to a folder as a plain folder, so
+        // `up -> ..` or `current -> .` would make an endless tree. Every folder is listed once:
+        // a folder whose server file id was listed before (under another path) is skipped. The
+        // depth bound catches servers that give no ids.
+        std::unordered_map<std::uint64_t, std::string> listed_ids; // file id -> first path
         const auto take = [&](const std::string& folder, std::vector<Item>& items) {
             for (Item& item : items) {
+                if (item.name == ".") {
+                    if (item.id != 0)
+                        listed_ids.try_emplace(item.id, folder);
+                    continue;
+                }
                 std::string path = detail::smb::join(folder, item.name);
+                const auto skip = [&](std::string why) {
+                    warn(Warning{WarningKind::skipped, std::move(why), connection_,
+                                 detail::smb::join(base, path)});
+                };
                 if (item.is_folder && item.is_link) {
                     // A junction or folder link could loop or lead out of the share.
-                    warn(Warning{WarningKind::skipped, "link to a folder skipped", connection_,
-                                 detail::smb::join(base, path)});
+                    skip("link to a folder skipped");
                     continue;
                 }
                 if (!keep(path, item.is_folder))
                     continue;
+                if (item.is_folder && item.id != 0) {
+                    const auto [first, fresh] = listed_ids.try_emplace(item.id, path);
+                    if (!fresh) {
+                        skip("the same folder as '" + detail::smb::join(base, first->second) +
+                             "' (a link to it), skipped: it is synced once");
+                        continue;
+                    }
+                }
+                if (item.is_folder && folder_depth(path) > max_depth) {
+                    skip("more than " + std::to_string(max_depth) +
+                         " folders deep (a loop of links?), skipped");
+                    continue;
+                }
                 entries.push_back(RemoteEntry{.path = path,
                                               .is_folder = item.is_folder,
                                               .size = item.is_folder ? 0 : item.size,
@@ -314,7 +341,7 @@ class SmbPlugin final : public SyncPlugin {
                 Message type{};
                 std::string_view payload;
                 if (!detail::smb::receive_message(listers_[i].fd, channel_, type, payload) ||
-                    (type == Message::items && !decode_items(payload, received[i])) ||
+                    (type == Message::items && !detail::smb::decode_items(payload, received[i])) ||
                     (type != Message::items && type != Message::done && type != Message::failed)) {
                     lost = true;
                     break;
@@ -418,13 +445,14 @@ class SmbPlugin final : public SyncPlugin {
     // instance writes the other to disk (1 GiB warm: 0.82 s with one slot, smbclient 0.52 s).
     static constexpr std::size_t slots = 2;
 
-    struct Item {
-        std::string name;
-        bool is_folder = false;
-        bool is_link = false; // a reparse point: junction or symbolic link
-        std::uint64_t size = 0;
-        std::int64_t mtime = 0;
-    };
+    using Item = detail::smb::Item;
+
+    // Deeper than any real course share; reached only through a loop the ids did not reveal.
+    static constexpr std::size_t max_depth = 64;
+
+    static std::size_t folder_depth(std::string_view path) {
+        return static_cast<std::size_t>(std::ranges::count(path, '/')) + 1;
+    }
 
     struct Failure {
         int error = 0;
@@ -574,40 +602,6 @@ class SmbPlugin final : public SyncPlugin {
                          : std::string{payload.substr(zero + 1)});
     }
 
-    // A listed entry on the wire: flags (1: folder, 2: link), size and mtime (8 each), the
-    // name's length (2) and the name.
-    static void encode_item(const Item& item, std::string& out) {
-        const char flags = static_cast<char>((item.is_folder ? 1 : 0) | (item.is_link ? 2 : 0));
-        out += flags;
-        out += detail::smb::encode_size(item.size);
-        out += detail::smb::encode_size(static_cast<std::uint64_t>(item.mtime));
-        const auto length =
-            static_cast<std::uint16_t>(std::min<std::size_t>(item.name.size(), 0xffff));
-        out.append(reinterpret_cast<const char*>(&length), 2);
-        out.append(item.name, 0, length);
-    }
-
-    static bool decode_items(std::string_view payload, std::vector<Item>& out) {
-        while (!payload.empty()) {
-            if (payload.size() < 19)
-                return false;
-            Item item;
-            item.is_folder = (payload[0] & 1) != 0;
-            item.is_link = (payload[0] & 2) != 0;
-            item.size = detail::smb::decode_size(payload.substr(1));
-            item.mtime = static_cast<std::int64_t>(detail::smb::decode_size(payload.substr(9)));
-            std::uint16_t length = 0;
-            std::memcpy(&length, payload.data() + 17, 2);
-            payload.remove_prefix(19);
-            if (payload.size() < length)
-                return false;
-            item.name = std::string{payload.substr(0, length)};
-            payload.remove_prefix(length);
-            out.push_back(std::move(item));
-        }
-        return true;
-    }
-
     // The helper's life: one file per request, until this instance closes its end.
     [[noreturn]] void serve(int fd, std::byte* shared) noexcept {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -643,7 +637,7 @@ class SmbPlugin final : public SyncPlugin {
                 } else {
                     std::string batch;
                     for (const Item& item : *listed) {
-                        encode_item(item, batch);
+                        detail::smb::encode_item(item, batch);
                         if (batch.size() > 60 * 1024) {
                             sent = sent && detail::smb::send_message(fd, Message::items, batch);
                             batch.clear();
@@ -1100,25 +1094,46 @@ class SmbPlugin final : public SyncPlugin {
         }
         std::vector<Item> items;
         auto readdirplus = smbc_getFunctionReaddirPlus(context_);
+        auto telldir = smbc_getFunctionTelldir(context_);
         for (;;) {
             errno = 0;
+            const off_t at = telldir(context_, dir);
             const libsmb_file_info* file = readdirplus(context_, dir);
             if (file == nullptr)
                 break;
             const std::string_view name = file->name != nullptr ? file->name : "";
-            if (name.empty() || name == "." || name == "..")
+            if (name.empty() || name == "..")
                 continue;
+            const bool is_folder = (file->attrs & directory) != 0;
             items.push_back(Item{.name = std::string{name},
-                                 .is_folder = (file->attrs & directory) != 0,
+                                 .is_folder = is_folder,
                                  .is_link = (file->attrs & reparse_point) != 0,
                                  .size = file->size,
-                                 .mtime = file->mtime_ts.tv_sec});
+                                 .mtime = file->mtime_ts.tv_sec,
+                                 .id = is_folder ? folder_id(dir, at, name) : 0});
         }
         const int code = errno;
         smbc_getFunctionClosedir(context_)(context_, dir);
         if (code != 0 && code != ENOENT)
             return unexpected{Failure{code, false}};
         return items;
+    }
+
+    // The server's file id of the folder entry just read from `dir` at `at`, or 0. Only
+    // readdirplus2 tells it, and that parses the entry's URL: so it is asked for folders only,
+    // by going back one entry. The id comes with the listing: no round trip.
+    std::uint64_t folder_id(SMBCFILE* dir, off_t at, std::string_view name) {
+        const int saved = errno;
+        std::uint64_t id = 0;
+        struct ::stat info {};
+        if (smbc_getFunctionLseekdir(context_)(context_, dir, at) == 0) {
+            const libsmb_file_info* again =
+                smbc_getFunctionReaddirPlus2(context_)(context_, dir, &info);
+            if (again != nullptr && again->name != nullptr && name == again->name)
+                id = info.st_ino;
+        }
+        errno = saved;
+        return id;
     }
 
     std::string connection_;
