@@ -409,6 +409,55 @@ class SambaServer {
     bool frozen_ = false;
 };
 
+// Holds SMB logins (tree connects) to a share at the door, to catch kitovu in one phase of a run
+// without timing luck: once armed with N, the Nth and later tree connects wait in the server
+// until release(). Give its smb_conf() line to the share (ServerOptions::skripte).
+class TreeConnectGate {
+  public:
+    TreeConnectGate() {
+        char pattern[] = "/tmp/kitovu-gate-XXXXXX";
+        if (::mkdtemp(pattern) == nullptr)
+            throw std::runtime_error("cannot create a folder for the gate");
+        dir_ = pattern;
+        std::filesystem::create_directories(dir_ / "connects");
+        std::ofstream{dir_ / "gate.sh"}
+            << "d=" << dir_.string() << "\n"
+            << "[ -e $d/armed ] || exit 0\n"
+            << "touch $d/connects/$$\n"
+            << "[ $(ls $d/connects | wc -l) -ge $(cat $d/armed) ] || exit 0\n"
+            << "touch $d/held\n"
+            << "while [ ! -e $d/release ]; do sleep 0.05; done\n";
+    }
+    ~TreeConnectGate() {
+        release();
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    TreeConnectGate(const TreeConnectGate&) = delete;
+    TreeConnectGate& operator=(const TreeConnectGate&) = delete;
+
+    std::string smb_conf() const { return "root preexec = /bin/sh " + (dir_ / "gate.sh").string(); }
+
+    // Counts tree connects from now on and holds the nth and later ones.
+    void arm(int nth) const { std::ofstream{dir_ / "armed"} << nth << "\n"; }
+
+    // Waits (at most `patience`) until a tree connect is held; whether one is.
+    bool wait_held(std::chrono::seconds patience = std::chrono::seconds{60}) const {
+        const auto deadline = std::chrono::steady_clock::now() + patience;
+        while (!std::filesystem::exists(dir_ / "held")) {
+            if (std::chrono::steady_clock::now() > deadline)
+                return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds{10});
+        }
+        return true;
+    }
+
+    void release() const { std::ofstream{dir_ / "release"}; }
+
+  private:
+    std::filesystem::path dir_;
+};
+
 // Whether a test can use `server`. When the machine cannot run it, CI (the variable CI is set)
 // fails the test, since CI never skips; elsewhere the test says why it is skipped.
 inline bool samba_ready(const SambaServer& server) {

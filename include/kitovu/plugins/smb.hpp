@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kitovu/plugins/smb/dialect.hpp"
+#include "kitovu/plugins/smb/interrupt.hpp"
 #include "kitovu/plugins/smb/library.hpp"
 #include "kitovu/plugins/smb/paths.hpp"
 #include "kitovu/plugins/smb/wire.hpp"
@@ -16,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h> // explicit_bzero
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -102,6 +104,8 @@ class SmbPlugin final : public SyncPlugin {
     ~SmbPlugin() override {
         disconnect();
         ::explicit_bzero(password_.data(), password_.size());
+        if (stop_fd_ >= 0)
+            ::close(stop_fd_);
     }
 
     expected<void, UsageError> configure(std::string_view connection,
@@ -149,6 +153,8 @@ class SmbPlugin final : public SyncPlugin {
     // Logs in and opens the share's root, so a wrong host, port, password or share is reported
     // here, in words a student can act on.
     expected<void, UsageError> connect() override {
+        if (stopping())
+            return fail(stopped());
         if (context_ == nullptr)
             if (auto created = create_context(); !created)
                 return created;
@@ -184,6 +190,8 @@ class SmbPlugin final : public SyncPlugin {
             release_context(); // never used unencrypted
             return fail(not_encrypted());
         }
+        if (stopping())
+            return fail(stopped());
         return fail(connect_error(error));
     }
 
@@ -279,6 +287,8 @@ class SmbPlugin final : public SyncPlugin {
             give_up_helpers();
         };
         for (;;) {
+            if (stopping())
+                return fail(stopped());
             const bool parallel =
                 !helpers_off_ &&
                 (!listers_.empty() || (pending.size() >= 2 && start_listers(pending.size())));
@@ -289,6 +299,8 @@ class SmbPlugin final : public SyncPlugin {
                 pending.pop_front();
                 const std::string remote = detail::smb::join(base, folder);
                 auto listed = read_folder(remote);
+                if (!listed && stopping())
+                    return fail(stopped());
                 if (!listed) {
                     const Failure& failure = listed.error();
                     if (folder.empty() && (failure.error == ENOENT || failure.error == ENOTDIR))
@@ -326,11 +338,14 @@ class SmbPlugin final : public SyncPlugin {
             }
             if (waiting.empty())
                 return {};
-            const int ready =
-                ::poll(waiting.data(), waiting.size(), (2 * timeout_seconds_ + 5) * 1000);
-            if (ready < 0 && errno == EINTR)
-                continue;
-            if (ready <= 0) {
+            const Heard heard = wait_for(waiting);
+            if (heard == Heard::stop)
+                return fail(stopped());
+            if (heard == Heard::silence) {
+                if (!server_answers()) {
+                    lost_ = stopped_answering();
+                    return fail(*lost_);
+                }
                 abandon();
                 continue;
             }
@@ -366,9 +381,21 @@ class SmbPlugin final : public SyncPlugin {
     // started, here.
     expected<std::optional<std::int64_t>, UsageError> retrieve(const RemoteEntry& entry,
                                                                ChunkWriter out) override {
-        if (!helpers_off_ && (helper_.pid > 0 || start_helper()))
-            return retrieve_there(entry, out);
-        return retrieve_here(entry, out);
+        auto retrieved = !helpers_off_ && (helper_.pid > 0 || start_helper())
+                             ? retrieve_there(entry, out)
+                             : retrieve_here(entry, out);
+        if (!retrieved && stopping())
+            return fail(with_path(stopped(), entry.path));
+        return retrieved;
+    }
+
+  protected:
+    // Wakes the waits of this instance (see wait_for) and, since libsmbclient's own waits
+    // cannot be woken, ends the connections they wait on.
+    void interrupt() noexcept override {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto ignored = ::write(stop_fd_, &one, sizeof one);
+        detail::smb::shut_connections_to(port_);
     }
 
   private:
@@ -409,6 +436,8 @@ class SmbPlugin final : public SyncPlugin {
             block_ = own_block_;
         }
         for (std::uint64_t total = 0;;) {
+            if (stopping())
+                return fail(with_path(stopped(), entry.path));
             const std::size_t want =
                 entry.size > total ? static_cast<std::size_t>(
                                          std::min<std::uint64_t>(block_.size(), entry.size - total))
@@ -719,9 +748,21 @@ class SmbPlugin final : public SyncPlugin {
         Message type{};
         std::string_view payload;
         for (;;) {
-            if (!answers_in_time(helper_.fd)) {
-                // Stuck (a helper forked while another thread held an allocator lock can hang):
-                // this instance goes on without processes.
+            std::vector<::pollfd> waiting{::pollfd{helper_.fd, POLLIN, 0}};
+            const Heard heard = wait_for(waiting);
+            if (heard == Heard::stop) {
+                stop_helper();
+                return fail(with_path(stopped(), entry.path));
+            }
+            if (heard == Heard::silence && !server_answers()) {
+                stop_helper();
+                lost_ = stopped_answering();
+                return fail(with_path(*lost_, entry.path));
+            }
+            if (heard == Heard::silence) {
+                // The server answers but the process does not (a helper forked while another
+                // thread held an allocator lock can hang): this instance goes on without
+                // processes.
                 give_up_helpers();
                 if (!written_any)
                     return retrieve_here(entry, out);
@@ -755,11 +796,14 @@ class SmbPlugin final : public SyncPlugin {
                 return std::nullopt;
             if (type != Message::failed)
                 return gone();
-            return fail(decode_error(payload, entry.path));
+            auto failed = decode_error(payload, entry.path);
+            if (failed.kind == ErrorKind::connection) // no other file will do better
+                lost_ = with_path(failed, {});
+            return fail(std::move(failed));
         }
     }
 
-    static void stop(Helper& helper) noexcept {
+    static void end(Helper& helper) noexcept {
         if (helper.pid <= 0)
             return;
         ::close(helper.fd);
@@ -772,12 +816,12 @@ class SmbPlugin final : public SyncPlugin {
         helper = Helper{};
     }
 
-    void stop_helper() noexcept { stop(helper_); }
+    void stop_helper() noexcept { end(helper_); }
 
     void stop_helpers() noexcept {
         stop_helper();
         for (Helper& lister : listers_)
-            stop(lister);
+            end(lister);
         listers_.clear();
     }
 
@@ -786,17 +830,43 @@ class SmbPlugin final : public SyncPlugin {
         helpers_off_ = true;
     }
 
-    // Whether a helper's next message arrives while libsmbclient could still be waiting for the
-    // server (its own waits end after the time-out).
-    bool answers_in_time(int fd) const {
-        ::pollfd wait{fd, POLLIN, 0};
-        const int patience_ms = (2 * timeout_seconds_ + 5) * 1000;
+    enum class Heard { message, silence, stop };
+
+    // Waits until one of `fds` (helpers' sockets) has a message, the run is stopped, or the
+    // server's time-out and a second pass in silence: a helper's libsmbclient gives up on a
+    // server after the time-out and says so, so silence beyond it means a hung server or a stuck
+    // helper (server_answers() tells which).
+    Heard wait_for(std::vector<::pollfd>& fds) const {
+        fds.push_back(::pollfd{stop_fd_, POLLIN, 0});
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::seconds{timeout_seconds_ + 1};
+        int ready = 0;
         for (;;) {
-            const int ready = ::poll(&wait, 1, patience_ms);
-            if (ready < 0 && errno == EINTR)
-                continue;
-            return ready != 0;
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            ready =
+                ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(0, left.count())));
+            if (!(ready < 0 && errno == EINTR))
+                break;
         }
+        const bool stop = fds.back().revents != 0;
+        fds.pop_back();
+        if (stop || stopping())
+            return Heard::stop;
+        return ready > 0 ? Heard::message : Heard::silence;
+    }
+
+    // Whether the server still answers a new connection's first request within a second.
+    bool server_answers() const {
+        return detail::smb::probe_dialect(host_, port_, std::chrono::seconds{1}) !=
+               detail::smb::Dialect::unknown;
+    }
+
+    UsageError stopped() const { return error(ErrorKind::cancelled, "stopped"); }
+
+    UsageError stopped_answering() const {
+        return error(ErrorKind::connection,
+                     "the server stopped answering for " + std::to_string(timeout_seconds_) + " s");
     }
 
     void release_context() noexcept {
@@ -1056,15 +1126,15 @@ class SmbPlugin final : public SyncPlugin {
         case ENOMEM: return error(ErrorKind::internal, "out of memory", std::move(path));
         default: break;
         }
-        if (is_network_error(code)) {
-            auto lost = error(ErrorKind::connection,
-                              "connection to " + where() + " lost (" +
-                                  network_reason(code, timeout_seconds_) + ")",
-                              std::move(path));
-            if (code == ETIMEDOUT)
-                lost_ = lost;
-            return lost;
+        if (code == ETIMEDOUT) {
+            lost_ = stopped_answering();
+            return with_path(*lost_, std::move(path));
         }
+        if (is_network_error(code))
+            return error(ErrorKind::connection,
+                         "connection to " + where() + " lost (" +
+                             network_reason(code, timeout_seconds_) + ")",
+                         std::move(path));
         return error(ErrorKind::protocol,
                      std::string{doing} + ": " + std::generic_category().message(code),
                      std::move(path));
@@ -1156,6 +1226,7 @@ class SmbPlugin final : public SyncPlugin {
     std::vector<Helper> listers_;      // listing, started when a listing fans out
     bool helpers_off_ = false;         // a helper got stuck: this instance works in-process only
     std::vector<char> channel_;        // the latest message from the helper
+    int stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); // readable once the run stops
 };
 
 inline const PluginRegistry::Add<SmbPlugin> smb_plugin{
