@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -510,6 +511,29 @@ TEST_CASE("a server killed mid-transfer: exit 1 naming the connection, no partia
 
     server.start();
     check_recovers(machine, remote);
+}
+
+// The test above stops the server from the download worker (an observer): the fixture's scan
+// for smbd processes must not throw when one ends while it is read (it did, on a busy machine:
+// "a download worker failed: basic_filebuf::underflow error reading the file: No such process").
+TEST_CASE("the fixture reads the /proc file of a process that ended meanwhile as empty, without "
+          "an exception") {
+    int gate[2];
+    REQUIRE(::pipe(gate) == 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::close(gate[1]);
+        char byte = 0;
+        [[maybe_unused]] const auto ignored = ::read(gate[0], &byte, 1);
+        ::_exit(0);
+    }
+    const int fd = ::open(("/proc/" + std::to_string(child) + "/stat").c_str(), O_RDONLY);
+    ::close(gate[1]); // the child reads the end of the pipe and ends
+    ::close(gate[0]);
+    ::waitpid(child, nullptr, 0);
+    REQUIRE(fd >= 0);
+    CHECK(test::read_proc_file(fd).empty());
+    ::close(fd);
 }
 
 TEST_CASE("a server restarted mid-run: files under final names are complete and a rerun "

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -70,6 +72,23 @@ inline std::optional<std::filesystem::path> find_program(const std::string& name
         if (!dir.empty() && ::access((std::filesystem::path{dir} / name).c_str(), X_OK) == 0)
             return std::filesystem::path{dir} / name;
     return std::nullopt;
+}
+
+// What an open /proc file holds; empty when its process ended since it was opened. Reading it
+// then fails with ESRCH, which std::ifstream turns into an exception (std::ios_base::failure from
+// basic_filebuf::underflow): thrown in the observer that stops a server mid-run, that ended a
+// download worker whenever an smbd process ended during the scan.
+inline std::string read_proc_file(int fd) {
+    std::string content;
+    char buffer[4096];
+    for (;;) {
+        const auto n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? std::string{} : content;
+        content.append(buffer, static_cast<std::size_t>(n));
+    }
 }
 
 // smbd as root on 127.0.0.1:port(), serving, to user() with password():
@@ -342,11 +361,14 @@ class SambaServer {
         return static_cast<pid_t>(pid);
     }
 
-    // The fields of /proc/PID/stat after the command name: state, ppid, pgrp, ...
+    // The fields of /proc/PID/stat after the command name: state, ppid, pgrp, ...; nothing when
+    // there is no such process (any more).
     static std::optional<std::string> stat_fields(const std::string& pid) {
-        std::ifstream in{"/proc/" + pid + "/stat"};
-        const std::string stat{std::istreambuf_iterator<char>{in},
-                               std::istreambuf_iterator<char>{}};
+        const int fd = ::open(("/proc/" + pid + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return std::nullopt;
+        const std::string stat = read_proc_file(fd);
+        ::close(fd);
         const auto end_of_name = stat.rfind(')');
         if (end_of_name == std::string::npos)
             return std::nullopt;
