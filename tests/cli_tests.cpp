@@ -5,9 +5,11 @@
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -209,7 +211,8 @@ TEST_CASE("kitovu validate reports every problem as FILE:LINE:COLUMN and exits 2
     CHECK(bad.exit_code == 2);
     const std::string file = home.config().string();
     CHECK(bad.err.starts_with(file + ":1:12: expected a string for 'root-dir', found an integer\n" +
-                              file + ":4:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)\n"));
+                              file +
+                              ":4:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)\n"));
 }
 
 TEST_CASE("kitovu fileinfo prints the config and cache paths and whether they exist") {
@@ -548,4 +551,45 @@ TEST_CASE("a password from password-command appears in no process list, output, 
             INFO(entry.path());
             CHECK(read_file(entry.path()).find(password) == std::string::npos);
         }
+}
+
+TEST_CASE("remote names reach neither --json nor the terminal raw: stdout is one valid JSON "
+          "document, -v lines go to stderr, control characters are escaped") {
+    Home home;
+    home.share("Mathe/caf\xe9.txt", "latin-1 name");
+    // Refused (kitovu reserves the prefix), so its raw remote name is in a warning.
+    home.share("Mathe/.kitovu-partial-\x1b]0;owned\x07\xff.txt", "evil");
+    home.write_config();
+    const auto result = home.kitovu({"sync", "--json", "-v", "--config", home.config().string()});
+    CHECK(result.exit_code == 0);
+    const auto report = nlohmann::json::parse(result.out); // throws unless exactly one document
+    CHECK(report.at("counts").at("new") == 1);
+    REQUIRE(report.at("warnings").size() == 1);
+    CHECK(report.at("warnings")[0].at("kind") == "refused-name");
+    CHECK(report.at("warnings")[0].at("path") == "Mathe/.kitovu-partial-\x1b]0;owned\x07\\xff.txt");
+    CHECK_THAT(result.err, Catch::Contains("new             " +
+                                           home.path("kitovu/Mathe/caf\\xe9.txt").string()));
+    CHECK_THAT(result.err, Catch::Contains(".kitovu-partial-\\x1b]0;owned\\x07\\xff.txt"));
+    CHECK_FALSE(has_control_characters(result.err));
+    CHECK(result.err.find('\xff') == std::string::npos);
+}
+
+TEST_CASE("a --cache or --config that is a FIFO or a folder is refused with exit 2, never read") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const auto fifo = home.path("pipe");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto cache =
+        home.kitovu({"sync", "--config", home.config().string(), "--cache", fifo.string()});
+    CHECK(cache.exit_code == 2);
+    CHECK_THAT(cache.err,
+               Catch::Contains(fifo.string() + ": --cache must be a regular file, not a FIFO"));
+    const auto config = home.kitovu({"validate", "--config", fifo.string()});
+    CHECK(config.exit_code == 2);
+    CHECK_THAT(config.err, Catch::Contains("--config must be a regular file, not a FIFO"));
+    const auto folder = home.kitovu({"sync", "--config", home.path().string()});
+    CHECK(folder.exit_code == 2);
+    CHECK_THAT(folder.err, Catch::Contains("--config must be a regular file, not a folder"));
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/Mathe/a.txt")));
 }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -72,14 +74,37 @@ inline std::optional<std::filesystem::path> find_program(const std::string& name
     return std::nullopt;
 }
 
+// What an open /proc file holds; empty when its process ended since it was opened. Reading it
+// then fails with ESRCH, which std::ifstream turns into an exception (std::ios_base::failure from
+// basic_filebuf::underflow): thrown in the observer that stops a server mid-run, that ended a
+// download worker whenever an smbd process ended during the scan.
+inline std::string read_proc_file(int fd) {
+    std::string content;
+    char buffer[4096];
+    for (;;) {
+        const auto n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? std::string{} : content;
+        content.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
 // smbd as root on 127.0.0.1:port(), serving, to user() with password():
 //   [skripte]   share(), read-only, Samba's defaults (names invalid on Windows are mangled)
 //   [raw-names] the same folder with `mangled names = no`
 //   [locked]    a share user() is not allowed to open
 // Tests change what is served by writing into share() directly: it is a plain folder.
+// A case that needs another kind of server adds smb.conf lines to [global] or [skripte].
+struct ServerOptions {
+    std::string global{};  // e.g. "server smb encrypt = off"
+    std::string skripte{}; // e.g. "follow symlinks = yes"
+};
+
 class SambaServer {
   public:
-    SambaServer() {
+    explicit SambaServer(ServerOptions options = {}) : options_(std::move(options)) {
         missing_ = check_prerequisites();
         if (!missing_.empty())
             return;
@@ -271,10 +296,12 @@ class SambaServer {
             << "  printcap name = /dev/null\n"
             << "  disable spoolss = yes\n"
             << "  server min protocol = SMB2\n"
+            << options_.global << "\n"
             << "[skripte]\n"
             << "  path = " << d << "/share\n"
             << "  read only = yes\n"
             << "  valid users = " << user() << "\n"
+            << options_.skripte << "\n"
             << "[raw-names]\n"
             << "  path = " << d << "/share\n"
             << "  read only = yes\n"
@@ -334,11 +361,14 @@ class SambaServer {
         return static_cast<pid_t>(pid);
     }
 
-    // The fields of /proc/PID/stat after the command name: state, ppid, pgrp, ...
+    // The fields of /proc/PID/stat after the command name: state, ppid, pgrp, ...; nothing when
+    // there is no such process (any more).
     static std::optional<std::string> stat_fields(const std::string& pid) {
-        std::ifstream in{"/proc/" + pid + "/stat"};
-        const std::string stat{std::istreambuf_iterator<char>{in},
-                               std::istreambuf_iterator<char>{}};
+        const int fd = ::open(("/proc/" + pid + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return std::nullopt;
+        const std::string stat = read_proc_file(fd);
+        ::close(fd);
         const auto end_of_name = stat.rfind(')');
         if (end_of_name == std::string::npos)
             return std::nullopt;
@@ -394,10 +424,60 @@ class SambaServer {
         return log.size() > 2000 ? log.substr(log.size() - 2000) : log;
     }
 
+    ServerOptions options_;
     std::string missing_;
     std::filesystem::path dir_;
     std::uint16_t port_ = 0;
     bool frozen_ = false;
+};
+
+// Holds SMB logins (tree connects) to a share at the door, to catch kitovu in one phase of a run
+// without timing luck: once armed with N, the Nth and later tree connects wait in the server
+// until release(). Give its smb_conf() line to the share (ServerOptions::skripte).
+class TreeConnectGate {
+  public:
+    TreeConnectGate() {
+        char pattern[] = "/tmp/kitovu-gate-XXXXXX";
+        if (::mkdtemp(pattern) == nullptr)
+            throw std::runtime_error("cannot create a folder for the gate");
+        dir_ = pattern;
+        std::filesystem::create_directories(dir_ / "connects");
+        std::ofstream{dir_ / "gate.sh"}
+            << "d=" << dir_.string() << "\n"
+            << "[ -e $d/armed ] || exit 0\n"
+            << "touch $d/connects/$$\n"
+            << "[ $(ls $d/connects | wc -l) -ge $(cat $d/armed) ] || exit 0\n"
+            << "touch $d/held\n"
+            << "while [ ! -e $d/release ]; do sleep 0.05; done\n";
+    }
+    ~TreeConnectGate() {
+        release();
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    TreeConnectGate(const TreeConnectGate&) = delete;
+    TreeConnectGate& operator=(const TreeConnectGate&) = delete;
+
+    std::string smb_conf() const { return "root preexec = /bin/sh " + (dir_ / "gate.sh").string(); }
+
+    // Counts tree connects from now on and holds the nth and later ones.
+    void arm(int nth) const { std::ofstream{dir_ / "armed"} << nth << "\n"; }
+
+    // Waits (at most `patience`) until a tree connect is held; whether one is.
+    bool wait_held(std::chrono::seconds patience = std::chrono::seconds{60}) const {
+        const auto deadline = std::chrono::steady_clock::now() + patience;
+        while (!std::filesystem::exists(dir_ / "held")) {
+            if (std::chrono::steady_clock::now() > deadline)
+                return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds{10});
+        }
+        return true;
+    }
+
+    void release() const { std::ofstream{dir_ / "release"}; }
+
+  private:
+    std::filesystem::path dir_;
 };
 
 // Whether a test can use `server`. When the machine cannot run it, CI (the variable CI is set)

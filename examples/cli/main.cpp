@@ -1,5 +1,6 @@
 // kitovu: the command-line tool. Commands and exit codes follow the contract: 0 in step,
 // 1 something failed (the rest synced), 2 usage or config error (nothing synced).
+#include "files.hpp"
 #include "report_json.hpp"
 #include "terminal.hpp"
 
@@ -42,6 +43,10 @@ int exit_code_for(const UsageError& error) {
 
 // Loads and validates; on failure prints every problem, one a line.
 std::optional<Settings> load(const fs::path& config, const cli::Messages& say) {
+    if (auto problem = cli::special_file_problem(config, "--config")) {
+        say.error(*problem);
+        return std::nullopt;
+    }
     auto settings = load_settings(config);
     if (settings)
         return std::move(*settings);
@@ -56,13 +61,16 @@ std::optional<Settings> load(const fs::path& config, const cli::Messages& say) {
     return std::nullopt;
 }
 
-// Ctrl-C (or SIGTERM) asks the run to stop cleanly; a second one quits at once.
+// Ctrl-C, SIGTERM or SIGHUP (a closed terminal, a service manager) stops the run cleanly
+// within about a second: every plugin instance is told (SyncPlugin::stop), temporaries are
+// removed, the cache is saved, exit 1. A second signal quits at once.
 class StopOnSignal {
   public:
     StopOnSignal() {
         sigemptyset(&signals_);
         sigaddset(&signals_, SIGINT);
         sigaddset(&signals_, SIGTERM);
+        sigaddset(&signals_, SIGHUP);
         sigaddset(&signals_, SIGUSR1);
         // Blocked here, before any other thread starts, so only the watcher receives them.
         pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
@@ -75,9 +83,8 @@ class StopOnSignal {
                     std::_Exit(130);
                 }
                 asked = true;
+                fmt::print(stderr, "\nstopping (Ctrl-C again to quit at once)\n");
                 source_.request_stop();
-                fmt::print(stderr,
-                           "\nstopping after the current files (Ctrl-C again to quit at once)\n");
             }
         }};
     }
@@ -140,12 +147,16 @@ std::string summary(const SyncReport& report) {
 int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsigned jobs, bool json,
              cli::Verbosity verbosity) {
     const cli::Messages say;
+    if (auto problem = cli::special_file_problem(cache, "--cache")) {
+        say.error(*problem);
+        return exit_usage;
+    }
     auto settings = load(config, say);
     if (!settings || !plugins_accept(*settings))
         return exit_usage;
 
     StopOnSignal stop;
-    cli::Progress progress{verbosity, dry_run};
+    cli::Progress progress{verbosity, dry_run, json ? stderr : stdout};
     SyncOptions options;
     options.cache_file = cache; // empty: the config's default (default_cache_path)
     options.jobs = jobs;

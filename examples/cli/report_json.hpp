@@ -1,6 +1,8 @@
 // `kitovu sync --json`: the SyncReport as one JSON object, the shape the contract promises.
 #pragma once
 
+#include "escape.hpp"
+
 #include <kitovu/engine.hpp>
 
 #include <fmt/format.h>
@@ -10,9 +12,24 @@
 
 namespace kitovu::cli {
 
+// A JSON string of `text`. Remote names may be any bytes and a JSON document must be UTF-8: a
+// byte that is not part of valid UTF-8 becomes the four characters \xHH (so "caf\xe9"), as on
+// the terminal. (Windows servers cannot have a name with a backslash, the one way to mistake it.)
 inline std::string json_string(std::string_view text) {
     std::string out = "\"";
-    for (const char c : text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t length = utf8_length(text.substr(i));
+        if (length == 0) {
+            out += fmt::format("\\\\x{:02x}", static_cast<unsigned char>(text[i]));
+            ++i;
+            continue;
+        }
+        if (length > 1) {
+            out.append(text, i, length);
+            i += length;
+            continue;
+        }
+        const char c = text[i++];
         const auto byte = static_cast<unsigned char>(c);
         switch (c) {
         case '"': out += "\\\""; break;

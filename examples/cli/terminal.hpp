@@ -2,6 +2,8 @@
 // the live progress line, per-file lines for -v, and the no-echo password prompt.
 #pragma once
 
+#include "escape.hpp"
+
 #include <kitovu/engine.hpp>
 
 #include <fmt/core.h>
@@ -38,14 +40,15 @@ class Messages {
 
     void warning(const std::string& text) const { line("warning", "\033[33m", text); }
     void error(const std::string& text) const { line("error", "\033[31m", text); }
-    void note(const std::string& text) const { fmt::print(stderr, "{}\n", text); }
+    void note(const std::string& text) const { fmt::print(stderr, "{}\n", printable(text)); }
 
   private:
+    // Messages name remote files: their control characters never reach the terminal.
     void line(std::string_view label, std::string_view colour, const std::string& text) const {
         if (colour_)
-            fmt::print(stderr, "{}{}:\033[0m {}\n", colour, label, text);
+            fmt::print(stderr, "{}{}:\033[0m {}\n", colour, label, printable(text));
         else
-            fmt::print(stderr, "{}: {}\n", label, text);
+            fmt::print(stderr, "{}: {}\n", label, printable(text));
         std::fflush(stderr);
     }
     bool colour_;
@@ -62,12 +65,13 @@ inline std::string human_bytes(std::uint64_t bytes) {
     return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
-// Shows the run as it goes: with -v a line per file and what happens to it; on a terminal a
-// progress line redrawn in place (files, bytes, rate, ETA), cleared before any other output.
+// Shows the run as it goes: with -v a line per file and what happens to it, on `lines` (stdout,
+// or stderr when stdout carries --json's document); on a terminal a progress line redrawn in
+// place (files, bytes, rate, ETA), cleared before any other output.
 class Progress final : public SyncObserver {
   public:
-    Progress(Verbosity verbosity, bool dry_run)
-        : verbosity_(verbosity), dry_run_(dry_run),
+    Progress(Verbosity verbosity, bool dry_run, std::FILE* lines = stdout)
+        : verbosity_(verbosity), dry_run_(dry_run), lines_(lines),
           live_(verbosity != Verbosity::quiet && is_terminal(stderr)) {}
 
     ~Progress() override { clear(); }
@@ -96,12 +100,18 @@ class Progress final : public SyncObserver {
             return;
         clear();
         if (state == FileState::moved)
-            fmt::print(stdout, "{}{:<15} {} -> {}\n", dry_run_ ? "would be " : "", "moved",
-                       file.moved_from, file.local_path.string());
+            fmt::print(lines_,
+                       "{}{:<15} {} -> {}
+                       ", dry_run_ ? " would be " : "
+                       ", " moved ",
+                       printable(std::string{file.moved_from}),
+                       printable(file.local_path.string()));
         else
-            fmt::print(stdout, "{}{:<15} {}\n", dry_run_ ? "would be " : "", to_string(state),
-                       file.local_path.string());
-        std::fflush(stdout);
+            fmt::print(lines_, "{}{:<15} {}
+                               ", dry_run_ ? " would be " : "
+                               ", to_string(state),
+                       printable(file.local_path.string()));
+        std::fflush(lines_);
         draw(true);
     }
 
@@ -140,6 +150,7 @@ class Progress final : public SyncObserver {
 
     Verbosity verbosity_;
     bool dry_run_;
+    std::FILE* lines_;
     bool live_;
     bool drawn_ = false;
     std::size_t total_files_ = 0, done_files_ = 0;

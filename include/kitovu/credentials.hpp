@@ -6,6 +6,8 @@
 #include "kitovu/options.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -35,9 +38,12 @@ inline std::string secret_variable(std::string_view prefix, std::string_view con
 namespace detail {
 
 // Runs `command` through /bin/sh -c with stdin closed and returns the first line it prints.
-// The command's output is never put into an error: it might be the secret itself.
-inline expected<std::string, UsageError>
-first_line_of(const std::string& command, std::string_view connection, std::string_view what) {
+// The command's output is never put into an error: it might be the secret itself. A stopped run
+// kills the command (it may wait for a keyring that never answers) and is ErrorKind::cancelled.
+inline expected<std::string, UsageError> first_line_of(const std::string& command,
+                                                       std::string_view connection,
+                                                       std::string_view what,
+                                                       const std::stop_token& stop = {}) {
     const auto failed = [&](std::string why) {
         return fail(ErrorKind::authentication, std::string{what} + "-command " + why, {},
                     std::string{connection});
@@ -61,7 +67,19 @@ first_line_of(const std::string& command, std::string_view connection, std::stri
     ::close(pipe_fds[1]);
     std::string output;
     char buffer[512];
+    bool stopped = false;
     for (;;) {
+        ::pollfd readable{pipe_fds[0], POLLIN, 0};
+        const int ready = ::poll(&readable, 1, stop.stop_possible() ? 100 : -1);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready == 0) {
+            if (!stop.stop_requested())
+                continue;
+            ::kill(child, SIGKILL);
+            stopped = true;
+            break;
+        }
         const auto n = ::read(pipe_fds[0], buffer, sizeof buffer);
         if (n < 0 && errno == EINTR)
             continue;
@@ -75,6 +93,8 @@ first_line_of(const std::string& command, std::string_view connection, std::stri
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
+    if (stopped)
+        return fail(ErrorKind::cancelled, "stopped", {}, std::string{connection});
     std::string line = output.substr(0, output.find('\n'));
     ::explicit_bzero(output.data(), output.size());
     if (!line.empty() && line.back() == '\r')
@@ -91,12 +111,13 @@ first_line_of(const std::string& command, std::string_view connection, std::stri
 } // namespace detail
 
 // The secret of `connection`: its command option, else the environment, else `prompt`.
-inline expected<std::string, UsageError> resolve_secret(std::string_view connection,
-                                                        const Options& options,
-                                                        const SecretSpec& spec,
-                                                        const SecretPrompt& prompt) {
+inline expected<std::string, UsageError>
+resolve_secret(std::string_view connection, const Options& options, const SecretSpec& spec,
+               const SecretPrompt& prompt, const std::stop_token& stop = {}) {
+    if (!spec.guest_user.empty() && options.string("username") == spec.guest_user)
+        return std::string{};
     if (const auto command = options.string(spec.command_option); !command.empty())
-        return detail::first_line_of(command, connection, spec.what);
+        return detail::first_line_of(command, connection, spec.what, stop);
     const auto variable = secret_variable(spec.environment_prefix, connection);
     if (const char* value = std::getenv(variable.c_str()); value != nullptr && *value != '\0')
         return std::string{value};

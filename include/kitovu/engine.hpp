@@ -199,7 +199,8 @@ class Engine {
         // Every password is asked before the first transfer: the run then goes on unattended and
         // prompts never interleave with progress output.
         for (std::size_t index = 0; index < settings_.connections.size(); ++index)
-            if (!sources_of(settings_.connections[index]).empty())
+            if (!sources_of(settings_.connections[index]).empty() &&
+                !options_.stop.stop_requested())
                 resolved_[index] = resolve_options(index);
         {
             std::vector<std::jthread> workers;
@@ -213,6 +214,7 @@ class Engine {
             }
             queue_.close();
         } // joins the workers
+        report_lost_connections();
         if (!options_.stop.stop_requested())
             report_remote_deletions();
         settle_placed();
@@ -263,7 +265,38 @@ class Engine {
         std::scoped_lock lock{mutex_};
         if (is_file)
             ++report_.failed;
+        // A connection lost during downloads fails its files as one error (see
+        // report_lost_connections), not one line each.
+        if (is_file && error.kind == ErrorKind::connection) {
+            auto& lost = lost_connections_[error.connection];
+            if (!lost.first)
+                lost.first = std::move(error);
+            ++lost.files;
+            return;
+        }
         report_.errors.push_back(std::move(error));
+    }
+
+    // Whether a download of this connection failed because the connection was lost: its
+    // other files then fail without trying (each would wait for the server again).
+    bool lost(const Connection& connection) {
+        std::scoped_lock lock{mutex_};
+        const auto found = lost_connections_.find(connection.name);
+        if (found == lost_connections_.end())
+            return false;
+        ++found->second.files;
+        ++report_.failed;
+        return true;
+    }
+
+    void report_lost_connections() {
+        for (auto& [name, lost] : lost_connections_) {
+            UsageError e = std::move(*lost.first);
+            e.message += fmt::format("; {} file{} not downloaded, the next run tries again",
+                                     lost.files, lost.files == 1 ? "" : "s");
+            e.path.clear();
+            report_.errors.push_back(std::move(e));
+        }
     }
 
     void count(FileState state) {
@@ -309,8 +342,8 @@ class Engine {
         }
         Options options = connection.options;
         if ((*entry)->secret) {
-            auto secret =
-                resolve_secret(connection.name, options, *(*entry)->secret, options_.prompt);
+            auto secret = resolve_secret(connection.name, options, *(*entry)->secret,
+                                         options_.prompt, options_.stop);
             if (!secret)
                 return fail(secret.error());
             options.set_secret(std::move(*secret));
@@ -327,8 +360,23 @@ class Engine {
         return sources;
     }
 
+    // A plugin instance that is told when the run is stopped (SyncPlugin::stop), from before it
+    // connects until it is destroyed.
+    struct Instance {
+        struct Stopper {
+            SyncPlugin* plugin;
+            void operator()() const noexcept { plugin->stop(); }
+        };
+        std::unique_ptr<SyncPlugin> plugin;
+        std::unique_ptr<std::stop_callback<Stopper>> interrupt; // destroyed before the plugin
+
+        SyncPlugin& operator*() const { return *plugin; }
+        SyncPlugin* operator->() const { return plugin.get(); }
+        explicit operator bool() const { return plugin != nullptr; }
+    };
+
     // A configured, connected instance; resolve_options(index) has run.
-    expected<std::unique_ptr<SyncPlugin>, UsageError> open(std::size_t index) const {
+    expected<Instance, UsageError> open(std::size_t index) const {
         const Connection& connection = settings_.connections[index];
         auto plugin = PluginRegistry::create(connection.plugin);
         if (!plugin) {
@@ -339,9 +387,12 @@ class Engine {
         if (auto configured = (*plugin)->configure(connection.name, **resolved_[index]);
             !configured)
             return fail(configured.error());
-        if (auto connected = (*plugin)->connect(); !connected)
+        Instance instance{std::move(*plugin), nullptr};
+        instance.interrupt = std::make_unique<std::stop_callback<Instance::Stopper>>(
+            options_.stop, Instance::Stopper{instance.plugin.get()});
+        if (auto connected = instance->connect(); !connected)
             return fail(connected.error());
-        return std::move(*plugin);
+        return instance;
     }
 
     // ---- planning: the calling thread lists and decides, workers download -------------------
@@ -357,9 +408,13 @@ class Engine {
             for (const Source* source : sources)
                 read_ahead_metadata(source->local_dir, sweep, stop);
         }};
+        if (!resolved_[index]) // the run was stopped before its secret was found
+            return;
         auto lister = *resolved_[index] ? open(index) : fail(resolved_[index]->error());
         if (!lister) {
             auto e = lister.error();
+            if (e.kind == ErrorKind::cancelled)
+                return;
             if (e.connection.empty())
                 e.connection = connection.name;
             e.message += fmt::format(" ({} source{} skipped)", sources.size(),
@@ -393,6 +448,8 @@ class Engine {
             follow_moves_ = false;
             if (!listed) {
                 auto e = listed.error();
+                if (e.kind == ErrorKind::cancelled)
+                    break;
                 if (e.connection.empty())
                     e.connection = connection.name;
                 if (e.path.empty())
@@ -1098,7 +1155,7 @@ class Engine {
 
     void work_queue() {
         // Each worker has its own plugin instance per connection, opened on first use.
-        std::vector<std::unique_ptr<SyncPlugin>> plugins(settings_.connections.size());
+        std::vector<Instance> plugins(settings_.connections.size());
         std::vector<std::optional<UsageError>> failures(settings_.connections.size());
         std::mt19937_64 random{std::random_device{}()};
         while (auto job = queue_.pop()) {
@@ -1115,9 +1172,13 @@ class Engine {
             if (failures[job->connection]) {
                 auto e = *failures[job->connection];
                 e.path = job->remote_path;
+                if (e.connection.empty())
+                    e.connection = connection.name;
                 error(std::move(e), true);
                 continue;
             }
+            if (lost(connection))
+                continue;
             download(*plugins[job->connection], connection, *job, random);
         }
         for (auto& plugin : plugins)
@@ -1325,6 +1386,11 @@ class Engine {
 
     std::mutex mutex_; // guards report_, cache_, planned_*, and calls to the sink and observer
     SyncReport report_;
+    struct LostConnection {
+        std::optional<UsageError> first; // the error that lost it
+        std::size_t files = 0;           // files not downloaded because of it
+    };
+    std::map<std::string, LostConnection> lost_connections_; // by connection name
     FileCache cache_;
     std::size_t planned_files_ = 0;
     std::uint64_t planned_bytes_ = 0;

@@ -49,6 +49,7 @@ struct SecretSpec {
     std::string_view command_option;     // e.g. "password-command"
     std::string_view environment_prefix; // e.g. "KITOVU_PASSWORD_"
     std::string_view hint;               // shown with the prompt: where to find the secret
+    std::string_view guest_user{};       // a `username` that logs in with no secret ("guest")
 };
 
 using OptionValue = std::variant<std::string, std::int64_t, bool>;

@@ -9,6 +9,7 @@
 #include "kitovu/warning.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -74,7 +75,22 @@ struct Retrieved {
 
 class SyncPlugin {
   public:
+    SyncPlugin() = default;
+    SyncPlugin(const SyncPlugin&) = delete;
+    SyncPlugin& operator=(const SyncPlugin&) = delete;
     virtual ~SyncPlugin() = default;
+
+    // Stopping a run (Ctrl-C, SIGTERM, SIGHUP): the engine calls stop() from another thread,
+    // at any time from before connect() until the instance is destroyed. Whatever the instance
+    // is doing must then end within about a second: connect(), list() and retrieve() return
+    // ErrorKind::cancelled (list() hands out no more batches). A plugin checks stopping() between
+    // steps (each folder, each block) and overrides interrupt() to wake a call that blocks
+    // (a network wait): interrupt() runs on the stopping thread, so it only signals.
+    void stop() noexcept {
+        stopping_.store(true, std::memory_order_release);
+        interrupt();
+    }
+    bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
     // Takes the connection's validated options (schema checked, defaults filled in). Called
     // once per instance, before connect().
@@ -118,6 +134,13 @@ class SyncPlugin {
     virtual std::string remote_digest(const RemoteEntry& entry) const {
         return size_mtime_digest(entry.size, entry.mtime, entry.mtime_nsec);
     }
+
+  protected:
+    // See stop(): wakes what blocks in this instance; must not block itself.
+    virtual void interrupt() noexcept {}
+
+  private:
+    std::atomic<bool> stopping_{false};
 };
 
 } // namespace kitovu

@@ -56,6 +56,8 @@ class LocalPlugin final : public SyncPlugin {
         std::vector<std::string> pending{std::string{}}; // folders to list, relative to base
         std::vector<RemoteEntry> entries;
         while (!pending.empty()) {
+            if (stopping())
+                return fail(ErrorKind::cancelled, "stopped", {}, connection_);
             const std::string relative_folder = std::move(pending.back());
             pending.pop_back();
             const std::string full_folder =

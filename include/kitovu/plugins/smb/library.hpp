@@ -1,0 +1,112 @@
+// The smb plugin's hold on libsmbclient: the one process-wide lock every call takes, and where
+// libsmbclient's own output goes (never to the user's terminal).
+#pragma once
+
+#include <libsmbclient.h>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace kitovu::detail::smb {
+// libsmbclient is not thread-safe, not even with one context per thread: it keeps process-wide
+// state (the talloc stack, the loaded smb.conf, debug settings, a count of live contexts), and
+// smbc_thread_posix(), which would make the talloc stack per-thread, is not exported by Debian's
+// 4.17 build. So every call into it in one process holds this one lock, and downloads run in
+// processes of their own (SmbPlugin::start_helper), one per worker. The lock also guards the
+// fields below.
+struct Library {
+    std::mutex mutex;
+    int contexts = 0;          // live contexts of this plugin; at 0 libsmbclient unloads its config
+    std::string loaded_config; // the client settings last loaded (see SmbPlugin::client_config)
+    std::string last_log;      // libsmbclient's latest log lines: for diagnoses, never printed
+    bool unencrypted = false;  // libsmbclient went on without the encryption it was told to require
+};
+
+inline Library& library() {
+    static Library instance;
+    return instance;
+}
+
+// Installed as libsmbclient's (process-wide) log sink, so it never prints to stdout or stderr.
+// Keeps the latest lines, for telling some failures apart.
+inline void keep_log(void* /*unused*/, int /*level*/, const char* message) {
+    std::string& log = library().last_log;
+    if (log.size() > 4096)
+        log.erase(0, log.size() - 2048);
+    log += message != nullptr ? message : "";
+}
+
+} // namespace kitovu::detail::smb
+
+// libsmbclient (4.17) prints some failures with Samba's d_printf, which writes to stdout: into
+// `--json` output or onto the user's terminal. This definition takes its place in any program
+// that includes this header (the dynamic linker binds the library's calls to it), keeps the text
+// with the log, and notes the one failure that must not pass silently: "Encryption required and
+// server doesn't support SMB3 encryption - failing connect", after which libsmbclient goes on
+// unencrypted. Weak, so that every file including this header may define it. Called only inside
+// libsmbclient, so with the library lock held.
+extern "C" __attribute__((weak, used, format(printf, 1, 2))) int d_printf(const char* format, ...) {
+    va_list arguments;
+    va_start(arguments, format);
+    char text[1024];
+    const int length = std::vsnprintf(text, sizeof text, format, arguments);
+    va_end(arguments);
+    if (length < 0)
+        return length;
+    auto& library = kitovu::detail::smb::library();
+    if (std::string_view{text}.starts_with("Encryption required"))
+        library.unencrypted = true;
+    kitovu::detail::smb::keep_log(nullptr, 0, text);
+    return length;
+}
+
+namespace kitovu::detail::smb {
+
+// One call into libsmbclient: holds the library lock, and blocks SIGPIPE in this thread for the
+// call, since libsmbclient writes to sockets that a stopped server has closed (its own init blocks
+// SIGPIPE only in the thread that happens to create the first context). A SIGPIPE raised meanwhile
+// is consumed before the thread's signal mask is restored.
+class Call {
+  public:
+    Call() : lock_(library().mutex) {
+        sigset_t pipe = sigpipe();
+        ::pthread_sigmask(SIG_BLOCK, &pipe, &previous_);
+    }
+    ~Call() {
+        if (::sigismember(&previous_, SIGPIPE) == 0) {
+            sigset_t pending;
+            sigemptyset(&pending);
+            if (::sigpending(&pending) == 0 && ::sigismember(&pending, SIGPIPE) == 1) {
+                const sigset_t pipe = sigpipe();
+                const timespec zero{};
+                ::sigtimedwait(&pipe, nullptr, &zero);
+            }
+        }
+        ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+    }
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+
+    // In a child forked under this lock: the child's copy of the lock is released; SIGPIPE stays
+    // blocked in the child (it writes to sockets only with MSG_NOSIGNAL or through libsmbclient).
+    void release_in_child() { lock_.unlock(); }
+
+  private:
+    static sigset_t sigpipe() {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGPIPE);
+        return set;
+    }
+
+    std::unique_lock<std::mutex> lock_;
+    sigset_t previous_{};
+};
+
+} // namespace kitovu::detail::smb

@@ -1,0 +1,253 @@
+// How the smb plugin lists a tree: here until it fans out, then in listing processes; each
+// folder once, however many links lead to it. Part of SmbPlugin (plugins/smb.hpp).
+#pragma once
+
+#include "kitovu/plugins/smb.hpp"
+
+namespace kitovu {
+
+// Lists here until the tree fans out, then in parallel in listing processes (see
+// start_helper): libsmbclient spends much CPU per folder, and one process has one lock.
+// Each folder goes to `out` as soon as it is read, never under the library lock (the
+// engine may wait there for its download workers, which need the lock in-process).
+inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, ListFilter keep,
+                                                  WarningSink warn, ListSink out) {
+    if (context_ == nullptr) // it went to a download process: log in again
+        if (auto connected = connect(); !connected)
+            return fail(connected.error());
+    if (auto usable = ready(); !usable)
+        return fail(usable.error());
+    const std::string base{detail::smb::trim_slashes(remote_dir)};
+    std::vector<RemoteEntry> entries;
+    std::deque<std::string> pending{std::string{}}; // folders to list, relative to base
+
+    // Samba follows symbolic links and shows a link to a folder as a plain folder, so
+    // `up -> ..` or `current -> .` would make an endless tree. Every folder is listed once:
+    // a folder whose server file id was listed before (under another path) is skipped. The
+    // depth bound catches servers that give no ids.
+    std::unordered_map<std::uint64_t, std::string> listed_ids; // file id -> first path
+    const auto take = [&](const std::string& folder, std::vector<Item>& items) {
+        for (Item& item : items) {
+            if (item.name == ".") {
+                if (item.id != 0)
+                    listed_ids.try_emplace(item.id, folder);
+                continue;
+            }
+            std::string path = detail::smb::join(folder, item.name);
+            const auto skip = [&](std::string why) {
+                warn(Warning{WarningKind::skipped, std::move(why), connection_,
+                             detail::smb::join(base, path)});
+            };
+            if (item.is_folder && item.is_link) {
+                // A junction or folder link could loop or lead out of the share.
+                skip("link to a folder skipped");
+                continue;
+            }
+            if (!keep(path, item.is_folder))
+                continue;
+            if (item.is_folder && item.id != 0) {
+                const auto [first, fresh] = listed_ids.try_emplace(item.id, path);
+                if (!fresh) {
+                    skip("the same folder as '" + detail::smb::join(base, first->second) +
+                         "' (a link to it), skipped: it is synced once");
+                    continue;
+                }
+            }
+            if (item.is_folder && folder_depth(path) > max_depth) {
+                skip("more than " + std::to_string(max_depth) +
+                     " folders deep (a loop of links?), skipped");
+                continue;
+            }
+            entries.push_back(RemoteEntry{.path = path,
+                                          .is_folder = item.is_folder,
+                                          .size = item.is_folder ? 0 : item.size,
+                                          .mtime = item.is_folder ? 0 : item.mtime,
+                                          .locator = detail::smb::join(base, path)});
+            if (item.is_folder)
+                pending.push_back(std::move(path));
+        }
+        out(entries);
+        entries.clear();
+    };
+    // A lost connection makes the whole listing unreliable; an unreadable subfolder is
+    // skipped.
+    const auto failed = [&](const std::string& folder,
+                            UsageError error) -> std::optional<UsageError> {
+        if (folder.empty() || error.kind == ErrorKind::connection)
+            return error;
+        warn(Warning{WarningKind::unlisted, error.message + ", skipped", connection_, folder});
+        return std::nullopt;
+    };
+
+    using detail::smb::Message;
+    std::vector<std::optional<std::string>> working; // per listing process: its folder
+    std::vector<std::vector<Item>> received;         // per listing process: entries so far
+    // A stuck or dead listing process: its folders go back to the queue and this instance
+    // lists the rest itself.
+    const auto abandon = [&] {
+        for (auto& folder : working)
+            if (folder)
+                pending.push_back(std::move(*folder));
+        working.clear();
+        received.clear();
+        give_up_helpers();
+    };
+    for (;;) {
+        if (stopping())
+            return fail(stopped());
+        const bool parallel =
+            !helpers_off_ &&
+            (!listers_.empty() || (pending.size() >= 2 && start_listers(pending.size())));
+        if (!parallel) {
+            if (pending.empty())
+                return {};
+            const std::string folder = std::move(pending.front());
+            pending.pop_front();
+            const std::string remote = detail::smb::join(base, folder);
+            auto listed = read_folder(remote);
+            if (!listed && stopping())
+                return fail(stopped());
+            if (!listed) {
+                const Failure& failure = listed.error();
+                if (folder.empty() && (failure.error == ENOENT || failure.error == ENOTDIR))
+                    return fail(ErrorKind::not_found, "remote folder not found", remote,
+                                connection_);
+                if (auto fatal = failed(folder, listing_error(failure, remote)))
+                    return fail(std::move(*fatal));
+                continue;
+            }
+            take(folder, *listed);
+            continue;
+        }
+
+        // In parallel: each listing process lists one folder at a time.
+        working.resize(listers_.size());
+        received.resize(listers_.size());
+        bool lost = false;
+        std::vector<::pollfd> waiting;
+        std::vector<std::size_t> waiting_for;
+        for (std::size_t i = 0; i < listers_.size() && !lost; ++i) {
+            if (!working[i] && !pending.empty()) {
+                working[i] = std::move(pending.front());
+                pending.pop_front();
+                lost = !detail::smb::send_message(listers_[i].fd, Message::list,
+                                                  detail::smb::join(base, *working[i]));
+            }
+            if (working[i]) {
+                waiting.push_back(::pollfd{listers_[i].fd, POLLIN, 0});
+                waiting_for.push_back(i);
+            }
+        }
+        if (lost) {
+            abandon();
+            continue;
+        }
+        if (waiting.empty())
+            return {};
+        const Heard heard = wait_for(waiting);
+        if (heard == Heard::stop)
+            return fail(stopped());
+        if (heard == Heard::silence) {
+            if (!server_answers()) {
+                lost_ = stopped_answering();
+                return fail(*lost_);
+            }
+            abandon();
+            continue;
+        }
+        for (std::size_t w = 0; w < waiting.size() && !lost; ++w) {
+            if (waiting[w].revents == 0)
+                continue;
+            const std::size_t i = waiting_for[w];
+            Message type{};
+            std::string_view payload;
+            if (!detail::smb::receive_message(listers_[i].fd, channel_, type, payload) ||
+                (type == Message::items && !detail::smb::decode_items(payload, received[i])) ||
+                (type != Message::items && type != Message::done && type != Message::failed)) {
+                lost = true;
+                break;
+            }
+            if (type == Message::items)
+                continue;
+            const std::string folder = std::move(*working[i]);
+            working[i].reset();
+            if (type == Message::done)
+                take(folder, received[i]);
+            else if (auto fatal =
+                         failed(folder, decode_error(payload, detail::smb::join(base, folder))))
+                return fail(std::move(*fatal));
+            received[i].clear();
+        }
+        if (lost)
+            abandon();
+    }
+}
+
+// One folder's entries, read in one go under the library lock (libsmbclient fetches the
+// whole folder at opendir); readdirplus brings attributes, size and times, so no file needs
+// a stat. Not readdirplus2: it fills a struct stat by parsing the entry's URL, which
+// rebuilds the client's credentials from its settings for every entry (a third of the CPU
+// of a no-change sync).
+inline expected<std::vector<SmbPlugin::Item>, SmbPlugin::Failure>
+SmbPlugin::read_folder(const std::string& folder) {
+    detail::smb::Call call;
+    load_client_config();
+    auto& library = detail::smb::library();
+    library.last_log.clear();
+    const std::string folder_url = url(folder);
+    SMBCFILE* dir = smbc_getFunctionOpendir(context_)(context_, folder_url.c_str());
+    if (fell_back_to_plain()) {
+        if (dir != nullptr)
+            smbc_getFunctionClosedir(context_)(context_, dir);
+        return unexpected{Failure{.unencrypted = true}};
+    }
+    if (dir == nullptr) {
+        const int code = errno;
+        const bool bad_name = library.last_log.find("bad finfo") != std::string::npos;
+        return unexpected{Failure{code, bad_name && code == EINVAL}};
+    }
+    std::vector<Item> items;
+    auto readdirplus = smbc_getFunctionReaddirPlus(context_);
+    auto telldir = smbc_getFunctionTelldir(context_);
+    for (;;) {
+        errno = 0;
+        const off_t at = telldir(context_, dir);
+        const libsmb_file_info* file = readdirplus(context_, dir);
+        if (file == nullptr)
+            break;
+        const std::string_view name = file->name != nullptr ? file->name : "";
+        if (name.empty() || name == "..")
+            continue;
+        const bool is_folder = (file->attrs & directory) != 0;
+        items.push_back(Item{.name = std::string{name},
+                             .is_folder = is_folder,
+                             .is_link = (file->attrs & reparse_point) != 0,
+                             .size = file->size,
+                             .mtime = file->mtime_ts.tv_sec,
+                             .id = is_folder ? folder_id(dir, at, name) : 0});
+    }
+    const int code = errno;
+    smbc_getFunctionClosedir(context_)(context_, dir);
+    if (code != 0 && code != ENOENT)
+        return unexpected{Failure{code, false}};
+    return items;
+}
+
+// The server's file id of the folder entry just read from `dir` at `at`, or 0. Only
+// readdirplus2 tells it, and that parses the entry's URL: so it is asked for folders only,
+// by going back one entry. The id comes with the listing: no round trip.
+inline std::uint64_t SmbPlugin::folder_id(SMBCFILE* dir, off_t at, std::string_view name) {
+    const int saved = errno;
+    std::uint64_t id = 0;
+    struct ::stat info {};
+    if (smbc_getFunctionLseekdir(context_)(context_, dir, at) == 0) {
+        const libsmb_file_info* again =
+            smbc_getFunctionReaddirPlus2(context_)(context_, dir, &info);
+        if (again != nullptr && again->name != nullptr && name == again->name)
+            id = info.st_ino;
+    }
+    errno = saved;
+    return id;
+}
+
+} // namespace kitovu
