@@ -100,16 +100,11 @@ class Progress final : public SyncObserver {
             return;
         clear();
         if (state == FileState::moved)
-            fmt::print(lines_,
-                       "{}{:<15} {} -> {}
-                       ", dry_run_ ? " would be " : "
-                       ", " moved ",
+            fmt::print(lines_, "{}{:<15} {} -> {}\n", dry_run_ ? "would be " : "", "moved",
                        printable(std::string{file.moved_from}),
                        printable(file.local_path.string()));
         else
-            fmt::print(lines_, "{}{:<15} {}
-                               ", dry_run_ ? " would be " : "
-                               ", to_string(state),
+            fmt::print(lines_, "{}{:<15} {}\n", dry_run_ ? "would be " : "", to_string(state),
                        printable(file.local_path.string()));
         std::fflush(lines_);
         draw(true);

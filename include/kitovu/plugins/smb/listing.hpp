@@ -62,6 +62,7 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
                                           .is_folder = item.is_folder,
                                           .size = item.is_folder ? 0 : item.size,
                                           .mtime = item.is_folder ? 0 : item.mtime,
+                                          .mtime_nsec = item.is_folder ? 0u : item.mtime_nsec,
                                           .locator = detail::smb::join(base, path)});
             if (item.is_folder)
                 pending.push_back(std::move(path));
@@ -224,6 +225,7 @@ SmbPlugin::read_folder(const std::string& folder) {
                              .is_link = (file->attrs & reparse_point) != 0,
                              .size = file->size,
                              .mtime = file->mtime_ts.tv_sec,
+                             .mtime_nsec = static_cast<std::uint32_t>(file->mtime_ts.tv_nsec),
                              .id = is_folder ? folder_id(dir, at, name) : 0});
     }
     const int code = errno;

@@ -74,16 +74,18 @@ struct Item {
     bool is_link = false; // a reparse point: junction or symbolic link
     std::uint64_t size = 0;
     std::int64_t mtime = 0;
+    std::uint32_t mtime_nsec = 0; // SMB times have 100 ns steps
     std::uint64_t id = 0; // folders: the server's file id (a link to a folder has its target's)
 };
 
-// An item on the wire: flags (1: folder, 2: link), size, mtime and id (8 each), the name's
-// length (2) and the name.
+// An item on the wire: flags (1: folder, 2: link), size, mtime, its nanoseconds and id (8
+// each), the name's length (2) and the name.
 inline void encode_item(const Item& item, std::string& out) {
     const char flags = static_cast<char>((item.is_folder ? 1 : 0) | (item.is_link ? 2 : 0));
     out += flags;
     out += encode_size(item.size);
     out += encode_size(static_cast<std::uint64_t>(item.mtime));
+    out += encode_size(item.mtime_nsec);
     out += encode_size(item.id);
     const auto length = static_cast<std::uint16_t>(std::min<std::size_t>(item.name.size(), 0xffff));
     out.append(reinterpret_cast<const char*>(&length), 2);
@@ -91,7 +93,7 @@ inline void encode_item(const Item& item, std::string& out) {
 }
 
 inline bool decode_items(std::string_view payload, std::vector<Item>& out) {
-    constexpr std::size_t fixed = 1 + 8 + 8 + 8 + 2;
+    constexpr std::size_t fixed = 1 + 8 + 8 + 8 + 8 + 2;
     while (!payload.empty()) {
         if (payload.size() < fixed)
             return false;
@@ -100,9 +102,10 @@ inline bool decode_items(std::string_view payload, std::vector<Item>& out) {
         item.is_link = (payload[0] & 2) != 0;
         item.size = decode_size(payload.substr(1));
         item.mtime = static_cast<std::int64_t>(decode_size(payload.substr(9)));
-        item.id = decode_size(payload.substr(17));
+        item.mtime_nsec = static_cast<std::uint32_t>(decode_size(payload.substr(17)) % 1'000'000'000);
+        item.id = decode_size(payload.substr(25));
         std::uint16_t length = 0;
-        std::memcpy(&length, payload.data() + 25, 2);
+        std::memcpy(&length, payload.data() + 33, 2);
         payload.remove_prefix(fixed);
         if (payload.size() < length)
             return false;

@@ -1,0 +1,28 @@
+# Runs one C++ block of README.md, built as a program, against a config of its kind: a block
+# that registers a plugin syncs two notes from it; the others sync a local folder. The sync must
+# succeed and the files must arrive. -DBIN=program -DWORK=folder -DPLUGIN=ON|OFF
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK}/remote/course)
+file(WRITE ${WORK}/remote/course/skript.txt "lecture notes")
+if(PLUGIN)
+  set(connection "name = \"gen\"\nplugin = \"notes\"\ntext = \"hello\"\n")
+  set(remote_dir "/")
+  set(expected "note-1.txt;note-2.txt")
+else()
+  set(connection "name = \"gen\"\nplugin = \"local\"\npath = \"${WORK}/remote\"\n")
+  set(remote_dir "course")
+  set(expected "skript.txt")
+endif()
+file(WRITE ${WORK}/kitovu.toml "root-dir = \"${WORK}/home\"\n\n[[connections]]\n${connection}
+[[subjects]]\nname = \"EPJ\"\n  [[subjects.sources]]\n  connection = \"gen\"\n  remote-dir = \"${remote_dir}\"\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E env XDG_DATA_HOME=${WORK}/data HOME=${WORK}
+                        ${BIN} ${WORK}/kitovu.toml
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the README block exited with ${rc}:\n${out}\n${err}")
+endif()
+foreach(file IN LISTS expected)
+  if(NOT EXISTS ${WORK}/home/EPJ/${file})
+    message(FATAL_ERROR "the README block did not sync ${file}:\n${out}\n${err}")
+  endif()
+endforeach()
