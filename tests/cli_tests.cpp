@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 using kitovu::test::read_file;
 using kitovu::test::run_on_terminal;
@@ -174,6 +175,127 @@ name = "Missing"
     CHECK(read_file(home.path("kitovu/Mathe/a.txt")) == "a");
 }
 
+namespace {
+
+// The cache lines of the files below `folder`, as saved: a run that leaves a subject alone
+// leaves these bytes alone.
+std::vector<std::string> cache_lines_under(const std::filesystem::path& cache,
+                                           const std::filesystem::path& folder) {
+    std::vector<std::string> lines;
+    std::istringstream in{read_file(cache)};
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with(folder.string() + '/'))
+            lines.push_back(line);
+    return lines;
+}
+
+} // namespace
+
+TEST_CASE("kitovu sync SUBJECT syncs only that subject; the others' files and cache records stay "
+          "as they were") {
+    Home home;
+    home.share("Informatik/EPJ/Skript.pdf", "v1");
+    home.share("Mathe/Analysis.pdf", "v1");
+    home.share("Mathe/Algebra.pdf", "v1");
+    home.write_config();
+    const std::string cache = home.path("kitovu.cache").string();
+    const auto sync = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"sync", "--cache", cache, "--config", home.config().string()});
+        return home.kitovu(args);
+    };
+    REQUIRE(sync({}).exit_code == 0);
+    const auto mathe_records = cache_lines_under(cache, home.path("kitovu/Mathe"));
+    REQUIRE(mathe_records.size() == 2);
+
+    // Both subjects change remotely; one Mathe file is even gone.
+    home.share("Informatik/EPJ/Skript.pdf", "v2");
+    home.share("Mathe/Analysis.pdf", "v2");
+    std::filesystem::remove(home.path("share/Mathe/Algebra.pdf"));
+    const auto only_epj = sync({"EPJ", "-v"});
+    CHECK(only_epj.exit_code == 0);
+    CHECK(only_epj.out.find("1 updated") != std::string::npos);
+    CHECK(only_epj.out.find("Mathe") == std::string::npos);
+    CHECK(only_epj.err.find("Mathe") == std::string::npos); // no "gone remotely" for Algebra
+    CHECK(read_file(home.path("kitovu/EPJ/Skript.pdf")) == "v2");
+    CHECK(read_file(home.path("kitovu/Mathe/Analysis.pdf")) == "v1");
+    CHECK(cache_lines_under(cache, home.path("kitovu/Mathe")) == mathe_records);
+
+    // The next full run catches up with Mathe.
+    const auto all = sync({});
+    CHECK(all.exit_code == 0);
+    CHECK(all.out.find("1 updated") != std::string::npos);
+    CHECK(all.out.find("1 gone remotely") != std::string::npos);
+    CHECK(read_file(home.path("kitovu/Mathe/Analysis.pdf")) == "v2");
+}
+
+TEST_CASE("kitovu sync --connection NAME syncs only the sources on that connection") {
+    Home home;
+    home.share("Informatik/EPJ/Skript.pdf", "epj");
+    home.share("Mathe/Analysis.pdf", "mathe");
+    write_file(home.path("archive/Mathe/2019.pdf"), "old");
+    home.write_config(fmt::format(R"(  [[subjects.sources]]
+  connection = "archive"
+  remote-dir = "Mathe"
+
+[[connections]]
+name = "archive"
+plugin = "local"
+path = "{}"
+)",
+                                  home.path("archive").string()));
+    const auto args = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), {"sync", "--config", home.config().string()});
+        return more;
+    };
+    const auto archive = home.kitovu(args({"--connection", "archive"}));
+    CHECK(archive.exit_code == 0);
+    CHECK(read_file(home.path("kitovu/Mathe/2019.pdf")) == "old");
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/Mathe/Analysis.pdf")));
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/EPJ")));
+
+    const auto mathe_mirror = home.kitovu(args({"Mathe", "--connection", "mirror"}));
+    CHECK(mathe_mirror.exit_code == 0);
+    CHECK(read_file(home.path("kitovu/Mathe/Analysis.pdf")) == "mathe");
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/EPJ")));
+
+    const auto nothing = home.kitovu(args({"EPJ", "--connection", "archive"}));
+    CHECK(nothing.exit_code == 2);
+    CHECK(nothing.err == "error: nothing to sync: 'EPJ' has no source on connection 'archive'\n");
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/EPJ")));
+}
+
+TEST_CASE("kitovu sync with an unknown subject or connection exits 2, lists the known names and "
+          "syncs nothing") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const std::string config = home.config().string();
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    for (const Case& c : std::vector<Case>{
+             {{"Mathe", "Physik"},
+              "error: unknown subject 'Physik' (subjects in " + config + ": EPJ, Mathe)\n"},
+             {{"mathe", "Chemie", "mathe"},
+              "error: unknown subjects 'mathe', 'Chemie' (subjects in " + config +
+                  ": EPJ, Mathe)\n"},
+             {{"--connection", "moodle"},
+              "error: unknown connection 'moodle' (connections in " + config + ": mirror)\n"},
+             {{"--connection", ""},
+              "error: unknown connection '' (connections in " + config + ": mirror)\n"},
+         }) {
+        auto args = c.args;
+        args.insert(args.begin(), {"sync", "--config", config});
+        INFO(fmt::format("kitovu {}", fmt::join(args, " ")));
+        const auto result = home.kitovu(args);
+        CHECK(result.exit_code == 2);
+        CHECK(result.err == c.message);
+        CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
+        CHECK_FALSE(std::filesystem::exists(home.path("data")));
+    }
+}
+
 TEST_CASE("kitovu sync with a broken config exits 2, prints every problem and syncs nothing") {
     Home home;
     home.share("Mathe/a.txt", "a");
@@ -209,7 +331,8 @@ TEST_CASE("kitovu validate reports every problem as FILE:LINE:COLUMN and exits 2
     CHECK(bad.exit_code == 2);
     const std::string file = home.config().string();
     CHECK(bad.err.starts_with(file + ":1:12: expected a string for 'root-dir', found an integer\n" +
-                              file + ":4:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)\n"));
+                              file +
+                              ":4:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)\n"));
 }
 
 TEST_CASE("kitovu fileinfo prints the config and cache paths and whether they exist") {

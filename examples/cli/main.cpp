@@ -1,6 +1,7 @@
 // kitovu: the command-line tool. Commands and exit codes follow the contract: 0 in step,
 // 1 something failed (the rest synced), 2 usage or config error (nothing synced).
 #include "report_json.hpp"
+#include "select.hpp"
 #include "terminal.hpp"
 
 #include <kitovu/engine.hpp>
@@ -137,11 +138,16 @@ std::string summary(const SyncReport& report) {
 }
 
 int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsigned jobs, bool json,
-             cli::Verbosity verbosity) {
+             cli::Verbosity verbosity, const cli::Selection& selection) {
     const cli::Messages say;
-    auto settings = load(config, say);
-    if (!settings || !plugins_accept(*settings))
+    auto loaded = load(config, say);
+    if (!loaded || !plugins_accept(*loaded))
         return exit_usage;
+    auto settings = cli::select(std::move(*loaded), selection);
+    if (!settings) {
+        say.error(settings.error().to_string());
+        return exit_usage;
+    }
 
     StopOnSignal stop;
     cli::Progress progress{verbosity, dry_run};
@@ -310,12 +316,17 @@ int main(int argc, char** argv) {
     std::string config, cache, editor;
     bool dry_run = false, json = false, verbose = false, quiet = false;
     unsigned jobs = 4;
+    cli::Selection selection;
     const auto add_config = [&](CLI::App* command) {
         command->add_option("--config", config, "config file (default: " + default_config + ")");
     };
 
     CLI::App* sync = app.add_subcommand("sync", "download what changed; keep local edits");
     add_config(sync);
+    sync->add_option("subjects", selection.subjects,
+                     "sync only these subjects (names as in the config; default: all)");
+    sync->add_option("--connection", selection.connection,
+                     "sync only the sources on this connection");
     sync->add_option("--cache", cache,
                      "file cache (default: one per config under $XDG_DATA_HOME/kitovu)");
     sync->add_flag("--dry-run", dry_run, "show what would happen, change nothing");
@@ -324,8 +335,8 @@ int main(int argc, char** argv) {
     auto* verbose_flag =
         sync->add_flag("-v,--verbose", verbose, "print each file and what happens to it");
     sync->add_flag("-q,--quiet", quiet, "print errors only")->excludes(verbose_flag);
-    sync->footer("Examples:\n  kitovu sync\n  kitovu sync --dry-run -v\n  kitovu sync --config "
-                 "~/uni.toml --jobs 8\n"
+    sync->footer("Examples:\n  kitovu sync\n  kitovu sync EPJ Mathe\n  kitovu sync --connection "
+                 "moodle\n  kitovu sync --dry-run -v\n  kitovu sync --config ~/uni.toml --jobs 8\n"
                  "  KITOVU_PASSWORD_SKRIPTE=... kitovu sync --json -q");
 
     CLI::App* validate =
@@ -364,7 +375,7 @@ int main(int argc, char** argv) {
                                    : verbose ? cli::Verbosity::verbose
                                              : cli::Verbosity::normal;
             return run_sync(config_file, cache.empty() ? fs::path{} : fs::absolute(cache), dry_run,
-                            jobs, json, verbosity);
+                            jobs, json, verbosity, selection);
         }
         if (*validate)
             return run_validate(config_file);
