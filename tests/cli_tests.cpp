@@ -296,6 +296,48 @@ TEST_CASE("kitovu sync with an unknown subject or connection exits 2, lists the 
     }
 }
 
+TEST_CASE("the bash completion loads and offers commands, options, and the config's subjects and "
+          "connections") {
+    Home home;
+    home.write_config(R"(
+[[subjects]]
+name = "Mathe 2"
+  [[subjects.sources]]
+  connection = "mirror"
+  remote-dir = "Mathe"
+)");
+    // Completes the words after `kitovu` as bash would on TAB; prints one candidate a line.
+    const auto complete = [&](const std::string& words) {
+        const std::string script =
+            "source \"$1\" && complete -p kitovu && COMP_WORDS=(\"$2\" " + words +
+            ") && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _kitovu && for word in "
+            "\"${COMPREPLY[@]}\"; do echo \"$word\"; done";
+        return run_process({"/bin/bash", "--norc", "-c", script, "bash",
+                            KITOVU_SOURCE_DIR "/packaging/completions/kitovu.bash", KITOVU_BINARY},
+                           home.environment());
+    };
+    const std::string config = "--config " + home.config().string();
+    struct Case {
+        std::string words;
+        std::string offered;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"''", "sync\nvalidate\nfileinfo\nedit\nplugins\n"},
+             {"va", "validate\n"},
+             {"sync " + config + " ''", "EPJ\nMathe\nMathe\\ 2\n"},
+             {"sync " + config + " Mathe", "Mathe\nMathe\\ 2\n"},
+             {"sync " + config + " EPJ --connection ''", "mirror\n"},
+             {"sync --dry", "--dry-run\n"},
+             {"validate " + config + " ''", ""},
+         }) {
+        INFO("kitovu " << c.words);
+        const auto result = complete(c.words);
+        CHECK(result.exit_code == 0);
+        CHECK(result.err == "");
+        CHECK(result.out == "complete -F _kitovu kitovu\n" + c.offered);
+    }
+}
+
 TEST_CASE("kitovu sync with a broken config exits 2, prints every problem and syncs nothing") {
     Home home;
     home.share("Mathe/a.txt", "a");

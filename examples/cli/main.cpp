@@ -1,5 +1,6 @@
 // kitovu: the command-line tool. Commands and exit codes follow the contract: 0 in step,
 // 1 something failed (the rest synced), 2 usage or config error (nothing synced).
+#include "complete.hpp"
 #include "report_json.hpp"
 #include "select.hpp"
 #include "terminal.hpp"
@@ -361,6 +362,16 @@ int main(int argc, char** argv) {
     CLI::App* plugins = app.add_subcommand("plugins", "list the plugins and their options");
     plugins->footer("Example:\n  kitovu plugins");
 
+    // Hidden (group ""): the shell completions' helper.
+    std::string completion_kind, completion_command;
+    CLI::App* complete = app.add_subcommand("complete", "print completion candidates");
+    complete->group("");
+    complete->add_option("what", completion_kind, "what to list")
+        ->required()
+        ->check(CLI::IsMember(cli::completion_kinds));
+    complete->add_option("command", completion_command, "the command whose options to list");
+    add_config(complete);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -385,6 +396,8 @@ int main(int argc, char** argv) {
             return run_edit(config_file, editor);
         if (*plugins)
             return run_plugins();
+        if (*complete)
+            return cli::complete(app, completion_kind, completion_command, config_file);
     } catch (const std::exception& error) {
         cli::Messages{}.error(error.what());
         return exit_failed;
