@@ -6,6 +6,7 @@ packages=(
   libfmt-dev libtomlplusplus-dev catch2 libcli11-dev
   libsmbclient-dev samba smbclient nlohmann-json3-dev libcurl4-openssl-dev python3 procps
   afl++ # fuzzing (tests/fuzz): afl-fuzz, its runtime and libAFLDriver.a
+  systemd # systemd-analyze verify on the user units (tests/units_test.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

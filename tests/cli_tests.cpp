@@ -9,6 +9,12 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <regex>
@@ -336,6 +342,121 @@ name = "Mathe 2"
         CHECK(result.err == "");
         CHECK(result.out == "complete -F _kitovu kitovu\n" + c.offered);
     }
+}
+
+TEST_CASE("kitovu sync --skip-if-running exits 0 while another sync holds the lock; a config "
+          "error still exits 2") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const std::string cache = home.path("kitovu.cache").string();
+    const auto sync = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), {"sync", "--cache", cache, "--config", home.config().string()});
+        return home.kitovu(more);
+    };
+    // Held exactly as a running sync holds it (CacheLock): an exclusive flock on the file.
+    const std::string lock_file = cache + ".lock";
+    const int lock = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(lock >= 0);
+    REQUIRE(::flock(lock, LOCK_EX) == 0);
+
+    const auto refused = sync({});
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.err.find("another kitovu sync with this config is running") != std::string::npos);
+    const auto skipped = sync({"--skip-if-running"});
+    CHECK(skipped.exit_code == 0);
+    CHECK(skipped.err == "another kitovu sync with this config is running; this run is skipped\n");
+    const auto quiet = sync({"--skip-if-running", "-q"});
+    CHECK(quiet.exit_code == 0);
+    CHECK(quiet.out + quiet.err == "");
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
+    CHECK(std::filesystem::exists(lock_file)); // the holder's lock is left alone
+
+    write_file(home.config(), "root-dir = 1\n");
+    CHECK(sync({"--skip-if-running"}).exit_code == 2);
+    home.write_config();
+
+    ::unlink(lock_file.c_str());
+    ::close(lock);
+    CHECK(sync({"--skip-if-running"}).exit_code == 0);
+    CHECK(read_file(home.path("kitovu/Mathe/a.txt")) == "a");
+}
+
+TEST_CASE("kitovu sync --notify tells the desktop about conflicts and errors through notify-send, "
+          "only when there is a session bus") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    // A stand-in for notify-send that records its arguments and the bus it was given.
+    const auto notified = home.path("notified");
+    write_file(
+        home.path("bin/notify-send"),
+        "#!/bin/sh\n{ echo \"bus=$DBUS_SESSION_BUS_ADDRESS\"; printf '%s\\n' \"$@\"; } >> '" +
+            notified.string() + "'\n");
+    std::filesystem::permissions(home.path("bin/notify-send"), std::filesystem::perms::owner_all);
+    std::filesystem::create_directories(home.path("runtime"));
+    auto desktop = home.environment();
+    desktop["PATH"] = home.path("bin").string() + ":/usr/bin:/bin";
+    desktop["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/run/user/1000/bus";
+    desktop["XDG_RUNTIME_DIR"] = home.path("runtime").string();
+    const auto sync = [&](const kitovu::test::Environment& environment,
+                          std::vector<std::string> more = {"--notify"}) {
+        std::filesystem::remove(notified);
+        more.insert(more.begin(), {KITOVU_BINARY, "sync", "--config", home.config().string()});
+        return run_process(more, environment);
+    };
+
+    CHECK(sync(desktop).exit_code == 0);
+    CHECK_FALSE(std::filesystem::exists(notified)); // all well: silence
+
+    // A conflict: an edit here, another there.
+    write_file(home.path("kitovu/Mathe/a.txt"), "edited here");
+    home.share("Mathe/a.txt", "changed there");
+    CHECK(sync(desktop).exit_code == 0);
+    const std::string conflict = read_file(notified);
+    CHECK(conflict.starts_with("bus=unix:path=/run/user/1000/bus\n--app-name=kitovu\n"));
+    CHECK(conflict.find("--urgency=normal\nkitovu sync: 1 conflict\n") != std::string::npos);
+    CHECK(conflict.find(home.path("kitovu/Mathe/a.txt").string()) != std::string::npos);
+
+    // Without --notify, or without a session bus, or without notify-send: nothing, same exit.
+    home.share("Mathe/b.txt", "b");
+    write_file(home.path("kitovu/Mathe/b.txt"), "mine");
+    CHECK(sync(desktop, {}).exit_code == 0);
+    CHECK_FALSE(std::filesystem::exists(notified));
+    auto no_bus = desktop;
+    no_bus["DBUS_SESSION_BUS_ADDRESS"] = "";
+    home.share("Mathe/c.txt", "c");
+    write_file(home.path("kitovu/Mathe/c.txt"), "mine");
+    CHECK(sync(no_bus).exit_code == 0);
+    CHECK_FALSE(std::filesystem::exists(notified));
+    auto no_notify_send = desktop;
+    no_notify_send["PATH"] = "/nonexistent";
+    home.share("Mathe/d.txt", "d");
+    write_file(home.path("kitovu/Mathe/d.txt"), "mine");
+    CHECK(sync(no_notify_send).exit_code == 0);
+
+    // The bus systemd's user manager provides, found at $XDG_RUNTIME_DIR/bus; and an error.
+    const int bus = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const std::string bus_path = home.path("runtime/bus").string();
+    REQUIRE(bus_path.size() < sizeof address.sun_path);
+    bus_path.copy(address.sun_path, bus_path.size());
+    REQUIRE(::bind(bus, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    home.write_config("\n[[subjects]]\nname = \"Gone\"\n  [[subjects.sources]]\n  connection = "
+                      "\"mirror\"\n  remote-dir = \"Gone\"\n");
+    CHECK(sync(no_bus).exit_code == 1);
+    const std::string error = read_file(notified);
+    CHECK(error.starts_with("bus=unix:path=" + bus_path + "\n"));
+    CHECK(error.find("--urgency=critical\nkitovu sync: 1 error\n") != std::string::npos);
+    CHECK(error.find("remote folder not found") != std::string::npos);
+    ::close(bus);
+
+    // A config that stops the run before it starts.
+    write_file(home.config(), "root-dir = 1\n");
+    CHECK(sync(desktop).exit_code == 2);
+    CHECK(read_file(notified).find("kitovu sync could not run\n" + home.config().string() +
+                                   " has problems") != std::string::npos);
 }
 
 TEST_CASE("kitovu sync with a broken config exits 2, prints every problem and syncs nothing") {

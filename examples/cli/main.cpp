@@ -4,6 +4,7 @@
 #include "report_json.hpp"
 #include "select.hpp"
 #include "terminal.hpp"
+#include "unattended.hpp"
 
 #include <kitovu/engine.hpp>
 #include <kitovu/plugins/local.hpp>
@@ -139,14 +140,25 @@ std::string summary(const SyncReport& report) {
 }
 
 int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsigned jobs, bool json,
-             cli::Verbosity verbosity, const cli::Selection& selection) {
+             cli::Verbosity verbosity, const cli::Selection& selection,
+             const cli::Unattended& unattended) {
     const cli::Messages say;
+    const auto tell_desktop = [&](const SyncReport* report, const std::string& problem) {
+        if (!unattended.notify)
+            return;
+        if (auto notification = cli::notification_for(report, problem))
+            cli::notify_desktop(*notification);
+    };
     auto loaded = load(config, say);
-    if (!loaded || !plugins_accept(*loaded))
+    if (!loaded || !plugins_accept(*loaded)) {
+        tell_desktop(nullptr, fmt::format("{} has problems: kitovu validate --config {} lists them",
+                                          config.string(), config.string()));
         return exit_usage;
+    }
     auto settings = cli::select(std::move(*loaded), selection);
     if (!settings) {
         say.error(settings.error().to_string());
+        tell_desktop(nullptr, settings.error().to_string());
         return exit_usage;
     }
 
@@ -171,7 +183,14 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
     auto report = sync(*settings, options, warn);
     progress.clear();
     if (!report) {
+        // Asked after the refusal, not before: asking takes the lock for an instant itself.
+        if (unattended.skip_if_running && cli::another_sync_running(options.cache_file)) {
+            if (verbosity != cli::Verbosity::quiet)
+                say.note("another kitovu sync with this config is running; this run is skipped");
+            return exit_ok;
+        }
         say.error(report.error().to_string());
+        tell_desktop(nullptr, report.error().to_string());
         return exit_code_for(report.error());
     }
     for (const UsageError& error : report->errors)
@@ -182,6 +201,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
         say.note("stopped: temporaries removed, what was synced is recorded; run again to finish");
     if (verbosity != cli::Verbosity::quiet && !json)
         fmt::print(stdout, "{}\n", summary(*report));
+    tell_desktop(&*report, {});
     return report->exit_code();
 }
 
@@ -318,6 +338,7 @@ int main(int argc, char** argv) {
     bool dry_run = false, json = false, verbose = false, quiet = false;
     unsigned jobs = 4;
     cli::Selection selection;
+    cli::Unattended unattended;
     const auto add_config = [&](CLI::App* command) {
         command->add_option("--config", config, "config file (default: " + default_config + ")");
     };
@@ -336,6 +357,10 @@ int main(int argc, char** argv) {
     auto* verbose_flag =
         sync->add_flag("-v,--verbose", verbose, "print each file and what happens to it");
     sync->add_flag("-q,--quiet", quiet, "print errors only")->excludes(verbose_flag);
+    sync->add_flag("--skip-if-running", unattended.skip_if_running,
+                   "exit 0 when another sync with this config is running (for timers)");
+    sync->add_flag("--notify", unattended.notify,
+                   "on conflicts or errors, show a desktop notification (with notify-send)");
     sync->footer("Examples:\n  kitovu sync\n  kitovu sync EPJ Mathe\n  kitovu sync --connection "
                  "moodle\n  kitovu sync --dry-run -v\n  kitovu sync --config ~/uni.toml --jobs 8\n"
                  "  KITOVU_PASSWORD_SKRIPTE=... kitovu sync --json -q");
@@ -386,7 +411,7 @@ int main(int argc, char** argv) {
                                    : verbose ? cli::Verbosity::verbose
                                              : cli::Verbosity::normal;
             return run_sync(config_file, cache.empty() ? fs::path{} : fs::absolute(cache), dry_run,
-                            jobs, json, verbosity, selection);
+                            jobs, json, verbosity, selection, unattended);
         }
         if (*validate)
             return run_validate(config_file);
