@@ -326,11 +326,14 @@ int main(int argc, char** argv) {
         "Files you edited locally are never overwritten.",
         "kitovu"};
     app.set_version_flag("--version", "kitovu " KITOVU_VERSION);
+    // Wide enough for "--jobs UINT:INT in [1 - 64]" and the like to keep two spaces before
+    // their description, which is how help2man (the man page) tells them apart.
+    app.get_formatter()->column_width(34);
     app.require_subcommand(1);
     app.footer(
-        "Examples:\n  kitovu edit              create or edit the config\n"
-        "  kitovu sync              sync every subject\n  kitovu sync --dry-run -v show what would "
-        "happen\n\n"
+        "Examples:\n  kitovu edit               create or edit the config\n"
+        "  kitovu sync               sync every subject\n"
+        "  kitovu sync --dry-run -v  show what would happen\n\n"
         "Exit codes: 0 in step, 1 something failed (the rest synced), 2 usage or config error.");
 
     const std::string default_config = default_config_path().string();
