@@ -333,6 +333,7 @@ int main(int argc, char** argv) {
     app.footer(
         "Examples:\n  kitovu edit               create or edit the config\n"
         "  kitovu sync               sync every subject\n"
+        "  kitovu sync EPJ           sync one subject\n"
         "  kitovu sync --dry-run -v  show what would happen\n\n"
         "Exit codes: 0 in step, 1 something failed (the rest synced), 2 usage or config error.");
 
