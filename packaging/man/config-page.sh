@@ -5,9 +5,14 @@
 set -eu
 source_dir=$1 version=$2 output=$3
 date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" '+%B %Y')
+config=$(awk '/^### Config$/ { on = 1; next } on && /^#{1,3} / { exit } on' "$source_dir/README.md")
+if [ -z "$config" ]; then
+  echo "config-page.sh: no '### Config' section in $source_dir/README.md" >&2
+  exit 1
+fi
 {
   sed -e "s/@VERSION@/$version/" -e "s/@DATE@/$date/" "$source_dir/packaging/man/kitovu.toml.5.md"
   printf '# FORMAT\n\n'
-  awk '/^### Config$/ { on = 1; next } on && /^#{1,3} / { exit } on' "$source_dir/README.md"
+  printf '%s\n' "$config"
   printf '\n# SEE ALSO\n\n**kitovu**(1)\n'
 } | go-md2man >"$output"
