@@ -234,6 +234,37 @@ TEST_CASE("kitovu sync SUBJECT syncs only that subject; the others' files and ca
     CHECK(read_file(home.path("kitovu/Mathe/Analysis.pdf")) == "v2");
 }
 
+TEST_CASE("kitovu sync SUBJECT also syncs a subject whose folder lies inside the chosen one's, "
+          "so its records are not taken for gone") {
+    Home home;
+    home.share("Mathe/Analysis.pdf", "analysis");
+    home.share("Mathe/Archiv/2019.pdf", "old");
+    home.write_config(fmt::format(R"(
+[[subjects]]
+name = "Archiv"
+  [[subjects.sources]]
+  connection = "mirror"
+  remote-dir = "Mathe/Archiv"
+  local-dir = "{}"
+)",
+                                  home.path("kitovu/Mathe/Alt").string()));
+    const std::string cache = home.path("kitovu.cache").string();
+    const auto sync = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"sync", "--cache", cache, "--config", home.config().string()});
+        return home.kitovu(args);
+    };
+    REQUIRE(sync({}).exit_code == 0);
+    const std::string records = read_file(cache);
+
+    const auto mathe = sync({"Mathe"});
+    CHECK(mathe.exit_code == 0);
+    CHECK(mathe.err == "also syncing 'Archiv' from mirror: its folder " +
+                           home.path("kitovu/Mathe/Alt").string() +
+                           " is inside the folder of 'Mathe'\n");
+    CHECK(mathe.out.find("gone remotely") == std::string::npos);
+    CHECK(read_file(cache) == records);
+}
+
 TEST_CASE("kitovu sync --connection NAME syncs only the sources on that connection") {
     Home home;
     home.share("Informatik/EPJ/Skript.pdf", "epj");

@@ -155,12 +155,16 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
                                           config.string(), config.string()));
         return exit_usage;
     }
-    auto settings = cli::select(std::move(*loaded), selection);
-    if (!settings) {
-        say.error(settings.error().to_string());
-        tell_desktop(nullptr, settings.error().to_string());
+    auto chosen = cli::select(std::move(*loaded), selection);
+    if (!chosen) {
+        say.error(chosen.error().to_string());
+        tell_desktop(nullptr, chosen.error().to_string());
         return exit_usage;
     }
+    if (verbosity != cli::Verbosity::quiet)
+        for (const std::string& note : chosen->notes)
+            say.note(note);
+    const Settings& settings = chosen->settings;
 
     StopOnSignal stop;
     cli::Progress progress{verbosity, dry_run};
@@ -180,7 +184,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
         progress.clear();
         say.warning(warning.to_string());
     };
-    auto report = sync(*settings, options, warn);
+    auto report = sync(settings, options, warn);
     progress.clear();
     if (!report) {
         // Asked after the refusal, not before: asking takes the lock for an instant itself.

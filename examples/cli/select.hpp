@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,10 +40,20 @@ std::vector<std::string> names_of(const std::vector<Named>& items) {
     return names;
 }
 
+// What a run syncs, and why more than was asked for, if so (one note a line).
+struct Chosen {
+    Settings settings;
+    std::vector<std::string> notes;
+};
+
+inline bool is_inside(const std::filesystem::path& folder, const std::filesystem::path& outer) {
+    return folder == outer || folder.native().starts_with(outer.native() + '/');
+}
+
 // The subjects named (all when none is), each with only its sources on `connection` (all when
 // none is given). Unknown names, or a choice that leaves nothing to sync, are usage errors that
 // list what the config has.
-inline expected<Settings, UsageError> select(Settings settings, const Selection& selection) {
+inline expected<Chosen, UsageError> select(Settings settings, const Selection& selection) {
     const std::vector<std::string>& subjects = selection.subjects;
     const std::optional<std::string>& connection = selection.connection;
     std::vector<std::string> unknown;
@@ -60,22 +72,59 @@ inline expected<Settings, UsageError> select(Settings settings, const Selection&
                                                   *connection, settings.file.string(),
                                                   detail::join(names_of(settings.connections))));
 
-    std::erase_if(settings.subjects, [&](Subject& subject) {
-        if (!subjects.empty() && std::ranges::find(subjects, subject.name) == subjects.end())
-            return true;
-        if (connection)
-            std::erase_if(subject.sources,
-                          [&](const Source& source) { return source.connection != *connection; });
-        return subject.sources.empty();
-    });
-    if (settings.subjects.empty() && connection)
+    // keep[i][j]: source j of subject i is synced.
+    std::vector<std::vector<bool>> keep;
+    bool any = false;
+    for (const Subject& subject : settings.subjects) {
+        auto& row = keep.emplace_back();
+        for (const Source& source : subject.sources) {
+            row.push_back(
+                (subjects.empty() || std::ranges::find(subjects, subject.name) != subjects.end()) &&
+                (!connection || source.connection == *connection));
+            any = any || row.back();
+        }
+    }
+    if (!any && connection)
         return fail(ErrorKind::usage,
                     fmt::format("nothing to sync: {} no source on connection '{}'",
                                 subjects.empty() ? std::string{"the config has"}
                                                  : quoted_names(subjects) +
                                                        (subjects.size() == 1 ? " has" : " have"),
                                 *connection));
-    return settings;
+
+    // A source whose folder lies inside a synced source's folder, on the same connection, is
+    // synced too: the engine tells a file gone remotely by the nearest synced source around it,
+    // and would take the left-out source's records for that one's and forget them.
+    Chosen chosen;
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (std::size_t i = 0; i < keep.size(); ++i)
+            for (std::size_t j = 0; j < keep[i].size(); ++j) {
+                const Source& left_out = settings.subjects[i].sources[j];
+                for (std::size_t k = 0; !keep[i][j] && k < keep.size(); ++k)
+                    for (std::size_t l = 0; !keep[i][j] && l < keep[k].size(); ++l) {
+                        const Source& synced = settings.subjects[k].sources[l];
+                        if (!keep[k][l] || synced.connection != left_out.connection ||
+                            !is_inside(left_out.local_dir, synced.local_dir))
+                            continue;
+                        keep[i][j] = grew = true;
+                        chosen.notes.push_back(fmt::format(
+                            "also syncing '{}' from {}: its folder {} is inside the folder of '{}'",
+                            settings.subjects[i].name, left_out.connection,
+                            left_out.local_dir.string(), settings.subjects[k].name));
+                    }
+            }
+    }
+    for (std::size_t i = keep.size(); i-- > 0;) {
+        auto& sources = settings.subjects[i].sources;
+        for (std::size_t j = sources.size(); j-- > 0;)
+            if (!keep[i][j])
+                sources.erase(sources.begin() + static_cast<std::ptrdiff_t>(j));
+        if (sources.empty())
+            settings.subjects.erase(settings.subjects.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    chosen.settings = std::move(settings);
+    return chosen;
 }
 
 } // namespace kitovu::cli
