@@ -6,6 +6,9 @@ packages=(
   libfmt-dev libtomlplusplus-dev catch2 libcli11-dev
   libsmbclient-dev samba smbclient nlohmann-json3-dev libcurl4-openssl-dev python3 procps
   afl++ # fuzzing (tests/fuzz): afl-fuzz, its runtime and libAFLDriver.a
+  systemd # systemd-analyze verify on the user units (tests/units_test.sh)
+  help2man go-md2man man-db # the man pages (packaging/man) and their test
+  dpkg-dev file # cpack -G DEB computes the package's dependencies (tests/deb_test.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -11,9 +11,16 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 using kitovu::test::read_file;
 using kitovu::test::run_on_terminal;
@@ -174,6 +181,315 @@ name = "Missing"
     CHECK(result.err.find("error: mirror: ") != std::string::npos);
     CHECK(result.err.find("remote folder not found") != std::string::npos);
     CHECK(read_file(home.path("kitovu/Mathe/a.txt")) == "a");
+}
+
+namespace {
+
+// The cache lines of the files below `folder`, as saved: a run that leaves a subject alone
+// leaves these bytes alone.
+std::vector<std::string> cache_lines_under(const std::filesystem::path& cache,
+                                           const std::filesystem::path& folder) {
+    std::vector<std::string> lines;
+    std::istringstream in{read_file(cache)};
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with(folder.string() + '/'))
+            lines.push_back(line);
+    return lines;
+}
+
+} // namespace
+
+TEST_CASE("kitovu sync SUBJECT syncs only that subject; the others' files and cache records stay "
+          "as they were") {
+    Home home;
+    home.share("Informatik/EPJ/Skript.pdf", "v1");
+    home.share("Mathe/Analysis.pdf", "v1");
+    home.share("Mathe/Algebra.pdf", "v1");
+    home.write_config();
+    const std::string cache = home.path("kitovu.cache").string();
+    const auto sync = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"sync", "--cache", cache, "--config", home.config().string()});
+        return home.kitovu(args);
+    };
+    REQUIRE(sync({}).exit_code == 0);
+    const auto mathe_records = cache_lines_under(cache, home.path("kitovu/Mathe"));
+    REQUIRE(mathe_records.size() == 2);
+
+    // Both subjects change remotely; one Mathe file is even gone.
+    home.share("Informatik/EPJ/Skript.pdf", "v2");
+    home.share("Mathe/Analysis.pdf", "v2");
+    std::filesystem::remove(home.path("share/Mathe/Algebra.pdf"));
+    const auto only_epj = sync({"EPJ", "-v"});
+    CHECK(only_epj.exit_code == 0);
+    CHECK(only_epj.out.find("1 updated") != std::string::npos);
+    CHECK(only_epj.out.find("Mathe") == std::string::npos);
+    CHECK(only_epj.err.find("Mathe") == std::string::npos); // no "gone remotely" for Algebra
+    CHECK(read_file(home.path("kitovu/EPJ/Skript.pdf")) == "v2");
+    CHECK(read_file(home.path("kitovu/Mathe/Analysis.pdf")) == "v1");
+    CHECK(cache_lines_under(cache, home.path("kitovu/Mathe")) == mathe_records);
+
+    // The next full run catches up with Mathe.
+    const auto all = sync({});
+    CHECK(all.exit_code == 0);
+    CHECK(all.out.find("1 updated") != std::string::npos);
+    CHECK(all.out.find("1 gone remotely") != std::string::npos);
+    CHECK(read_file(home.path("kitovu/Mathe/Analysis.pdf")) == "v2");
+}
+
+TEST_CASE("kitovu sync SUBJECT also syncs a subject whose folder lies inside the chosen one's, "
+          "so its records are not taken for gone") {
+    Home home;
+    home.share("Mathe/Analysis.pdf", "analysis");
+    home.share("Mathe/Archiv/2019.pdf", "old");
+    home.write_config(fmt::format(R"(
+[[subjects]]
+name = "Archiv"
+  [[subjects.sources]]
+  connection = "mirror"
+  remote-dir = "Mathe/Archiv"
+  local-dir = "{}"
+)",
+                                  home.path("kitovu/Mathe/Alt").string()));
+    const std::string cache = home.path("kitovu.cache").string();
+    const auto sync = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"sync", "--cache", cache, "--config", home.config().string()});
+        return home.kitovu(args);
+    };
+    REQUIRE(sync({}).exit_code == 0);
+    const std::string records = read_file(cache);
+
+    const auto mathe = sync({"Mathe"});
+    CHECK(mathe.exit_code == 0);
+    CHECK(mathe.err == "also syncing 'Archiv' from mirror: its folder " +
+                           home.path("kitovu/Mathe/Alt").string() +
+                           " is inside the folder of 'Mathe'\n");
+    CHECK(mathe.out.find("gone remotely") == std::string::npos);
+    CHECK(read_file(cache) == records);
+}
+
+TEST_CASE("kitovu sync --connection NAME syncs only the sources on that connection") {
+    Home home;
+    home.share("Informatik/EPJ/Skript.pdf", "epj");
+    home.share("Mathe/Analysis.pdf", "mathe");
+    write_file(home.path("archive/Mathe/2019.pdf"), "old");
+    home.write_config(fmt::format(R"(  [[subjects.sources]]
+  connection = "archive"
+  remote-dir = "Mathe"
+
+[[connections]]
+name = "archive"
+plugin = "local"
+path = "{}"
+)",
+                                  home.path("archive").string()));
+    const auto args = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), {"sync", "--config", home.config().string()});
+        return more;
+    };
+    const auto archive = home.kitovu(args({"--connection", "archive"}));
+    CHECK(archive.exit_code == 0);
+    CHECK(read_file(home.path("kitovu/Mathe/2019.pdf")) == "old");
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/Mathe/Analysis.pdf")));
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/EPJ")));
+
+    const auto mathe_mirror = home.kitovu(args({"Mathe", "--connection", "mirror"}));
+    CHECK(mathe_mirror.exit_code == 0);
+    CHECK(read_file(home.path("kitovu/Mathe/Analysis.pdf")) == "mathe");
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/EPJ")));
+
+    const auto nothing = home.kitovu(args({"EPJ", "--connection", "archive"}));
+    CHECK(nothing.exit_code == 2);
+    CHECK(nothing.err == "error: nothing to sync: 'EPJ' has no source on connection 'archive'\n");
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/EPJ")));
+}
+
+TEST_CASE("kitovu sync with an unknown subject or connection exits 2, lists the known names and "
+          "syncs nothing") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const std::string config = home.config().string();
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    for (const Case& c : std::vector<Case>{
+             {{"Mathe", "Physik"},
+              "error: unknown subject 'Physik' (subjects in " + config + ": EPJ, Mathe)\n"},
+             {{"mathe", "Chemie", "mathe"},
+              "error: unknown subjects 'mathe', 'Chemie' (subjects in " + config +
+                  ": EPJ, Mathe)\n"},
+             {{"--connection", "moodle"},
+              "error: unknown connection 'moodle' (connections in " + config + ": mirror)\n"},
+             {{"--connection", ""},
+              "error: unknown connection '' (connections in " + config + ": mirror)\n"},
+         }) {
+        auto args = c.args;
+        args.insert(args.begin(), {"sync", "--config", config});
+        INFO(fmt::format("kitovu {}", fmt::join(args, " ")));
+        const auto result = home.kitovu(args);
+        CHECK(result.exit_code == 2);
+        CHECK(result.err == c.message);
+        CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
+        CHECK_FALSE(std::filesystem::exists(home.path("data")));
+    }
+}
+
+TEST_CASE("the bash completion loads and offers commands, options, and the config's subjects and "
+          "connections") {
+    Home home;
+    home.write_config(R"(
+[[subjects]]
+name = "Mathe 2"
+  [[subjects.sources]]
+  connection = "mirror"
+  remote-dir = "Mathe"
+)");
+    // Completes the words after `kitovu` as bash would on TAB; prints one candidate a line.
+    const auto complete = [&](const std::string& words) {
+        const std::string script =
+            "source \"$1\" && complete -p kitovu && COMP_WORDS=(\"$2\" " + words +
+            ") && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _kitovu && for word in "
+            "\"${COMPREPLY[@]}\"; do echo \"$word\"; done";
+        return run_process({"/bin/bash", "--norc", "-c", script, "bash",
+                            KITOVU_SOURCE_DIR "/packaging/completions/kitovu.bash", KITOVU_BINARY},
+                           home.environment());
+    };
+    const std::string config = "--config " + home.config().string();
+    struct Case {
+        std::string words;
+        std::string offered;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"''", "sync\nvalidate\nfileinfo\nedit\nplugins\n"},
+             {"va", "validate\n"},
+             {"sync " + config + " ''", "EPJ\nMathe\nMathe\\ 2\n"},
+             {"sync " + config + " Mathe", "Mathe\nMathe\\ 2\n"},
+             {"sync " + config + " EPJ --connection ''", "mirror\n"},
+             {"sync --dry", "--dry-run\n"},
+             {"validate " + config + " ''", ""},
+         }) {
+        INFO("kitovu " << c.words);
+        const auto result = complete(c.words);
+        CHECK(result.exit_code == 0);
+        CHECK(result.err == "");
+        CHECK(result.out == "complete -F _kitovu kitovu\n" + c.offered);
+    }
+}
+
+TEST_CASE("kitovu sync --skip-if-running exits 0 while another sync holds the lock; a config "
+          "error still exits 2") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const std::string cache = home.path("kitovu.cache").string();
+    const auto sync = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), {"sync", "--cache", cache, "--config", home.config().string()});
+        return home.kitovu(more);
+    };
+    // Held exactly as a running sync holds it (CacheLock): an exclusive flock on the file.
+    const std::string lock_file = cache + ".lock";
+    const int lock = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(lock >= 0);
+    REQUIRE(::flock(lock, LOCK_EX) == 0);
+
+    const auto refused = sync({});
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.err.find("another kitovu sync with this config is running") != std::string::npos);
+    const auto skipped = sync({"--skip-if-running"});
+    CHECK(skipped.exit_code == 0);
+    CHECK(skipped.err == "another kitovu sync with this config is running; this run is skipped\n");
+    const auto quiet = sync({"--skip-if-running", "-q"});
+    CHECK(quiet.exit_code == 0);
+    CHECK(quiet.out + quiet.err == "");
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
+    CHECK(std::filesystem::exists(lock_file)); // the holder's lock is left alone
+
+    write_file(home.config(), "root-dir = 1\n");
+    CHECK(sync({"--skip-if-running"}).exit_code == 2);
+    home.write_config();
+
+    ::unlink(lock_file.c_str());
+    ::close(lock);
+    CHECK(sync({"--skip-if-running"}).exit_code == 0);
+    CHECK(read_file(home.path("kitovu/Mathe/a.txt")) == "a");
+}
+
+TEST_CASE("kitovu sync --notify tells the desktop about conflicts and errors through notify-send, "
+          "only when there is a session bus") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    // A stand-in for notify-send that records its arguments and the bus it was given.
+    const auto notified = home.path("notified");
+    write_file(
+        home.path("bin/notify-send"),
+        "#!/bin/sh\n{ echo \"bus=$DBUS_SESSION_BUS_ADDRESS\"; printf '%s\\n' \"$@\"; } >> '" +
+            notified.string() + "'\n");
+    std::filesystem::permissions(home.path("bin/notify-send"), std::filesystem::perms::owner_all);
+    std::filesystem::create_directories(home.path("runtime"));
+    auto desktop = home.environment();
+    desktop["PATH"] = home.path("bin").string() + ":/usr/bin:/bin";
+    desktop["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/run/user/1000/bus";
+    desktop["XDG_RUNTIME_DIR"] = home.path("runtime").string();
+    const auto sync = [&](const kitovu::test::Environment& environment,
+                          std::vector<std::string> more = {"--notify"}) {
+        std::filesystem::remove(notified);
+        more.insert(more.begin(), {KITOVU_BINARY, "sync", "--config", home.config().string()});
+        return run_process(more, environment);
+    };
+
+    CHECK(sync(desktop).exit_code == 0);
+    CHECK_FALSE(std::filesystem::exists(notified)); // all well: silence
+
+    // A conflict: an edit here, another there.
+    write_file(home.path("kitovu/Mathe/a.txt"), "edited here");
+    home.share("Mathe/a.txt", "changed there");
+    CHECK(sync(desktop).exit_code == 0);
+    const std::string conflict = read_file(notified);
+    CHECK(conflict.starts_with("bus=unix:path=/run/user/1000/bus\n--app-name=kitovu\n"));
+    CHECK(conflict.find("--urgency=normal\nkitovu sync: 1 conflict\n") != std::string::npos);
+    CHECK(conflict.find(home.path("kitovu/Mathe/a.txt").string()) != std::string::npos);
+
+    // Without --notify, or without a session bus, or without notify-send: nothing, same exit.
+    home.share("Mathe/b.txt", "b");
+    write_file(home.path("kitovu/Mathe/b.txt"), "mine");
+    CHECK(sync(desktop, {}).exit_code == 0);
+    CHECK_FALSE(std::filesystem::exists(notified));
+    auto no_bus = desktop;
+    no_bus["DBUS_SESSION_BUS_ADDRESS"] = "";
+    home.share("Mathe/c.txt", "c");
+    write_file(home.path("kitovu/Mathe/c.txt"), "mine");
+    CHECK(sync(no_bus).exit_code == 0);
+    CHECK_FALSE(std::filesystem::exists(notified));
+    auto no_notify_send = desktop;
+    no_notify_send["PATH"] = "/nonexistent";
+    home.share("Mathe/d.txt", "d");
+    write_file(home.path("kitovu/Mathe/d.txt"), "mine");
+    CHECK(sync(no_notify_send).exit_code == 0);
+
+    // The bus systemd's user manager provides, found at $XDG_RUNTIME_DIR/bus; and an error.
+    const int bus = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const std::string bus_path = home.path("runtime/bus").string();
+    REQUIRE(bus_path.size() < sizeof address.sun_path);
+    bus_path.copy(address.sun_path, bus_path.size());
+    REQUIRE(::bind(bus, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    home.write_config("\n[[subjects]]\nname = \"Gone\"\n  [[subjects.sources]]\n  connection = "
+                      "\"mirror\"\n  remote-dir = \"Gone\"\n");
+    CHECK(sync(no_bus).exit_code == 1);
+    const std::string error = read_file(notified);
+    CHECK(error.starts_with("bus=unix:path=" + bus_path + "\n"));
+    CHECK(error.find("--urgency=critical\nkitovu sync: 1 error\n") != std::string::npos);
+    CHECK(error.find("remote folder not found") != std::string::npos);
+    ::close(bus);
+
+    // A config that stops the run before it starts.
+    write_file(home.config(), "root-dir = 1\n");
+    CHECK(sync(desktop).exit_code == 2);
+    CHECK(read_file(notified).find("kitovu sync could not run\n" + home.config().string() +
+                                   " has problems") != std::string::npos);
 }
 
 TEST_CASE("kitovu sync with a broken config exits 2, prints every problem and syncs nothing") {

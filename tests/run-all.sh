@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds kitovu with warnings as errors and runs
-# every test (the fuzzers for KITOVU_FUZZ_SECONDS each), then every test again under
+# every test (the fuzzers for KITOVU_FUZZ_SECONDS each) and the Debian packages (built,
+# installed, checked and removed again, tests/deb_test.sh), then every test again under
 # AddressSanitizer + UBSan and the engine and smb tests under ThreadSanitizer. CI runs exactly
 # this (.ci/run). Build folders: $KITOVU_BUILD_DIR (default build), then -asan and -tsan beside it.
 set -euo pipefail
@@ -17,6 +18,9 @@ cmake -S . -B "$build" "${config[@]}" -DKITOVU_SANITIZE= -DKITOVU_FUZZ=ON \
   ${KITOVU_FUZZ_SECONDS:+-DKITOVU_FUZZ_SECONDS=$KITOVU_FUZZ_SECONDS} >/dev/null
 cmake --build "$build" -j2
 ctest --test-dir "$build" --output-on-failure -j2
+
+step "Debian packages: build, apt-get install, check, purge"
+tests/deb_test.sh "$build"
 
 # Any sanitizer finding aborts the process, so the test that ran it fails with the report.
 # The install test is left out here: it builds examples/custom_plugin against the installed

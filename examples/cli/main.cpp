@@ -1,8 +1,11 @@
 // kitovu: the command-line tool. Commands and exit codes follow the contract: 0 in step,
 // 1 something failed (the rest synced), 2 usage or config error (nothing synced).
+#include "complete.hpp"
 #include "files.hpp"
 #include "report_json.hpp"
+#include "select.hpp"
 #include "terminal.hpp"
+#include "unattended.hpp"
 
 #include <kitovu/engine.hpp>
 #include <kitovu/plugins/local.hpp>
@@ -145,20 +148,45 @@ std::string summary(const SyncReport& report) {
 }
 
 int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsigned jobs, bool json,
-             cli::Verbosity verbosity) {
+             cli::Verbosity verbosity, const cli::Selection& selection,
+             const cli::Unattended& unattended) {
     const cli::Messages say;
     if (auto problem = cli::special_file_problem(cache, "--cache")) {
         say.error(*problem);
         return exit_usage;
     }
-    auto settings = load(config, say);
-    if (!settings || !plugins_accept(*settings))
+    const auto tell_desktop = [&](const SyncReport* report, const std::string& problem) {
+        if (!unattended.notify)
+            return;
+        if (auto notification = cli::notification_for(report, problem))
+            cli::notify_desktop(*notification);
+    };
+    auto loaded = load(config, say);
+    if (!loaded || !plugins_accept(*loaded)) {
+        tell_desktop(nullptr, fmt::format("{} has problems: kitovu validate --config {} lists them",
+                                          config.string(), config.string()));
         return exit_usage;
+    }
+    auto chosen = cli::select(std::move(*loaded), selection);
+    if (!chosen) {
+        say.error(chosen.error().to_string());
+        tell_desktop(nullptr, chosen.error().to_string());
+        return exit_usage;
+    }
+    if (verbosity != cli::Verbosity::quiet)
+        for (const std::string& note : chosen->notes)
+            say.note(note);
+    const Settings& settings = chosen->settings;
 
     StopOnSignal stop;
     cli::Progress progress{verbosity, dry_run, json ? stderr : stdout};
     SyncOptions options;
-    options.cache_file = cache; // empty: the config's default (default_cache_path)
+    auto cache_file = cache.empty() ? default_cache_path(config) : cache;
+    if (!cache_file) {
+        say.error(cache_file.error().to_string());
+        return exit_usage;
+    }
+    options.cache_file = *cache_file;
     options.jobs = jobs;
     options.dry_run = dry_run;
     options.stop = stop.token();
@@ -173,10 +201,17 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
         progress.clear();
         say.warning(warning.to_string());
     };
-    auto report = sync(*settings, options, warn);
+    auto report = sync(settings, options, warn);
     progress.clear();
     if (!report) {
+        // Asked after the refusal, not before: asking takes the lock for an instant itself.
+        if (unattended.skip_if_running && CacheLock::held_elsewhere(options.cache_file)) {
+            if (verbosity != cli::Verbosity::quiet)
+                say.note("another kitovu sync with this config is running; this run is skipped");
+            return exit_ok;
+        }
         say.error(report.error().to_string());
+        tell_desktop(nullptr, report.error().to_string());
         return exit_code_for(report.error());
     }
     for (const UsageError& error : report->errors)
@@ -187,6 +222,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
         say.note("stopped: temporaries removed, what was synced is recorded; run again to finish");
     if (verbosity != cli::Verbosity::quiet && !json)
         fmt::print(stdout, "{}\n", summary(*report));
+    tell_desktop(&*report, {});
     return report->exit_code();
 }
 
@@ -315,23 +351,33 @@ int main(int argc, char** argv) {
         "Files you edited locally are never overwritten.",
         "kitovu"};
     app.set_version_flag("--version", "kitovu " KITOVU_VERSION);
+    // Wide enough for "--jobs UINT:INT in [1 - 64]" and the like to keep two spaces before
+    // their description, which is how help2man (the man page) tells them apart.
+    app.get_formatter()->column_width(34);
     app.require_subcommand(1);
     app.footer(
-        "Examples:\n  kitovu edit              create or edit the config\n"
-        "  kitovu sync              sync every subject\n  kitovu sync --dry-run -v show what would "
-        "happen\n\n"
+        "Examples:\n  kitovu edit               create or edit the config\n"
+        "  kitovu sync               sync every subject\n"
+        "  kitovu sync EPJ           sync one subject\n"
+        "  kitovu sync --dry-run -v  show what would happen\n\n"
         "Exit codes: 0 in step, 1 something failed (the rest synced), 2 usage or config error.");
 
     const std::string default_config = default_config_path().string();
     std::string config, cache, editor;
     bool dry_run = false, json = false, verbose = false, quiet = false;
     unsigned jobs = 4;
+    cli::Selection selection;
+    cli::Unattended unattended;
     const auto add_config = [&](CLI::App* command) {
         command->add_option("--config", config, "config file (default: " + default_config + ")");
     };
 
     CLI::App* sync = app.add_subcommand("sync", "download what changed; keep local edits");
     add_config(sync);
+    sync->add_option("subjects", selection.subjects,
+                     "sync only these subjects (names as in the config; default: all)");
+    sync->add_option("--connection", selection.connection,
+                     "sync only the sources on this connection");
     sync->add_option("--cache", cache,
                      "file cache (default: one per config under $XDG_DATA_HOME/kitovu)");
     sync->add_flag("--dry-run", dry_run, "show what would happen, change nothing");
@@ -340,8 +386,12 @@ int main(int argc, char** argv) {
     auto* verbose_flag =
         sync->add_flag("-v,--verbose", verbose, "print each file and what happens to it");
     sync->add_flag("-q,--quiet", quiet, "print errors only")->excludes(verbose_flag);
-    sync->footer("Examples:\n  kitovu sync\n  kitovu sync --dry-run -v\n  kitovu sync --config "
-                 "~/uni.toml --jobs 8\n"
+    sync->add_flag("--skip-if-running", unattended.skip_if_running,
+                   "exit 0 when another sync with this config is running (for timers)");
+    sync->add_flag("--notify", unattended.notify,
+                   "on conflicts or errors, show a desktop notification (with notify-send)");
+    sync->footer("Examples:\n  kitovu sync\n  kitovu sync EPJ Mathe\n  kitovu sync --connection "
+                 "moodle\n  kitovu sync --dry-run -v\n  kitovu sync --config ~/uni.toml --jobs 8\n"
                  "  KITOVU_PASSWORD_SKRIPTE=... kitovu sync --json -q");
 
     CLI::App* validate =
@@ -366,6 +416,16 @@ int main(int argc, char** argv) {
     CLI::App* plugins = app.add_subcommand("plugins", "list the plugins and their options");
     plugins->footer("Example:\n  kitovu plugins");
 
+    // Hidden (group ""): the shell completions' helper.
+    std::string completion_kind, completion_command;
+    CLI::App* complete = app.add_subcommand("complete", "print completion candidates");
+    complete->group("");
+    complete->add_option("what", completion_kind, "what to list")
+        ->required()
+        ->check(CLI::IsMember(cli::completion_kinds));
+    complete->add_option("command", completion_command, "the command whose options to list");
+    add_config(complete);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -380,7 +440,7 @@ int main(int argc, char** argv) {
                                    : verbose ? cli::Verbosity::verbose
                                              : cli::Verbosity::normal;
             return run_sync(config_file, cache.empty() ? fs::path{} : fs::absolute(cache), dry_run,
-                            jobs, json, verbosity);
+                            jobs, json, verbosity, selection, unattended);
         }
         if (*validate)
             return run_validate(config_file);
@@ -390,6 +450,8 @@ int main(int argc, char** argv) {
             return run_edit(config_file, editor);
         if (*plugins)
             return run_plugins();
+        if (*complete)
+            return cli::complete(app, completion_kind, completion_command, config_file);
     } catch (const std::exception& error) {
         cli::Messages{}.error(error.what());
         return exit_failed;

@@ -18,12 +18,12 @@
 namespace kitovu {
 
 // Held while a sync runs, so two runs with the same cache never interleave. The lock file lives
-// beside the cache; finding one that nobody holds means the last run was killed.
+// beside the cache.
 class CacheLock {
   public:
     static expected<CacheLock, UsageError> acquire(const std::filesystem::path& cache_file) {
         CacheLock lock;
-        lock.path_ = cache_file.string() + ".lock";
+        lock.path_ = path_for(cache_file);
         if (auto folder = detail::prepare_cache_folder(cache_file); !folder)
             return fail(folder.error());
         std::error_code ec;
@@ -31,7 +31,6 @@ class CacheLock {
         // holder's. A holder that ends removes the file; whoever locked that removed file in
         // the meantime holds nothing and tries again with the file now at the path.
         for (;;) {
-            lock.crashed_before_ = std::filesystem::exists(lock.path_, ec);
             const int fd =
                 ::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
             if (fd < 0)
@@ -63,8 +62,7 @@ class CacheLock {
     }
 
     CacheLock(CacheLock&& other) noexcept
-        : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)),
-          crashed_before_(other.crashed_before_) {}
+        : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
     CacheLock& operator=(CacheLock&&) = delete;
     ~CacheLock() {
         if (fd_ < 0)
@@ -73,8 +71,21 @@ class CacheLock {
         ::close(fd_);
     }
 
-    // Whether a lock file was left behind by a run that did not end: its temporaries may remain.
-    bool previous_run_crashed() const noexcept { return crashed_before_; }
+    // Whether another process holds the lock of `cache_file`. Asked with a shared lock on a
+    // descriptor of our own, closed at once: the file stays, and a holder is never disturbed.
+    static bool held_elsewhere(const std::filesystem::path& cache_file) {
+        const std::string lock = path_for(cache_file);
+        const int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return false;
+        const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+        ::close(fd);
+        return held;
+    }
+
+    static std::string path_for(const std::filesystem::path& cache_file) {
+        return cache_file.string() + ".lock";
+    }
 
   private:
     CacheLock() = default;
@@ -93,7 +104,6 @@ class CacheLock {
 
     std::filesystem::path path_;
     int fd_ = -1;
-    bool crashed_before_ = false;
 };
 
 } // namespace kitovu

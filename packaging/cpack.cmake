@@ -1,0 +1,46 @@
+# `cpack -G DEB` in the build folder: kitovu_VERSION_ARCH.deb (component cli: the command, its
+# man pages, shell completions and systemd user units) and libkitovu-dev_VERSION_all.deb
+# (component dev: the headers, the CMake package and kitovu.pc). The paths inside are those of
+# CMAKE_INSTALL_PREFIX, which a Debian package wants to be /usr (tests/deb_test.sh).
+set(CPACK_PACKAGE_NAME kitovu)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "kitovu maintainers <kitovu@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
+set(CPACK_GENERATOR DEB)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+if(TARGET kitovu_cli)
+  set(CPACK_COMPONENTS_ALL cli dev)
+else() # without libsmbclient there is no command, only the library
+  set(CPACK_COMPONENTS_ALL dev)
+endif()
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/kitovu/kitovu")
+
+set(CPACK_DEBIAN_CLI_PACKAGE_NAME kitovu)
+set(CPACK_DEBIAN_CLI_PACKAGE_SECTION net)
+# Dependencies from the binary's shared libraries (dpkg-shlibdeps, package dpkg-dev).
+set(CPACK_DEBIAN_CLI_PACKAGE_SHLIBDEPS ON)
+# notify-send for `kitovu sync --notify`; without it there is simply no notification.
+set(CPACK_DEBIAN_CLI_PACKAGE_RECOMMENDS "libnotify-bin")
+# The extended description; the synopsis is the project's description.
+set(CPACK_DEBIAN_CLI_DESCRIPTION
+    "kitovu syncs course material from SMB/Windows shares, Moodle and local folders into local
+folders without ever overwriting a file edited locally. With man pages, shell completions
+(bash, zsh, fish) and systemd user units for an hourly sync
+(systemctl --user enable --now kitovu-sync.timer).")
+
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME libkitovu-dev)
+set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE all)
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libfmt-dev, libtomlplusplus-dev")
+set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS
+    "libsmbclient-dev, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev, pkg-config, cmake")
+set(CPACK_DEBIAN_DEV_DESCRIPTION
+    "The header-only C++23 library behind the kitovu command: sync engine, file cache and the
+plugin interface, with the smb and moodle plugins (which need libsmbclient-dev, resp. libcurl
+and nlohmann-json3-dev). Use it with find_package(kitovu) in CMake or pkg-config --cflags
+kitovu.")
+
+include(CPack)

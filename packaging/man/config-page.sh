@@ -1,0 +1,18 @@
+#!/bin/sh
+# Writes kitovu.toml(5) with go-md2man: the head in kitovu.toml.5.md, then the "### Config"
+# section of README.md (up to the next heading of its level or above), so the man page says
+# what the README says. Usage: config-page.sh SOURCE_DIR VERSION OUTPUT
+set -eu
+source_dir=$1 version=$2 output=$3
+date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" '+%B %Y')
+config=$(awk '/^### Config$/ { on = 1; next } on && /^#{1,3} / { exit } on' "$source_dir/README.md")
+if [ -z "$config" ]; then
+  echo "config-page.sh: no '### Config' section in $source_dir/README.md" >&2
+  exit 1
+fi
+{
+  sed -e "s/@VERSION@/$version/" -e "s/@DATE@/$date/" "$source_dir/packaging/man/kitovu.toml.5.md"
+  printf '# FORMAT\n\n'
+  printf '%s\n' "$config"
+  printf '\n# SEE ALSO\n\n**kitovu**(1)\n'
+} | go-md2man >"$output"
