@@ -26,7 +26,6 @@ class CacheLock {
         lock.path_ = path_for(cache_file);
         if (auto folder = detail::prepare_cache_folder(cache_file); !folder)
             return fail(folder.error());
-        std::error_code ec;
         // A refused run closes its descriptor without removing the file: the file is the
         // holder's. A holder that ends removes the file; whoever locked that removed file in
         // the meantime holds nothing and tries again with the file now at the path.
