@@ -1,4 +1,4 @@
-// MoodleServer: tests/moodle/server.py, a fake Moodle 4.1 web service on 127.0.0.1 with its own
+// MoodleServer: tests/moodle/server.py, a fake Moodle 4.5 web service on 127.0.0.1 with its own
 // free port, serving a fixture JSON file (tests/moodle/fixture.json, described at the top of
 // server.py). The server reads the fixture on every request: a test changes what Moodle serves
 // by editing its own copy with edit_fixture() while the server runs.

@@ -152,7 +152,7 @@ TEST_CASE("a course arrives as NN - Section/Module/filepath/filename with Moodle
         "02 - Week 2_ Requirements/Exercises/solutions/Solution 1.pdf",
         "02 - Week 2_ Requirements/Exercises/solutions/extra/Bonus.txt",
         "02 - Week 2_ Requirements/Notes week 2/Notes_ week 2_.txt",
-        "03 - Section 3/Extra reading/Extra reading.txt",
+        "03 - New section/Extra reading/Extra reading.txt",
     };
     std::set<std::string> got;
     for (const auto& [path, content] : files)
