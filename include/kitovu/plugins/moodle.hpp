@@ -326,8 +326,8 @@ class MoodlePlugin final : public SyncPlugin {
                              ? "Moodle refuses this token its web services (" + said +
                                    "): the site's mobile web service is switched off, or this "
                                    "user may not use it; a site administrator can switch it on "
-                                   "(Site administration > Mobile app > Mobile settings) or "
-                                   "allow the user's role to use it"
+                                   "(Site administration > General > Mobile app > Mobile "
+                                   "settings) or allow the user's role to use it"
                              : std::string{function} +
                                    ": the site's mobile web service does not offer it to this "
                                    "user (" +
@@ -422,7 +422,8 @@ class MoodlePlugin final : public SyncPlugin {
             return fail(error(ErrorKind::permission,
                               "the site refuses web-service requests (HTTP 403): web services "
                               "are switched off there; a site administrator can switch them on "
-                              "(Site administration > Mobile app > Mobile settings)"));
+                              "(Site administration > General > Mobile app > Mobile settings > "
+                              "Enable web services for mobile devices)"));
         if (reply->status == 404)
             return fail(
                 error(ErrorKind::not_found, "no Moodle web services at " + endpoint +
@@ -451,8 +452,7 @@ class MoodlePlugin final : public SyncPlugin {
         auto sections = call("core_course_get_contents", {{"courseid", std::to_string(id)}});
         if (!sections) {
             auto e = sections.error();
-            e.message = "'" + title + "': " + e.message;
-            e.path = title;
+            e.path = title; // the course's folder under "/"
             return fail(std::move(e));
         }
         if (!sections->is_array())
