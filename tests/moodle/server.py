@@ -75,8 +75,8 @@ Fixture (JSON):
           "text": "...",          the body, UTF-8; or
           "repeat": "abc", "size": N,   "abc" repeated and cut to N bytes;
           "mimetype": "application/pdf",        Content-Type (default application/octet-stream)
-          "error": {...},         instead of a body: this JSON object, HTTP 200 (Moodle's way
-                                  of failing a download)
+          "error": {...},         instead of a body: this JSON object, HTTP 404 for errorcode
+                                  filenotfound, else 200 (Moodle's way of failing a download)
           "status": 200,          optional: another HTTP status for the body
           "header_delay_ms": 0,   optional: a pause before the status line
           "delay_ms": 0,          optional: a pause after the headers, before the body
@@ -710,8 +710,11 @@ class Handler(BaseHTTPRequestHandler):
         if entry.get("header_delay_ms"):
             time.sleep(entry["header_delay_ms"] / 1000)
         if "error" in entry:
+            # Moodle answers filenotfound with HTTP 404, its other download errors with 200.
+            code = entry["error"].get("errorcode")
+            status = int(entry.get("status", 404 if code == "filenotfound" else 200))
             body = php_json(entry["error"]).encode("utf-8")
-            self.send(200, body, "application/json", note="error entry")
+            self.send(status, body, "application/json; charset=utf-8", note="error entry")
             return
         body = body_of(entry) or b""
         status = int(entry.get("status", 200))
