@@ -689,7 +689,7 @@ TEST_CASE("a course's sections and subsections become folders independent of sec
     const auto sections = nlohmann::json::parse(R"([
       {"section": 0, "name": "General", "modules": [
         {"name": "A &amp; B", "modname": "resource", "contents": []},
-        {"name": "A &amp; B", "modname": "resource", "contents": []},
+        {"name": " A &amp; B\n", "modname": "resource", "contents": []},
         {"name": "Forum", "modname": "forum"}]},
       {"section": 1, "name": "Week 1 / 2", "component": null, "itemid": null, "modules": [
         {"name": "Deep dive", "modname": "subsection", "instance": 7},

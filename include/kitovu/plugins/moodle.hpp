@@ -125,7 +125,7 @@ class MoodlePlugin final : public SyncPlugin {
         while (name.ends_with('/'))
             name.remove_suffix(1);
         // As Moodle shows it; the escaped form a user may have copied from elsewhere also works.
-        const std::string wanted = detail::moodle::decode_entities(name);
+        const std::string wanted = detail::moodle::shown_name(name);
 
         std::vector<RemoteEntry> entries;
         Listing listing{keep, warn, entries, {}, {}};
@@ -133,7 +133,7 @@ class MoodlePlugin final : public SyncPlugin {
         std::optional<UsageError> refused; // the courses Moodle refused, in one error
         for (const auto& course : *courses) {
             const std::string title =
-                detail::moodle::decode_entities(detail::moodle::text(course, "fullname"));
+                detail::moodle::shown_name(detail::moodle::text(course, "fullname"));
             if (!name.empty() && title != wanted)
                 continue;
             found = true;
@@ -382,8 +382,7 @@ class MoodlePlugin final : public SyncPlugin {
         std::string names;
         for (const auto& course : courses)
             names += (names.empty() ? "'" : ", '") +
-                     detail::moodle::decode_entities(detail::moodle::text(course, "fullname")) +
-                     "'";
+                     detail::moodle::shown_name(detail::moodle::text(course, "fullname")) + "'";
         if (names.empty())
             return error(ErrorKind::not_found, "no course named '" + std::string{name} +
                                                    "': this user is not enrolled in any course");
@@ -503,8 +502,9 @@ class MoodlePlugin final : public SyncPlugin {
             name = detail::moodle::folder_name(module.name);
             if (name.empty())
                 name = "link";
-        } else if (!sized && path.empty() && name == "index.html" &&
+        } else if (path.empty() && name == "index.html" &&
                    detail::moodle::text(*module.module, "modname") == "page") {
+            // A page's text, a fragment of the course page, whatever size Moodle gives it.
             kind = document_kind;
             locator += '\n' + module.name;
         } else if (!sized) {

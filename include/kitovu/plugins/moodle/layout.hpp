@@ -25,10 +25,19 @@
 
 namespace kitovu::detail::moodle {
 
-// One name component from a Moodle title (course, section, module), as Moodle shows it: entities
-// decoded; a '/' in it becomes '_'.
-inline std::string folder_name(std::string_view title) {
+// A Moodle title (course, section, module) as Moodle shows it: entities decoded, without the
+// spaces around it that a browser does not show either ("Q&amp;A " is "Q&A").
+inline std::string shown_name(std::string_view title) {
     std::string out = decode_entities(title);
+    constexpr std::string_view spaces = " \t\r\n";
+    out.erase(0, std::min(out.find_first_not_of(spaces), out.size()));
+    out.erase(out.find_last_not_of(spaces) + 1);
+    return out;
+}
+
+// One name component from a Moodle title: as shown, with '_' for a '/' in it.
+inline std::string folder_name(std::string_view title) {
+    std::string out = shown_name(title);
     std::ranges::replace(out, '/', '_');
     return out;
 }
@@ -69,7 +78,7 @@ inline void place_section(const json& section, const std::string& folder,
             continue; // a forum, a label, a restricted quiz: nothing to fetch, no folder
         if (subsection && inner == subsections.end() && flag(module, "uservisible", true))
             continue; // its section was not sent (hidden from the user)
-        const std::string title = decode_entities(text(module, "name"));
+        const std::string title = shown_name(text(module, "name"));
         std::string name = folder_name(title);
         if (const int count = ++seen[name]; count > 1)
             name += " (" + std::to_string(count) + ")";
