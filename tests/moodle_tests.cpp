@@ -500,6 +500,10 @@ TEST_CASE("a site that answers from another address stops, naming it; the POST i
         site = "https://127.0.0.1:" + std::to_string(setup.server.port()) + "/";
         test::edit_fixture(setup.fixture(), [&](nlohmann::json& f) { f["moved_to"] = site; });
     }
+    SECTION("a 301 to a site in a subfolder: the site, not the endpoint, is named") {
+        site = "https://127.0.0.1:" + std::to_string(setup.server.port()) + "/moodle/";
+        test::edit_fixture(setup.fixture(), [&](nlohmann::json& f) { f["moved_to"] = site; });
+    }
     setup.server.reset_stats();
     const auto report = setup.run();
     INFO(problems(report));
