@@ -535,31 +535,24 @@ TEST_CASE("a page is saved as a complete UTF-8 HTML document titled with its nam
 TEST_CASE("a page an older kitovu saved as Moodle's bare fragment is saved again as a document") {
     Setup setup;
     REQUIRE(setup.run(setup.settings(std::string{mus}, {})).exit_code() == 0);
-    // What an older kitovu left: the fragment as served, Moodle's time on it, and in the cache
-    // the page's digest of then ("t" + time) and the fragment's local digest.
-    const auto page = setup.local("00 - General/Größe & Maße/index.html");
-    const std::string document = read_file(page);
-    const auto start = document.find("<div");
-    const std::string fragment = document.substr(start, document.find("</div>") + 6 - start);
-    REQUIRE(fragment.starts_with("<div class=\"no-overflow\">"));
-    test::write_file(page, fragment);
-    const auto when = std::filesystem::file_time_type::clock::from_sys(
-        std::chrono::sys_seconds{std::chrono::seconds{1700000031}});
-    std::filesystem::last_write_time(page, when);
+    // An older kitovu recorded a page's remote digest as "t" + its time (and saved the bare
+    // fragment): the page document's digest differs, so the page is fetched and saved again.
     std::string cache = read_file(setup.cache_file());
-    const std::string old_entry =
-        "\th1700000031\t" + std::to_string(document.size()) + "-1700000031";
-    REQUIRE(cache.find(old_entry) != std::string::npos);
-    cache.replace(cache.find(old_entry), old_entry.size(),
-                  "\tt1700000031\t" + std::to_string(fragment.size()) + "-1700000031");
+    const std::string digest = "h1700000031";
+    REQUIRE(cache.find(digest) != std::string::npos);
+    cache.replace(cache.find(digest), digest.size(), "t1700000031");
     test::write_file(setup.cache_file(), cache);
+    setup.server.reset_stats();
 
     const auto report = setup.run(setup.settings(std::string{mus}, {}));
     INFO(problems(report));
     CHECK(report.exit_code() == 0);
     CHECK(report.count(FileState::remote_changed) == 1);
     CHECK(report.count(FileState::conflict) == 0);
-    CHECK(read_file(page) == document);
+    CHECK(setup.server.stats().at("download_paths") ==
+          nlohmann::json::array({"/webservice/pluginfile.php/500/mod_page/content/index.html"}));
+    CHECK(read_file(setup.local("00 - General/Größe & Maße/index.html"))
+              .starts_with("<!DOCTYPE html>"));
 }
 
 TEST_CASE("a subsection lies in its parent section's folder; a new section moves nothing") {
