@@ -717,7 +717,8 @@ TEST_CASE("a course's sections and subsections become folders independent of sec
       {"section": 0, "name": "General", "modules": [
         {"name": "A &amp; B", "modname": "resource", "contents": []},
         {"name": " A &amp; B\n", "modname": "resource", "contents": []},
-        {"name": "Forum", "modname": "forum"}]},
+        {"name": "Forum", "modname": "forum"},
+        {"name": "x &amp;lt; y", "modname": "resource", "contents": []}]},
       {"section": 1, "name": "Week 1 / 2", "component": null, "itemid": null, "modules": [
         {"name": "Deep dive", "modname": "subsection", "instance": 7},
         {"name": "Later", "modname": "resource", "uservisible": false,
@@ -736,6 +737,7 @@ TEST_CASE("a course's sections and subsections become folders independent of sec
     CHECK(got == std::vector<std::string>{
                      "Kurs/00 - General/A & B",
                      "Kurs/00 - General/A & B (2)",
+                     "Kurs/00 - General/x &lt; y",
                      "Kurs/01 - Week 1 _ 2/Deep dive/Deep file",
                      "Kurs/01 - Week 1 _ 2/Later [Available from 1 January 2099]",
                  });

@@ -137,7 +137,8 @@ class MoodlePlugin final : public SyncPlugin {
             if (!name.empty() && title != wanted)
                 continue;
             found = true;
-            const std::string folder = name.empty() ? detail::moodle::folder_name(title) + '/' : "";
+            const std::string folder =
+                name.empty() ? detail::moodle::one_component(title) + '/' : "";
             if (!folder.empty() && !listing.kept(folder.substr(0, folder.size() - 1)))
                 continue;
             auto listed = list_course(course, title, folder, listing);
@@ -499,7 +500,7 @@ class MoodlePlugin final : public SyncPlugin {
             // the module's name as Moodle shows it is the better one.
             kind = link_kind;
             path.clear();
-            name = detail::moodle::folder_name(module.name);
+            name = detail::moodle::one_component(module.name);
             if (name.empty())
                 name = "link";
         } else if (path.empty() && name == "index.html" &&
@@ -511,7 +512,7 @@ class MoodlePlugin final : public SyncPlugin {
             kind = page_kind;
         }
         if ((kind == link_kind || kind == page_kind) && !name.ends_with(".html"))
-            name = detail::moodle::folder_name(name) + ".html";
+            name = detail::moodle::one_component(name) + ".html";
         const std::string full = module.folder + '/' + path + name;
         if (const auto slash = full.rfind('/'); !listing.kept(full.substr(0, slash)))
             return;

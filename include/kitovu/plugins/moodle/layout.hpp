@@ -35,11 +35,15 @@ inline std::string shown_name(std::string_view title) {
     return out;
 }
 
-// One name component from a Moodle title: as shown, with '_' for a '/' in it.
+// One path component from a name as it is shown (decoded already): '_' for a '/' in it.
+inline std::string one_component(std::string name) {
+    std::ranges::replace(name, '/', '_');
+    return name;
+}
+
+// One name component from a Moodle title as Moodle sends it.
 inline std::string folder_name(std::string_view title) {
-    std::string out = shown_name(title);
-    std::ranges::replace(out, '/', '_');
-    return out;
+    return one_component(shown_name(title));
 }
 
 struct PlacedModule {
@@ -79,7 +83,7 @@ inline void place_section(const json& section, const std::string& folder,
         if (subsection && inner == subsections.end() && flag(module, "uservisible", true))
             continue; // its section was not sent (hidden from the user)
         const std::string title = shown_name(text(module, "name"));
-        std::string name = folder_name(title);
+        std::string name = one_component(title);
         if (const int count = ++seen[name]; count > 1)
             name += " (" + std::to_string(count) + ")";
         const std::string module_folder = folder + '/' + name;
