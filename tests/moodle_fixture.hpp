@@ -1,4 +1,4 @@
-// MoodleServer: tests/moodle/server.py, a fake Moodle 4.1 web service on 127.0.0.1 with its own
+// MoodleServer: tests/moodle/server.py, a fake Moodle 4.5 web service on 127.0.0.1 with its own
 // free port, serving a fixture JSON file (tests/moodle/fixture.json, described at the top of
 // server.py). The server reads the fixture on every request: a test changes what Moodle serves
 // by editing its own copy with edit_fixture() while the server runs.
@@ -82,18 +82,30 @@ void edit_fixture(const std::filesystem::path& file, auto&& change) {
     save_fixture(file, fixture);
 }
 
-// The first file content (an entry of a module's "contents") named `filename` in any course
-// of `fixture`; throws std::out_of_range when there is none.
+// The first file content (an entry of a module's "contents") named `filename` in the modules
+// `modules`, including those of subsections; nullptr when there is none.
+inline nlohmann::json* fixture_content_in(nlohmann::json& modules, std::string_view filename) {
+    for (auto& module : modules) {
+        if (module.contains("contents"))
+            for (auto& content : module.at("contents"))
+                if (const auto name = content.find("filename");
+                    name != content.end() && name->is_string() &&
+                    name->get_ref<const std::string&>() == filename)
+                    return &content;
+        if (module.contains("section") && module.at("section").contains("modules"))
+            if (auto* found = fixture_content_in(module.at("section").at("modules"), filename))
+                return found;
+    }
+    return nullptr;
+}
+
+// The first file content named `filename` in any course of `fixture`; throws std::out_of_range
+// when there is none.
 inline nlohmann::json& fixture_content(nlohmann::json& fixture, std::string_view filename) {
     for (auto& course : fixture.at("courses"))
         for (auto& section : course.at("sections"))
-            for (auto& module : section.at("modules"))
-                if (module.contains("contents"))
-                    for (auto& content : module.at("contents"))
-                        if (const auto name = content.find("filename");
-                            name != content.end() && name->is_string() &&
-                            name->get_ref<const std::string&>() == filename)
-                            return content;
+            if (auto* found = fixture_content_in(section.at("modules"), filename))
+                return *found;
     throw std::out_of_range("no content named " + std::string{filename} + " in the fixture");
 }
 

@@ -152,7 +152,7 @@ TEST_CASE("a course arrives as NN - Section/Module/filepath/filename with Moodle
         "02 - Week 2_ Requirements/Exercises/solutions/Solution 1.pdf",
         "02 - Week 2_ Requirements/Exercises/solutions/extra/Bonus.txt",
         "02 - Week 2_ Requirements/Notes week 2/Notes_ week 2_.txt",
-        "03 - Section 3/Extra reading/Extra reading.txt",
+        "03 - New section/Extra reading/Extra reading.txt",
     };
     std::set<std::string> got;
     for (const auto& [path, content] : files)
@@ -168,9 +168,9 @@ TEST_CASE("a course arrives as NN - Section/Module/filepath/filename with Moodle
     CHECK(read_file(reader) == served(setup.fixture(), "Reader.pdf"));
     CHECK(read_file(setup.local("02 - Week 2_ Requirements/Exercises/solutions/extra/Bonus.txt")) ==
           served(setup.fixture(), "Bonus.txt"));
-    // A page (Moodle gives it no size) is saved with what the server sent.
-    CHECK(read_file(setup.local("00 - General/Course rules/index.html")) ==
-          served(setup.fixture(), "index.html"));
+    // A page (Moodle gives it no size) is saved with what the server sent, in a document.
+    CHECK(read_file(setup.local("00 - General/Course rules/index.html"))
+              .find(served(setup.fixture(), "index.html")) != std::string::npos);
     // A link module becomes an HTML file that opens the link.
     const auto link =
         read_file(setup.local("01 - Week 1_ Introduction/Moodle docs/Moodle docs.html"));
@@ -224,7 +224,8 @@ TEST_CASE("an unchanged resync downloads nothing; a new timemodified downloads a
     const auto slides = setup.local("01 - Week 1_ Introduction/Slides 01/Slides 01.pdf");
     CHECK(read_file(slides) == "Slides, second edition");
     CHECK(mtime_of(slides) == 1700100000);
-    CHECK(read_file(setup.local("00 - General/Course rules/index.html")) == "<p>New rules</p>");
+    CHECK(read_file(setup.local("00 - General/Course rules/index.html")).find("<p>New rules</p>") !=
+          std::string::npos);
 }
 
 TEST_CASE("a local edit survives a Moodle update: the new version is saved beside it") {
@@ -438,6 +439,310 @@ TEST_CASE("the token is never written to the cache, the warnings or the report")
         CHECK(w.message.find(token) == std::string::npos);
 }
 
+// ---- Moodle 4.5 as a real site answers (names, subsections, pages, restrictions, errors) --------
+
+constexpr std::string_view mus = "Mathe & Statistik für Informatik";
+
+std::set<std::string> paths_in(const std::filesystem::path& root) {
+    std::set<std::string> paths;
+    for (const auto& [path, content] : files_in(root))
+        paths.insert(path);
+    return paths;
+}
+
+TEST_CASE("remote-dir names a course as Moodle shows it; escaped names become plain folders") {
+    Setup setup;
+    // Moodle sends "Mathe &amp; Statistik für Informatik", "Q&amp;A", "Links &amp; Tools".
+    const auto report = setup.run(setup.settings(std::string{mus}, {}));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    const std::set<std::string> want{
+        "00 - General/Größe & Maße/diagram.png",
+        "00 - General/Größe & Maße/index.html",
+        "01 - Tests & Schätzer/Q&A/qa.txt",
+        "01 - Tests & Schätzer/Links & Tools/Links & Tools.html",
+        "02 - New section/Deep dive/Deep file/deep.txt",
+        "03 - Ausblick/Outlook/outlook.txt",
+    };
+    CHECK(paths_in(setup.target()) == want);
+    // The link itself keeps its query ("&" in an HTML attribute is written &amp;).
+    CHECK(read_file(setup.local("01 - Tests & Schätzer/Links & Tools/Links & Tools.html"))
+              .find("https://www.example.org/tools?a=1&amp;b=2") != std::string::npos);
+}
+
+TEST_CASE("remote-dir / names each course's folder as Moodle shows the course") {
+    Setup setup;
+    const auto report = setup.run(setup.settings("/"));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    CHECK(read_file(setup.local(std::string{mus} + "/01 - Tests & Schätzer/Q&A/qa.txt")) ==
+          "Q & A\n");
+    CHECK_FALSE(std::filesystem::exists(setup.local("Mathe &amp; Statistik für Informatik")));
+}
+
+TEST_CASE("a course name the user copied with Moodle's escaping still finds the course") {
+    Setup setup;
+    const auto report = setup.run(setup.settings("Mathe &amp; Statistik f&#252;r Informatik", {}));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    CHECK(std::filesystem::exists(setup.local("01 - Tests & Schätzer/Q&A/qa.txt")));
+}
+
+TEST_CASE("a site that answers from another address stops, naming it; the POST is not lost") {
+    Setup setup;
+    std::string site;
+    SECTION("Moodle's 303 to its own host name") {
+        test::edit_fixture(setup.fixture(),
+                           [](nlohmann::json& f) { f["site_host"] = "localhost"; });
+        site = "http://localhost:" + std::to_string(setup.server.port()) + "/";
+    }
+    SECTION("a web server's 301 from http to https") {
+        site = "https://127.0.0.1:" + std::to_string(setup.server.port()) + "/";
+        test::edit_fixture(setup.fixture(), [&](nlohmann::json& f) { f["moved_to"] = site; });
+    }
+    SECTION("a 301 to a site in a subfolder: the site, not the endpoint, is named") {
+        site = "https://127.0.0.1:" + std::to_string(setup.server.port()) + "/moodle/";
+        test::edit_fixture(setup.fixture(), [&](nlohmann::json& f) { f["moved_to"] = site; });
+    }
+    setup.server.reset_stats();
+    const auto report = setup.run();
+    INFO(problems(report));
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    CHECK(report.errors.front().message.find("the site answers from " + site + ": set url = \"" +
+                                             site + "\"") != std::string::npos);
+    // One request: the redirect was not followed, so the token went nowhere else.
+    CHECK(setup.server.stats().at("rest_calls") == 1);
+    CHECK(files_in(setup.target()).empty());
+}
+
+TEST_CASE("a page is saved as a complete UTF-8 HTML document titled with its name") {
+    Setup setup;
+    const auto report = setup.run(setup.settings(std::string{mus}, {}));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    const auto page = read_file(setup.local("00 - General/Größe & Maße/index.html"));
+    CHECK(page.starts_with("<!DOCTYPE html>"));
+    CHECK(page.find("<meta charset=\"utf-8\">") != std::string::npos);
+    CHECK(page.find("<title>Größe &amp; Maße</title>") != std::string::npos);
+    // Moodle's fragment as it came, its image beside it under the name the fragment uses.
+    CHECK(page.find("<h1>Größe und Maße</h1><p>Übersicht: <img src=\"diagram.png\"") !=
+          std::string::npos);
+    CHECK(read_file(setup.local("00 - General/Größe & Maße/diagram.png")) ==
+          served(setup.fixture(), "diagram.png"));
+}
+
+TEST_CASE("a page an older kitovu saved as Moodle's bare fragment is saved again as a document") {
+    Setup setup;
+    REQUIRE(setup.run(setup.settings(std::string{mus}, {})).exit_code() == 0);
+    // An older kitovu recorded a page's remote digest as "t" + its time (and saved the bare
+    // fragment): the page document's digest differs, so the page is fetched and saved again.
+    std::string cache = read_file(setup.cache_file());
+    const std::string digest = "h1700000031";
+    REQUIRE(cache.find(digest) != std::string::npos);
+    cache.replace(cache.find(digest), digest.size(), "t1700000031");
+    test::write_file(setup.cache_file(), cache);
+    setup.server.reset_stats();
+
+    const auto report = setup.run(setup.settings(std::string{mus}, {}));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::remote_changed) == 1);
+    CHECK(report.count(FileState::conflict) == 0);
+    CHECK(setup.server.stats().at("download_paths") ==
+          nlohmann::json::array({"/webservice/pluginfile.php/500/mod_page/content/index.html"}));
+    CHECK(read_file(setup.local("00 - General/Größe & Maße/index.html"))
+              .starts_with("<!DOCTYPE html>"));
+}
+
+TEST_CASE("a subsection lies in its parent section's folder; a new section moves nothing") {
+    Setup setup;
+    REQUIRE(setup.run(setup.settings(std::string{mus}, {})).exit_code() == 0);
+    CHECK(std::filesystem::exists(setup.local("02 - New section/Deep dive/Deep file/deep.txt")));
+    // A teacher adds a regular section: Moodle numbers the subsection's section one higher.
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        for (auto& course : fixture.at("courses"))
+            if (course.at("id") == 5)
+                course.at("sections")
+                    .push_back({{"id", 54},
+                                {"section", 4},
+                                {"name", "Neu"},
+                                {"modules", nlohmann::json::array()}});
+    });
+    setup.server.reset_stats();
+    const auto report = setup.run(setup.settings(std::string{mus}, {}));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK(setup.server.stats().at("downloads") == 0);
+    CHECK(std::filesystem::exists(setup.local("02 - New section/Deep dive/Deep file/deep.txt")));
+}
+
+TEST_CASE("a restricted module is skipped without error; what was synced from it is kept") {
+    Setup setup;
+    const auto restrict_exam = [&](bool restricted) {
+        test::edit_fixture(setup.fixture(), [&](nlohmann::json& fixture) {
+            for (auto& course : fixture.at("courses"))
+                for (auto& section : course.at("sections"))
+                    for (auto& module : section.at("modules"))
+                        if (module.at("name") == "Exam (later)") {
+                            if (restricted)
+                                module["availabilityinfo"] =
+                                    "Available from <strong>1 January 2099</strong>";
+                            else
+                                module.erase("availabilityinfo");
+                        }
+        });
+    };
+    const auto exam = setup.local("01 - Tests & Schätzer/Exam (later)/exam.txt");
+    // Restricted from the start: nothing, and no error.
+    auto first = setup.run(setup.settings(std::string{mus}, {}));
+    INFO(problems(first));
+    CHECK(first.exit_code() == 0);
+    CHECK_FALSE(std::filesystem::exists(exam));
+
+    restrict_exam(false);
+    REQUIRE(setup.run(setup.settings(std::string{mus}, {})).exit_code() == 0);
+    REQUIRE(std::filesystem::exists(exam));
+
+    // Restricted again (a teacher closes it): kept, not reported gone, not an error.
+    restrict_exam(true);
+    auto closed = setup.run(setup.settings(std::string{mus}, {}));
+    INFO(problems(closed));
+    CHECK(closed.exit_code() == 0);
+    CHECK(closed.count(FileState::remote_deleted) == 0);
+    CHECK(std::filesystem::exists(exam));
+
+    // Open again: in step, nothing downloaded.
+    restrict_exam(false);
+    setup.server.reset_stats();
+    auto reopened = setup.run(setup.settings(std::string{mus}, {}));
+    INFO(problems(reopened));
+    CHECK(reopened.exit_code() == 0);
+    CHECK(reopened.count(FileState::conflict) == 0);
+    CHECK(setup.server.stats().at("downloads") == 0);
+}
+
+TEST_CASE("the mobile web service switched off is explained, naming who can fix it") {
+    Setup setup;
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& f) { f["mobile_service"] = false; });
+    const auto report = setup.run();
+    INFO(problems(report));
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    const UsageError& e = report.errors.front();
+    CHECK(e.kind == ErrorKind::permission);
+    CHECK(e.message.find("accessexception") != std::string::npos);
+    CHECK(e.message.find("mobile web service") != std::string::npos);
+    CHECK(e.message.find("administrator") != std::string::npos);
+}
+
+TEST_CASE("web services switched off on the site (HTTP 403, no body) are explained") {
+    Setup setup;
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& f) { f["webservices"] = false; });
+    const auto report = setup.run();
+    INFO(problems(report));
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    CHECK(report.errors.front().kind == ErrorKind::permission);
+    CHECK(report.errors.front().message.find("HTTP 403") != std::string::npos);
+    CHECK(report.errors.front().message.find("administrator") != std::string::npos);
+}
+
+TEST_CASE("a course that is not available to the user is a permission error saying so") {
+    Setup setup;
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        for (auto& course : fixture.at("courses"))
+            if (course.at("fullname") == "Datenbanksysteme")
+                course["suspended"] = true;
+    });
+    SECTION("the course itself") {
+        const auto report = setup.run(setup.settings("Datenbanksysteme"));
+        INFO(problems(report));
+        CHECK(report.exit_code() == 1);
+        REQUIRE(report.errors.size() == 1);
+        CHECK(report.errors.front().kind == ErrorKind::permission);
+        CHECK(report.errors.front().message.find("not available to this user") !=
+              std::string::npos);
+    }
+    SECTION("remote-dir /: that course is reported, the others are synced") {
+        const auto report = setup.run(setup.settings("/"));
+        INFO(problems(report));
+        CHECK(report.exit_code() == 1);
+        REQUIRE(report.errors.size() == 1);
+        CHECK(report.errors.front().path == "Datenbanksysteme");
+        CHECK(report.errors.front().message.find("not available to this user") !=
+              std::string::npos);
+        CHECK(std::filesystem::exists(
+            setup.local("Software Engineering 1/00 - General/Syllabus/Syllabus.pdf")));
+        CHECK(std::filesystem::exists(
+            setup.local(std::string{mus} + "/03 - Ausblick/Outlook/outlook.txt")));
+    }
+}
+
+TEST_CASE("unnamed sections are named as Moodle sends them (topics and weeks formats)") {
+    Setup setup;
+    const auto report = setup.run(setup.settings("/"));
+    INFO(problems(report));
+    CHECK(std::filesystem::exists(
+        setup.local("Datenbanksysteme/01 - 17 February - 23 February/Blatt 1/Blatt 1.txt")));
+    CHECK(std::filesystem::exists(
+        setup.local("Software Engineering 1/03 - New section/Extra reading/Extra reading.txt")));
+}
+
+TEST_CASE("names from Moodle are decoded as a browser shows them") {
+    using detail::moodle::decode_entities;
+    const std::vector<std::pair<std::string, std::string>> table{
+        {"Mathe &amp; Statistik", "Mathe & Statistik"},
+        {"Q&amp;A ", "Q&A "},
+        {"f&uuml;r &Auml;rzte &szlig;", "für Ärzte ß"},
+        {"&#252;ber &#xFC;ber &#XFC;", "über über ü"},
+        {"&lt;b&gt; &quot;x&quot; &apos;y&apos; &ndash; &euro;", "<b> \"x\" 'y' – €"},
+        {"&#128512;", "\xF0\x9F\x98\x80"},
+        {"&#0; &#xD800; &#x110000;", "\xEF\xBF\xBD \xEF\xBF\xBD \xEF\xBF\xBD"},
+        {"AT&T & Co; &unknown; &amp", "AT&T & Co; &unknown; &amp"},
+        {"&amp;amp;", "&amp;"},
+        {"&#;&#x;&", "&#;&#x;&"},
+    };
+    for (const auto& [sent, shown] : table) {
+        INFO(sent);
+        CHECK(decode_entities(sent) == shown);
+    }
+    CHECK(detail::moodle::plain_text("Available from <strong>1 January 2099</strong>\n and "
+                                     "&amp; more") == "Available from 1 January 2099 and & more");
+}
+
+TEST_CASE("a course's sections and subsections become folders independent of section numbers") {
+    const auto sections = nlohmann::json::parse(R"([
+      {"section": 0, "name": "General", "modules": [
+        {"name": "A &amp; B", "modname": "resource", "contents": []},
+        {"name": " A &amp; B\n", "modname": "resource", "contents": []},
+        {"name": "Forum", "modname": "forum"},
+        {"name": "x &amp;lt; y", "modname": "resource", "contents": []}]},
+      {"section": 1, "name": "Week 1 / 2", "component": null, "itemid": null, "modules": [
+        {"name": "Deep dive", "modname": "subsection", "instance": 7},
+        {"name": "Later", "modname": "resource", "uservisible": false,
+         "availabilityinfo": "Available from <strong>1 January 2099</strong>"},
+        {"name": "Quiz", "modname": "quiz", "uservisible": false}]},
+      {"section": 2, "name": "Hidden", "uservisible": false, "modules": [
+        {"name": "Secret", "modname": "resource", "contents": []}]},
+      {"section": 3, "name": "Deep dive", "component": "mod_subsection", "itemid": 7, "modules": [
+        {"name": "Deep file", "modname": "resource", "contents": []}]},
+      {"section": 4, "name": "Orphan", "component": "mod_subsection", "itemid": 8, "modules": [
+        {"name": "Lost", "modname": "resource", "contents": []}]}
+    ])");
+    std::vector<std::string> got;
+    for (const auto& placed : detail::moodle::place_modules(sections, "Kurs/"))
+        got.push_back(placed.folder + (placed.restricted ? " [" + placed.restriction + "]" : ""));
+    CHECK(got == std::vector<std::string>{
+                     "Kurs/00 - General/A & B",
+                     "Kurs/00 - General/A & B (2)",
+                     "Kurs/00 - General/x &lt; y",
+                     "Kurs/01 - Week 1 _ 2/Deep dive/Deep file",
+                     "Kurs/01 - Week 1 _ 2/Later [Available from 1 January 2099]",
+                 });
+}
+
 TEST_CASE("moodle tokens are masked wherever a URL is shown") {
     CHECK(detail::moodle::mask_token("https://m.example.edu/f.pdf?forcedownload=1&token=abc123") ==
           "https://m.example.edu/f.pdf?forcedownload=1&token=***");
@@ -471,6 +776,8 @@ std::string moodle_connection(const MoodleServer& server) {
 
 } // namespace
 
+// The course is named with "&" and "ü" (Moodle sends "&amp;"), has a subsection and a page
+// with an image.
 TEST_CASE("kitovu sync fills one subject folder from an SMB share and a Moodle course") {
     test::SambaServer samba;
     if (!test::samba_ready(samba))
@@ -488,7 +795,7 @@ TEST_CASE("kitovu sync fills one subject folder from an SMB share and a Moodle c
             test::SambaServer::user() + "\"\ntimeout = 5\n\n" + moodle_connection(moodle) +
             "\n[[subjects]]\nname = \"SE1\"\n  [[subjects.sources]]\n  connection = \"skripte\"\n"
             "  remote-dir = \"EPJ\"\n  [[subjects.sources]]\n  connection = \"moodle\"\n"
-            "  remote-dir = \"Software Engineering 1\"\n  ignore = [\"Broken download/\"]\n");
+            "  remote-dir = \"Mathe & Statistik für Informatik\"\n");
     const test::Environment env{{"KITOVU_PASSWORD_SKRIPTE", test::SambaServer::password()},
                                 {"KITOVU_TOKEN_MOODLE", moodle.token()}};
     const auto result = cli.kitovu({"sync"}, env);
@@ -496,8 +803,15 @@ TEST_CASE("kitovu sync fills one subject folder from an SMB share and a Moodle c
     CHECK(result.exit_code == 0);
     CHECK(read_file(cli.subject / "Skript/Kapitel 1.pdf") == "smb chapter one");
     CHECK(read_file(cli.subject / "Uebungen/Serie 1.pdf") == "smb exercises");
-    CHECK(read_file(cli.subject / "01 - Week 1_ Introduction/Slides 01/Slides 01.pdf") ==
-          served(moodle.fixture(), "Slides 01.pdf"));
+    CHECK(read_file(cli.subject / "01 - Tests & Schätzer/Q&A/qa.txt") ==
+          served(moodle.fixture(), "qa.txt"));
+    CHECK(read_file(cli.subject / "02 - New section/Deep dive/Deep file/deep.txt") ==
+          served(moodle.fixture(), "deep.txt"));
+    const auto page = read_file(cli.subject / "00 - General/Größe & Maße/index.html");
+    CHECK(page.find("<meta charset=\"utf-8\">") != std::string::npos);
+    CHECK(page.find("<img src=\"diagram.png\"") != std::string::npos);
+    CHECK(read_file(cli.subject / "00 - General/Größe & Maße/diagram.png") ==
+          served(moodle.fixture(), "diagram.png"));
     CHECK((result.out + result.err).find(moodle.token()) == std::string::npos);
     CHECK(read_file(cli.dir / "cache").find(moodle.token()) == std::string::npos);
 

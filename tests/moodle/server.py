@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A fake Moodle 4.1 web-service server for the tests of kitovu's moodle plugin.
+"""A fake Moodle 4.5 web-service server for the tests of kitovu's moodle plugin, answering as the
+answers recorded from a real Moodle 4.5 site (../shared/moodle-4.5/ when this was written) do.
 
 Usage: server.py --fixture FILE --port-file FILE [--port N]
 
@@ -11,7 +12,8 @@ request, so a test changes what is served by rewriting the file (atomically) whi
 Endpoints, as real Moodle answers them:
   POST or GET /webservice/rest/server.php   wstoken, wsfunction, moodlewsrestformat=json and
       the function's arguments, form-encoded (POST) or in the query (GET; both are merged, the
-      body wins). Always HTTP 200; errors are JSON exception objects. Without
+      body wins). HTTP 200 with JSON exception objects for errors, except with web services
+      disabled ("webservices": false): HTTP 403 with an empty body. Without
       moodlewsrestformat=json the answer is Moodle's XML (what a client that forgets it gets).
       Functions: core_webservice_get_site_info, core_enrol_get_users_courses (userid),
       core_course_get_contents (courseid).
@@ -26,12 +28,26 @@ Fixture (JSON):
   "functions": [...],             optional: the functions the service offers (default: all
                                   three); another implemented one gives accessexception
   "rest_delay_ms": 0,             optional: a pause before every REST answer
+  "webservices": true,            false: web services disabled on the site (REST: HTTP 403,
+                                  empty body; downloads: accessexception)
+  "mobile_service": true,         false: the mobile web service disabled (or the user may not
+                                  use it): every function, core_webservice_get_site_info too,
+                                  answers accessexception
+  "site_host": "localhost",       optional: the site's own host name (Moodle's wwwroot); a
+                                  request for another one gets Moodle's HTTP 303 to it (with
+                                  the path, no query), and siteurl names it
+  "moved_to": "https://...",      optional: every request gets HTTP 301 to this base + the
+                                  path, as a web server redirecting http to https answers
   "site": {"sitename", "username", "firstname", "lastname", "fullname", "userid", ...}
                                   merged over the defaults of core_webservice_get_site_info
                                   (any field may be overridden, e.g. "downloadfiles": 0)
   "courses": [{
       "id": 2, "shortname": "SE1", "fullname": "...",
-      "enrolled": true,           false: not listed for the user, contents give requireloginerror
+      "enrolled": true,           false: not listed for the user, contents give
+                                  errorcoursecontextnotvalid
+      "suspended": false,         true: listed (an enrolment that is not active), but contents
+                                  give errorcoursecontextnotvalid
+      "format": "topics",         "weeks": unnamed sections are named by their week's dates
       ...                         any other field overrides core_enrol_get_users_courses' default
       "sections": [{              served by core_course_get_contents as they are, with defaults
           "id": 10, "section": 0, "name": "General",      for missing keys (visible 1,
@@ -42,13 +58,25 @@ Fixture (JSON):
           }]                       module defaults (url, modicon, modplural, visible,
       }]                           contentsinfo, ...) are added for missing keys; a module
   }],                              without "contents" (forum, label) is served without it
+  Names are given as the teacher typed them; the server sends course, section and module names
+  through Moodle's format_string (tags stripped, "&" escaped as "&amp;"). An unnamed section is
+  "General" (section 0), "New section" (topics) or "D Month - D Month" (weeks). A module may
+  have (as Moodle 4.5 answers):
+    "availabilityinfo": "Available from <strong>...</strong>"   restricted: uservisible false,
+                                  no contents
+    "hidden": true                absent from the answer
+    modname "subsection" with "section": {"name", "modules": [...]}: served as an empty module
+                                  plus a section numbered after all regular ones, with
+                                  component "mod_subsection" and itemid = the module's instance
+  A url module's content gets the file name Moodle derives from the escaped module name
+  (clean_param PARAM_FILE: "Links & Tools" -> "Links amp; Tools") unless it has one.
   "files": {                      pluginfile.php downloads, keyed by URL path (no query)
       "/webservice/pluginfile.php/201/mod_resource/content/1/Slides%2001.pdf": {
           "text": "...",          the body, UTF-8; or
           "repeat": "abc", "size": N,   "abc" repeated and cut to N bytes;
           "mimetype": "application/pdf",        Content-Type (default application/octet-stream)
-          "error": {...},         instead of a body: this JSON object, HTTP 200 (Moodle's way
-                                  of failing a download)
+          "error": {...},         instead of a body: this JSON object, HTTP 404 for errorcode
+                                  filenotfound, else 200 (Moodle's way of failing a download)
           "status": 200,          optional: another HTTP status for the body
           "header_delay_ms": 0,   optional: a pause before the status line
           "delay_ms": 0,          optional: a pause after the headers, before the body
@@ -61,7 +89,8 @@ A content's "fileurl" that starts with "/" is served with this server's base URL
 (http://127.0.0.1:PORT/...); other fileurls (a url module's https://... link) unchanged. A
 content without "filesize" gets the size of its body in "files". Requested paths are matched
 against the keys of "files" after percent-decoding both. Real Moodle reports filesize 0 for a
-page module's index.html while the download has a body; the fixture does the same.
+page module's index.html while the download has a body (an HTML fragment, served as
+text/html;charset=UTF-8); the fixture does the same.
 """
 
 import argparse
@@ -73,13 +102,14 @@ import signal
 import sys
 import threading
 import time
+from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 REST_PATH = "/webservice/rest/server.php"
 FILE_PREFIX = "/webservice/pluginfile.php/"
-RELEASE = "4.1.2+ (Build: 20230317)"
-VERSION = "2022112802.00"
+RELEASE = "4.5 (Build: 20241007)"
+VERSION = "2024100700.00"
 THEME_REV = 1700000000
 FUNCTIONS = (
     "core_webservice_get_site_info",
@@ -95,7 +125,11 @@ MODPLURAL = {
     "label": "Text and media areas",
     "assign": "Assignments",
     "quiz": "Quizzes",
+    "subsection": "Subsections",
 }
+TAG = re.compile(r"<[^>]*>")
+BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")
+NOT_IN_FILE_NAMES = re.compile(r"[\x00-\x1f\x7f&<>\"`|':\\/]")
 TOKEN_IN_TEXT = re.compile(r"((?:ws)?token=)[^&\s]*", re.IGNORECASE)
 
 
@@ -112,8 +146,41 @@ class MoodleError(Exception):
         return {"exception": self.exception, "errorcode": self.errorcode, "message": self.message}
 
 
+MOODLE_EXCEPTION = "core\\exception\\moodle_exception"
+
+
 def invalid_token():
-    return MoodleError("moodle_exception", "invalidtoken", "Invalid token - token not found")
+    return MoodleError(MOODLE_EXCEPTION, "invalidtoken", "Invalid token - token not found")
+
+
+def access_exception():
+    return MoodleError("webservice_access_exception", "accessexception", "Access control exception")
+
+
+def course_not_accessible(courseid):
+    return MoodleError(
+        MOODLE_EXCEPTION,
+        "errorcoursecontextnotvalid",
+        f"You cannot execute functions in the course context (course id:{courseid}). The "
+        "context error message was: Course or activity not accessible.",
+    )
+
+
+def format_string(text):
+    """A name as Moodle's format_string sends it: tags stripped, bare "&" as "&amp;"."""
+    return BARE_AMPERSAND.sub("&amp;", TAG.sub("", text or ""))
+
+
+def file_name_of(text):
+    """clean_param(PARAM_FILE), which Moodle applies to a url module's escaped name."""
+    return NOT_IN_FILE_NAMES.sub("", text)
+
+
+def week_name(startdate, number):
+    """The default name of section `number` of a weeks-format course starting at `startdate`."""
+    first = datetime.fromtimestamp(startdate, timezone.utc).date() + timedelta(weeks=number - 1)
+    last = first + timedelta(days=6)
+    return f"{first.day} {first:%B} - {last.day} {last:%B}"
 
 
 def invalid_parameter():
@@ -240,10 +307,8 @@ class Moodle:
     def call(self, function, params):
         if function not in FUNCTIONS:
             raise missing_record("external_functions")
-        if function not in self.functions():
-            raise MoodleError(
-                "webservice_access_exception", "accessexception", "Access control exception"
-            )
+        if not self.fixture.get("mobile_service", True) or function not in self.functions():
+            raise access_exception()
         return getattr(self, function)(params)
 
     def core_webservice_get_site_info(self, _params):
@@ -257,6 +322,8 @@ class Moodle:
             "lang": "en",
             "userid": 2,
             "siteurl": self.base,
+            "limitconcurrentlogins": 0,
+            "policyagreed": 1,
             "userpictureurl": f"{self.base}/theme/image.php/boost/core/{THEME_REV}/u/f1",
             "functions": [{"name": name, "version": VERSION} for name in self.functions()],
             "downloadfiles": 1,
@@ -306,6 +373,7 @@ class Moodle:
                 "shortname": "",
                 "fullname": "",
                 "displayname": course.get("fullname", ""),
+                "courseimage": f"{self.base}/course/generated/{course['id']}.svg",
                 "enrolledusercount": 25,
                 "idnumber": "",
                 "visible": 1,
@@ -319,7 +387,7 @@ class Moodle:
                 "completionusertracked": False,
                 "category": 1,
                 "progress": None,
-                "completed": False,
+                "completed": None,
                 "startdate": 1693785600,
                 "enddate": 0,
                 "marker": 0,
@@ -328,10 +396,14 @@ class Moodle:
                 "hidden": False,
                 "overviewfiles": [],
                 "showactivitydates": True,
-                "showcompletionconditions": None,
+                "showcompletionconditions": False,
                 "timemodified": 1699000000,
             }
-            record.update({k: v for k, v in course.items() if k not in ("enrolled", "sections")})
+            record.update(
+                {k: v for k, v in course.items() if k not in ("enrolled", "suspended", "sections")}
+            )
+            for key in ("fullname", "displayname", "shortname"):
+                record[key] = format_string(record[key])
             courses.append(record)
         return courses
 
@@ -340,29 +412,53 @@ class Moodle:
         course = next((c for c in self.courses() if c.get("id") == courseid), None)
         if course is None:
             raise missing_record("course")
-        if not course.get("enrolled", True):
-            raise MoodleError(
-                "require_login_exception",
-                "requireloginerror",
-                "Course or activity not accessible. (Not enrolled)",
-            )
+        if not course.get("enrolled", True) or course.get("suspended", False):
+            raise course_not_accessible(courseid)
         sizes = {path: body_of(entry) for path, entry in self.files().items()}
-        sections = []
-        for fixture_section in course.get("sections", []):
-            section = {
-                "id": 0,
-                "name": "",
-                "visible": 1,
-                "summary": "",
-                "summaryformat": 1,
-                "section": 0,
-                "hiddenbynumsections": 0,
-                "uservisible": True,
-            }
-            section.update(copy.deepcopy(fixture_section))
-            section["modules"] = [self.module(m, sizes) for m in section.get("modules", [])]
-            sections.append(section)
+        regular = course.get("sections", [])
+        sections = [self.section(s, course, sizes) for s in regular]
+        # Moodle 4.5 numbers the sections of subsections after all regular ones.
+        number = max((s.get("section", 0) for s in regular), default=-1)
+        for fixture_section in regular:
+            for fixture_module in fixture_section.get("modules", []):
+                if fixture_module.get("modname") != "subsection" or fixture_module.get("hidden"):
+                    continue
+                number += 1
+                inner = dict(fixture_module.get("section", {}))
+                inner.setdefault("id", fixture_module.get("id", 0) + 10000)
+                inner.setdefault("name", fixture_module.get("name", ""))
+                inner["section"] = number
+                inner["component"] = "mod_subsection"
+                inner["itemid"] = fixture_module.get("instance", 1)
+                sections.append(self.section(inner, course, sizes))
         return sections
+
+    def section(self, fixture_section, course, sizes):
+        section = {
+            "id": 0,
+            "name": "",
+            "visible": 1,
+            "summary": "",
+            "summaryformat": 1,
+            "section": 0,
+            "hiddenbynumsections": 0,
+            "uservisible": True,
+            "component": None,
+            "itemid": None,
+        }
+        section.update(copy.deepcopy(fixture_section))
+        if not section["name"]:
+            if section["section"] == 0:
+                section["name"] = "General"
+            elif course.get("format") == "weeks":
+                section["name"] = week_name(course.get("startdate", 1693785600), section["section"])
+            else:
+                section["name"] = "New section"
+        section["name"] = format_string(section["name"])
+        section["modules"] = [
+            self.module(m, sizes) for m in section.get("modules", []) if not m.get("hidden")
+        ]
+        return section
 
     def module(self, fixture_module, sizes):
         modname = fixture_module.get("modname", "resource")
@@ -378,8 +474,9 @@ class Moodle:
             "visibleoncoursepage": 1,
             "modicon": f"{self.base}/theme/image.php/boost/{modname}/{THEME_REV}/monologo",
             "modname": modname,
+            "purpose": "content",
+            "branded": False,
             "modplural": MODPLURAL.get(modname, modname.capitalize() + "s"),
-            "availability": None,
             "indent": 0,
             "onclick": "",
             "afterlink": None,
@@ -388,11 +485,25 @@ class Moodle:
             "completion": 0,
             "downloadcontent": 1,
             "dates": [],
+            "groupmode": 0,
         }
         if modname == "label":
             del module["url"]
             module["noviewlink"] = True
+        if modname == "subsection":
+            del module["url"]
         module.update(copy.deepcopy(fixture_module))
+        module.pop("section", None)
+        module["name"] = format_string(module["name"])
+        if modname == "subsection":
+            inner = fixture_module.get("section", {})
+            module["customdata"] = json.dumps(
+                {"sectionid": str(inner.get("id", cmid + 10000))}, separators=(",", ":")
+            )
+        if module.get("availabilityinfo"):
+            module["uservisible"] = False
+            module.pop("contents", None)
+            module.pop("contentsinfo", None)
         for key in ("url", "modicon"):
             if key in module:
                 module[key] = self.absolute(module[key])
@@ -402,6 +513,8 @@ class Moodle:
                 if "filesize" not in content and isinstance(url, str):
                     body = sizes.get(unquote(urlsplit(url).path))
                     content["filesize"] = len(body) if body is not None else 0
+                if content.get("type") == "url" and "filename" not in content:
+                    content["filename"] = file_name_of(module["name"])
                 content["fileurl"] = self.absolute(url)
             module.setdefault("contentsinfo", contents_info(module["contents"]))
         return module
@@ -518,6 +631,30 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- endpoints
 
+    def redirected(self, fixture):
+        """Answers a redirect as the site would, if the request is not for its own address."""
+        path = urlsplit(self.path).path
+        if fixture.get("moved_to"):  # the web server: http to https, permanently
+            location = fixture["moved_to"].rstrip("/") + path
+            body = b"<!DOCTYPE HTML PUBLIC>\n<html><head><title>301 Moved Permanently</title>"
+            self.send(301, body, "text/html; charset=iso-8859-1", [("Location", location)])
+            return True
+        host = fixture.get("site_host")
+        port = self.server.server_address[1]
+        if host and self.headers.get("Host", "") != f"{host}:{port}":
+            # Moodle itself (lib/setup.php): any other host name is sent to wwwroot, without the
+            # query and, for a POST, without the body.
+            location = f"http://{host}:{port}{path}"
+            body = f'<html><body><a href="{location}">continue</a></body></html>'.encode()
+            self.send(
+                303,
+                body,
+                "text/html; charset=UTF-8",
+                [("Location", location), ("X-Redirect-By", "Moodle")],
+            )
+            return True
+        return False
+
     def rest(self, form):
         params = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
         params.update(form)
@@ -526,11 +663,14 @@ class Handler(BaseHTTPRequestHandler):
             self.server.stats.rest_calls += 1
             self.server.stats.rest_functions.append(function)
         fixture = self.load_fixture()
-        if fixture is None:
+        if fixture is None or self.redirected(fixture):
+            return
+        if not fixture.get("webservices", True):
+            self.send(403, b"", "text/html; charset=utf-8", note="web services disabled")
             return
         if fixture.get("rest_delay_ms"):
             time.sleep(fixture["rest_delay_ms"] / 1000)
-        moodle = Moodle(fixture, self.server.base)
+        moodle = Moodle(fixture, self.server.site_base(fixture))
         try:
             if not fixture.get("token") or params.get("wstoken") != fixture["token"]:
                 raise invalid_token()
@@ -539,7 +679,7 @@ class Handler(BaseHTTPRequestHandler):
             result, note = error, f"{function} {error.errorcode}"
         if params.get("moodlewsrestformat") == "json":
             text = php_json(result.as_json() if isinstance(result, MoodleError) else result)
-            content_type = "application/json; charset=utf-8"
+            content_type = "application/json"
         else:
             if isinstance(result, MoodleError):
                 text = php_xml_exception(result)
@@ -554,21 +694,27 @@ class Handler(BaseHTTPRequestHandler):
             self.server.stats.downloads += 1
             self.server.stats.download_paths.append(url.path)
         fixture = self.load_fixture()
-        if fixture is None:
+        if fixture is None or self.redirected(fixture):
+            return
+        if not fixture.get("webservices", True):
+            self.download_error(200, "Access control exception", "accessexception")
             return
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         if not fixture.get("token") or params.get("token") != fixture["token"]:
             self.download_error(200, "Invalid token - token not found", "invalidtoken")
             return
-        entry = Moodle(fixture, self.server.base).files().get(unquote(url.path))
+        entry = Moodle(fixture, self.server.site_base(fixture)).files().get(unquote(url.path))
         if entry is None:
             self.download_error(404, "Sorry, the requested file could not be found", "filenotfound")
             return
         if entry.get("header_delay_ms"):
             time.sleep(entry["header_delay_ms"] / 1000)
         if "error" in entry:
+            # Moodle answers filenotfound with HTTP 404, its other download errors with 200.
+            code = entry["error"].get("errorcode")
+            status = int(entry.get("status", 404 if code == "filenotfound" else 200))
             body = php_json(entry["error"]).encode("utf-8")
-            self.send(200, body, "application/json", note="error entry")
+            self.send(status, body, "application/json; charset=utf-8", note="error entry")
             return
         body = body_of(entry) or b""
         status = int(entry.get("status", 200))
@@ -598,7 +744,12 @@ class Handler(BaseHTTPRequestHandler):
             "debuginfo": None,
             "reproductionlink": None,
         }
-        self.send(status, php_json(error).encode("utf-8"), "application/json", note=errorcode)
+        self.send(
+            status,
+            php_json(error).encode("utf-8"),
+            "application/json; charset=utf-8",
+            note=errorcode,
+        )
 
     def handle_one_request(self):
         self.form_text = ""
@@ -619,6 +770,11 @@ class Server(ThreadingHTTPServer):
         self.base = f"http://127.0.0.1:{self.server_address[1]}"
         self.stats = Stats()
         self.last_token = ""
+
+    def site_base(self, fixture):
+        """The site's own address (wwwroot): from "site_host" when the fixture names one."""
+        host = fixture.get("site_host")
+        return f"http://{host}:{self.server_address[1]}" if host else self.base
 
 
 def write_atomically(path, text):

@@ -1,20 +1,31 @@
 // Plugin `moodle`: the files of Moodle courses, read through the site's web services (REST with
-// JSON answers) with libcurl. `remote-dir` is a course's full name; "/" means every course the
-// user is enrolled in, each in a folder of its own. Local layout below it:
-// `NN - Section name/Module name/filepath/filename`.
+// JSON answers) with libcurl. `remote-dir` is a course's full name as Moodle shows it; "/"
+// means every course the user is enrolled in, each in a folder of its own. Local layout below
+// it (moodle/layout.hpp): `NN - Section name/Module name/filepath/filename`, a subsection's
+// modules in `NN - Section name/Subsection name/Module name/...`.
+//
+//   moodle/http.hpp     libcurl: requests, redirects, time-outs, token masking
+//   moodle/answers.hpp  reading Moodle's JSON answers and error objects
+//   moodle/layout.hpp   a course's sections and modules -> folders
+//   moodle/html.hpp     names as Moodle shows them (entities decoded); the HTML kitovu writes
+//
+// What is synced: the files of resource, folder and page modules (a page as a small UTF-8 HTML
+// document, its embedded files beside it) and url modules (an HTML file that opens the link).
+// What is not: modules without files (forums, labels, quizzes...), hidden ones (Moodle does not
+// send them) and restricted ones (listed without contents; what was synced from one before is
+// kept, like an unlisted folder).
 #pragma once
 
+#include "kitovu/plugins/moodle/answers.hpp"
+#include "kitovu/plugins/moodle/html.hpp"
+#include "kitovu/plugins/moodle/http.hpp"
+#include "kitovu/plugins/moodle/layout.hpp"
 #include "kitovu/registry.hpp"
 
-#include <curl/curl.h>
-#include <nlohmann/json.hpp>
 #include <string.h> // explicit_bzero
 
 #include <algorithm>
 #include <array>
-#include <cctype>
-#include <charconv>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -25,290 +36,6 @@
 #include <vector>
 
 namespace kitovu {
-
-namespace detail::moodle {
-
-using json = nlohmann::json;
-
-// libcurl's process-wide setup, once, before the first handle.
-inline void init_curl() {
-    static const bool done = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-    (void)done;
-}
-
-// Replaces the value of every `token=` and `wstoken=` parameter with ***, so a URL can be shown.
-inline std::string mask_token(std::string text) {
-    constexpr std::string_view key = "token=";
-    for (std::size_t at = text.find(key); at != std::string::npos; at = text.find(key, at)) {
-        const std::size_t start = at + key.size();
-        const std::size_t end = std::min(text.find_first_of("&# \"'\n", start), text.size());
-        text.replace(start, end - start, "***");
-        at = start + 3;
-    }
-    return text;
-}
-
-// application/x-www-form-urlencoded, for POST bodies and query parameters.
-inline std::string form_encode(std::string_view text) {
-    constexpr std::string_view hex = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (std::isalnum(byte) != 0 && byte < 0x80)
-            out += c;
-        else if (c == '-' || c == '.' || c == '_' || c == '~')
-            out += c;
-        else {
-            out += '%';
-            out += hex[byte >> 4];
-            out += hex[byte & 0xf];
-        }
-    }
-    return out;
-}
-
-// Moodle's JSON is read defensively: a missing key or another type gives the empty value.
-inline std::string text(const json& object, std::string_view key) {
-    if (!object.is_object())
-        return {};
-    const auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string{};
-}
-
-inline std::int64_t number(const json& object, std::string_view key, std::int64_t otherwise = 0) {
-    if (!object.is_object())
-        return otherwise;
-    const auto it = object.find(key);
-    if (it == object.end())
-        return otherwise;
-    if (it->is_number_integer())
-        return it->get<std::int64_t>();
-    if (it->is_number_float())
-        return static_cast<std::int64_t>(it->get<double>());
-    if (it->is_string()) { // some Moodle versions send numbers as strings
-        const std::string s = it->get<std::string>();
-        std::int64_t value = 0;
-        const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), value);
-        return error == std::errc{} && end == s.data() + s.size() ? value : otherwise;
-    }
-    return otherwise;
-}
-
-inline bool flag(const json& object, std::string_view key, bool otherwise) {
-    if (!object.is_object())
-        return otherwise;
-    const auto it = object.find(key);
-    if (it == object.end())
-        return otherwise;
-    if (it->is_boolean())
-        return it->get<bool>();
-    if (it->is_number())
-        return it->get<double>() != 0;
-    return otherwise;
-}
-
-inline const json& array(const json& object, std::string_view key) {
-    static const json empty = json::array();
-    if (!object.is_object())
-        return empty;
-    const auto it = object.find(key);
-    return it != object.end() && it->is_array() ? *it : empty;
-}
-
-// Moodle reports errors as HTTP 200 with a JSON object: {"exception", "errorcode", "message"}
-// from web services, {"error", "errorcode"} from file downloads.
-struct MoodleError {
-    std::string code;
-    std::string message;
-};
-
-inline std::optional<MoodleError> moodle_error(const json& body) {
-    if (!body.is_object() || !body.contains("errorcode") ||
-        (!body.contains("exception") && !body.contains("error")))
-        return std::nullopt;
-    std::string message = text(body, "message");
-    if (message.empty())
-        message = text(body, "error");
-    return MoodleError{text(body, "errorcode"), message};
-}
-
-// One name component from a Moodle title (section, module, course): it may hold '/'.
-inline std::string one_name(std::string_view title) {
-    std::string out{title};
-    std::ranges::replace(out, '/', '_');
-    return out;
-}
-
-inline std::string html_escape(std::string_view text) {
-    std::string out;
-    for (const char c : text) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
-
-// A link module becomes a small HTML file that opens the link.
-inline std::string link_page(std::string_view title, std::string_view target) {
-    const std::string url = html_escape(target);
-    return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n<meta http-equiv=\"refresh\" "
-           "content=\"0; url=" +
-           url + "\">\n<title>" + html_escape(title) + "</title></head>\n<body><a href=\"" + url +
-           "\">" + url + "</a></body></html>\n";
-}
-
-// The scheme, host and port of an http(s) URL, lower-cased: "https://moodle.example.edu:443".
-inline std::string origin(std::string_view url) {
-    const auto scheme_end = url.find("://");
-    if (scheme_end == std::string_view::npos)
-        return {};
-    const auto host_end = url.find_first_of("/?#", scheme_end + 3);
-    std::string out{url.substr(0, host_end)};
-    std::ranges::transform(out, out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-// One libcurl handle; kept for the plugin instance's life so connections are reused.
-class Http {
-  public:
-    Http() {
-        init_curl();
-        handle_ = curl_easy_init();
-    }
-    ~Http() {
-        if (handle_ != nullptr)
-            curl_easy_cleanup(handle_);
-    }
-    Http(const Http&) = delete;
-    Http& operator=(const Http&) = delete;
-
-    struct Reply {
-        long status = 0;
-        std::string content_type;
-    };
-    // Receives the body; returns false to stop the transfer.
-    using BodySink = detail::FunctionRef<bool(std::span<const std::byte> data, const Reply& head)>;
-
-    // GET `url`, or POST `form` to it when given. On failure: libcurl's reason, for people.
-    expected<Reply, std::string> fetch(const std::string& url, const std::string* form,
-                                       int timeout_seconds, BodySink body) {
-        if (handle_ == nullptr)
-            return unexpected{std::string{"cannot start libcurl"}};
-        curl_easy_reset(handle_);
-        std::array<char, CURL_ERROR_SIZE> message{};
-        Transfer transfer{handle_, body, {}};
-        transfer.stall_limit = std::chrono::seconds{timeout_seconds};
-        transfer.last_progress = std::chrono::steady_clock::now();
-        curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, message.data());
-        curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L); // several threads download at once
-        curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(handle_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(handle_, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(handle_, CURLOPT_MAXREDIRS, 5L);
-        curl_easy_setopt(handle_, CURLOPT_USERAGENT, "kitovu");
-        curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT, static_cast<long>(timeout_seconds));
-        // A stalled transfer, not a long one, is a time-out: large files may take their time.
-        // (libcurl's low-speed limit does not cover the wait for an answer, hence a check of our
-        // own, which libcurl calls about once a second.)
-        curl_easy_setopt(handle_, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(handle_, CURLOPT_XFERINFOFUNCTION, &Http::check_stall);
-        curl_easy_setopt(handle_, CURLOPT_XFERINFODATA, &transfer);
-        curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &Http::receive);
-        curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &transfer);
-        if (form != nullptr) {
-            curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, form->c_str());
-            curl_easy_setopt(handle_, CURLOPT_POSTFIELDSIZE, static_cast<long>(form->size()));
-            curl_easy_setopt(handle_, CURLOPT_ACCEPT_ENCODING, ""); // JSON compresses well
-        }
-        const CURLcode result = curl_easy_perform(handle_);
-        // libcurl's copy of the POST body (it holds the token) is not kept past the call.
-        curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, nullptr);
-        if (result == CURLE_WRITE_ERROR && transfer.stopped)
-            return transfer.reply; // the sink stopped it and knows why
-        if (transfer.stalled)
-            return unexpected{reason(CURLE_OPERATION_TIMEDOUT, "", timeout_seconds)};
-        if (result != CURLE_OK)
-            return unexpected{reason(result, message.data(), timeout_seconds)};
-        read_head(handle_, transfer.reply);
-        return transfer.reply;
-    }
-
-  private:
-    struct Transfer {
-        CURL* handle;
-        BodySink sink;
-        Reply reply;
-        bool head_read = false;
-        bool stopped = false;
-        bool stalled = false;
-        std::chrono::seconds stall_limit{30};
-        std::chrono::steady_clock::time_point last_progress{};
-        curl_off_t last_bytes = 0;
-    };
-
-    // Ends the transfer when no byte moved either way for the time-out.
-    static int check_stall(void* user, curl_off_t /*download_total*/, curl_off_t downloaded,
-                           curl_off_t /*upload_total*/, curl_off_t uploaded) {
-        auto& transfer = *static_cast<Transfer*>(user);
-        const auto now = std::chrono::steady_clock::now();
-        if (downloaded + uploaded != transfer.last_bytes) {
-            transfer.last_bytes = downloaded + uploaded;
-            transfer.last_progress = now;
-            return 0;
-        }
-        transfer.stalled = now - transfer.last_progress > transfer.stall_limit;
-        return transfer.stalled ? 1 : 0;
-    }
-
-    static void read_head(CURL* handle, Reply& reply) {
-        curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &reply.status);
-        const char* type = nullptr;
-        if (curl_easy_getinfo(handle, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr)
-            reply.content_type = type;
-    }
-
-    static std::size_t receive(char* data, std::size_t size, std::size_t count, void* user) {
-        auto& transfer = *static_cast<Transfer*>(user);
-        if (!transfer.head_read) {
-            read_head(transfer.handle, transfer.reply);
-            transfer.head_read = true;
-        }
-        const std::size_t bytes = size * count;
-        if (!transfer.sink(std::span{reinterpret_cast<const std::byte*>(data), bytes},
-                           transfer.reply)) {
-            transfer.stopped = true;
-            return 0;
-        }
-        return bytes;
-    }
-
-    static std::string reason(CURLcode code, const char* detail, int timeout_seconds) {
-        switch (code) {
-        case CURLE_COULDNT_RESOLVE_HOST: return "host not found";
-        case CURLE_COULDNT_CONNECT: return "connection refused";
-        case CURLE_OPERATION_TIMEDOUT:
-            return "no answer within " + std::to_string(timeout_seconds) + " s";
-        case CURLE_PEER_FAILED_VERIFICATION:
-            return "its TLS certificate is not trusted (" + std::string{detail} + ")";
-        case CURLE_SSL_CONNECT_ERROR: return "TLS failed (" + std::string{detail} + ")";
-        case CURLE_TOO_MANY_REDIRECTS: return "too many redirects";
-        case CURLE_UNSUPPORTED_PROTOCOL:
-            return "a redirect to something other than http or https was refused";
-        default:
-            return *detail != '\0' ? std::string{detail} : std::string{curl_easy_strerror(code)};
-        }
-    }
-
-    CURL* handle_ = nullptr;
-};
-
-} // namespace detail::moodle
 
 class MoodlePlugin final : public SyncPlugin {
   public:
@@ -381,7 +108,9 @@ class MoodlePlugin final : public SyncPlugin {
         return {};
     }
 
-    // One batch at the end: the courses' folders are all directly in `remote_dir` "/".
+    // One batch per course. With `remote_dir` "/", a course whose contents Moodle refuses is
+    // reported after the others are listed (the run ends with exit 1, nothing of that course is
+    // taken for gone); a lost connection or a refused token stops at once.
     expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
                                     ListSink out) override {
         auto courses = call("core_enrol_get_users_courses", {{"userid", std::to_string(user_id_)}});
@@ -395,32 +124,54 @@ class MoodlePlugin final : public SyncPlugin {
             name.remove_prefix(1);
         while (name.ends_with('/'))
             name.remove_suffix(1);
+        // As Moodle shows it; the escaped form a user may have copied from elsewhere also works.
+        const std::string wanted = detail::moodle::shown_name(name);
 
         std::vector<RemoteEntry> entries;
         Listing listing{keep, warn, entries, {}, {}};
         bool found = false;
+        std::optional<UsageError> refused; // the courses Moodle refused, in one error
         for (const auto& course : *courses) {
-            const std::string title = detail::moodle::text(course, "fullname");
-            if (!name.empty() && title != name)
+            const std::string title =
+                detail::moodle::shown_name(detail::moodle::text(course, "fullname"));
+            if (!name.empty() && title != wanted)
                 continue;
             found = true;
-            const std::string folder = name.empty() ? detail::moodle::one_name(title) + '/' : "";
+            const std::string folder =
+                name.empty() ? detail::moodle::one_component(title) + '/' : "";
             if (!folder.empty() && !listing.kept(folder.substr(0, folder.size() - 1)))
                 continue;
-            auto listed = list_course(course, folder, listing);
-            if (!listed)
+            auto listed = list_course(course, title, folder, listing);
+            if (!listed) {
+                const ErrorKind kind = listed.error().kind;
+                if (!folder.empty() && kind != ErrorKind::connection &&
+                    kind != ErrorKind::authentication) {
+                    refused = refused ? combined(*refused, listed.error()) : listed.error();
+                    continue;
+                }
                 return fail(listed.error());
+            }
+            out(entries);
+            entries.clear();
         }
         if (!found && !name.empty())
             return fail(unknown_course(name, *courses));
-        out(entries);
+        if (refused)
+            return fail(std::move(*refused));
         return {};
     }
 
     expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry,
                                                                ChunkWriter out) override {
         const char kind = entry.locator.empty() ? '?' : entry.locator.front();
-        const std::string target = entry.locator.size() > 2 ? entry.locator.substr(2) : "";
+        std::string target = entry.locator.size() > 2 ? entry.locator.substr(2) : "";
+        std::string document_start; // a page's document around Moodle's fragment
+        if (kind == document_kind) {
+            const auto newline = std::min(target.find('\n'), target.size());
+            document_start = detail::moodle::page_document_start(
+                std::string_view{target}.substr(std::min(newline + 1, target.size())));
+            target.resize(newline);
+        }
         if (kind == link_kind) {
             const std::string page = detail::moodle::link_page(link_title(entry.path), target);
             if (auto written = out(std::as_bytes(std::span{page})); !written)
@@ -441,6 +192,15 @@ class MoodlePlugin final : public SyncPlugin {
         std::string held;
         bool holding = false;
         bool decided = false;
+        bool started = false; // the document's start was written
+        const auto write = [&](std::span<const std::byte> data) -> expected<void, UsageError> {
+            if (!started && !document_start.empty()) {
+                started = true;
+                if (auto written = out(std::as_bytes(std::span{document_start})); !written)
+                    return written;
+            }
+            return out(data);
+        };
         std::optional<UsageError> stopped;
         auto reply = http_.fetch(
             url, nullptr, timeout_seconds_,
@@ -456,12 +216,12 @@ class MoodlePlugin final : public SyncPlugin {
                 }
                 if (holding) { // too long for an error object: it is the file
                     holding = false;
-                    if (auto written = out(std::as_bytes(std::span{held})); !written) {
+                    if (auto written = write(std::as_bytes(std::span{held})); !written) {
                         stopped = written.error();
                         return false;
                     }
                 }
-                if (auto written = out(data); !written) {
+                if (auto written = write(data); !written) {
                     stopped = written.error();
                     return false;
                 }
@@ -481,17 +241,26 @@ class MoodlePlugin final : public SyncPlugin {
                                   "Moodle lists this file, but downloading it answers HTTP " +
                                       std::to_string(reply->status),
                                   entry.path));
-            if (auto written = out(std::as_bytes(std::span{held})); !written)
+            if (auto written = write(std::as_bytes(std::span{held})); !written)
+                return fail(written.error());
+        }
+        if (!document_start.empty()) {
+            const std::string_view end = detail::moodle::page_document_end();
+            if (auto written = write(std::as_bytes(std::span{end})); !written)
                 return fail(written.error());
         }
         return Retrieved{};
     }
 
-    // Pages and links have no size in Moodle's answers: their digest is their time alone.
+    // Pages and links have no size in Moodle's answers: their digest is their time alone. A
+    // page document's has its own letter, so a page saved as a bare fragment by an older kitovu
+    // is saved again as a document.
     std::string remote_digest(const RemoteEntry& entry) const override {
-        if (!entry.locator.empty() &&
-            (entry.locator.front() == link_kind || entry.locator.front() == page_kind))
+        const char kind = entry.locator.empty() ? '?' : entry.locator.front();
+        if (kind == link_kind || kind == page_kind)
             return "t" + std::to_string(entry.mtime);
+        if (kind == document_kind)
+            return "h" + std::to_string(entry.mtime);
         return size_mtime_digest(entry.size, entry.mtime);
     }
 
@@ -499,6 +268,8 @@ class MoodlePlugin final : public SyncPlugin {
     static constexpr char file_kind = 'f'; // locator "f URL": a file with a known size
     static constexpr char page_kind = 'p'; // "p URL": a file Moodle gives no size for (a page)
     static constexpr char link_kind = 'u'; // "u URL": a link module, saved as an HTML page
+    // "h URL\nTitle": a page module's index.html, a fragment saved inside a document
+    static constexpr char document_kind = 'h';
     static constexpr std::size_t held_limit = 64 * 1024;
     static constexpr std::size_t answer_limit = std::size_t{256} << 20;
 
@@ -542,7 +313,7 @@ class MoodlePlugin final : public SyncPlugin {
                      "Preferences > Security keys > \"Moodle mobile web service\"");
     }
 
-    // What an error object from a web-service function means.
+    // What an error object from a web-service function means, and who can do something.
     UsageError service_error(const detail::moodle::MoodleError& refused,
                              std::string_view function) const {
         const std::string said = refused.message + " (" + refused.code + ")";
@@ -550,10 +321,48 @@ class MoodlePlugin final : public SyncPlugin {
             return bad_token();
         if (refused.code == "invalidrecord")
             return error(ErrorKind::not_found, std::string{function} + ": not found: " + said);
-        if (refused.code == "requireloginerror" || refused.code == "nopermissions" ||
-            refused.code == "accessexception" || refused.code == "servicerequireslogin")
+        if (refused.code == "accessexception")
+            return error(ErrorKind::permission,
+                         function == "core_webservice_get_site_info"
+                             ? "Moodle refuses this token its web services (" + said +
+                                   "): the site's mobile web service is switched off, or this "
+                                   "user may not use it; a site administrator can switch it on "
+                                   "(Site administration > General > Mobile app > Mobile "
+                                   "settings) or allow the user's role to use it"
+                             : std::string{function} +
+                                   ": the site's mobile web service does not offer it to this "
+                                   "user (" +
+                                   said + "); a site administrator can change that");
+        if (refused.code == "errorcoursecontextnotvalid" || refused.code == "requireloginerror")
+            return error(ErrorKind::permission,
+                         "the course is not available to this user (" + refused.code +
+                             "): it is hidden or closed, or the enrolment is not active (yet); "
+                             "the course's teacher can tell");
+        if (refused.code == "nopermissions" || refused.code == "servicerequireslogin")
             return error(ErrorKind::permission, std::string{function} + ": refused: " + said);
         return error(ErrorKind::protocol, std::string{function} + ": Moodle says: " + said);
+    }
+
+    // Several courses refused under "/": one error naming them all.
+    static UsageError combined(UsageError first, const UsageError& next) {
+        first.message += "; " + next.path + ": " + next.message;
+        return first;
+    }
+
+    // A redirect of a web-service call: libcurl would repeat it as a GET without the token, and
+    // the token must not go to an address the user did not configure, so kitovu stops and says
+    // which address to configure (the redirect names the endpoint; the site is what is above).
+    UsageError moved(const std::string& location) const {
+        constexpr std::string_view endpoint = "webservice/rest/server.php";
+        std::string site = detail::moodle::mask_token(location);
+        site.resize(std::min(site.find_first_of("?#"), site.size()));
+        if (site.ends_with(endpoint))
+            site.resize(site.size() - endpoint.size());
+        else
+            site = detail::moodle::origin(site) + '/';
+        return error(ErrorKind::config, "the site answers from " + site + ": set url = \"" + site +
+                                            "\" (kitovu does not send the token to "
+                                            "another address by itself)");
     }
 
     // A file Moodle listed but will not send is an error of that file (not "gone": Moodle still
@@ -573,7 +382,8 @@ class MoodlePlugin final : public SyncPlugin {
     UsageError unknown_course(std::string_view name, const detail::moodle::json& courses) const {
         std::string names;
         for (const auto& course : courses)
-            names += (names.empty() ? "'" : ", '") + detail::moodle::text(course, "fullname") + "'";
+            names += (names.empty() ? "'" : ", '") +
+                     detail::moodle::shown_name(detail::moodle::text(course, "fullname")) + "'";
         if (names.empty())
             return error(ErrorKind::not_found, "no course named '" + std::string{name} +
                                                    "': this user is not enrolled in any course");
@@ -606,6 +416,14 @@ class MoodlePlugin final : public SyncPlugin {
                               std::string{function} + ": the answer is larger than 256 MiB"));
         if (!reply)
             return fail(unreachable(reply.error()));
+        if (reply->status >= 300 && reply->status < 400 && !reply->location.empty())
+            return fail(moved(reply->location));
+        if (reply->status == 403 && answer.empty())
+            return fail(error(ErrorKind::permission,
+                              "the site refuses web-service requests (HTTP 403): web services "
+                              "are switched off there; a site administrator can switch them on "
+                              "(Site administration > General > Mobile app > Mobile settings > "
+                              "Enable web services for mobile devices)"));
         if (reply->status == 404)
             return fail(
                 error(ErrorKind::not_found, "no Moodle web services at " + endpoint +
@@ -625,49 +443,42 @@ class MoodlePlugin final : public SyncPlugin {
         return body;
     }
 
-    // Lists one course's files below `folder` ("" or "Course name/").
+    // Lists one course's files below `folder` ("" or "Course name/"); `title` as Moodle shows
+    // it. A restricted module is no error: what was synced from it is kept (an unlisted folder).
     expected<void, UsageError> list_course(const detail::moodle::json& course,
-                                           const std::string& folder, Listing& listing) {
+                                           const std::string& title, const std::string& folder,
+                                           Listing& listing) {
         const std::int64_t id = detail::moodle::number(course, "id", -1);
         auto sections = call("core_course_get_contents", {{"courseid", std::to_string(id)}});
-        if (!sections)
-            return fail(sections.error());
+        if (!sections) {
+            auto e = sections.error();
+            e.path = title; // the course's folder under "/"
+            return fail(std::move(e));
+        }
         if (!sections->is_array())
             return fail(error(ErrorKind::protocol,
-                              "core_course_get_contents did not answer with a list",
-                              detail::moodle::text(course, "fullname")));
-        for (const auto& section : *sections) {
-            if (!detail::moodle::flag(section, "uservisible", true))
+                              "core_course_get_contents did not answer with a list", title));
+        for (const auto& placed : detail::moodle::place_modules(*sections, folder)) {
+            if (!listing.kept(placed.folder))
                 continue;
-            const std::int64_t number = detail::moodle::number(section, "section");
-            std::string title = detail::moodle::text(section, "name");
-            if (title.empty())
-                title = number == 0 ? "General" : "Section " + std::to_string(number);
-            const std::string section_folder =
-                folder + fmt::format("{:02} - {}", number, detail::moodle::one_name(title));
-            if (!listing.kept(section_folder))
+            if (placed.restricted) {
+                listing.warn(
+                    Warning{WarningKind::unlisted,
+                            "restricted on Moodle" +
+                                (placed.restriction.empty() ? std::string{}
+                                                            : " (" + placed.restriction + ")") +
+                                ": not synced now; what was synced from it is kept",
+                            connection_, placed.folder});
                 continue;
-            std::map<std::string, int, std::less<>> module_names; // same names get " (2)", ...
-            for (const auto& module : detail::moodle::array(section, "modules")) {
-                const auto& contents = detail::moodle::array(module, "contents");
-                if (contents.empty() || !detail::moodle::flag(module, "uservisible", true))
-                    continue;
-                std::string module_name =
-                    detail::moodle::one_name(detail::moodle::text(module, "name"));
-                if (const int seen = ++module_names[module_name]; seen > 1)
-                    module_name += " (" + std::to_string(seen) + ")";
-                const std::string module_folder = section_folder + '/' + module_name;
-                if (!listing.kept(module_folder))
-                    continue;
-                for (const auto& content : contents)
-                    add_content(content, module_folder, listing);
             }
+            for (const auto& content : detail::moodle::array(*placed.module, "contents"))
+                add_content(content, placed, listing);
         }
         return {};
     }
 
-    void add_content(const detail::moodle::json& content, const std::string& module_folder,
-                     Listing& listing) const {
+    void add_content(const detail::moodle::json& content,
+                     const detail::moodle::PlacedModule& module, Listing& listing) const {
         const std::string type = detail::moodle::text(content, "type");
         const std::string url = detail::moodle::text(content, "fileurl");
         std::string name = detail::moodle::text(content, "filename");
@@ -683,17 +494,26 @@ class MoodlePlugin final : public SyncPlugin {
         const bool sized = detail::moodle::number(content, "filesize") > 0 ||
                            !detail::moodle::text(content, "mimetype").empty();
         char kind = file_kind;
+        std::string locator = url;
         if (type == "url") {
+            // Moodle derives this file name from the escaped module name ("Links amp; Tools"):
+            // the module's name as Moodle shows it is the better one.
             kind = link_kind;
             path.clear();
+            name = detail::moodle::one_component(module.name);
             if (name.empty())
                 name = "link";
+        } else if (path.empty() && name == "index.html" &&
+                   detail::moodle::text(*module.module, "modname") == "page") {
+            // A page's text, a fragment of the course page, whatever size Moodle gives it.
+            kind = document_kind;
+            locator += '\n' + module.name;
         } else if (!sized) {
             kind = page_kind;
         }
-        if (kind != file_kind && !name.ends_with(".html"))
-            name = detail::moodle::one_name(name) + ".html";
-        const std::string full = module_folder + '/' + path + name;
+        if ((kind == link_kind || kind == page_kind) && !name.ends_with(".html"))
+            name = detail::moodle::one_component(name) + ".html";
+        const std::string full = module.folder + '/' + path + name;
         if (const auto slash = full.rfind('/'); !listing.kept(full.substr(0, slash)))
             return;
         if (!listing.keep(full, false))
@@ -711,7 +531,7 @@ class MoodlePlugin final : public SyncPlugin {
                                             0, detail::moodle::number(content, "filesize")))
                                       : 0,
             .mtime = detail::moodle::number(content, "timemodified"),
-            .locator = std::string{kind} + ' ' + url});
+            .locator = std::string{kind} + ' ' + locator});
     }
 
     static std::string link_title(std::string_view path) {
