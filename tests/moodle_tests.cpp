@@ -897,3 +897,35 @@ TEST_CASE("kitovu: Moodle errors give the contract's exit codes and say what to 
     }
 }
 #endif // KITOVU_BINARY
+
+TEST_CASE("a section inserted before others: the files of the renumbered sections are moved") {
+    Setup setup;
+    REQUIRE(setup.run(setup.settings(std::string{mus}, {})).exit_code() == 0);
+    const auto before = test::files_in(setup.target());
+    // A teacher inserts a section at the top: every later section's number goes up by one.
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        for (auto& course : fixture.at("courses"))
+            if (course.at("id") == 5) {
+                auto& sections = course.at("sections");
+                for (auto& section : sections)
+                    if (section.at("section").get<int>() >= 1)
+                        section["section"] = section.at("section").get<int>() + 1;
+                sections.push_back({{"id", 55},
+                                    {"section", 1},
+                                    {"name", "Einleitung"},
+                                    {"modules", nlohmann::json::array()}});
+            }
+    });
+    setup.server.reset_stats();
+    const auto report = setup.run(setup.settings(std::string{mus}, {}));
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK(report.count(FileState::moved) > 0);
+    // Files Moodle gives no size (pages, links) are fetched again; the others are moved.
+    CHECK(setup.server.stats().at("downloads") <= 2);
+    const auto after = test::files_in(setup.target());
+    CHECK(after.size() == before.size());
+    CHECK_FALSE(std::filesystem::exists(setup.local("01 - Tests & Schätzer")));
+    CHECK(std::filesystem::exists(setup.local("02 - Tests & Schätzer")));
+}

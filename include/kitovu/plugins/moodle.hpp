@@ -161,8 +161,7 @@ class MoodlePlugin final : public SyncPlugin {
         return {};
     }
 
-    expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry,
-                                                               ChunkWriter out) override {
+    expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
         const char kind = entry.locator.empty() ? '?' : entry.locator.front();
         std::string target = entry.locator.size() > 2 ? entry.locator.substr(2) : "";
         std::string document_start; // a page's document around Moodle's fragment
@@ -531,7 +530,20 @@ class MoodlePlugin final : public SyncPlugin {
                                             0, detail::moodle::number(content, "filesize")))
                                       : 0,
             .mtime = detail::moodle::number(content, "timemodified"),
-            .locator = std::string{kind} + ' ' + locator});
+            .locator = std::string{kind} + ' ' + locator,
+            .id = kind == link_kind
+                      ? "module " + std::to_string(detail::moodle::number(*module.module, "id"))
+                      : file_identity(url)});
+    }
+
+    // What names a file in Moodle whatever section or folder shows it: its context, component,
+    // area, item and name in the file URL (the part after pluginfile.php, without the query).
+    static std::string file_identity(std::string_view url) {
+        url = url.substr(0, url.find('?'));
+        constexpr std::string_view marker = "pluginfile.php/";
+        if (const auto at = url.find(marker); at != std::string_view::npos)
+            url.remove_prefix(at + marker.size());
+        return std::string{url};
     }
 
     static std::string link_title(std::string_view path) {
