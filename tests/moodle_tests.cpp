@@ -612,6 +612,11 @@ TEST_CASE("a restricted module is skipped without error; what was synced from it
     CHECK(closed.exit_code() == 0);
     CHECK(closed.count(FileState::remote_deleted) == 0);
     CHECK(std::filesystem::exists(exam));
+    // Not news for every run: an `unavailable` note (the CLI shows it with -v only).
+    CHECK(std::ranges::any_of(closed.warnings,
+                              [](const Warning& w) { return w.kind == WarningKind::unavailable; }));
+    CHECK(std::ranges::none_of(closed.warnings,
+                               [](const Warning& w) { return w.kind == WarningKind::unlisted; }));
 
     // Open again: in step, nothing downloaded.
     restrict_exam(false);

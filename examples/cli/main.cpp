@@ -196,7 +196,8 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
         return cli::ask_secret(question);
     };
     const auto warn = [&](const Warning& warning) {
-        if (verbosity == cli::Verbosity::quiet)
+        if (verbosity == cli::Verbosity::quiet ||
+            (warning.kind == WarningKind::unavailable && verbosity != cli::Verbosity::verbose))
             return;
         progress.clear();
         say.warning(warning.to_string());

@@ -437,7 +437,7 @@ class Engine {
                     return !source->ignore.ignores(path, is_folder);
                 },
                 [&](const Warning& w) {
-                    if (w.kind != WarningKind::unlisted)
+                    if (w.kind != WarningKind::unlisted && w.kind != WarningKind::unavailable)
                         return warn(w);
                     status.unlisted.push_back(w.path);
                     Warning shown = w;

@@ -22,6 +22,8 @@ enum class WarningKind {
     refused_name,   // a remote name cannot be stored safely and was skipped
     skipped,        // an entry was skipped for another reason (unreadable, special file, ...)
     unlisted,       // a folder could not be listed: what was synced from it stays, not "gone"
+    unavailable,    // a folder the remote withholds for now (restricted): kept like `unlisted`,
+                    // news only to who asks for every detail (-v)
     cache,          // the file cache was unreadable and was set aside
 };
 
@@ -35,6 +37,7 @@ constexpr std::string_view to_string(WarningKind kind) noexcept {
     case WarningKind::refused_name: return "refused-name";
     case WarningKind::skipped: return "skipped";
     case WarningKind::unlisted: return "unlisted";
+    case WarningKind::unavailable: return "unavailable";
     case WarningKind::cache: return "cache";
     }
     return "unknown";

@@ -462,7 +462,7 @@ class MoodlePlugin final : public SyncPlugin {
                 continue;
             if (placed.restricted) {
                 listing.warn(
-                    Warning{WarningKind::unlisted,
+                    Warning{WarningKind::unavailable,
                             "restricted on Moodle" +
                                 (placed.restriction.empty() ? std::string{}
                                                             : " (" + placed.restriction + ")") +
