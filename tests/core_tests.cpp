@@ -292,14 +292,15 @@ TEST_CASE("a secret comes from its command, else the environment, else the promp
     CHECK(secret_variable("KITOVU_PASSWORD_", "my-share.2") == "KITOVU_PASSWORD_MY_SHARE_2");
 
     ::unsetenv("KITOVU_PASSWORD_MY_SHARE_2");
-    CHECK(*resolve_secret("my-share.2", options, spec, prompt) == "typed");
+    CHECK(resolve_secret("my-share.2", "test", options, spec, {.prompt = prompt})->value.str() == "typed");
     CHECK(asked == 1);
 
     ::setenv("KITOVU_PASSWORD_MY_SHARE_2", "from env", 1);
-    CHECK(*resolve_secret("my-share.2", options, spec, prompt) == "from env");
+    CHECK(resolve_secret("my-share.2", "test", options, spec, {.prompt = prompt})->value.str() == "from env");
 
     options.set("password-command", std::string{"printf 'first line\\nsecond line\\n'"});
-    CHECK(*resolve_secret("my-share.2", options, spec, prompt) == "first line");
+    CHECK(resolve_secret("my-share.2", "test", options, spec, {.prompt = prompt})->value.str() ==
+          "first line");
     CHECK(asked == 1);
     ::unsetenv("KITOVU_PASSWORD_MY_SHARE_2");
 }
@@ -315,7 +316,7 @@ TEST_CASE(
               "password-command failed with exit code 127"}}) {
         Options options;
         options.set("password-command", command);
-        auto secret = resolve_secret("skripte", options, spec, {});
+        auto secret = resolve_secret("skripte", "test", options, spec, {});
         REQUIRE_FALSE(secret);
         CHECK(secret.error().kind == ErrorKind::authentication);
         CHECK(secret.error().to_string() == "skripte: " + why);
@@ -326,7 +327,7 @@ TEST_CASE(
 TEST_CASE("without command, environment or terminal the missing password is explained") {
     const SecretSpec spec{"password", "password-command", "KITOVU_PASSWORD_", ""};
     ::unsetenv("KITOVU_PASSWORD_SKRIPTE");
-    auto secret = resolve_secret("skripte", Options{}, spec, {});
+    auto secret = resolve_secret("skripte", "test", Options{}, spec, {});
     REQUIRE_FALSE(secret);
     CHECK(secret.error().to_string() == "skripte: no password: set password-command in the config, "
                                         "or KITOVU_PASSWORD_SKRIPTE in the "

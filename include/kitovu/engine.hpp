@@ -89,6 +89,8 @@ struct SyncOptions {
     std::stop_token stop;             // ends the run cleanly: temporaries removed, cache saved
     SyncObserver* observer = nullptr;
     SecretPrompt prompt; // asks for a password or token; unset: never ask
+    Keyring* keyring = nullptr;  // where secrets are kept between runs (keyring.hpp); unset: none
+    SecretConfirm offer_to_keep; // whether to keep a typed secret in the keyring; unset: never
 };
 
 struct SyncReport {
@@ -321,8 +323,8 @@ class Engine {
     // ---- plugins ------------------------------------------------------------------------------
 
     // The connection's options with its secret, resolved once for all its instances (a
-    // password-command runs once, a prompt asks once).
-    expected<Options, UsageError> resolve_options(std::size_t index) const {
+    // password-command runs once, a prompt asks once). Run before the workers start.
+    expected<Options, UsageError> resolve_options(std::size_t index) {
         const Connection& connection = settings_.connections[index];
         auto entry = PluginRegistry::find(connection.plugin);
         if (!entry) {
@@ -332,13 +334,47 @@ class Engine {
         }
         Options options = connection.options;
         if ((*entry)->secret) {
-            auto secret =
-                resolve_secret(connection.name, options, *(*entry)->secret, options_.prompt);
+            auto secret = resolve_secret(connection.name, connection.plugin, options,
+                                         *(*entry)->secret,
+                                         {options_.prompt, options_.keyring, options_.offer_to_keep});
             if (!secret)
                 return fail(secret.error());
-            options.set_secret(std::move(*secret));
+            SecretOrigin& origin = secret_origins_[index];
+            origin.source = secret->source;
+            origin.what = (*entry)->secret->what;
+            if (secret->keep)
+                origin.keep = keyring_item(connection.plugin, options, *(*entry)->secret);
+            options.set_secret(std::move(secret->value).take());
         }
         return options;
+    }
+
+    // After the server accepted a typed secret the user wants kept: into the keyring, once.
+    // A kept secret the server refuses is said to be the keyring's, with the way to replace it,
+    // and is not asked again.
+    expected<void, UsageError> after_connect(std::size_t index,
+                                             expected<void, UsageError> connected) {
+        SecretOrigin& origin = secret_origins_[index];
+        const std::string& name = settings_.connections[index].name;
+        if (!connected) {
+            auto e = connected.error();
+            if (e.kind == ErrorKind::authentication && origin.source == SecretSource::keyring)
+                e.message = fmt::format("the {} kept in the keyring for `{}` was refused: "
+                                        "`kitovu login {}`",
+                                        origin.what, name, name);
+            return fail(std::move(e));
+        }
+        if (origin.keep && options_.keyring != nullptr)
+            std::call_once(origin.stored, [&] {
+                auto stored = options_.keyring->store(*origin.keep, (*resolved_[index])->secret());
+                if (stored.status != KeyringAnswer::Status::done)
+                    warn(Warning{
+                        WarningKind::keyring,
+                        fmt::format("the {} was not remembered: {}", origin.what, stored.why),
+                        name,
+                        {}});
+            });
+        return {};
     }
 
     std::vector<const Source*> sources_of(const Connection& connection) const {
@@ -351,7 +387,7 @@ class Engine {
     }
 
     // A configured, connected instance; resolve_options(index) has run.
-    expected<std::unique_ptr<SyncPlugin>, UsageError> open(std::size_t index) const {
+    expected<std::unique_ptr<SyncPlugin>, UsageError> open(std::size_t index) {
         const Connection& connection = settings_.connections[index];
         auto plugin = PluginRegistry::create(connection.plugin);
         if (!plugin) {
@@ -362,7 +398,7 @@ class Engine {
         if (auto configured = (*plugin)->configure(connection.name, **resolved_[index]);
             !configured)
             return fail(configured.error());
-        if (auto connected = (*plugin)->connect(); !connected)
+        if (auto connected = after_connect(index, (*plugin)->connect()); !connected)
             return fail(connected.error());
         return std::move(*plugin);
     }
@@ -965,6 +1001,17 @@ class Engine {
     // before the workers start.
     std::vector<std::optional<expected<Options, UsageError>>> resolved_ =
         std::vector<std::optional<expected<Options, UsageError>>>(settings_.connections.size());
+
+    // Per connection with a secret: where it came from and, when it was typed and is to be
+    // kept, its keyring item. Written before the workers start; `stored` makes the keeping once.
+    struct SecretOrigin {
+        SecretSource source = SecretSource::prompt;
+        std::string_view what;
+        std::optional<KeyringItem> keep;
+        std::once_flag stored;
+    };
+    std::deque<SecretOrigin> secret_origins_ =
+        std::deque<SecretOrigin>(settings_.connections.size());
 
     // Planning thread only.
     std::deque<SourceStatus> statuses_;

@@ -21,6 +21,7 @@ enum class WarningKind {
     skipped,        // an entry was skipped for another reason (unreadable, special file, ...)
     unlisted,       // a folder could not be listed: what was synced from it stays, not "gone"
     cache,          // the file cache was unreadable and was set aside
+    keyring,        // a password or token could not be kept in the keyring
 };
 
 constexpr std::string_view to_string(WarningKind kind) noexcept {
@@ -32,6 +33,7 @@ constexpr std::string_view to_string(WarningKind kind) noexcept {
     case WarningKind::skipped: return "skipped";
     case WarningKind::unlisted: return "unlisted";
     case WarningKind::cache: return "cache";
+    case WarningKind::keyring: return "keyring";
     }
     return "unknown";
 }

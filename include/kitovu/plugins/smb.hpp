@@ -250,7 +250,15 @@ class SmbPlugin final : public SyncPlugin {
     }
 
     static SecretSpec secret() noexcept {
-        return {"password", "password-command", "KITOVU_PASSWORD_", ""};
+        return {.what = "password",
+                .command_option = "password-command",
+                .environment_prefix = "KITOVU_PASSWORD_",
+                .hint = "",
+                .server_option = "hostname",
+                .port_option = "port",
+                .usual_port = 445,
+                .user_option = "username",
+                .place_option = "share"};
     }
 
     SmbPlugin() = default;
