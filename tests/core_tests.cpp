@@ -292,11 +292,13 @@ TEST_CASE("a secret comes from its command, else the environment, else the promp
     CHECK(secret_variable("KITOVU_PASSWORD_", "my-share.2") == "KITOVU_PASSWORD_MY_SHARE_2");
 
     ::unsetenv("KITOVU_PASSWORD_MY_SHARE_2");
-    CHECK(resolve_secret("my-share.2", "test", options, spec, {.prompt = prompt})->value.str() == "typed");
+    CHECK(resolve_secret("my-share.2", "test", options, spec, {.prompt = prompt})->value.str() ==
+          "typed");
     CHECK(asked == 1);
 
     ::setenv("KITOVU_PASSWORD_MY_SHARE_2", "from env", 1);
-    CHECK(resolve_secret("my-share.2", "test", options, spec, {.prompt = prompt})->value.str() == "from env");
+    CHECK(resolve_secret("my-share.2", "test", options, spec, {.prompt = prompt})->value.str() ==
+          "from env");
 
     options.set("password-command", std::string{"printf 'first line\\nsecond line\\n'"});
     CHECK(resolve_secret("my-share.2", "test", options, spec, {.prompt = prompt})->value.str() ==

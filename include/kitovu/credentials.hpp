@@ -100,7 +100,7 @@ class Keyring {
 // Who resolve_secret may ask besides the config and the environment.
 struct SecretSources {
     SecretPrompt prompt{};         // asks for the secret on a terminal; unset: never ask
-    Keyring* keyring = nullptr;  // unset: no keyring
+    Keyring* keyring = nullptr;    // unset: no keyring
     SecretConfirm offer_to_keep{}; // whether to keep a typed secret in the keyring; unset: never
 };
 
@@ -227,8 +227,8 @@ resolve_secret(std::string_view connection, std::string_view plugin, const Optio
     const auto variable = secret_variable(spec.environment_prefix, connection);
     switch (configured_secret_source(connection, options, spec).value_or(SecretSource::prompt)) {
     case SecretSource::command: {
-        auto line = detail::first_line_of(options.string(spec.command_option), connection,
-                                          spec.what);
+        auto line =
+            detail::first_line_of(options.string(spec.command_option), connection, spec.what);
         if (!line)
             return fail(line.error());
         return ResolvedSecret{SecretText{std::move(*line)}, SecretSource::command};

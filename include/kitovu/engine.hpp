@@ -88,7 +88,7 @@ struct SyncOptions {
     bool dry_run = false;             // decide and report; change nothing on disk
     std::stop_token stop;             // ends the run cleanly: temporaries removed, cache saved
     SyncObserver* observer = nullptr;
-    SecretPrompt prompt; // asks for a password or token; unset: never ask
+    SecretPrompt prompt;         // asks for a password or token; unset: never ask
     Keyring* keyring = nullptr;  // where secrets are kept between runs (keyring.hpp); unset: none
     SecretConfirm offer_to_keep; // whether to keep a typed secret in the keyring; unset: never
 };
@@ -334,9 +334,9 @@ class Engine {
         }
         Options options = connection.options;
         if ((*entry)->secret) {
-            auto secret = resolve_secret(connection.name, connection.plugin, options,
-                                         *(*entry)->secret,
-                                         {options_.prompt, options_.keyring, options_.offer_to_keep});
+            auto secret =
+                resolve_secret(connection.name, connection.plugin, options, *(*entry)->secret,
+                               {options_.prompt, options_.keyring, options_.offer_to_keep});
             if (!secret)
                 return fail(secret.error());
             SecretOrigin& origin = secret_origins_[index];

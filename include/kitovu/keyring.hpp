@@ -36,7 +36,8 @@ inline const SecretSchema* schema() {
 
 // The item's attributes as libsecret takes them; the strings stay owned by `item`.
 struct Attributes {
-    explicit Attributes(const KeyringItem& item) : table(g_hash_table_new(g_str_hash, g_str_equal)) {
+    explicit Attributes(const KeyringItem& item)
+        : table(g_hash_table_new(g_str_hash, g_str_equal)) {
         for (const auto& [name, value] : item.attributes)
             g_hash_table_insert(table, const_cast<char*>(name.c_str()),
                                 const_cast<char*>(value.c_str()));
@@ -96,8 +97,8 @@ class SecretServiceKeyring final : public Keyring {
     KeyringAnswer lookup(const KeyringItem& item) override {
         return call(item, [](const KeyringItem& copy, GCancellable* cancel, GError** error) {
             const detail::keyring::Attributes attributes{copy};
-            gchar* found = secret_password_lookupv_sync(detail::keyring::schema(),
-                                                        attributes.table, cancel, error);
+            gchar* found = secret_password_lookupv_sync(detail::keyring::schema(), attributes.table,
+                                                        cancel, error);
             if (found == nullptr)
                 return KeyringAnswer{};
             KeyringAnswer answer{KeyringAnswer::Status::done, SecretText{std::string{found}}, {}};
@@ -115,10 +116,8 @@ class SecretServiceKeyring final : public Keyring {
                 detail::keyring::schema(), attributes.table, SECRET_COLLECTION_DEFAULT,
                 owned.label.c_str(), copy->str().c_str(), cancel, error);
             copy->wipe();
-            return KeyringAnswer{stored ? KeyringAnswer::Status::done
-                                        : KeyringAnswer::Status::unavailable,
-                                 {},
-                                 {}};
+            return KeyringAnswer{
+                stored ? KeyringAnswer::Status::done : KeyringAnswer::Status::unavailable, {}, {}};
         });
     }
 
@@ -127,10 +126,8 @@ class SecretServiceKeyring final : public Keyring {
             const detail::keyring::Attributes attributes{owned};
             const bool removed = secret_password_clearv_sync(detail::keyring::schema(),
                                                              attributes.table, cancel, error);
-            return KeyringAnswer{removed ? KeyringAnswer::Status::done
-                                         : KeyringAnswer::Status::absent,
-                                 {},
-                                 {}};
+            return KeyringAnswer{
+                removed ? KeyringAnswer::Status::done : KeyringAnswer::Status::absent, {}, {}};
         });
     }
 
@@ -163,7 +160,8 @@ class SecretServiceKeyring final : public Keyring {
             shared->finished.notify_all();
         }};
         std::unique_lock lock{shared->mutex};
-        if (!shared->finished.wait_for(lock, time_limit_, [&] { return shared->answer.has_value(); })) {
+        if (!shared->finished.wait_for(lock, time_limit_,
+                                       [&] { return shared->answer.has_value(); })) {
             g_cancellable_cancel(shared->cancellable);
             // A cancelled D-Bus call returns at once; a libsecret stuck elsewhere is left behind.
             if (!shared->finished.wait_for(lock, std::chrono::seconds{1},
@@ -171,10 +169,9 @@ class SecretServiceKeyring final : public Keyring {
                 lock.unlock();
                 thread.detach();
             }
-            unresponsive_ = "the keyring did not answer within " +
-                            std::to_string(std::chrono::ceil<std::chrono::seconds>(time_limit_)
-                                               .count()) +
-                            " s";
+            unresponsive_ =
+                "the keyring did not answer within " +
+                std::to_string(std::chrono::ceil<std::chrono::seconds>(time_limit_).count()) + " s";
             if (thread.joinable()) {
                 lock.unlock();
                 thread.join();
