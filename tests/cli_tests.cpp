@@ -66,7 +66,10 @@ name = "Mathe"
                 {"XDG_CONFIG_HOME", (dir_ / "config-home").string()},
                 {"XDG_DATA_HOME", (dir_ / "data").string()},
                 {"NO_COLOR", ""},
-                {"TERM", "xterm"}};
+                {"TERM", "xterm"},
+                // No session bus: a developer's own keyring is never asked or written.
+                {"DBUS_SESSION_BUS_ADDRESS", ""},
+                {"XDG_RUNTIME_DIR", ""}};
     }
 
     kitovu::test::ProcessResult kitovu(std::vector<std::string> args) const {
@@ -209,7 +212,8 @@ TEST_CASE("kitovu validate reports every problem as FILE:LINE:COLUMN and exits 2
     CHECK(bad.exit_code == 2);
     const std::string file = home.config().string();
     CHECK(bad.err.starts_with(file + ":1:12: expected a string for 'root-dir', found an integer\n" +
-                              file + ":4:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)\n"));
+                              file +
+                              ":4:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)\n"));
 }
 
 TEST_CASE("kitovu fileinfo prints the config and cache paths and whether they exist") {
