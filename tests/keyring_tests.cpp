@@ -92,40 +92,52 @@ void keep_use_replace_remove(const TempDir& dir, const KeyringSession& session, 
     CHECK(run_process(sync, env).exit_code == 1); // nothing kept, nobody to ask
 }
 
-void smb_config(const TempDir& dir, const SambaServer& server) {
-    kitovu::test::write_file(dir / "kitovu.toml", server.kitovu_config(dir / "root", "uni"));
-}
+// A real smbd sharing EPJ/Skript.pdf, and a config with one connection `uni` to it.
+struct Uni {
+    SambaServer server;
+    TempDir dir;
 
-std::vector<std::string> smb_attributes(const SambaServer& server) {
-    return {"plugin", "smb",
-            "server", "127.0.0.1:" + std::to_string(server.port()),
-            "user",   SambaServer::user()};
-}
+    // Call first: false (a failure under CI) when smbd cannot run here.
+    bool ready() {
+        if (!kitovu::test::samba_ready(server))
+            return false;
+        server.put("EPJ/Skript.pdf", "lecture", 1'600'000'000);
+        kitovu::test::write_file(dir / "kitovu.toml", server.kitovu_config(dir / "root", "uni"));
+        return true;
+    }
+    // The keyring item's attributes, for secret-tool.
+    std::vector<std::string> attributes() const {
+        return {"plugin", "smb",
+                "server", "127.0.0.1:" + std::to_string(server.port()),
+                "user",   SambaServer::user()};
+    }
+    std::vector<std::string> sync() const { return command(dir, {"sync"}); }
+    bool synced() const {
+        return kitovu::test::read_file(dir / "root/EPJ/Skript.pdf") == "lecture";
+    }
+};
 
 } // namespace
 
 TEST_CASE("an smb password is kept in the keyring once the server accepted it, and asked once") {
-    SambaServer server;
-    if (!kitovu::test::samba_ready(server))
+    Uni uni;
+    if (!uni.ready())
         return;
     KeyringSession session;
     if (!kitovu::test::keyring_ready(session))
         return;
-    server.put("EPJ/Skript.pdf", "lecture", 1'600'000'000);
-    TempDir dir;
-    smb_config(dir, server);
     keep_use_replace_remove(
-        dir, session,
-        {"uni", "password", SambaServer::password(), smb_attributes(server),
+        uni.dir, session,
+        {"uni", "password", SambaServer::password(), uni.attributes(),
          [&](const std::string& password) {
              const auto set =
                  run_process({"/bin/sh", "-c",
                               "printf '%s\\n%s\\n' \"$1\" \"$1\" | smbpasswd -c \"$2\" "
                               "-s \"$3\" >/dev/null",
-                              "sh", password, server.config().string(), SambaServer::user()});
+                              "sh", password, uni.server.config().string(), SambaServer::user()});
              REQUIRE(set.exit_code == 0);
          }});
-    CHECK(kitovu::test::read_file(dir / "root/EPJ/Skript.pdf") == "lecture");
+    CHECK(uni.synced());
 }
 
 TEST_CASE("a Moodle token is kept in the keyring once the site accepted it, and asked once") {
@@ -158,52 +170,46 @@ TEST_CASE("a Moodle token is kept in the keyring once the site accepted it, and 
 }
 
 TEST_CASE("without a Secret Service the prompt still works and says why nothing is remembered") {
-    SambaServer server;
-    if (!kitovu::test::samba_ready(server))
+    Uni uni;
+    if (!uni.ready())
         return;
-    server.put("EPJ/Skript.pdf", "lecture", 1'600'000'000);
-    TempDir dir;
-    smb_config(dir, server);
     // No session bus at all, as on a server or in a container.
     const Environment env{{"DBUS_SESSION_BUS_ADDRESS", ""},
-                          {"XDG_RUNTIME_DIR", (dir / "run").string()},
+                          {"XDG_RUNTIME_DIR", (uni.dir / "run").string()},
                           {"DISPLAY", ""},
-                          {"HOME", dir.path().string()}};
-    const auto result = run_on_terminal(command(dir, {"sync"}), env,
-                                        {{"password for uni: ", SambaServer::password() + "\n"}});
+                          {"HOME", uni.dir.path().string()}};
+    const auto result =
+        run_on_terminal(uni.sync(), env, {{"password for uni: ", SambaServer::password() + "\n"}});
     INFO(result.out);
     CHECK(result.exit_code == 0);
     CHECK(result.out.find("the password cannot be remembered: there is no D-Bus session to find a "
                           "keyring on") != std::string::npos);
     CHECK(result.out.find("[Y/n]") == std::string::npos);
-    CHECK(kitovu::test::read_file(dir / "root/EPJ/Skript.pdf") == "lecture");
+    CHECK(uni.synced());
 
     // A session bus without a keyring on it, and no terminal: the error says why.
     KeyringSession bus_only{false};
     if (!kitovu::test::keyring_ready(bus_only))
         return;
-    const auto piped = run_process(command(dir, {"sync"}), bus_only.environment());
+    const auto piped = run_process(uni.sync(), bus_only.environment());
     CHECK(piped.exit_code == 1);
     CHECK(piped.err.find("the keyring cannot help: no Secret Service (such as GNOME Keyring or "
                          "KeePassXC) runs in this session") != std::string::npos);
 }
 
 TEST_CASE("a keyring that never answers costs its time limit once, then the prompt") {
-    SambaServer server;
-    if (!kitovu::test::samba_ready(server))
+    Uni uni;
+    if (!uni.ready())
         return;
     KeyringSession session;
     if (!kitovu::test::keyring_ready(session))
         return;
-    server.put("EPJ/Skript.pdf", "lecture", 1'600'000'000);
-    TempDir dir;
-    smb_config(dir, server);
     session.freeze();
     auto env = session.environment();
     env["KITOVU_KEYRING_TIMEOUT"] = "1";
     const auto started = std::chrono::steady_clock::now();
-    const auto result = run_on_terminal(command(dir, {"sync"}), env,
-                                        {{"password for uni: ", SambaServer::password() + "\n"}});
+    const auto result =
+        run_on_terminal(uni.sync(), env, {{"password for uni: ", SambaServer::password() + "\n"}});
     INFO(result.out);
     CHECK(result.exit_code == 0);
     CHECK(result.out.find("the password cannot be remembered: the keyring did not answer within "

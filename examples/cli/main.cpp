@@ -288,9 +288,10 @@ int run_plugins() {
             fmt::print("    {:<18} ({})\n", "", details);
         }
         if (entry->secret)
-            fmt::print("    {} from: {}, else ${}<CONNECTION>, else asked on the terminal\n",
+            fmt::print("    {} from: {}, else ${}<CONNECTION>, {}else asked on the terminal\n",
                        entry->secret->what, entry->secret->command_option,
-                       entry->secret->environment_prefix);
+                       entry->secret->environment_prefix,
+                       entry->secret->server_option.empty() ? "" : "else the keyring, ");
     }
     for (const UsageError& error : PluginRegistry::duplicates())
         fmt::print(stderr, "error: {}\n", error.to_string());
