@@ -101,7 +101,8 @@ TEST_CASE("kitovu --version and --help answer and exit 0") {
     for (const char* command : {"sync", "validate", "fileinfo", "edit", "plugins", "Exit codes"})
         CHECK(help.out.find(command) != std::string::npos);
 
-    for (const char* command : {"sync", "validate", "fileinfo", "edit", "plugins"}) {
+    for (const char* command :
+         {"sync", "validate", "fileinfo", "edit", "plugins", "login", "logout"}) {
         const auto sub = home.kitovu({command, "--help"});
         INFO(command);
         CHECK(sub.exit_code == 0);

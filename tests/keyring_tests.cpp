@@ -79,6 +79,14 @@ void keep_use_replace_remove(const TempDir& dir, const KeyringSession& session, 
                            account.connection + "`") != std::string::npos);
     CHECK(refused.out.find(prompt) == std::string::npos);
 
+    const auto refused_login = run_on_terminal(command(dir, {"login", account.connection}), env,
+                                               {{prompt, "still-not-the-" + account.what + "\n"}});
+    INFO(refused_login.out);
+    CHECK(refused_login.exit_code == 1);
+    CHECK(refused_login.out.find("the " + account.what + " was not kept in the keyring") !=
+          std::string::npos);
+    CHECK(session.lookup(account.attributes) == account.secret);
+
     const auto login = run_on_terminal(command(dir, {"login", account.connection}), env,
                                        {{prompt, changed + "\n"}});
     INFO(login.out);
@@ -195,6 +203,30 @@ TEST_CASE("without a Secret Service the prompt still works and says why nothing 
     CHECK(piped.exit_code == 1);
     CHECK(piped.err.find("the keyring cannot help: no Secret Service (such as GNOME Keyring or "
                          "KeePassXC) runs in this session") != std::string::npos);
+    const auto login = run_process(command(uni.dir, {"login", "uni"}), bus_only.environment());
+    CHECK(login.exit_code == 1);
+    CHECK(login.err.find("uni: no keyring to keep the password in: no Secret Service") !=
+          std::string::npos);
+}
+
+TEST_CASE("kitovu login and logout name a connection that is not there or keeps no password") {
+    TempDir dir;
+    kitovu::test::write_file(dir / "kitovu.toml",
+                             "root-dir = \"" + (dir / "root").string() +
+                                 "\"\n[[connections]]\nname = \"mirror\"\nplugin = \"local\"\n"
+                                 "path = \"" +
+                                 dir.path().string() + "\"\n");
+    for (const char* verb : {"login", "logout"}) {
+        const auto unknown = run_process(command(dir, {verb, "uni"}));
+        CHECK(unknown.exit_code == 2);
+        CHECK(unknown.err.find("no connection `uni` in the config (connections: mirror)") !=
+              std::string::npos);
+        const auto local = run_process(command(dir, {verb, "mirror"}));
+        CHECK(local.exit_code == 2);
+        CHECK(
+            local.err.find("connection `mirror` (plugin local) has no password or token to keep") !=
+            std::string::npos);
+    }
 }
 
 TEST_CASE("a keyring that never answers costs its time limit once, then the prompt") {

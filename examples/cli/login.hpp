@@ -115,6 +115,13 @@ inline int run_login(const Settings& settings, std::string_view name) {
                                  ? std::string{spec.command_option}
                                  : "$" + secret_variable(spec.environment_prefix, name),
                              name));
+    const auto item = *keyring_item(connection.plugin, connection.options, spec);
+    // Asked first, so that nobody types a password that then cannot be kept.
+    if (const auto probe = keyring->lookup(item);
+        probe.status == KeyringAnswer::Status::unavailable) {
+        say.error(fmt::format("{}: no keyring to keep the {} in: {}", name, spec.what, probe.why));
+        return exit_code::failed;
+    }
     std::string question = fmt::format("{} for {}", spec.what, name);
     if (!spec.hint.empty())
         question += fmt::format(" ({})", spec.hint);
@@ -141,7 +148,6 @@ inline int run_login(const Settings& settings, std::string_view name) {
         say.note(fmt::format("the {} was not kept in the keyring", spec.what));
         return checked.error().kind == ErrorKind::config ? exit_code::usage : exit_code::failed;
     }
-    const auto item = *keyring_item(connection.plugin, connection.options, spec);
     auto stored = keyring->store(item, secret.str());
     if (stored.status != KeyringAnswer::Status::done) {
         say.error(
