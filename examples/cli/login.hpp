@@ -89,7 +89,9 @@ inline std::optional<std::string> read_secret(std::string_view question) {
     std::string line;
     if (!std::getline(std::cin, line) || line.empty())
         return std::nullopt;
-    return line;
+    std::optional<std::string> secret{std::move(line)};
+    SecretText::wipe(line); // a moved-from short string keeps its bytes
+    return secret;
 }
 
 } // namespace detail

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 
 namespace kitovu {
@@ -55,8 +56,6 @@ inline std::string why(const GError* error) {
         return "no Secret Service (such as GNOME Keyring or KeePassXC) runs in this session";
     if (error->domain == SECRET_ERROR && error->code == SECRET_ERROR_IS_LOCKED)
         return "the keyring is locked and was not unlocked";
-    if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_CANCELLED)
-        return "the keyring was asked to stop";
     if (error->domain == G_IO_ERROR || error->domain == G_DBUS_ERROR)
         if (std::string_view{error->message}.find("D-Bus") != std::string_view::npos ||
             std::string_view{error->message}.find("DISPLAY") != std::string_view::npos ||
@@ -76,7 +75,7 @@ inline KeyringAnswer unavailable(std::string why) {
 // unlock prompt nobody sees, must not hang the run): the call is cancelled, and if libsecret
 // does not return even then, the thread is left behind to finish on its own. After one call
 // ran out of time the keyring counts as unavailable for the rest of the run, so a run with many
-// connections waits once, not once per connection.
+// connections waits once, not once per connection. Call it from one thread at a time.
 class SecretServiceKeyring final : public Keyring {
   public:
     static constexpr std::chrono::seconds default_time_limit{25}; // D-Bus's own default
@@ -148,40 +147,45 @@ class SecretServiceKeyring final : public Keyring {
         if (!unresponsive_.empty())
             return detail::keyring::unavailable(unresponsive_);
         auto shared = std::make_shared<Call>(item);
-        std::thread thread{[shared, work = std::move(work)] {
-            GError* error = nullptr;
-            KeyringAnswer answer = work(shared->item, shared->cancellable, &error);
-            if (error != nullptr) {
-                answer = detail::keyring::unavailable(detail::keyring::why(error));
-                g_error_free(error);
-            }
-            std::scoped_lock lock{shared->mutex};
-            shared->answer = std::move(answer);
-            shared->finished.notify_all();
-        }};
-        std::unique_lock lock{shared->mutex};
-        if (!shared->finished.wait_for(lock, time_limit_,
-                                       [&] { return shared->answer.has_value(); })) {
-            g_cancellable_cancel(shared->cancellable);
-            // A cancelled D-Bus call returns at once; a libsecret stuck elsewhere is left behind.
-            if (!shared->finished.wait_for(lock, std::chrono::seconds{1},
-                                           [&] { return shared->answer.has_value(); })) {
-                lock.unlock();
-                thread.detach();
-            }
-            unresponsive_ =
-                "the keyring did not answer within " +
-                std::to_string(std::chrono::ceil<std::chrono::seconds>(time_limit_).count()) + " s";
-            if (thread.joinable()) {
-                lock.unlock();
-                thread.join();
-            }
-            return detail::keyring::unavailable(unresponsive_);
+        std::thread thread;
+        try {
+            thread = std::thread{[shared, work = std::move(work)] {
+                GError* error = nullptr;
+                KeyringAnswer answer = work(shared->item, shared->cancellable, &error);
+                if (error != nullptr) {
+                    answer = detail::keyring::unavailable(detail::keyring::why(error));
+                    g_error_free(error);
+                }
+                std::scoped_lock lock{shared->mutex};
+                shared->answer = std::move(answer);
+                shared->finished.notify_all();
+            }};
+        } catch (const std::system_error&) {
+            return detail::keyring::unavailable("the keyring could not be asked (no thread left)");
         }
-        KeyringAnswer answer = std::move(*shared->answer);
+        const auto answered = [&] { return shared->answer.has_value(); };
+        std::unique_lock lock{shared->mutex};
+        if (shared->finished.wait_for(lock, time_limit_, answered)) {
+            KeyringAnswer answer = std::move(*shared->answer);
+            lock.unlock();
+            thread.join();
+            return answer;
+        }
+        // Cancelled without the lock: GLib runs cancellation handlers in this thread.
         lock.unlock();
-        thread.join();
-        return answer;
+        g_cancellable_cancel(shared->cancellable);
+        lock.lock();
+        // A cancelled D-Bus call returns at once; a libsecret stuck elsewhere is left behind.
+        const bool returned = shared->finished.wait_for(lock, std::chrono::seconds{1}, answered);
+        lock.unlock();
+        if (returned)
+            thread.join();
+        else
+            thread.detach();
+        unresponsive_ =
+            "the keyring did not answer within " +
+            std::to_string(std::chrono::ceil<std::chrono::seconds>(time_limit_).count()) + " s";
+        return detail::keyring::unavailable(unresponsive_);
     }
 
     std::chrono::milliseconds time_limit_;
