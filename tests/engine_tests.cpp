@@ -887,3 +887,30 @@ TEST_CASE("a typed password is kept in the keyring only once the server accepted
     CHECK(report->errors[0].to_string() == "vault: the password kept in the keyring for `vault` "
                                            "was refused: `kitovu login vault` (1 source skipped)");
 }
+
+TEST_CASE("two connections to one account ask for its password once and keep it once") {
+    TempDir dir;
+    Settings settings;
+    Options account;
+    account.set("host", std::string{"vault.example"});
+    for (const char* name : {"first", "second"}) {
+        settings.connections.push_back(Connection{name, "locked", account, {}});
+        settings.subjects.push_back(Subject{name, {Source{name, "", dir / name, {}, {}}}, {}});
+    }
+    test::MemoryKeyring keyring;
+    int asked = 0;
+    SyncOptions options;
+    options.cache_file = dir / "cache";
+    options.keyring = &keyring;
+    options.prompt = [&](std::string_view) -> std::optional<std::string> {
+        ++asked;
+        return "open sesame";
+    };
+    options.offer_to_keep = [](std::string_view) { return true; };
+    auto report = sync(settings, options, no_warnings);
+    REQUIRE(report);
+    CHECK(report->exit_code() == 0);
+    CHECK(report->count(FileState::new_file) == 40);
+    CHECK(asked == 1);
+    CHECK(keyring.stores == 1);
+}

@@ -334,19 +334,42 @@ class Engine {
         }
         Options options = connection.options;
         if ((*entry)->secret) {
+            const SecretSpec& spec = *(*entry)->secret;
+            SecretOrigin& origin = secret_origins_[index];
+            origin.what = spec.what;
+            origin.item = keyring_item(connection.plugin, options, spec);
+            if (const auto same = same_account(index, spec)) {
+                origin.source = secret_origins_[*same].source;
+                options.set_secret((*resolved_[*same])->secret());
+                return options;
+            }
             auto secret =
-                resolve_secret(connection.name, connection.plugin, options, *(*entry)->secret,
+                resolve_secret(connection.name, connection.plugin, options, spec,
                                {options_.prompt, options_.keyring, options_.offer_to_keep});
             if (!secret)
                 return fail(secret.error());
-            SecretOrigin& origin = secret_origins_[index];
             origin.source = secret->source;
-            origin.what = (*entry)->secret->what;
-            if (secret->keep)
-                origin.keep = keyring_item(connection.plugin, options, *(*entry)->secret);
+            origin.keep = secret->keep;
             options.set_secret(std::move(secret->value).take());
         }
         return options;
+    }
+
+    // An earlier connection to the same account (its keyring item) whose secret came from the
+    // keyring or a prompt: that secret is this one's too, so it is asked once. A command or
+    // variable configured for this connection comes first.
+    std::optional<std::size_t> same_account(std::size_t index, const SecretSpec& spec) const {
+        const Connection& connection = settings_.connections[index];
+        const SecretOrigin& origin = secret_origins_[index];
+        if (!origin.item || configured_secret_source(connection.name, connection.options, spec))
+            return std::nullopt;
+        for (std::size_t earlier = 0; earlier < index; ++earlier) {
+            const SecretOrigin& other = secret_origins_[earlier];
+            if (other.item == origin.item && resolved_[earlier] && *resolved_[earlier] &&
+                (other.source == SecretSource::keyring || other.source == SecretSource::prompt))
+                return earlier;
+        }
+        return std::nullopt;
     }
 
     // After the server accepted a typed secret the user wants kept: into the keyring, once.
@@ -366,7 +389,7 @@ class Engine {
         }
         if (origin.keep && options_.keyring != nullptr)
             std::call_once(origin.stored, [&] {
-                auto stored = options_.keyring->store(*origin.keep, (*resolved_[index])->secret());
+                auto stored = options_.keyring->store(*origin.item, (*resolved_[index])->secret());
                 if (stored.status != KeyringAnswer::Status::done)
                     warn(Warning{
                         WarningKind::keyring,
@@ -1002,12 +1025,13 @@ class Engine {
     std::vector<std::optional<expected<Options, UsageError>>> resolved_ =
         std::vector<std::optional<expected<Options, UsageError>>>(settings_.connections.size());
 
-    // Per connection with a secret: where it came from and, when it was typed and is to be
-    // kept, its keyring item. Written before the workers start; `stored` makes the keeping once.
+    // Per connection with a secret: where it came from, its keyring item, and whether it was
+    // typed and is to be kept. Written before the workers start; `stored` keeps it once.
     struct SecretOrigin {
         SecretSource source = SecretSource::prompt;
         std::string_view what;
-        std::optional<KeyringItem> keep;
+        std::optional<KeyringItem> item;
+        bool keep = false;
         std::once_flag stored;
     };
     std::deque<SecretOrigin> secret_origins_ =
