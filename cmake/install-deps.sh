@@ -5,6 +5,7 @@ packages=(
   cmake g++ make pkg-config clang-format
   libfmt-dev libtomlplusplus-dev catch2 libcli11-dev
   libsmbclient-dev samba smbclient nlohmann-json3-dev libcurl4-openssl-dev python3 procps
+  libsecret-1-dev gnome-keyring libsecret-tools dbus dbus-daemon # the keyring and its tests
   afl++ # fuzzing (tests/fuzz): afl-fuzz, its runtime and libAFLDriver.a
   systemd # systemd-analyze verify on the user units (tests/units_test.sh)
   help2man go-md2man man-db # the man pages (packaging/man) and their test

@@ -75,7 +75,10 @@ name = "Mathe"
                 {"XDG_CONFIG_HOME", (dir_ / "config-home").string()},
                 {"XDG_DATA_HOME", (dir_ / "data").string()},
                 {"NO_COLOR", ""},
-                {"TERM", "xterm"}};
+                {"TERM", "xterm"},
+                // No session bus: a developer's own keyring is never asked or written.
+                {"DBUS_SESSION_BUS_ADDRESS", ""},
+                {"XDG_RUNTIME_DIR", ""}};
     }
 
     kitovu::test::ProcessResult kitovu(std::vector<std::string> args) const {
@@ -107,7 +110,8 @@ TEST_CASE("kitovu --version and --help answer and exit 0") {
     for (const char* command : {"sync", "validate", "fileinfo", "edit", "plugins", "Exit codes"})
         CHECK(help.out.find(command) != std::string::npos);
 
-    for (const char* command : {"sync", "validate", "fileinfo", "edit", "plugins"}) {
+    for (const char* command :
+         {"sync", "validate", "fileinfo", "edit", "plugins", "login", "logout"}) {
         const auto sub = home.kitovu({command, "--help"});
         INFO(command);
         CHECK(sub.exit_code == 0);

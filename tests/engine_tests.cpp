@@ -725,11 +725,16 @@ namespace {
 class LockedPlugin final : public SyncPlugin {
   public:
     static std::span<const OptionSpec> schema() noexcept {
-        static constexpr std::array specs{OptionSpec{.name = "password-command"}};
+        static constexpr std::array specs{OptionSpec{.name = "password-command"},
+                                          OptionSpec{.name = "host"}};
         return specs;
     }
     static SecretSpec secret() {
-        return {"password", "password-command", "KITOVU_TEST_PASSWORD_", "ask Bob"};
+        return {.what = "password",
+                .command_option = "password-command",
+                .environment_prefix = "KITOVU_TEST_PASSWORD_",
+                .hint = "ask Bob",
+                .server_option = "host"};
     }
     expected<void, UsageError> configure(std::string_view, const Options& options) override {
         password_ = options.secret();
@@ -789,4 +794,77 @@ TEST_CASE("a password is asked once per connection however many workers open it"
     CHECK(report->exit_code() == 1);
     REQUIRE(report->errors.size() == 1);
     CHECK(report->errors[0].to_string() == "vault: wrong password (1 source skipped)");
+}
+
+TEST_CASE("a typed password is kept in the keyring only once the server accepted it") {
+    TempDir dir;
+    Settings settings;
+    Options vault;
+    vault.set("host", std::string{"vault.example"});
+    settings.connections.push_back(Connection{"vault", "locked", vault, {}});
+    settings.subjects.push_back(Subject{"S", {Source{"vault", "", dir / "S", {}, {}}}, {}});
+    test::MemoryKeyring keyring;
+    std::string typed = "wrong";
+    int asked = 0;
+    SyncOptions options;
+    options.cache_file = dir / "cache";
+    options.jobs = 4;
+    options.keyring = &keyring;
+    options.prompt = [&](std::string_view) -> std::optional<std::string> {
+        ++asked;
+        return typed;
+    };
+    options.offer_to_keep = [](std::string_view) { return true; };
+
+    auto report = sync(settings, options, no_warnings);
+    REQUIRE(report);
+    CHECK(report->exit_code() == 1);
+    CHECK(keyring.stores == 0);
+
+    typed = "open sesame";
+    report = sync(settings, options, no_warnings);
+    REQUIRE(report);
+    CHECK(report->exit_code() == 0);
+    CHECK(keyring.stores == 1); // once, however many workers connected
+    const test::MemoryKeyring::Attributes item{{"plugin", "locked"}, {"server", "vault.example"}};
+    CHECK(keyring.items[item] == "open sesame");
+
+    // Kept, then changed on the server: said so, not asked again.
+    keyring.items[item] = "stale";
+    asked = 0;
+    std::filesystem::remove_all(dir / "S");
+    report = sync(settings, options, no_warnings);
+    REQUIRE(report);
+    CHECK(report->exit_code() == 1);
+    CHECK(asked == 0);
+    REQUIRE(report->errors.size() == 1);
+    CHECK(report->errors[0].to_string() == "vault: the password kept in the keyring for `vault` "
+                                           "was refused: `kitovu login vault` (1 source skipped)");
+}
+
+TEST_CASE("two connections to one account ask for its password once and keep it once") {
+    TempDir dir;
+    Settings settings;
+    Options account;
+    account.set("host", std::string{"vault.example"});
+    for (const char* name : {"first", "second"}) {
+        settings.connections.push_back(Connection{name, "locked", account, {}});
+        settings.subjects.push_back(Subject{name, {Source{name, "", dir / name, {}, {}}}, {}});
+    }
+    test::MemoryKeyring keyring;
+    int asked = 0;
+    SyncOptions options;
+    options.cache_file = dir / "cache";
+    options.keyring = &keyring;
+    options.prompt = [&](std::string_view) -> std::optional<std::string> {
+        ++asked;
+        return "open sesame";
+    };
+    options.offer_to_keep = [](std::string_view) { return true; };
+    auto report = sync(settings, options, no_warnings);
+    REQUIRE(report);
+    CHECK(report->exit_code() == 0);
+    CHECK(report->count(FileState::new_file) == 40);
+    CHECK(asked == 1);
+    CHECK(keyring.stores == 1);
 }

@@ -131,12 +131,18 @@ run_process(const std::vector<std::string>& args, const Environment& changes = {
     return result;
 }
 
-// Runs `args` on a pseudo-terminal (stdin, stdout and stderr all on it), writing `input` to it
-// once `prompt` has appeared in the output (if given); returns everything the terminal showed.
+// What to type on a terminal once a prompt has appeared, in order.
+struct Reply {
+    std::string prompt;
+    std::string input;
+};
+
+// Runs `args` on a pseudo-terminal (stdin, stdout and stderr all on it), typing each reply's
+// input once its prompt has appeared in the output after the previous reply; returns everything
+// the terminal showed.
 inline ProcessResult run_on_terminal(const std::vector<std::string>& args,
-                                     const Environment& changes = {},
-                                     const std::string& prompt = {},
-                                     const std::string& input = {}) {
+                                     const Environment& changes,
+                                     const std::vector<Reply>& replies) {
     int master = -1;
     winsize size{24, 100, 0, 0};
     const pid_t child = ::forkpty(&master, nullptr, nullptr, &size);
@@ -145,7 +151,8 @@ inline ProcessResult run_on_terminal(const std::vector<std::string>& args,
     if (child == 0)
         detail::exec(args, changes);
     ProcessResult result;
-    bool answered = prompt.empty();
+    std::size_t answered = 0;
+    std::size_t seen = 0; // where to look for the next prompt
     char buffer[4096];
     for (;;) {
         pollfd terminal{master, POLLIN, 0};
@@ -162,14 +169,28 @@ inline ProcessResult run_on_terminal(const std::vector<std::string>& args,
         if (n <= 0)
             break; // EIO: the child closed the terminal
         result.out.append(buffer, static_cast<std::size_t>(n));
-        if (!answered && result.out.find(prompt) != std::string::npos) {
-            answered = true;
+        while (answered < replies.size()) {
+            const auto found = result.out.find(replies[answered].prompt, seen);
+            if (found == std::string::npos)
+                break;
+            seen = found + replies[answered].prompt.size();
+            const std::string& input = replies[answered++].input;
             [[maybe_unused]] auto written = ::write(master, input.data(), input.size());
         }
     }
     ::close(master);
     result.exit_code = detail::wait_for(child);
     return result;
+}
+
+// The same with at most one reply: `input` typed once `prompt` has appeared (if given).
+inline ProcessResult run_on_terminal(const std::vector<std::string>& args,
+                                     const Environment& changes = {},
+                                     const std::string& prompt = {},
+                                     const std::string& input = {}) {
+    return run_on_terminal(args, changes,
+                           prompt.empty() && input.empty() ? std::vector<Reply>{}
+                                                           : std::vector<Reply>{{prompt, input}});
 }
 
 } // namespace kitovu::test

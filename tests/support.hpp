@@ -1,6 +1,7 @@
 // Helpers shared by kitovu's tests: throwaway folders and small file utilities.
 #pragma once
 
+#include <kitovu/credentials.hpp>
 #include <kitovu/local_identity.hpp>
 #include <kitovu/plugin.hpp>
 
@@ -110,6 +111,39 @@ class InertPlugin : public SyncPlugin {
     }
     expected<Retrieved, UsageError> retrieve(const RemoteEntry&, ChunkWriter) override {
         return Retrieved{};
+    }
+};
+
+// A keyring in memory, for tests of who asks it what and when; `why_unavailable` set: it cannot
+// be asked, and says that.
+class MemoryKeyring final : public Keyring {
+  public:
+    using Attributes = std::vector<std::pair<std::string, std::string>>;
+    std::map<Attributes, std::string> items;
+    std::string why_unavailable;
+    int lookups = 0, stores = 0;
+
+    KeyringAnswer lookup(const KeyringItem& item) override {
+        ++lookups;
+        if (!why_unavailable.empty())
+            return {KeyringAnswer::Status::unavailable, {}, why_unavailable};
+        const auto found = items.find(item.attributes);
+        if (found == items.end())
+            return {};
+        return {KeyringAnswer::Status::done, SecretText{std::string{found->second}}, {}};
+    }
+    KeyringAnswer store(const KeyringItem& item, const std::string& secret) override {
+        ++stores;
+        if (!why_unavailable.empty())
+            return {KeyringAnswer::Status::unavailable, {}, why_unavailable};
+        items[item.attributes] = secret;
+        return {KeyringAnswer::Status::done, {}, {}};
+    }
+    KeyringAnswer forget(const KeyringItem& item) override {
+        return {items.erase(item.attributes) == 1 ? KeyringAnswer::Status::done
+                                                  : KeyringAnswer::Status::absent,
+                {},
+                {}};
     }
 };
 

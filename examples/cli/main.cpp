@@ -2,6 +2,7 @@
 // 1 something failed (the rest synced), 2 usage or config error (nothing synced).
 #include "complete.hpp"
 #include "files.hpp"
+#include "login.hpp"
 #include "report_json.hpp"
 #include "select.hpp"
 #include "terminal.hpp"
@@ -195,6 +196,9 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
         progress.clear();
         return cli::ask_secret(question);
     };
+    const auto keyring = cli::desktop_keyring();
+    options.keyring = keyring.get();
+    options.offer_to_keep = cli::ask_yes;
     const auto warn = [&](const Warning& warning) {
         if (verbosity == cli::Verbosity::quiet ||
             (warning.kind == WarningKind::unavailable && verbosity != cli::Verbosity::verbose))
@@ -248,6 +252,8 @@ int run_fileinfo(const fs::path& config, const fs::path& cache) {
     fmt::print("config: {} ({})\n", config.string(), fs::exists(config, ec) ? "exists" : "missing");
     fmt::print("cache:  {} ({})\n", cache_file->string(),
                fs::exists(*cache_file, ec) ? "exists" : "missing");
+    if (auto settings = load_settings(config))
+        cli::print_secret_sources(*settings);
     return exit_ok;
 }
 
@@ -335,9 +341,10 @@ int run_plugins() {
             fmt::print("    {:<18} ({})\n", "", details);
         }
         if (entry->secret)
-            fmt::print("    {} from: {}, else ${}<CONNECTION>, else asked on the terminal\n",
+            fmt::print("    {} from: {}, else ${}<CONNECTION>, {}else asked on the terminal\n",
                        entry->secret->what, entry->secret->command_option,
-                       entry->secret->environment_prefix);
+                       entry->secret->environment_prefix,
+                       entry->secret->server_option.empty() ? "" : "else the keyring, ");
     }
     for (const UsageError& error : PluginRegistry::duplicates())
         fmt::print(stderr, "error: {}\n", error.to_string());
@@ -400,8 +407,8 @@ int main(int argc, char** argv) {
     add_config(validate);
     validate->footer("Examples:\n  kitovu validate\n  kitovu validate --config ./kitovu.toml");
 
-    CLI::App* fileinfo =
-        app.add_subcommand("fileinfo", "print where the config and the file cache are");
+    CLI::App* fileinfo = app.add_subcommand(
+        "fileinfo", "print where the config, the file cache and the passwords are");
     add_config(fileinfo);
     fileinfo->add_option("--cache", cache,
                          "file cache (default: one per config under $XDG_DATA_HOME/kitovu)");
@@ -413,6 +420,19 @@ int main(int argc, char** argv) {
     edit->add_option("--editor", editor,
                      "editor command (default: $VISUAL, $EDITOR, then nano or vi)");
     edit->footer("Examples:\n  kitovu edit\n  kitovu edit --editor 'code --wait'");
+
+    std::string connection;
+    CLI::App* login = app.add_subcommand(
+        "login", "check a connection's password or token and keep it in the desktop keyring");
+    CLI::App* logout =
+        app.add_subcommand("logout", "remove a connection's password or token from the keyring");
+    for (CLI::App* command : {login, logout}) {
+        add_config(command);
+        command->add_option("CONNECTION", connection, "the connection's name in the config")
+            ->required();
+    }
+    login->footer("Example:\n  kitovu login skripte");
+    logout->footer("Example:\n  kitovu logout skripte");
 
     CLI::App* plugins = app.add_subcommand("plugins", "list the plugins and their options");
     plugins->footer("Example:\n  kitovu plugins");
@@ -453,6 +473,13 @@ int main(int argc, char** argv) {
             return run_plugins();
         if (*complete)
             return cli::complete(app, completion_kind, completion_command, config_file);
+        if (*login || *logout) {
+            const auto settings = load(config_file, cli::Messages{});
+            if (!settings)
+                return exit_usage;
+            return *login ? cli::run_login(*settings, connection)
+                          : cli::run_logout(*settings, connection);
+        }
     } catch (const std::exception& error) {
         cli::Messages{}.error(error.what());
         return exit_failed;

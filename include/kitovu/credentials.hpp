@@ -1,5 +1,6 @@
 // Credentials: a connection's password or token, found once per connection in the order its
-// plugin's SecretSpec gives, and never written anywhere.
+// plugin's SecretSpec gives (command, environment, keyring, prompt), and never written anywhere
+// but the keyring.
 #pragma once
 
 #include "kitovu/error.hpp"
@@ -18,12 +19,101 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace kitovu {
 
 // Asks the user; returns nothing when no one can be asked (no terminal). The CLI supplies a
 // no-echo terminal prompt; tests supply a function.
 using SecretPrompt = std::function<std::optional<std::string>(std::string_view question)>;
+
+// Asks a yes/no question; false when no one can be asked.
+using SecretConfirm = std::function<bool(std::string_view question)>;
+
+// Text wiped from memory when it goes, moved from or not: for passwords and tokens held longer
+// than one call. The whole buffer is wiped, since a moved-from short string keeps its bytes.
+class SecretText {
+  public:
+    SecretText() = default;
+    explicit SecretText(std::string&& text) : text_(std::move(text)) { wipe(text); }
+    SecretText(SecretText&& other) noexcept : text_(std::move(other.text_)) { other.wipe(); }
+    SecretText& operator=(SecretText&& other) noexcept {
+        wipe();
+        text_ = std::move(other.text_);
+        other.wipe();
+        return *this;
+    }
+    SecretText(const SecretText&) = delete;
+    SecretText& operator=(const SecretText&) = delete;
+    ~SecretText() { wipe(); }
+
+    const std::string& str() const noexcept { return text_; }
+    // Hands the text on (to Options::set_secret, which wipes it in turn).
+    std::string take() && {
+        std::string out = text_;
+        wipe();
+        return out;
+    }
+    void wipe() noexcept { wipe(text_); }
+    static void wipe(std::string& text) noexcept {
+        ::explicit_bzero(text.data(), text.capacity());
+        text.clear();
+    }
+
+  private:
+    std::string text_;
+};
+
+// Where a connection's secret comes from, in the order they are tried.
+enum class SecretSource { guest, command, environment, keyring, prompt };
+
+// A secret's item in the desktop keyring: the attributes that find it (plugin, server and,
+// where the plugin has one, user: two connections for one account share the item) and the
+// label people see in their keyring's window.
+struct KeyringItem {
+    std::vector<std::pair<std::string, std::string>> attributes;
+    std::string label; // "kitovu: alice on files.example.edu/skripte"
+    friend bool operator==(const KeyringItem&, const KeyringItem&) = default;
+};
+
+// What a keyring answered. `unavailable`: no keyring could be asked (none runs, it is locked,
+// it did not answer in time); `why` says so in words for people.
+struct KeyringAnswer {
+    enum class Status { done, absent, unavailable };
+    Status status = Status::absent;
+    SecretText secret; // lookup: the secret found
+    std::string why;
+};
+
+// The desktop keyring; keyring.hpp has the Secret Service one (GNOME Keyring, KeePassXC,
+// KWallet), in its own library target so that the core needs no GLib. Every call returns within
+// the keyring's time limit.
+class Keyring {
+  public:
+    virtual ~Keyring() = default;
+    // done with the secret, absent, or unavailable.
+    virtual KeyringAnswer lookup(const KeyringItem& item) = 0;
+    // done or unavailable; replaces what the item held.
+    virtual KeyringAnswer store(const KeyringItem& item, const std::string& secret) = 0;
+    // done (removed), absent (nothing was kept) or unavailable.
+    virtual KeyringAnswer forget(const KeyringItem& item) = 0;
+};
+
+// Who resolve_secret may ask besides the config and the environment.
+struct SecretSources {
+    SecretPrompt prompt{};         // asks for the secret on a terminal; unset: never ask
+    Keyring* keyring = nullptr;    // unset: no keyring
+    SecretConfirm offer_to_keep{}; // whether to keep a typed secret in the keyring; unset: never
+    std::stop_token stop{};        // a stopped run ends a waiting secret command
+};
+
+struct ResolvedSecret {
+    SecretText value;
+    SecretSource source = SecretSource::prompt;
+    // Typed, and the user wants it kept in the keyring: store it once the server accepted it.
+    bool keep = false;
+};
 
 // KITOVU_PASSWORD_ + the connection name upper-cased, other characters as '_'.
 inline std::string secret_variable(std::string_view prefix, std::string_view connection) {
@@ -110,29 +200,101 @@ inline expected<std::string, UsageError> first_line_of(const std::string& comman
 
 } // namespace detail
 
-// The secret of `connection`: its command option, else the environment, else `prompt`.
-inline expected<std::string, UsageError>
-resolve_secret(std::string_view connection, const Options& options, const SecretSpec& spec,
-               const SecretPrompt& prompt, const std::stop_token& stop = {}) {
+// The keyring item for `plugin`'s secret with these options; nothing when the plugin names no
+// server for it. The server is the host name (with :PORT unless it is the usual port) or the
+// site's address without trailing slashes.
+inline std::optional<KeyringItem> keyring_item(std::string_view plugin, const Options& options,
+                                               const SecretSpec& spec) {
+    if (spec.server_option.empty())
+        return std::nullopt;
+    std::string server = options.string(spec.server_option);
+    while (server.ends_with('/'))
+        server.pop_back();
+    if (server.empty())
+        return std::nullopt;
+    if (!spec.port_option.empty() && options.has(spec.port_option) &&
+        options.integer(spec.port_option) != spec.usual_port)
+        server += ':' + std::to_string(options.integer(spec.port_option));
+    const std::string user = spec.user_option.empty() ? "" : options.string(spec.user_option);
+    const std::string place = spec.place_option.empty() ? "" : options.string(spec.place_option);
+    KeyringItem item;
+    item.attributes = {{"plugin", std::string{plugin}}, {"server", server}};
+    if (!user.empty())
+        item.attributes.emplace_back("user", user);
+    item.label = "kitovu: " + (user.empty() ? std::string{spec.what} + " for " : user + " on ") +
+                 server + (place.empty() ? "" : '/' + place);
+    return item;
+}
+
+// The source named in the config or the environment, if any, without running the command: for
+// saying where a secret comes from.
+inline std::optional<SecretSource> configured_secret_source(std::string_view connection,
+                                                            const Options& options,
+                                                            const SecretSpec& spec) {
     if (!spec.guest_user.empty() && options.string("username") == spec.guest_user)
-        return std::string{};
-    if (const auto command = options.string(spec.command_option); !command.empty())
-        return detail::first_line_of(command, connection, spec.what, stop);
+        return SecretSource::guest;
+    if (!options.string(spec.command_option).empty())
+        return SecretSource::command;
     const auto variable = secret_variable(spec.environment_prefix, connection);
     if (const char* value = std::getenv(variable.c_str()); value != nullptr && *value != '\0')
-        return std::string{value};
-    if (prompt) {
-        std::string question = std::string{spec.what} + " for " + std::string{connection};
+        return SecretSource::environment;
+    return std::nullopt;
+}
+
+// The secret of `connection`: its command option, else the environment, else the keyring, else
+// the prompt, which offers to keep the answer in the keyring. A keyring that cannot be asked is
+// one sentence with the prompt (or in the error), never an error of its own.
+inline expected<ResolvedSecret, UsageError>
+resolve_secret(std::string_view connection, std::string_view plugin, const Options& options,
+               const SecretSpec& spec, const SecretSources& sources) {
+    const auto variable = secret_variable(spec.environment_prefix, connection);
+    switch (configured_secret_source(connection, options, spec).value_or(SecretSource::prompt)) {
+    case SecretSource::guest: return ResolvedSecret{SecretText{std::string{}}, SecretSource::guest};
+    case SecretSource::command: {
+        auto line = detail::first_line_of(options.string(spec.command_option), connection,
+                                          spec.what, sources.stop);
+        if (!line)
+            return fail(line.error());
+        return ResolvedSecret{SecretText{std::move(*line)}, SecretSource::command};
+    }
+    case SecretSource::environment:
+        return ResolvedSecret{SecretText{std::string{std::getenv(variable.c_str())}},
+                              SecretSource::environment};
+    default: break;
+    }
+    const std::string what{spec.what};
+    const std::string name{connection};
+    const auto item = sources.keyring ? keyring_item(plugin, options, spec) : std::nullopt;
+    std::string unavailable; // why the keyring cannot help
+    if (item) {
+        auto answer = sources.keyring->lookup(*item);
+        if (answer.status == KeyringAnswer::Status::done)
+            return ResolvedSecret{std::move(answer.secret), SecretSource::keyring};
+        if (answer.status == KeyringAnswer::Status::unavailable)
+            unavailable = answer.why;
+    }
+    if (sources.prompt) {
+        std::string question = what + " for " + name;
         if (!spec.hint.empty())
             question += " (" + std::string{spec.hint} + ")";
-        if (auto answer = prompt(question + ": "))
-            return std::move(*answer);
+        if (!unavailable.empty())
+            question = "the " + what + " cannot be remembered: " + unavailable + "\n" + question;
+        if (auto answer = sources.prompt(question + ": ")) {
+            ResolvedSecret typed{SecretText{std::move(*answer)}, SecretSource::prompt};
+            typed.keep = item && unavailable.empty() && sources.offer_to_keep &&
+                         sources.offer_to_keep("remember the " + what + " for " + name +
+                                               " in the keyring? [Y/n] ");
+            return typed;
+        }
     }
-    return fail(ErrorKind::authentication,
-                "no " + std::string{spec.what} + ": set " + std::string{spec.command_option} +
-                    " in the config, or " + variable +
-                    " in the environment, or run kitovu in a terminal to be asked",
-                {}, std::string{connection});
+    std::string message = "no " + what + ": set " + std::string{spec.command_option} +
+                          " in the config, or " + variable + " in the environment, ";
+    if (item && unavailable.empty())
+        message += "or keep it in the keyring with `kitovu login " + name + "`, ";
+    message += "or run kitovu in a terminal to be asked";
+    if (!unavailable.empty())
+        message += " (the keyring cannot help: " + unavailable + ")";
+    return fail(ErrorKind::authentication, std::move(message), {}, name);
 }
 
 } // namespace kitovu

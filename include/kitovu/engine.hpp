@@ -70,7 +70,9 @@ struct SyncOptions {
     bool dry_run = false;             // decide and report; change nothing on disk
     std::stop_token stop;             // ends the run cleanly: temporaries removed, cache saved
     SyncObserver* observer = nullptr;
-    SecretPrompt prompt; // asks for a password or token; unset: never ask
+    SecretPrompt prompt;         // asks for a password or token; unset: never ask
+    Keyring* keyring = nullptr;  // where secrets are kept between runs (keyring.hpp); unset: none
+    SecretConfirm offer_to_keep; // whether to keep a typed secret in the keyring; unset: never
 };
 
 struct SyncReport {
@@ -331,8 +333,8 @@ class Engine {
     // ---- plugins ------------------------------------------------------------------------------
 
     // The connection's options with its secret, resolved once for all its instances (a
-    // password-command runs once, a prompt asks once).
-    expected<Options, UsageError> resolve_options(std::size_t index) const {
+    // password-command runs once, a prompt asks once). Run before the workers start.
+    expected<Options, UsageError> resolve_options(std::size_t index) {
         const Connection& connection = settings_.connections[index];
         auto entry = PluginRegistry::find(connection.plugin);
         if (!entry) {
@@ -342,13 +344,70 @@ class Engine {
         }
         Options options = connection.options;
         if ((*entry)->secret) {
-            auto secret = resolve_secret(connection.name, options, *(*entry)->secret,
-                                         options_.prompt, options_.stop);
+            const SecretSpec& spec = *(*entry)->secret;
+            SecretOrigin& origin = secret_origins_[index];
+            origin.what = spec.what;
+            origin.item = keyring_item(connection.plugin, options, spec);
+            if (const auto same = same_account(index, spec)) {
+                origin.source = secret_origins_[*same].source;
+                options.set_secret((*resolved_[*same])->secret());
+                return options;
+            }
+            auto secret = resolve_secret(
+                connection.name, connection.plugin, options, spec,
+                {options_.prompt, options_.keyring, options_.offer_to_keep, options_.stop});
             if (!secret)
                 return fail(secret.error());
-            options.set_secret(std::move(*secret));
+            origin.source = secret->source;
+            origin.keep = secret->keep;
+            options.set_secret(std::move(secret->value).take());
         }
         return options;
+    }
+
+    // An earlier connection to the same account (its keyring item) whose secret came from the
+    // keyring or a prompt: that secret is this one's too, so it is asked once. A command or
+    // variable configured for this connection comes first.
+    std::optional<std::size_t> same_account(std::size_t index, const SecretSpec& spec) const {
+        const Connection& connection = settings_.connections[index];
+        const SecretOrigin& origin = secret_origins_[index];
+        if (!origin.item || configured_secret_source(connection.name, connection.options, spec))
+            return std::nullopt;
+        for (std::size_t earlier = 0; earlier < index; ++earlier) {
+            const SecretOrigin& other = secret_origins_[earlier];
+            if (other.item == origin.item && resolved_[earlier] && *resolved_[earlier] &&
+                (other.source == SecretSource::keyring || other.source == SecretSource::prompt))
+                return earlier;
+        }
+        return std::nullopt;
+    }
+
+    // After the server accepted a typed secret the user wants kept: into the keyring, once.
+    // A kept secret the server refuses is said to be the keyring's, with the way to replace it,
+    // and is not asked again.
+    expected<void, UsageError> after_connect(std::size_t index,
+                                             expected<void, UsageError> connected) {
+        SecretOrigin& origin = secret_origins_[index];
+        const std::string& name = settings_.connections[index].name;
+        if (!connected) {
+            auto e = connected.error();
+            if (e.kind == ErrorKind::authentication && origin.source == SecretSource::keyring)
+                e.message = fmt::format("the {} kept in the keyring for `{}` was refused: "
+                                        "`kitovu login {}`",
+                                        origin.what, name, name);
+            return fail(std::move(e));
+        }
+        if (origin.keep && options_.keyring != nullptr)
+            std::call_once(origin.stored, [&] {
+                auto stored = options_.keyring->store(*origin.item, (*resolved_[index])->secret());
+                if (stored.status != KeyringAnswer::Status::done)
+                    warn(Warning{
+                        WarningKind::keyring,
+                        fmt::format("the {} was not remembered: {}", origin.what, stored.why),
+                        name,
+                        {}});
+            });
+        return {};
     }
 
     std::vector<const Source*> sources_of(const Connection& connection) const {
@@ -376,7 +435,7 @@ class Engine {
     };
 
     // A configured, connected instance; resolve_options(index) has run.
-    expected<Instance, UsageError> open(std::size_t index) const {
+    expected<Instance, UsageError> open(std::size_t index) {
         const Connection& connection = settings_.connections[index];
         auto plugin = PluginRegistry::create(connection.plugin);
         if (!plugin) {
@@ -390,7 +449,7 @@ class Engine {
         Instance instance{std::move(*plugin), nullptr};
         instance.interrupt = std::make_unique<std::stop_callback<Instance::Stopper>>(
             options_.stop, Instance::Stopper{instance.plugin.get()});
-        if (auto connected = instance->connect(); !connected)
+        if (auto connected = after_connect(index, instance->connect()); !connected)
             return fail(connected.error());
         return instance;
     }
@@ -1401,6 +1460,18 @@ class Engine {
     // before the workers start.
     std::vector<std::optional<expected<Options, UsageError>>> resolved_ =
         std::vector<std::optional<expected<Options, UsageError>>>(settings_.connections.size());
+
+    // Per connection with a secret: where it came from, its keyring item, and whether it was
+    // typed and is to be kept. Written before the workers start; `stored` keeps it once.
+    struct SecretOrigin {
+        SecretSource source = SecretSource::prompt;
+        std::string_view what;
+        std::optional<KeyringItem> item;
+        bool keep = false;
+        std::once_flag stored;
+    };
+    std::deque<SecretOrigin> secret_origins_ =
+        std::deque<SecretOrigin>(settings_.connections.size());
 
     // Planning thread only.
     std::deque<SourceStatus> statuses_;

@@ -42,14 +42,22 @@ struct OptionSpec {
 
 // How a plugin's secret (password, token) is found, in this order: the shell command named by
 // the option `command_option`; the environment variable ENVIRONMENT_PREFIX + CONNECTION (upper
-// case, other characters as '_'); a no-echo prompt when there is a terminal. Resolved once per
-// connection (credentials.hpp), never stored in the config or the cache.
+// case, other characters as '_'); the desktop keyring; a no-echo prompt when there is a
+// terminal. Resolved once per connection (credentials.hpp), never stored in the config or the
+// cache.
 struct SecretSpec {
     std::string_view what;               // "password", "token": the word in messages
     std::string_view command_option;     // e.g. "password-command"
     std::string_view environment_prefix; // e.g. "KITOVU_PASSWORD_"
     std::string_view hint;               // shown with the prompt: where to find the secret
     std::string_view guest_user{};       // a `username` that logs in with no secret ("guest")
+    // The options naming the account the secret belongs to. They key its keyring item, so two
+    // connections (or two configs) for one account share it; no server option: no keyring.
+    std::string_view server_option{}; // a host name or a site's address
+    std::string_view port_option{};   // added to the server as host:PORT unless it is usual_port
+    std::int64_t usual_port = 0;
+    std::string_view user_option{};  // none: the secret stands for its user (a token)
+    std::string_view place_option{}; // only shown in the item's label (an smb share)
 };
 
 using OptionValue = std::variant<std::string, std::int64_t, bool>;

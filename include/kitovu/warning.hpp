@@ -25,6 +25,7 @@ enum class WarningKind {
     unavailable,    // a folder the remote withholds for now (restricted): kept like `unlisted`,
                     // news only to who asks for every detail (-v)
     cache,          // the file cache was unreadable and was set aside
+    keyring,        // a password or token could not be kept in the keyring
 };
 
 constexpr std::string_view to_string(WarningKind kind) noexcept {
@@ -39,6 +40,7 @@ constexpr std::string_view to_string(WarningKind kind) noexcept {
     case WarningKind::unlisted: return "unlisted";
     case WarningKind::unavailable: return "unavailable";
     case WarningKind::cache: return "cache";
+    case WarningKind::keyring: return "keyring";
     }
     return "unknown";
 }

@@ -59,9 +59,12 @@ class MoodlePlugin final : public SyncPlugin {
     }
 
     static SecretSpec secret() noexcept {
-        return {"token", "token-command", "KITOVU_TOKEN_",
-                "Moodle shows it under Preferences > Security keys > \"Moodle mobile web "
-                "service\""};
+        return {.what = "token",
+                .command_option = "token-command",
+                .environment_prefix = "KITOVU_TOKEN_",
+                .hint = "Moodle shows it under Preferences > Security keys > \"Moodle mobile web "
+                        "service\"",
+                .server_option = "url"};
     }
 
     MoodlePlugin() = default;

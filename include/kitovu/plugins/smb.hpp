@@ -95,7 +95,16 @@ class SmbPlugin final : public SyncPlugin {
 
     static SecretSpec secret() noexcept {
         // A server that maps unknown users to guest lets "guest" in with an empty password.
-        return {"password", "password-command", "KITOVU_PASSWORD_", "", "guest"};
+        return {.what = "password",
+                .command_option = "password-command",
+                .environment_prefix = "KITOVU_PASSWORD_",
+                .hint = "",
+                .guest_user = "guest",
+                .server_option = "hostname",
+                .port_option = "port",
+                .usual_port = 445,
+                .user_option = "username",
+                .place_option = "share"};
     }
 
     SmbPlugin() = default;
