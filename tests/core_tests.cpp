@@ -436,152 +436,151 @@ TEST_CASE("conflict copy names fit the file system, cut at a character boundary"
     CHECK(name.starts_with("ü"));
     CHECK(name.find(".remote-conflict-") % 2 == 0); // only whole two-byte characters before it
     CHECK(detail::conflict_path("/home/x/a.pdf", 1'700'000'000, 1).filename().string().size() < 50);
+}
 
-    TEST_CASE("a keyring item is keyed by plugin, server and user, and labelled for people") {
-        const SecretSpec smb{.what = "password",
-                             .command_option = "password-command",
-                             .environment_prefix = "KITOVU_PASSWORD_",
-                             .hint = "",
-                             .server_option = "hostname",
-                             .port_option = "port",
-                             .usual_port = 445,
-                             .user_option = "username",
-                             .place_option = "share"};
-        const SecretSpec moodle{.what = "token",
-                                .command_option = "token-command",
-                                .environment_prefix = "KITOVU_TOKEN_",
-                                .hint = "",
-                                .server_option = "url"};
-        const auto options = [](std::vector<std::pair<std::string, OptionValue>> values) {
-            Options out;
-            for (auto& [name, value] : values)
-                out.set(name, value);
-            return out;
-        };
-        const SecretSpec no_server{"password", "password-command", "KITOVU_PASSWORD_", ""};
-        using Attributes = std::vector<std::pair<std::string, std::string>>;
-        struct Row {
-            std::string plugin;
-            Options options;
-            const SecretSpec* spec;
-            std::optional<KeyringItem> item;
-        };
-        const std::vector<Row> table{
-            {"smb",
-             options({{"hostname", "files.example.edu"},
-                      {"port", std::int64_t{445}},
-                      {"username", "alice"},
-                      {"share", "skripte"}}),
-             &smb,
-             KeyringItem{
-                 Attributes{{"plugin", "smb"}, {"server", "files.example.edu"}, {"user", "alice"}},
-                 "kitovu: alice on files.example.edu/skripte"}},
-            // Another share of the same account: the same item (the label is only for people).
-            {"smb",
-             options({{"hostname", "files.example.edu"},
-                      {"port", std::int64_t{445}},
-                      {"username", "alice"},
-                      {"share", "uebungen"}}),
-             &smb,
-             KeyringItem{
-                 Attributes{{"plugin", "smb"}, {"server", "files.example.edu"}, {"user", "alice"}},
-                 "kitovu: alice on files.example.edu/uebungen"}},
-            {"smb",
-             options({{"hostname", "127.0.0.1"},
-                      {"port", std::int64_t{4450}},
-                      {"username", "bob"},
-                      {"share", "s"}}),
-             &smb,
-             KeyringItem{
-                 Attributes{{"plugin", "smb"}, {"server", "127.0.0.1:4450"}, {"user", "bob"}},
-                 "kitovu: bob on 127.0.0.1:4450/s"}},
-            {"moodle", options({{"url", "https://moodle.example.edu/sub/"}}), &moodle,
-             KeyringItem{
-                 Attributes{{"plugin", "moodle"}, {"server", "https://moodle.example.edu/sub"}},
-                 "kitovu: token for https://moodle.example.edu/sub"}},
-            {"smb", options({{"hostname", ""}, {"username", "alice"}}), &smb, std::nullopt},
-            {"test", options({}), &no_server, std::nullopt},
-        };
-        for (const Row& row : table) {
-            INFO(row.plugin << " " << row.options.string("hostname") << row.options.string("url"));
-            CHECK(keyring_item(row.plugin, row.options, *row.spec) == row.item);
-        }
-    }
-
-    TEST_CASE("the keyring comes after the command and the environment and before the prompt") {
-        const SecretSpec spec{.what = "password",
-                              .command_option = "password-command",
-                              .environment_prefix = "KITOVU_PASSWORD_",
-                              .hint = "",
-                              .server_option = "hostname"};
+TEST_CASE("a keyring item is keyed by plugin, server and user, and labelled for people") {
+    const SecretSpec smb{.what = "password",
+                         .command_option = "password-command",
+                         .environment_prefix = "KITOVU_PASSWORD_",
+                         .hint = "",
+                         .server_option = "hostname",
+                         .port_option = "port",
+                         .usual_port = 445,
+                         .user_option = "username",
+                         .place_option = "share"};
+    const SecretSpec moodle{.what = "token",
+                            .command_option = "token-command",
+                            .environment_prefix = "KITOVU_TOKEN_",
+                            .hint = "",
+                            .server_option = "url"};
+    const auto options = [](std::vector<std::pair<std::string, OptionValue>> values) {
+        Options out;
+        for (auto& [name, value] : values)
+            out.set(name, value);
+        return out;
+    };
+    const SecretSpec no_server{"password", "password-command", "KITOVU_PASSWORD_", ""};
+    using Attributes = std::vector<std::pair<std::string, std::string>>;
+    struct Row {
+        std::string plugin;
         Options options;
-        options.set("hostname", std::string{"files.example.edu"});
-        const auto item = *keyring_item("smb", options, spec);
-        test::MemoryKeyring keyring;
-        std::vector<std::string> questions;
-        bool keep = true;
-        const SecretSources sources{
-            .prompt = [&](std::string_view question) -> std::optional<std::string> {
-                questions.emplace_back(question);
-                return "typed";
-            },
-            .keyring = &keyring,
-            .offer_to_keep =
-                [&](std::string_view question) {
-                    questions.emplace_back(question);
-                    return keep;
-                }};
-        ::unsetenv("KITOVU_PASSWORD_UNI");
-
-        // Nothing kept: asked, and offered to keep.
-        auto typed = resolve_secret("uni", "smb", options, spec, sources);
-        REQUIRE(typed);
-        CHECK(typed->value.str() == "typed");
-        CHECK(typed->source == SecretSource::prompt);
-        CHECK(typed->keep);
-        CHECK(questions ==
-              std::vector<std::string>{"password for uni: ",
-                                       "remember the password for uni in the keyring? [Y/n] "});
-        keep = false;
-        CHECK_FALSE(resolve_secret("uni", "smb", options, spec, sources)->keep);
-
-        // Kept: nobody is asked.
-        questions.clear();
-        keyring.items[item.attributes] = "kept";
-        auto kept = resolve_secret("uni", "smb", options, spec, sources);
-        CHECK(kept->value.str() == "kept");
-        CHECK(kept->source == SecretSource::keyring);
-        CHECK_FALSE(kept->keep);
-        CHECK(questions.empty());
-
-        // The environment comes first: the keyring is not even asked.
-        const int lookups = keyring.lookups;
-        ::setenv("KITOVU_PASSWORD_UNI", "from env", 1);
-        CHECK(resolve_secret("uni", "smb", options, spec, sources)->source ==
-              SecretSource::environment);
-        CHECK(keyring.lookups == lookups);
-        ::unsetenv("KITOVU_PASSWORD_UNI");
-
-        // A keyring that cannot be asked: one sentence with the prompt, nothing offered.
-        keyring.why_unavailable = "no Secret Service runs";
-        keep = true;
-        auto asked = resolve_secret("uni", "smb", options, spec, sources);
-        CHECK(asked->value.str() == "typed");
-        CHECK_FALSE(asked->keep);
-        CHECK(questions == std::vector<std::string>{"the password cannot be remembered: no Secret "
-                                                    "Service runs\npassword for uni: "});
-        // ... and in the error when no one can be asked.
-        auto missing = resolve_secret("uni", "smb", options, spec, {.keyring = &keyring});
-        REQUIRE_FALSE(missing);
-        CHECK(missing.error().to_string() ==
-              "uni: no password: set password-command in the config, or KITOVU_PASSWORD_UNI in the "
-              "environment, or run kitovu in a terminal to be asked (the keyring cannot help: no "
-              "Secret Service runs)");
-        keyring.why_unavailable.clear();
-        keyring.items.clear();
-        missing = resolve_secret("uni", "smb", options, spec, {.keyring = &keyring});
-        CHECK(missing.error().to_string() ==
-              "uni: no password: set password-command in the config, or KITOVU_PASSWORD_UNI in the "
-              "environment, or keep it in the keyring with `kitovu login uni`, or run kitovu in a "
-              "terminal to be asked");
+        const SecretSpec* spec;
+        std::optional<KeyringItem> item;
+    };
+    const std::vector<Row> table{
+        {"smb",
+         options({{"hostname", "files.example.edu"},
+                  {"port", std::int64_t{445}},
+                  {"username", "alice"},
+                  {"share", "skripte"}}),
+         &smb,
+         KeyringItem{
+             Attributes{{"plugin", "smb"}, {"server", "files.example.edu"}, {"user", "alice"}},
+             "kitovu: alice on files.example.edu/skripte"}},
+        // Another share of the same account: the same item (the label is only for people).
+        {"smb",
+         options({{"hostname", "files.example.edu"},
+                  {"port", std::int64_t{445}},
+                  {"username", "alice"},
+                  {"share", "uebungen"}}),
+         &smb,
+         KeyringItem{
+             Attributes{{"plugin", "smb"}, {"server", "files.example.edu"}, {"user", "alice"}},
+             "kitovu: alice on files.example.edu/uebungen"}},
+        {"smb",
+         options({{"hostname", "127.0.0.1"},
+                  {"port", std::int64_t{4450}},
+                  {"username", "bob"},
+                  {"share", "s"}}),
+         &smb,
+         KeyringItem{Attributes{{"plugin", "smb"}, {"server", "127.0.0.1:4450"}, {"user", "bob"}},
+                     "kitovu: bob on 127.0.0.1:4450/s"}},
+        {"moodle", options({{"url", "https://moodle.example.edu/sub/"}}), &moodle,
+         KeyringItem{Attributes{{"plugin", "moodle"}, {"server", "https://moodle.example.edu/sub"}},
+                     "kitovu: token for https://moodle.example.edu/sub"}},
+        {"smb", options({{"hostname", ""}, {"username", "alice"}}), &smb, std::nullopt},
+        {"test", options({}), &no_server, std::nullopt},
+    };
+    for (const Row& row : table) {
+        INFO(row.plugin << " " << row.options.string("hostname") << row.options.string("url"));
+        CHECK(keyring_item(row.plugin, row.options, *row.spec) == row.item);
     }
+}
+
+TEST_CASE("the keyring comes after the command and the environment and before the prompt") {
+    const SecretSpec spec{.what = "password",
+                          .command_option = "password-command",
+                          .environment_prefix = "KITOVU_PASSWORD_",
+                          .hint = "",
+                          .server_option = "hostname"};
+    Options options;
+    options.set("hostname", std::string{"files.example.edu"});
+    const auto item = *keyring_item("smb", options, spec);
+    test::MemoryKeyring keyring;
+    std::vector<std::string> questions;
+    bool keep = true;
+    const SecretSources sources{
+        .prompt = [&](std::string_view question) -> std::optional<std::string> {
+            questions.emplace_back(question);
+            return "typed";
+        },
+        .keyring = &keyring,
+        .offer_to_keep =
+            [&](std::string_view question) {
+                questions.emplace_back(question);
+                return keep;
+            }};
+    ::unsetenv("KITOVU_PASSWORD_UNI");
+
+    // Nothing kept: asked, and offered to keep.
+    auto typed = resolve_secret("uni", "smb", options, spec, sources);
+    REQUIRE(typed);
+    CHECK(typed->value.str() == "typed");
+    CHECK(typed->source == SecretSource::prompt);
+    CHECK(typed->keep);
+    CHECK(questions ==
+          std::vector<std::string>{"password for uni: ",
+                                   "remember the password for uni in the keyring? [Y/n] "});
+    keep = false;
+    CHECK_FALSE(resolve_secret("uni", "smb", options, spec, sources)->keep);
+
+    // Kept: nobody is asked.
+    questions.clear();
+    keyring.items[item.attributes] = "kept";
+    auto kept = resolve_secret("uni", "smb", options, spec, sources);
+    CHECK(kept->value.str() == "kept");
+    CHECK(kept->source == SecretSource::keyring);
+    CHECK_FALSE(kept->keep);
+    CHECK(questions.empty());
+
+    // The environment comes first: the keyring is not even asked.
+    const int lookups = keyring.lookups;
+    ::setenv("KITOVU_PASSWORD_UNI", "from env", 1);
+    CHECK(resolve_secret("uni", "smb", options, spec, sources)->source ==
+          SecretSource::environment);
+    CHECK(keyring.lookups == lookups);
+    ::unsetenv("KITOVU_PASSWORD_UNI");
+
+    // A keyring that cannot be asked: one sentence with the prompt, nothing offered.
+    keyring.why_unavailable = "no Secret Service runs";
+    keep = true;
+    auto asked = resolve_secret("uni", "smb", options, spec, sources);
+    CHECK(asked->value.str() == "typed");
+    CHECK_FALSE(asked->keep);
+    CHECK(questions == std::vector<std::string>{"the password cannot be remembered: no Secret "
+                                                "Service runs\npassword for uni: "});
+    // ... and in the error when no one can be asked.
+    auto missing = resolve_secret("uni", "smb", options, spec, {.keyring = &keyring});
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().to_string() ==
+          "uni: no password: set password-command in the config, or KITOVU_PASSWORD_UNI in the "
+          "environment, or run kitovu in a terminal to be asked (the keyring cannot help: no "
+          "Secret Service runs)");
+    keyring.why_unavailable.clear();
+    keyring.items.clear();
+    missing = resolve_secret("uni", "smb", options, spec, {.keyring = &keyring});
+    CHECK(missing.error().to_string() ==
+          "uni: no password: set password-command in the config, or KITOVU_PASSWORD_UNI in the "
+          "environment, or keep it in the keyring with `kitovu login uni`, or run kitovu in a "
+          "terminal to be asked");
+}

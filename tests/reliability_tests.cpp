@@ -1115,13 +1115,6 @@ class Background {
     bool ended_ = false;
 };
 
-// A server whose tree connects can be held (see TreeConnectGate); released before it stops.
-struct GatedServer {
-    test::TreeConnectGate gate;
-    SambaServer server{{.skripte = gate.smb_conf()}};
-    ~GatedServer() { gate.release(); }
-};
-
 bool has_temporaries(const std::filesystem::path& root) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(root, ec))
@@ -1134,7 +1127,7 @@ bool has_temporaries(const std::filesystem::path& root) {
 
 TEST_CASE("SIGTERM, SIGINT or SIGHUP stops a run within 2 s in every phase: exit 1, no "
           "temporaries, what was synced stays recorded") {
-    GatedServer gated;
+    test::GatedServer gated;
     SambaServer& server = gated.server;
     if (!test::samba_ready(server))
         return;

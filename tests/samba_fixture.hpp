@@ -480,6 +480,13 @@ class TreeConnectGate {
     std::filesystem::path dir_;
 };
 
+// A server whose tree connects can be held (see TreeConnectGate); released before it stops.
+struct GatedServer {
+    TreeConnectGate gate;
+    SambaServer server{{.skripte = gate.smb_conf()}};
+    ~GatedServer() { gate.release(); }
+};
+
 // Whether a test can use `server`. When the machine cannot run it, CI (the variable CI is set)
 // fails the test, since CI never skips; elsewhere the test says why it is skipped.
 inline bool samba_ready(const SambaServer& server) {

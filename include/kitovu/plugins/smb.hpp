@@ -193,8 +193,10 @@ class SmbPlugin final : public SyncPlugin {
                 library.unencrypted = false;
             }
         }
-        if (result == 0 && encrypted)
+        if (result == 0 && encrypted) {
+            answered_before_ = true;
             return {};
+        }
         if (result == 0) {
             release_context(); // never used unencrypted
             return fail(not_encrypted());
@@ -399,6 +401,10 @@ class SmbPlugin final : public SyncPlugin {
         if (context_ == nullptr)
             return;
         detail::smb::Call call;
+        // Freeing says goodbye to the server, which waits for its answer: not to one taken for
+        // gone (or a stopped run), whose connections end without it.
+        if (lost_ || stopping())
+            detail::smb::shut_connections_to(port_);
         smbc_free_context(context_, 1);
         context_ = nullptr;
         auto& library = detail::smb::library();
@@ -542,6 +548,7 @@ class SmbPlugin final : public SyncPlugin {
     Helper helper_;                    // downloads
     std::vector<Helper> listers_;      // listing, started when a listing fans out
     bool helpers_off_ = false;         // a helper got stuck: this instance works in-process only
+    bool answered_before_ = false;     // a login succeeded (here, or in the process that forked)
     std::vector<char> channel_;        // the latest message from the helper
     int stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); // readable once the run stops
 };

@@ -99,6 +99,8 @@ inline UsageError SmbPlugin::connect_error(int code) {
                      "the server at " + where() + " refused the connection (invalid argument)");
     case ENOMEM: return error(ErrorKind::internal, "out of memory");
     default:
+        if (code == ETIMEDOUT && answered_before_)
+            return stopped_answering();
         if (closed_at_once(code) &&
             detail::smb::probe_dialect(host_, port_, std::chrono::seconds{timeout_seconds_}) ==
                 detail::smb::Dialect::smb1_only)
