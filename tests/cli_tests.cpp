@@ -365,7 +365,7 @@ name = "Mathe 2"
         std::string offered;
     };
     for (const Case& c : std::vector<Case>{
-             {"''", "sync\nvalidate\nfileinfo\nedit\nplugins\n"},
+             {"''", "sync\nvalidate\nfileinfo\nedit\nlogin\nlogout\nplugins\n"},
              {"va", "validate\n"},
              {"sync " + config + " ''", "EPJ\nMathe\nMathe\\ 2\n"},
              {"sync " + config + " Mathe", "Mathe\nMathe\\ 2\n"},

@@ -256,7 +256,7 @@ TEST_CASE("a local edit survives a Moodle update: the new version is saved besid
     CHECK(copy_found);
 }
 
-TEST_CASE("a renamed section moves its files to a new folder and keeps the old copies") {
+TEST_CASE("a renamed section: its files are moved to the new folder, nothing stale is left") {
     Setup setup;
     REQUIRE(setup.run().exit_code() == 0);
     test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
@@ -265,14 +265,15 @@ TEST_CASE("a renamed section moves its files to a new folder and keeps the old c
                 if (section.at("name") == "Week 1: Introduction")
                     section["name"] = "Week 1: Overview";
     });
+    setup.server.reset_stats();
     const auto report = setup.run();
     INFO(problems(report));
     CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::moved) > 0);
+    CHECK(report.count(FileState::remote_deleted) == 0);
     CHECK(std::filesystem::exists(setup.local("01 - Week 1_ Overview/Slides 01/Slides 01.pdf")));
-    // The old folder's files were synced before and are gone remotely: kept, with a warning.
-    CHECK(
-        std::filesystem::exists(setup.local("01 - Week 1_ Introduction/Slides 01/Slides 01.pdf")));
-    CHECK(setup.warned("", "01 - Week 1_ Introduction"));
+    CHECK_FALSE(std::filesystem::exists(setup.local("01 - Week 1_ Introduction")));
+    CHECK(setup.server.stats().at("downloads") == 0);
 }
 
 TEST_CASE("a refused download fails that file alone with exit 1 and Moodle's message") {
