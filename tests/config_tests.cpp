@@ -2,16 +2,19 @@
 // files that cannot be read, the ignore rules its patterns compile to, and the template.
 #include "support.hpp"
 
+#include <kitovu/config_template.hpp>
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/moodle.hpp>
 #include <kitovu/plugins/smb.hpp>
 #include <kitovu/settings.hpp>
+#include <kitovu/validate.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <array>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -260,6 +263,16 @@ signing = "maybe"
 port = 0
 )", {"kitovu.toml:8:11: invalid value 'maybe' for 'signing' (allowed values: off, if-required, required)",
      "kitovu.toml:9:8: 'port' must be between 1 and 65535, found 0"}},
+
+{"a plugin's own refusal of its options is reported at its connection",
+R"(root-dir = "/k"
+[[connections]]
+name = "skripte"
+plugin = "smb"
+hostname = "files.example.edu/skripte"
+share = "skripte"
+username = "alice"
+)", {"kitovu.toml:2:1: skripte: option 'hostname' must be a host name or an IPv4 address, not 'files.example.edu/skripte'"}},
 
 {"unknown plugin options get a suggestion or the plugin's option list",
 R"(root-dir = "/k"
@@ -873,7 +886,7 @@ TEST_CASE("the template config validates as it is and syncs nothing") {
     const HomeGuard home{"/home/student"};
     TempDir dir;
     const auto file = dir / "kitovu.toml";
-    test::write_file(file, std::string{settings_template()});
+    test::write_file(file, config_template());
     const auto settings = load_settings(file);
     if (!settings)
         FAIL(lines_of(settings.error()).front());
@@ -887,31 +900,115 @@ TEST_CASE("the template's commented examples validate once uncommented") {
     const HomeGuard home{"/home/student"};
     TempDir dir;
     const auto file = dir / "kitovu.toml";
-    test::write_file(file, uncomment_examples(settings_template()));
+    test::write_file(file, uncomment_examples(config_template()));
     const auto settings = load_settings(file);
     if (!settings)
         FAIL(lines_of(settings.error()).front());
 
+    // One example connection per plugin, named after it, with the schema's defaults.
     REQUIRE(settings->connections.size() == 3);
-    CHECK(settings->connections[0].plugin == "smb");
-    CHECK(settings->connections[0].options.integer("port") == 445);
-    CHECK(settings->connections[0].options.string("signing") == "if-required");
-    CHECK(settings->connections[1].plugin == "local");
-    CHECK(settings->connections[2].plugin == "moodle");
-    CHECK(settings->connections[2].options.integer("timeout") == 30);
+    CHECK(settings->connections[0].plugin == "local");
+    CHECK(settings->connections[1].plugin == "moodle");
+    CHECK(settings->connections[1].options.get(MoodlePlugin::timeout) == 30);
+    CHECK(settings->connections[2].plugin == "smb");
+    CHECK(settings->connections[2].options.get(SmbPlugin::port) == 445);
+    CHECK(settings->connections[2].options.get(SmbPlugin::signing) == "if-required");
     REQUIRE(settings->subjects.size() == 1);
     REQUIRE(settings->subjects[0].sources.size() == 3);
     CHECK(settings->subjects[0].sources[0].local_dir == "/home/student/kitovu/EPJ");
-    CHECK(settings->subjects[0].sources[1].local_dir == "/home/student/Documents/EPJ-Übungen");
+    CHECK(settings->subjects[0].sources[1].local_dir == "/home/student/Documents/EPJ-moodle");
+}
 
-    // Every option the plugins declare is shown, so the template keeps up with them.
-    for (const std::string_view plugin : {"smb", "local", "moodle"}) {
-        const auto entry = PluginRegistry::find(plugin);
-        REQUIRE(entry);
-        for (const OptionSpec& spec : (*entry)->options) {
-            INFO(spec.name);
-            CHECK(settings_template().find("# " + std::string{spec.name} + " = ") !=
-                  std::string_view::npos);
+namespace {
+class GadgetPlugin final : public SyncPlugin {
+  public:
+    static constexpr auto colour = string_option(
+        {.name = "colour", .required = true, .help = "the gadget's colour", .example = "teal"});
+    static constexpr auto size = integer_option(
+        {.name = "size", .default_value = std::int64_t{3}, .help = "how big", .min = 1, .max = 9});
+    static std::span<const OptionSpec> schema() noexcept {
+        static constexpr std::array specs{colour.spec, size.spec};
+        return specs;
+    }
+    expected<void, UsageError> configure(std::string_view, const Options& options) override {
+        if (options.get(colour) == "invisible")
+            return fail(ErrorKind::config, "an invisible gadget cannot be found");
+        return {};
+    }
+    expected<void, UsageError> connect() override { return {}; }
+    expected<void, UsageError> list(std::string_view, ListFilter, WarningSink, ListSink) override {
+        return {};
+    }
+    expected<Retrieved, UsageError> retrieve(const RemoteEntry&, ChunkWriter) override {
+        return Retrieved{};
+    }
+};
+} // namespace
+
+TEST_CASE("a plugin registered by a program appears in the template with every option") {
+    const PluginRegistry::Add<GadgetPlugin> gadget{"gadget", "a gadget for the test"};
+    const std::string text = config_template();
+    CHECK(text.find("# plugin \"gadget\": a gadget for the test\n") != std::string::npos);
+    const auto line_of = [&](std::string_view start) {
+        const auto at = text.find(start);
+        return at == std::string::npos ? std::string{} : text.substr(at, text.find('\n', at) - at);
+    };
+    CHECK(line_of("# colour = ")
+              .ends_with("\"teal\"                   # the gadget's colour (required)"));
+    CHECK(line_of("# size = ").ends_with("3                          # how big (default 3)"));
+    // Every option of every plugin is shown, so the template keeps up with them.
+    for (const auto* entry : PluginRegistry::entries())
+        for (const OptionSpec& spec : entry->options) {
+            INFO(entry->name << ": " << spec.name);
+            CHECK(text.find("# " + std::string{spec.name} + " = ") != std::string::npos);
         }
+    const HomeGuard home{"/home/student"};
+    TempDir dir;
+    test::write_file(dir / "kitovu.toml", uncomment_examples(text));
+    CHECK(load_settings(dir / "kitovu.toml"));
+}
+
+TEST_CASE("validate checks settings a program built the way it checks a config file") {
+    const PluginRegistry::Add<GadgetPlugin> gadget{"gadget", "a gadget for the test"};
+    Settings settings;
+    settings.root_dir = "/k";
+    Connection connection{.name = "g", .plugin = "gadget"};
+    connection.options.set("colour", std::string{"teal"});
+    connection.options.set("size", std::int64_t{3});
+    settings.connections.push_back(connection);
+    settings.subjects.push_back(
+        Subject{.name = "S", .sources = {Source{.connection = "g", .remote_dir = "/"}}});
+    CHECK(validate(settings).empty());
+
+    struct Row {
+        std::string what;
+        std::function<void(Settings&)> change;
+        std::string error;
+    };
+    const std::vector<Row> table{
+        {"out of range", [](Settings& s) { s.connections[0].options.set("size", std::int64_t{0}); },
+         "g: 'size' must be between 1 and 9, found 0"},
+        {"wrong type", [](Settings& s) { s.connections[0].options.set("size", std::string{"3"}); },
+         "g: option 'size' must be of type integer"},
+        {"missing", [](Settings& s) { s.connections[0].options = Options{}; },
+         "g: missing required option 'colour' of plugin 'gadget'"},
+        {"undeclared", [](Settings& s) { s.connections[0].options.set("color", std::string{"x"}); },
+         "g: plugin 'gadget' has no option 'color'"},
+        {"refused by the plugin",
+         [](Settings& s) { s.connections[0].options.set("colour", std::string{"invisible"}); },
+         "g: an invisible gadget cannot be found"},
+        {"unknown plugin", [](Settings& s) { s.connections[0].plugin = "gizmo"; },
+         "g: unknown plugin 'gizmo'"},
+        {"unknown connection", [](Settings& s) { s.subjects[0].sources[0].connection = "h"; },
+         "subject 'S' uses unknown connection 'h'"},
+    };
+    for (const Row& row : table) {
+        INFO(row.what);
+        Settings changed = settings;
+        row.change(changed);
+        const auto problems = validate(changed);
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].kind == ErrorKind::config);
+        CHECK(problems[0].to_string().starts_with(row.error));
     }
 }

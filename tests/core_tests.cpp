@@ -281,8 +281,18 @@ TEST_CASE("backslashes, drive letters and control characters stay inside one nam
     CHECK(local_relative_path("Übungen/Serie 1.txt")->string() == "Übungen/Serie 1.txt");
 }
 
+namespace secret_options {
+constexpr auto password_command = string_option({.name = "password-command"});
+constexpr auto token_command = string_option({.name = "token-command"});
+constexpr auto hostname = string_option({.name = "hostname"});
+constexpr auto port = integer_option({.name = "port"});
+constexpr auto username = string_option({.name = "username"});
+constexpr auto share = string_option({.name = "share"});
+constexpr auto url = string_option({.name = "url"});
+} // namespace secret_options
+
 TEST_CASE("a secret comes from its command, else the environment, else the prompt") {
-    const SecretSpec spec{"password", "password-command", "KITOVU_PASSWORD_", ""};
+    const SecretSpec spec{"password", &secret_options::password_command, "KITOVU_PASSWORD_", ""};
     Options options;
     int asked = 0;
     const SecretPrompt prompt = [&](std::string_view question) -> std::optional<std::string> {
@@ -310,7 +320,7 @@ TEST_CASE("a secret comes from its command, else the environment, else the promp
 
 TEST_CASE(
     "a failing or silent password command is an error naming the connection, not its output") {
-    const SecretSpec spec{"password", "password-command", "KITOVU_PASSWORD_", ""};
+    const SecretSpec spec{"password", &secret_options::password_command, "KITOVU_PASSWORD_", ""};
     for (const auto& [command, why] : std::vector<std::pair<std::string, std::string>>{
              {"echo hunter2; exit 3", "password-command failed with exit code 3"},
              {"true", "password-command printed nothing"},
@@ -328,7 +338,7 @@ TEST_CASE(
 }
 
 TEST_CASE("without command, environment or terminal the missing password is explained") {
-    const SecretSpec spec{"password", "password-command", "KITOVU_PASSWORD_", ""};
+    const SecretSpec spec{"password", &secret_options::password_command, "KITOVU_PASSWORD_", ""};
     ::unsetenv("KITOVU_PASSWORD_SKRIPTE");
     auto secret = resolve_secret("skripte", "test", Options{}, spec, {});
     REQUIRE_FALSE(secret);
@@ -439,27 +449,28 @@ TEST_CASE("conflict copy names fit the file system, cut at a character boundary"
 }
 
 TEST_CASE("a keyring item is keyed by plugin, server and user, and labelled for people") {
+    using namespace secret_options;
     const SecretSpec smb{.what = "password",
-                         .command_option = "password-command",
+                         .command_option = &password_command,
                          .environment_prefix = "KITOVU_PASSWORD_",
                          .hint = "",
-                         .server_option = "hostname",
-                         .port_option = "port",
+                         .server_option = &hostname,
+                         .port_option = &port,
                          .usual_port = 445,
-                         .user_option = "username",
-                         .place_option = "share"};
+                         .user_option = &username,
+                         .place_option = &share};
     const SecretSpec moodle{.what = "token",
-                            .command_option = "token-command",
+                            .command_option = &token_command,
                             .environment_prefix = "KITOVU_TOKEN_",
                             .hint = "",
-                            .server_option = "url"};
+                            .server_option = &url};
     const auto options = [](std::vector<std::pair<std::string, OptionValue>> values) {
         Options out;
         for (auto& [name, value] : values)
             out.set(name, value);
         return out;
     };
-    const SecretSpec no_server{"password", "password-command", "KITOVU_PASSWORD_", ""};
+    const SecretSpec no_server{"password", &password_command, "KITOVU_PASSWORD_", ""};
     using Attributes = std::vector<std::pair<std::string, std::string>>;
     struct Row {
         std::string plugin;
@@ -502,17 +513,18 @@ TEST_CASE("a keyring item is keyed by plugin, server and user, and labelled for 
         {"test", options({}), &no_server, std::nullopt},
     };
     for (const Row& row : table) {
-        INFO(row.plugin << " " << row.options.string("hostname") << row.options.string("url"));
+        INFO(row.plugin << " " << row.options.get(hostname) << row.options.get(url));
         CHECK(keyring_item(row.plugin, row.options, *row.spec) == row.item);
     }
 }
 
 TEST_CASE("the keyring comes after the command and the environment and before the prompt") {
+    using namespace secret_options;
     const SecretSpec spec{.what = "password",
-                          .command_option = "password-command",
+                          .command_option = &password_command,
                           .environment_prefix = "KITOVU_PASSWORD_",
                           .hint = "",
-                          .server_option = "hostname"};
+                          .server_option = &hostname};
     Options options;
     options.set("hostname", std::string{"files.example.edu"});
     const auto item = *keyring_item("smb", options, spec);

@@ -724,17 +724,18 @@ namespace {
 // Opens only with the right password: a plugin that declares a secret.
 class LockedPlugin final : public SyncPlugin {
   public:
+    static constexpr auto password_command = string_option({.name = "password-command"});
+    static constexpr auto host = string_option({.name = "host"});
     static std::span<const OptionSpec> schema() noexcept {
-        static constexpr std::array specs{OptionSpec{.name = "password-command"},
-                                          OptionSpec{.name = "host"}};
+        static constexpr std::array specs{password_command.spec, host.spec};
         return specs;
     }
     static SecretSpec secret() {
         return {.what = "password",
-                .command_option = "password-command",
+                .command_option = &password_command,
                 .environment_prefix = "KITOVU_TEST_PASSWORD_",
                 .hint = "ask Bob",
-                .server_option = "host"};
+                .server_option = &host};
     }
     expected<void, UsageError> configure(std::string_view, const Options& options) override {
         password_ = options.secret();

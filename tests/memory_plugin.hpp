@@ -80,16 +80,17 @@ inline void forget_remote(const std::string& name) {
 
 class MemoryPlugin final : public SyncPlugin {
   public:
+    static constexpr auto remote_name =
+        string_option({.name = "remote", .required = true, .help = "name of the in-memory remote"});
     static std::span<const OptionSpec> schema() noexcept {
-        static constexpr std::array specs{
-            OptionSpec{.name = "remote", .required = true, .help = "name of the in-memory remote"}};
+        static constexpr std::array specs{remote_name.spec};
         return specs;
     }
 
     expected<void, UsageError> configure(std::string_view connection,
                                          const Options& options) override {
         connection_ = connection;
-        remote_ = remote(options.string("remote"));
+        remote_ = remote(options.get(remote_name));
         return {};
     }
 

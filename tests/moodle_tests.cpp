@@ -129,7 +129,7 @@ TEST_CASE("the moodle plugin declares url, token-command and timeout, and asks f
     CHECK(names == std::set<std::string>{"url", "token-command", "timeout"});
     REQUIRE((*entry)->secret);
     CHECK((*entry)->secret->what == "token");
-    CHECK((*entry)->secret->command_option == "token-command");
+    CHECK((*entry)->secret->command_name() == "token-command");
     CHECK((*entry)->secret->environment_prefix == "KITOVU_TOKEN_");
     CHECK((*entry)->secret->hint.find("Security keys") != std::string_view::npos);
 }

@@ -162,7 +162,7 @@ TEST_CASE("the smb plugin declares the contract's options and a password") {
     CHECK(specs.at("timeout")->max == 3600);
     REQUIRE((*entry)->secret);
     CHECK((*entry)->secret->what == "password");
-    CHECK((*entry)->secret->command_option == "password-command");
+    CHECK((*entry)->secret->command_name() == "password-command");
     CHECK((*entry)->secret->environment_prefix == "KITOVU_PASSWORD_");
 }
 

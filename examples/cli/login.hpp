@@ -114,7 +114,7 @@ inline int run_login(const Settings& settings, std::string_view name) {
         say.note(fmt::format("note: {} is set for `{}` and comes before the keyring",
                              configured_secret_source(connection.name, connection.options, spec) ==
                                      SecretSource::command
-                                 ? std::string{spec.command_option}
+                                 ? std::string{spec.command_name()}
                                  : "$" + secret_variable(spec.environment_prefix, name),
                              name));
     const auto item = *keyring_item(connection.plugin, connection.options, spec);
@@ -201,7 +201,7 @@ inline void print_secret_sources(const Settings& settings) {
         if (const auto source = configured_secret_source(connection.name, connection.options, spec))
             from = *source == SecretSource::guest ? std::string{"none: it logs in as guest"}
                    : *source == SecretSource::command
-                       ? "from " + std::string{spec.command_option}
+                       ? "from " + std::string{spec.command_name()}
                        : "from $" + secret_variable(spec.environment_prefix, connection.name);
         else if (const auto item = keyring_item(connection.plugin, connection.options, spec);
                  item && keyring) {

@@ -14,6 +14,7 @@
 #if KITOVU_WITH_MOODLE
 #include <kitovu/plugins/moodle.hpp>
 #endif
+#include <kitovu/config_template.hpp>
 #include <kitovu/settings.hpp>
 
 #include <CLI/CLI.hpp>
@@ -104,25 +105,6 @@ class StopOnSignal {
     std::thread watcher_;
 };
 
-// The schema is checked by load_settings; configure() lets a plugin refuse combinations of
-// options it cannot work with, without connecting anywhere. Prints each refusal; true if none.
-bool plugins_accept(const Settings& settings) {
-    bool accepted = true;
-    for (const Connection& connection : settings.connections) {
-        auto plugin = PluginRegistry::create(connection.plugin);
-        auto configured = plugin ? (*plugin)->configure(connection.name, connection.options)
-                                 : expected<void, UsageError>{fail(plugin.error())};
-        if (!configured) {
-            UsageError error = configured.error();
-            if (!error.location.known())
-                error.location = connection.location;
-            fmt::print(stderr, "{}\n", error.to_string());
-            accepted = false;
-        }
-    }
-    return accepted;
-}
-
 std::string summary(const SyncReport& report) {
     std::string text;
     const auto add = [&](std::size_t n, std::string_view what) {
@@ -163,7 +145,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
             cli::notify_desktop(*notification);
     };
     auto loaded = load(config, say);
-    if (!loaded || !plugins_accept(*loaded)) {
+    if (!loaded) {
         tell_desktop(nullptr, fmt::format("{} has problems: kitovu validate --config {} lists them",
                                           config.string(), config.string()));
         return exit_usage;
@@ -234,7 +216,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
 int run_validate(const fs::path& config) {
     const cli::Messages say;
     auto settings = load(config, say);
-    if (!settings || !plugins_accept(*settings))
+    if (!settings)
         return exit_usage;
     fmt::print("{}: ok ({} connection{}, {} subject{})\n", config.string(),
                settings->connections.size(), settings->connections.size() == 1 ? "" : "s",
@@ -282,7 +264,7 @@ int run_edit(const fs::path& config, const std::string& requested_editor) {
     if (!fs::exists(config, ec)) {
         fs::create_directories(config.parent_path(), ec);
         std::ofstream out{config, std::ios::binary};
-        out << settings_template();
+        out << config_template();
         if (!out) {
             say.error(fmt::format("{}: cannot create the config file", config.string()));
             return exit_failed;
@@ -331,7 +313,7 @@ int run_plugins() {
             if (spec.required)
                 details += ", required";
             else if (auto value = default_value(spec))
-                details += ", default " + display(spec, *value);
+                details += ", default " + display(*value);
             if (!spec.allowed.empty()) {
                 details += ", one of";
                 for (std::size_t i = 0; i < spec.allowed.size(); ++i)
@@ -342,9 +324,9 @@ int run_plugins() {
         }
         if (entry->secret)
             fmt::print("    {} from: {}, else ${}<CONNECTION>, {}else asked on the terminal\n",
-                       entry->secret->what, entry->secret->command_option,
+                       entry->secret->what, entry->secret->command_name(),
                        entry->secret->environment_prefix,
-                       entry->secret->server_option.empty() ? "" : "else the keyring, ");
+                       entry->secret->server_option ? "else the keyring, " : "");
     }
     for (const UsageError& error : PluginRegistry::duplicates())
         fmt::print(stderr, "error: {}\n", error.to_string());

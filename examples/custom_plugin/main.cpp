@@ -8,21 +8,19 @@
 
 class NotesPlugin final : public kitovu::SyncPlugin {
   public:
+    static constexpr auto text =
+        kitovu::string_option({.name = "text", .required = true, .help = "what each note says"});
+    static constexpr auto count = kitovu::integer_option(
+        {.name = "count", .default_value = std::int64_t{2}, .help = "how many notes"});
     static std::span<const kitovu::OptionSpec> schema() noexcept {
-        static constexpr std::array specs{
-            kitovu::OptionSpec{.name = "text", .required = true, .help = "what each note says"},
-            kitovu::OptionSpec{.name = "count",
-                               .type = kitovu::OptionType::integer,
-                               .default_value = std::int64_t{2},
-                               .help = "how many notes"},
-        };
+        static constexpr std::array specs{text.spec, count.spec};
         return specs;
     }
 
     kitovu::expected<void, kitovu::UsageError> configure(std::string_view,
                                                          const kitovu::Options& options) override {
-        text_ = options.string("text");
-        count_ = options.integer("count");
+        text_ = options.get(text);
+        count_ = options.get(count);
         return {};
     }
 

@@ -205,18 +205,18 @@ inline expected<std::string, UsageError> first_line_of(const std::string& comman
 // site's address without trailing slashes.
 inline std::optional<KeyringItem> keyring_item(std::string_view plugin, const Options& options,
                                                const SecretSpec& spec) {
-    if (spec.server_option.empty())
+    if (spec.server_option == nullptr)
         return std::nullopt;
-    std::string server = options.string(spec.server_option);
+    std::string server = options.get(*spec.server_option);
     while (server.ends_with('/'))
         server.pop_back();
     if (server.empty())
         return std::nullopt;
-    if (!spec.port_option.empty() && options.has(spec.port_option) &&
-        options.integer(spec.port_option) != spec.usual_port)
-        server += ':' + std::to_string(options.integer(spec.port_option));
-    const std::string user = spec.user_option.empty() ? "" : options.string(spec.user_option);
-    const std::string place = spec.place_option.empty() ? "" : options.string(spec.place_option);
+    if (spec.port_option != nullptr && options.has(*spec.port_option) &&
+        options.get(*spec.port_option) != spec.usual_port)
+        server += ':' + std::to_string(options.get(*spec.port_option));
+    const std::string user = spec.user_option ? options.get(*spec.user_option) : "";
+    const std::string place = spec.place_option ? options.get(*spec.place_option) : "";
     KeyringItem item;
     item.attributes = {{"plugin", std::string{plugin}}, {"server", server}};
     if (!user.empty())
@@ -231,9 +231,10 @@ inline std::optional<KeyringItem> keyring_item(std::string_view plugin, const Op
 inline std::optional<SecretSource> configured_secret_source(std::string_view connection,
                                                             const Options& options,
                                                             const SecretSpec& spec) {
-    if (!spec.guest_user.empty() && options.string("username") == spec.guest_user)
+    if (!spec.guest_user.empty() && spec.user_option != nullptr &&
+        options.get(*spec.user_option) == spec.guest_user)
         return SecretSource::guest;
-    if (!options.string(spec.command_option).empty())
+    if (spec.command_option != nullptr && !options.get(*spec.command_option).empty())
         return SecretSource::command;
     const auto variable = secret_variable(spec.environment_prefix, connection);
     if (const char* value = std::getenv(variable.c_str()); value != nullptr && *value != '\0')
@@ -251,8 +252,8 @@ resolve_secret(std::string_view connection, std::string_view plugin, const Optio
     switch (configured_secret_source(connection, options, spec).value_or(SecretSource::prompt)) {
     case SecretSource::guest: return ResolvedSecret{SecretText{std::string{}}, SecretSource::guest};
     case SecretSource::command: {
-        auto line = detail::first_line_of(options.string(spec.command_option), connection,
-                                          spec.what, sources.stop);
+        auto line = detail::first_line_of(options.get(*spec.command_option), connection, spec.what,
+                                          sources.stop);
         if (!line)
             return fail(line.error());
         return ResolvedSecret{SecretText{std::move(*line)}, SecretSource::command};
@@ -287,7 +288,7 @@ resolve_secret(std::string_view connection, std::string_view plugin, const Optio
             return typed;
         }
     }
-    std::string message = "no " + what + ": set " + std::string{spec.command_option} +
+    std::string message = "no " + what + ": set " + std::string{spec.command_name()} +
                           " in the config, or " + variable + " in the environment, ";
     if (item && unavailable.empty())
         message += "or keep it in the keyring with `kitovu login " + name + "`, ";

@@ -12,7 +12,8 @@
 #include "kitovu/names.hpp"
 #include "kitovu/placement.hpp"
 #include "kitovu/registry.hpp"
-#include "kitovu/settings.hpp"
+#include "kitovu/settings_model.hpp"
+#include "kitovu/validate.hpp"
 #include "kitovu/work_queue.hpp"
 
 #include <fmt/chrono.h>
@@ -584,6 +585,9 @@ class Engine {
 inline expected<SyncReport, UsageError> sync(const Settings& settings, const SyncOptions& options,
                                              WarningSink warn) {
     try {
+        // Settings a program built itself get the checks a config file gets.
+        if (auto problems = validate(settings); !problems.empty())
+            return fail(std::move(problems.front()));
         return detail::Engine{settings, options, warn}.run();
     } catch (const std::bad_alloc&) {
         return fail(ErrorKind::internal, "out of memory");

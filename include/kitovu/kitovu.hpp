@@ -9,9 +9,12 @@
 #include "kitovu/expected.hpp"
 #include "kitovu/warning.hpp"
 
+#include "kitovu/config_template.hpp"
 #include "kitovu/ignore.hpp"
 #include "kitovu/options.hpp"
 #include "kitovu/settings.hpp"
+#include "kitovu/settings_model.hpp"
+#include "kitovu/validate.hpp"
 
 #include "kitovu/credentials.hpp"
 #include "kitovu/plugin.hpp"

@@ -1,6 +1,8 @@
-// Plugin options: the schema a plugin declares (name, type, default, allowed values, secret,
-// help) and the validated values it is configured with. One declaration per plugin drives
-// config validation, defaults, `kitovu plugins` and the docs.
+// Plugin options: the schema a plugin declares (name, type, default, allowed values, range,
+// help, an example) and the validated values it is configured with. One declaration per option
+// drives config validation, defaults, the config template, `kitovu plugins` and reading the
+// value back: a plugin reads `options.get(port)` through the same typed declaration, so a typo
+// is a compile error and a value is never checked twice.
 #pragma once
 
 #include <string.h> // explicit_bzero
@@ -35,10 +37,31 @@ struct OptionSpec {
     bool required = false;
     OptionDefault default_value{};               // monostate: no default
     std::span<const std::string_view> allowed{}; // for strings: the only values accepted
-    bool secret = false;                         // never printed, logged or cached
     std::string_view help{};
     std::int64_t min = 0, max = 0; // for integers: inclusive range, when min < max
+    std::string_view example{};    // a value to show in the config template, as TOML writes it
 };
+
+// One declared option with the C++ type of its value: std::string, std::int64_t or bool.
+// Declare it once (`static constexpr auto port = integer_option({.name = "port", ...})`), list
+// its `spec` in the plugin's schema, and read it with `options.get(port)`.
+template <class T>
+struct Option {
+    OptionSpec spec;
+};
+
+constexpr Option<std::string> string_option(OptionSpec spec) noexcept {
+    spec.type = OptionType::string;
+    return {spec};
+}
+constexpr Option<std::int64_t> integer_option(OptionSpec spec) noexcept {
+    spec.type = OptionType::integer;
+    return {spec};
+}
+constexpr Option<bool> boolean_option(OptionSpec spec) noexcept {
+    spec.type = OptionType::boolean;
+    return {spec};
+}
 
 // How a plugin's secret (password, token) is found, in this order: the shell command named by
 // the option `command_option`; the environment variable ENVIRONMENT_PREFIX + CONNECTION (upper
@@ -46,25 +69,27 @@ struct OptionSpec {
 // terminal. Resolved once per connection (credentials.hpp), never stored in the config or the
 // cache.
 struct SecretSpec {
-    std::string_view what;               // "password", "token": the word in messages
-    std::string_view command_option;     // e.g. "password-command"
-    std::string_view environment_prefix; // e.g. "KITOVU_PASSWORD_"
-    std::string_view hint;               // shown with the prompt: where to find the secret
-    std::string_view guest_user{};       // a `username` that logs in with no secret ("guest")
+    std::string_view what; // "password", "token": the word in messages
+    const Option<std::string>* command_option = nullptr; // e.g. password-command
+    std::string_view environment_prefix;                 // e.g. "KITOVU_PASSWORD_"
+    std::string_view hint;         // shown with the prompt: where to find the secret
+    std::string_view guest_user{}; // a user (user_option) that logs in with no secret ("guest")
     // The options naming the account the secret belongs to. They key its keyring item, so two
     // connections (or two configs) for one account share it; no server option: no keyring.
-    std::string_view server_option{}; // a host name or a site's address
-    std::string_view port_option{};   // added to the server as host:PORT unless it is usual_port
+    const Option<std::string>* server_option = nullptr; // a host name or a site's address
+    const Option<std::int64_t>* port_option = nullptr;  // added as host:PORT unless usual_port
     std::int64_t usual_port = 0;
-    std::string_view user_option{};  // none: the secret stands for its user (a token)
-    std::string_view place_option{}; // only shown in the item's label (an smb share)
+    const Option<std::string>* user_option = nullptr;  // none: the secret stands for its user
+    const Option<std::string>* place_option = nullptr; // only shown in the item's label (a share)
+
+    std::string_view command_name() const noexcept { return command_option->spec.name; }
 };
 
 using OptionValue = std::variant<std::string, std::int64_t, bool>;
 
 // Validated option values of one connection: every required option is present, every value
-// has its declared type, defaults are filled in. Reading an option the schema does not
-// declare, or with the wrong type, is a plugin bug and yields the empty value of the type.
+// has its declared type and range, defaults are filled in. An optional option without a default
+// that the config leaves out reads as the empty value of its type (has() tells them apart).
 class Options {
   public:
     Options() = default;
@@ -82,15 +107,19 @@ class Options {
     void set(std::string name, OptionValue value) {
         values_.insert_or_assign(std::move(name), std::move(value));
     }
-    bool has(std::string_view name) const { return values_.find(name) != values_.end(); }
-
-    std::string string(std::string_view name) const {
-        return get<std::string>(name).value_or(std::string{});
+    template <class T>
+    bool has(const Option<T>& option) const {
+        return values_.find(option.spec.name) != values_.end();
     }
-    std::int64_t integer(std::string_view name) const {
-        return get<std::int64_t>(name).value_or(0);
+    template <class T>
+    T get(const Option<T>& option) const {
+        auto it = values_.find(option.spec.name);
+        if (it == values_.end())
+            return T{};
+        if (const T* value = std::get_if<T>(&it->second))
+            return *value;
+        return T{};
     }
-    bool boolean(std::string_view name) const { return get<bool>(name).value_or(false); }
 
     const std::map<std::string, OptionValue, std::less<>>& values() const noexcept {
         return values_;
@@ -98,16 +127,6 @@ class Options {
     friend bool operator==(const Options&, const Options&) = default;
 
   private:
-    template <class T>
-    std::optional<T> get(std::string_view name) const {
-        auto it = values_.find(name);
-        if (it == values_.end())
-            return std::nullopt;
-        if (const T* value = std::get_if<T>(&it->second))
-            return *value;
-        return std::nullopt;
-    }
-
     std::map<std::string, OptionValue, std::less<>> values_;
     std::string secret_;
 };
@@ -127,10 +146,9 @@ inline std::optional<OptionValue> default_value(const OptionSpec& spec) {
         spec.default_value);
 }
 
-// How a value is shown to people: secrets masked, strings quoted as in TOML.
-inline std::string display(const OptionSpec& spec, const OptionValue& value) {
-    if (spec.secret)
-        return "********";
+// How a value is shown to people: strings quoted as in TOML. (Passwords and tokens are never
+// options: they come through SecretSpec.)
+inline std::string display(const OptionValue& value) {
     return std::visit(
         [](const auto& v) -> std::string {
             using T = std::decay_t<decltype(v)>;

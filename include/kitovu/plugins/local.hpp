@@ -16,22 +16,20 @@ namespace kitovu {
 
 class LocalPlugin final : public SyncPlugin {
   public:
+    static constexpr auto path = string_option({.name = "path",
+                                                .required = true,
+                                                .help = "folder that remote-dir is relative to",
+                                                .example = "/mnt/courses"});
+
     static std::span<const OptionSpec> schema() noexcept {
-        static constexpr std::array specs{
-            OptionSpec{.name = "path",
-                       .type = OptionType::string,
-                       .required = true,
-                       .help = "directory that remote-dir is relative to"},
-        };
+        static constexpr std::array specs{path.spec};
         return specs;
     }
 
     expected<void, UsageError> configure(std::string_view connection,
                                          const Options& options) override {
         connection_ = connection;
-        root_ = options.string("path");
-        if (root_.empty())
-            return fail(ErrorKind::config, "option 'path' is empty", {}, connection_);
+        root_ = options.get(path); // not empty: the schema requires it
         return {};
     }
 

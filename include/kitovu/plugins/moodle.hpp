@@ -39,32 +39,34 @@ namespace kitovu {
 
 class MoodlePlugin final : public SyncPlugin {
   public:
-    static std::span<const OptionSpec> schema() noexcept {
-        static constexpr std::array specs{
-            OptionSpec{.name = "url",
-                       .type = OptionType::string,
+    static constexpr auto url =
+        string_option({.name = "url",
                        .required = true,
-                       .help = "address of the Moodle site, e.g. https://moodle.example.edu/"},
-            OptionSpec{.name = "token-command",
-                       .type = OptionType::string,
-                       .help = "shell command whose first output line is the web-service token"},
-            OptionSpec{.name = "timeout",
-                       .type = OptionType::integer,
-                       .default_value = std::int64_t{30},
-                       .help = "connect time-out, and longest stall of a transfer, in seconds",
-                       .min = 1,
-                       .max = 3600},
-        };
+                       .help = "address of the Moodle site, e.g. https://moodle.example.edu/",
+                       .example = "https://moodle.example.edu/"});
+    static constexpr auto token_command =
+        string_option({.name = "token-command",
+                       .help = "shell command whose first output line is the web-service token",
+                       .example = "secret-tool lookup service kitovu-moodle"});
+    static constexpr auto timeout =
+        integer_option({.name = "timeout",
+                        .default_value = std::int64_t{30},
+                        .help = "connect time-out, and longest stall of a transfer, in seconds",
+                        .min = 1,
+                        .max = 3600});
+
+    static std::span<const OptionSpec> schema() noexcept {
+        static constexpr std::array specs{url.spec, token_command.spec, timeout.spec};
         return specs;
     }
 
     static SecretSpec secret() noexcept {
         return {.what = "token",
-                .command_option = "token-command",
+                .command_option = &token_command,
                 .environment_prefix = "KITOVU_TOKEN_",
                 .hint = "Moodle shows it under Preferences > Security keys > \"Moodle mobile web "
                         "service\"",
-                .server_option = "url"};
+                .server_option = &url};
     }
 
     MoodlePlugin() = default;
@@ -75,7 +77,7 @@ class MoodlePlugin final : public SyncPlugin {
     expected<void, UsageError> configure(std::string_view connection,
                                          const Options& options) override {
         connection_ = connection;
-        site_ = options.string("url");
+        site_ = options.get(url);
         ::explicit_bzero(token_.data(), token_.size());
         token_ = options.secret();
         const auto bad = [&](std::string message) {
@@ -89,10 +91,7 @@ class MoodlePlugin final : public SyncPlugin {
                        site_ + "'");
         if (!site_.ends_with('/'))
             site_ += '/';
-        const std::int64_t timeout = options.has("timeout") ? options.integer("timeout") : 30;
-        if (timeout < 1 || timeout > 3600)
-            return bad("option 'timeout' must be between 1 and 3600 seconds");
-        timeout_seconds_ = static_cast<int>(timeout);
+        timeout_seconds_ = static_cast<int>(options.get(timeout));
         return {};
     }
 
@@ -566,6 +565,6 @@ class MoodlePlugin final : public SyncPlugin {
 };
 
 inline const PluginRegistry::Add<MoodlePlugin> moodle_plugin{
-    "moodle", "course files from a Moodle site's web services"};
+    "moodle", "course files from a Moodle site; a source's remote-dir is a course's full name"};
 
 } // namespace kitovu

@@ -45,66 +45,63 @@ namespace kitovu {
 
 class SmbPlugin final : public SyncPlugin {
   public:
+    static constexpr std::array<std::string_view, 3> signing_values{"off", "if-required",
+                                                                    "required"};
+    static constexpr auto hostname = string_option({.name = "hostname",
+                                                    .required = true,
+                                                    .help = "server name or address",
+                                                    .example = "files.example.edu"});
+    static constexpr auto port = integer_option({.name = "port",
+                                                 .default_value = std::int64_t{445},
+                                                 .help = "TCP port",
+                                                 .min = 1,
+                                                 .max = 65535});
+    static constexpr auto share = string_option({.name = "share",
+                                                 .required = true,
+                                                 .help = "share name, without the server",
+                                                 .example = "skripte"});
+    static constexpr auto username = string_option({.name = "username",
+                                                    .required = true,
+                                                    .help = "user name to log in with",
+                                                    .example = "alice"});
+    static constexpr auto domain = string_option({.name = "domain",
+                                                  .default_value = std::string_view{"WORKGROUP"},
+                                                  .help = "domain or workgroup"});
+    static constexpr auto password_command =
+        string_option({.name = "password-command",
+                       .help = "shell command whose first output line is the password",
+                       .example = "secret-tool lookup service kitovu user alice"});
+    static constexpr auto signing = string_option({.name = "signing",
+                                                   .default_value = std::string_view{"if-required"},
+                                                   .allowed = signing_values,
+                                                   .help = "SMB signing"});
+    static constexpr auto encrypt = boolean_option(
+        {.name = "encrypt", .default_value = false, .help = "require SMB3 encryption"});
+    static constexpr auto timeout = integer_option({.name = "timeout",
+                                                    .default_value = std::int64_t{30},
+                                                    .help = "connect and read timeout in seconds",
+                                                    .min = 1,
+                                                    .max = 3600});
+
     static std::span<const OptionSpec> schema() noexcept {
-        static constexpr std::array<std::string_view, 3> signing_values{"off", "if-required",
-                                                                        "required"};
-        static constexpr std::array specs{
-            OptionSpec{.name = "hostname",
-                       .type = OptionType::string,
-                       .required = true,
-                       .help = "server name or address"},
-            OptionSpec{.name = "port",
-                       .type = OptionType::integer,
-                       .default_value = std::int64_t{445},
-                       .help = "TCP port",
-                       .min = 1,
-                       .max = 65535},
-            OptionSpec{.name = "share",
-                       .type = OptionType::string,
-                       .required = true,
-                       .help = "share name"},
-            OptionSpec{.name = "username",
-                       .type = OptionType::string,
-                       .required = true,
-                       .help = "user name to log in with"},
-            OptionSpec{.name = "domain",
-                       .type = OptionType::string,
-                       .default_value = std::string_view{"WORKGROUP"},
-                       .help = "domain / workgroup"},
-            OptionSpec{.name = "password-command",
-                       .type = OptionType::string,
-                       .help = "shell command whose first output line is the password"},
-            OptionSpec{.name = "signing",
-                       .type = OptionType::string,
-                       .default_value = std::string_view{"if-required"},
-                       .allowed = signing_values,
-                       .help = "SMB signing: off, if-required or required"},
-            OptionSpec{.name = "encrypt",
-                       .type = OptionType::boolean,
-                       .default_value = false,
-                       .help = "require SMB3 encryption"},
-            OptionSpec{.name = "timeout",
-                       .type = OptionType::integer,
-                       .default_value = std::int64_t{30},
-                       .help = "connect/IO timeout in seconds",
-                       .min = 1,
-                       .max = 3600},
-        };
+        static constexpr std::array specs{hostname.spec, port.spec,    share.spec,
+                                          username.spec, domain.spec,  password_command.spec,
+                                          signing.spec,  encrypt.spec, timeout.spec};
         return specs;
     }
 
     static SecretSpec secret() noexcept {
         // A server that maps unknown users to guest lets "guest" in with an empty password.
         return {.what = "password",
-                .command_option = "password-command",
+                .command_option = &password_command,
                 .environment_prefix = "KITOVU_PASSWORD_",
                 .hint = "",
                 .guest_user = "guest",
-                .server_option = "hostname",
-                .port_option = "port",
+                .server_option = &hostname,
+                .port_option = &port,
                 .usual_port = 445,
-                .user_option = "username",
-                .place_option = "share"};
+                .user_option = &username,
+                .place_option = &share};
     }
 
     SmbPlugin() = default;
@@ -120,10 +117,10 @@ class SmbPlugin final : public SyncPlugin {
     expected<void, UsageError> configure(std::string_view connection,
                                          const Options& options) override {
         connection_ = connection;
-        host_ = options.string("hostname");
-        share_ = std::string{detail::smb::trim_slashes(options.string("share"))};
-        user_ = options.string("username");
-        domain_ = options.string("domain");
+        host_ = options.get(hostname);
+        share_ = std::string{detail::smb::trim_slashes(options.get(share))};
+        user_ = options.get(username);
+        domain_ = options.get(domain);
         ::explicit_bzero(password_.data(), password_.size());
         password_ = options.secret();
         const auto bad = [&](std::string message) {
@@ -136,26 +133,14 @@ class SmbPlugin final : public SyncPlugin {
             return bad("option 'share' must name one share, not '" + share_ + "'");
         if (user_.empty())
             return bad("option 'username' is empty");
-        const std::int64_t port = options.has("port") ? options.integer("port") : 445;
-        if (port < 1 || port > 65535)
-            return bad("option 'port' must be between 1 and 65535");
-        port_ = static_cast<std::uint16_t>(port);
-        const std::int64_t timeout = options.has("timeout") ? options.integer("timeout") : 30;
-        if (timeout < 1 || timeout > 3600)
-            return bad("option 'timeout' must be between 1 and 3600 seconds");
-        timeout_seconds_ = static_cast<int>(timeout);
-        const std::string signing =
-            options.has("signing") ? options.string("signing") : "if-required";
-        if (signing == "off")
-            signing_ = "disabled";
-        else if (signing == "if-required")
-            signing_ = "if_required";
-        else if (signing == "required")
-            signing_ = "required";
-        else
-            return bad("option 'signing' must be off, if-required or required, not '" + signing +
-                       "'");
-        encrypt_ = options.boolean("encrypt");
+        port_ = static_cast<std::uint16_t>(options.get(port));
+        timeout_seconds_ = static_cast<int>(options.get(timeout));
+        // libsmbclient's words for the schema's values
+        const std::string signing_value = options.get(signing);
+        signing_ = signing_value == "off"        ? "disabled"
+                   : signing_value == "required" ? "required"
+                                                 : "if_required";
+        encrypt_ = options.get(encrypt);
         return {};
     }
 
