@@ -16,7 +16,7 @@ echo "$config"
 echo "$engine"
 
 
-# kitovu against rclone, smbget and smbclient on the same share (issue 7); REPS and
+# kitovu against rclone, smbget and smbclient on the same share; REPS and
 # KITOVU_BENCH_QUICK etc. pass through, see bench/compare.sh.
 compare_md=$(mktemp)
 trap 'rm -f "$compare_md"' EXIT

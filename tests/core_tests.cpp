@@ -56,7 +56,10 @@ std::unique_ptr<SyncPlugin> local_plugin_for(const std::filesystem::path& root) 
 
 TEST_CASE("an error carries its kind, message and place into any expected") {
     const auto open = []() -> expected<int, UsageError> {
-        return fail(ErrorKind::not_found, "remote folder not found", "Informatik/EPJ", "skripte");
+        return fail({.kind = ErrorKind::not_found,
+                     .message = "remote folder not found",
+                     .connection = "skripte",
+                     .path = "Informatik/EPJ"});
     };
     const auto result = open();
     REQUIRE_FALSE(result);

@@ -151,10 +151,16 @@ class MemoryPlugin final : public SyncPlugin {
         {
             std::scoped_lock lock{remote_->mutex};
             if (remote_->failing.contains(entry.locator))
-                return fail(ErrorKind::permission, "access denied", entry.locator, connection_);
+                return fail({.kind = ErrorKind::permission,
+                             .message = "access denied",
+                             .connection = connection_,
+                             .path = entry.locator});
             auto it = remote_->files.find(entry.locator);
             if (it == remote_->files.end())
-                return fail(ErrorKind::not_found, "no such file", entry.locator, connection_);
+                return fail({.kind = ErrorKind::not_found,
+                             .message = "no such file",
+                             .connection = connection_,
+                             .path = entry.locator});
             file = it->second;
             hook = remote_->during_retrieve;
             short_by = remote_->short_by;
@@ -182,7 +188,10 @@ class MemoryPlugin final : public SyncPlugin {
                                                                   ListFilter keep) {
         const std::string dir{remote_dir};
         if (remote_->unlistable.contains(dir))
-            return fail(ErrorKind::permission, "access denied", dir, connection_);
+            return fail({.kind = ErrorKind::permission,
+                         .message = "access denied",
+                         .connection = connection_,
+                         .path = dir});
         const std::string prefix = dir.empty() ? "" : dir + '/';
         std::map<std::string, RemoteEntry> found;
         std::set<std::string> dropped;
@@ -230,7 +239,10 @@ class MemoryPlugin final : public SyncPlugin {
                 vanish.push_back(path);
         }
         if (!any && !dir.empty())
-            return fail(ErrorKind::not_found, "remote folder not found", dir, connection_);
+            return fail({.kind = ErrorKind::not_found,
+                         .message = "remote folder not found",
+                         .connection = connection_,
+                         .path = dir});
         for (const auto& path : vanish)
             remote_->files.erase(path);
         return found;

@@ -1,4 +1,4 @@
-// Reliability and security (issue 8): hostile remote names, faults injected into a real Samba
+// Reliability and security: hostile remote names, faults injected into a real Samba
 // server and into the local disk, SIGKILL at random points of a large sync, two runs at once,
 // and the password kept out of everything kitovu prints or keeps. Each test checks what a user
 // would notice: files outside the target folder, a half-written file under its real name, a

@@ -135,8 +135,9 @@ inline expected<std::string, UsageError> first_line_of(const std::string& comman
                                                        std::string_view what,
                                                        const std::stop_token& stop = {}) {
     const auto failed = [&](std::string why) {
-        return fail(ErrorKind::authentication, std::string{what} + "-command " + why, {},
-                    std::string{connection});
+        return fail({.kind = ErrorKind::authentication,
+                     .message = std::string{what} + "-command " + why,
+                     .connection = std::string{connection}});
     };
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
@@ -184,7 +185,9 @@ inline expected<std::string, UsageError> first_line_of(const std::string& comman
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
     if (stopped)
-        return fail(ErrorKind::cancelled, "stopped", {}, std::string{connection});
+        return fail({.kind = ErrorKind::cancelled,
+                     .message = "stopped",
+                     .connection = std::string{connection}});
     std::string line = output.substr(0, output.find('\n'));
     ::explicit_bzero(output.data(), output.size());
     if (!line.empty() && line.back() == '\r')
@@ -295,7 +298,8 @@ resolve_secret(std::string_view connection, std::string_view plugin, const Optio
     message += "or run kitovu in a terminal to be asked";
     if (!unavailable.empty())
         message += " (the keyring cannot help: " + unavailable + ")";
-    return fail(ErrorKind::authentication, std::move(message), {}, name);
+    return fail(
+        {.kind = ErrorKind::authentication, .message = std::move(message), .connection = name});
 }
 
 } // namespace kitovu

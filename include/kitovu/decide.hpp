@@ -2,8 +2,8 @@
 // the local file, the remote entry and the cache record. No disk, no plugin: tested as tables.
 #pragma once
 
-#include "kitovu/detail/function_ref.hpp"
 #include "kitovu/filecache.hpp"
+#include "kitovu/function_ref.hpp"
 #include "kitovu/local_identity.hpp"
 #include "kitovu/plugin.hpp"
 
@@ -74,7 +74,7 @@ constexpr bool downloads(FileState state) noexcept {
 // bytes are read (`hash_now`) only when the identity cannot tell: the record was taken in the
 // clock tick of the file's last change (racily clean), or only times changed at equal size.
 inline bool local_changed(const CacheEntry& record, const LocalIdentity& now,
-                          detail::FunctionRef<std::optional<std::string>()> hash_now) {
+                          FunctionRef<std::optional<std::string>()> hash_now) {
     if (record.local.matches(now) && !record.racy)
         return false;
     // Without the bytes' hash (a racy record kept no hash, or another identity) nothing can

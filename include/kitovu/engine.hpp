@@ -13,6 +13,7 @@
 #include "kitovu/placement.hpp"
 #include "kitovu/registry.hpp"
 #include "kitovu/settings_model.hpp"
+#include "kitovu/sync_options.hpp"
 #include "kitovu/validate.hpp"
 #include "kitovu/work_queue.hpp"
 
@@ -42,56 +43,6 @@
 
 namespace kitovu {
 
-struct FileEvent {
-    std::string_view connection;
-    std::string_view remote_path;
-    const std::filesystem::path& local_path; // for a conflict: where the remote copy goes
-    std::uint64_t size;                      // remote size in bytes
-    std::string_view moved_from{};           // for a move: the local path it had
-};
-
-// Progress for a progress bar or a log. The engine calls an observer from one thread at a time
-// (it serialises its workers), so an observer needs no lock; it must not throw.
-class SyncObserver {
-  public:
-    virtual ~SyncObserver() = default;
-    // Downloads known so far; grows as sources are listed (listing overlaps with downloads).
-    virtual void planned(std::size_t /*files*/, std::uint64_t /*bytes*/) {}
-    // Every listed file with what happens to it, also in a dry run.
-    virtual void decided(const FileEvent& /*file*/, FileState /*state*/) {}
-    virtual void started(const FileEvent& /*file*/) {}
-    virtual void received(std::uint64_t /*bytes*/) {} // bytes since the last call
-    // `error` is null when the file is in place.
-    virtual void finished(const FileEvent& /*file*/, const UsageError* /*error*/) {}
-};
-
-struct SyncOptions {
-    std::filesystem::path cache_file; // empty: default_cache_path() of the settings' file
-    unsigned jobs = 4;                // parallel downloads, each with its own plugin instance
-    bool dry_run = false;             // decide and report; change nothing on disk
-    std::stop_token stop;             // ends the run cleanly: temporaries removed, cache saved
-    SyncObserver* observer = nullptr;
-    SecretPrompt prompt;         // asks for a password or token; unset: never ask
-    Keyring* keyring = nullptr;  // where secrets are kept between runs (keyring.hpp); unset: none
-    SecretConfirm offer_to_keep; // whether to keep a typed secret in the keyring; unset: never
-};
-
-struct SyncReport {
-    std::array<std::size_t, file_state_count> counts{}; // indexed by FileState
-    std::size_t failed = 0;                             // files that could not be synced
-    std::uint64_t bytes_downloaded = 0;
-    std::chrono::milliseconds duration{};
-    std::vector<Warning> warnings;
-    std::vector<UsageError> errors; // connections, sources and files that failed
-    bool cancelled = false;
-    bool dry_run = false;
-
-    std::size_t count(FileState state) const { return counts[static_cast<std::size_t>(state)]; }
-    // The contract: 0 when every listed file is in step (warnings allowed), 1 when something
-    // failed or the run was stopped.
-    int exit_code() const { return errors.empty() && !cancelled ? 0 : 1; }
-};
-
 namespace detail {
 
 inline std::string join_remote(std::string_view dir, std::string_view path) {
@@ -107,90 +58,7 @@ class Engine {
         report_.dry_run = options.dry_run;
     }
 
-    expected<SyncReport, UsageError> run() {
-        const auto started = std::chrono::steady_clock::now();
-        if (options_.cache_file.empty()) {
-            if (settings_.file.empty())
-                return fail(ErrorKind::usage, "no file cache given: set SyncOptions::cache_file "
-                                              "(see default_cache_path)");
-            auto path = default_cache_path(settings_.file);
-            if (!path)
-                return fail(path.error());
-            cache_file_ = std::move(*path);
-        } else {
-            cache_file_ = options_.cache_file;
-        }
-        std::optional<CacheLock> lock;
-        if (!options_.dry_run) {
-            auto acquired = CacheLock::acquire(cache_file_);
-            if (!acquired)
-                return fail(acquired.error());
-            lock.emplace(std::move(*acquired));
-        }
-        auto cache = FileCache::load(
-            cache_file_, [this](const Warning& w) { warn(w); }, !options_.dry_run);
-        if (!cache)
-            return fail(cache.error());
-        cache_ = std::move(*cache);
-        if (!options_.dry_run) {
-            // Journaled just before the rename, which changes the change time: the rest of the
-            // identity tells whether the file is still the one placed; its content is
-            // confirmed on the next look (racy).
-            cache_.replay(CacheJournal::path_for(cache_file_),
-                          [](const std::string& local_path, CacheEntry& entry) {
-                              struct ::stat info {};
-                              if (::lstat(local_path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
-                                  return false;
-                              auto now = LocalIdentity::of(info);
-                              now.ctime_ns = entry.local.ctime_ns;
-                              if (now != entry.local)
-                                  return false;
-                              entry.local = LocalIdentity::of(info);
-                              entry.racy = true;
-                              return true;
-                          });
-            auto journal = CacheJournal::open(cache_file_);
-            if (!journal)
-                return fail(journal.error());
-            journal_.emplace(std::move(*journal));
-        }
-
-        // Every password is asked before the first transfer: the run then goes on unattended and
-        // prompts never interleave with progress output.
-        for (std::size_t index = 0; index < settings_.connections.size(); ++index)
-            if (!sources_of(settings_.connections[index]).empty() &&
-                !options_.stop.stop_requested())
-                resolved_[index] = resolve_options(index);
-        {
-            std::vector<std::jthread> workers;
-            if (!options_.dry_run)
-                for (unsigned i = 0; i < std::max(1u, options_.jobs); ++i)
-                    workers.emplace_back([this] { work(); });
-            for (std::size_t index = 0; index < settings_.connections.size(); ++index) {
-                if (options_.stop.stop_requested())
-                    break;
-                plan_connection(index);
-            }
-            queue_.close();
-        } // joins the workers
-        report_lost_connections();
-        if (!options_.stop.stop_requested())
-            report_remote_deletions();
-        settle_placed();
-        report_.cancelled = options_.stop.stop_requested();
-        if (!options_.dry_run) {
-            // Unchanged, the cache on disk is already right (a no-change run writes nothing).
-            if (auto saved =
-                    cache_.changed() ? cache_.save(cache_file_) : expected<void, UsageError>{};
-                !saved)
-                report_.errors.push_back(saved.error());
-            else
-                journal_->remove();
-        }
-        report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::steady_clock::now() - started);
-        return std::move(report_);
-    }
+    expected<SyncReport, UsageError> run();
 
   private:
     struct Job {
@@ -248,15 +116,7 @@ class Engine {
         return true;
     }
 
-    void report_lost_connections() {
-        for (auto& [name, lost] : lost_connections_) {
-            UsageError e = std::move(*lost.first);
-            e.message += fmt::format("; {} file{} not downloaded, the next run tries again",
-                                     lost.files, lost.files == 1 ? "" : "s");
-            e.path.clear();
-            report_.errors.push_back(std::move(e));
-        }
-    }
+    void report_lost_connections();
 
     void count(FileState state) {
         std::scoped_lock lock{mutex_};
@@ -291,90 +151,20 @@ class Engine {
 
     // The connection's options with its secret, resolved once for all its instances (a
     // password-command runs once, a prompt asks once). Run before the workers start.
-    expected<Options, UsageError> resolve_options(std::size_t index) {
-        const Connection& connection = settings_.connections[index];
-        auto entry = PluginRegistry::find(connection.plugin);
-        if (!entry) {
-            auto e = entry.error();
-            e.connection = connection.name;
-            return fail(std::move(e));
-        }
-        Options options = connection.options;
-        if ((*entry)->secret) {
-            const SecretSpec& spec = *(*entry)->secret;
-            SecretOrigin& origin = secret_origins_[index];
-            origin.what = spec.what;
-            origin.item = keyring_item(connection.plugin, options, spec);
-            if (const auto same = same_account(index, spec)) {
-                origin.source = secret_origins_[*same].source;
-                options.set_secret((*resolved_[*same])->secret());
-                return options;
-            }
-            auto secret = resolve_secret(
-                connection.name, connection.plugin, options, spec,
-                {options_.prompt, options_.keyring, options_.offer_to_keep, options_.stop});
-            if (!secret)
-                return fail(secret.error());
-            origin.source = secret->source;
-            origin.keep = secret->keep;
-            options.set_secret(std::move(secret->value).take());
-        }
-        return options;
-    }
+    expected<Options, UsageError> resolve_options(std::size_t index);
 
     // An earlier connection to the same account (its keyring item) whose secret came from the
     // keyring or a prompt: that secret is this one's too, so it is asked once. A command or
     // variable configured for this connection comes first.
-    std::optional<std::size_t> same_account(std::size_t index, const SecretSpec& spec) const {
-        const Connection& connection = settings_.connections[index];
-        const SecretOrigin& origin = secret_origins_[index];
-        if (!origin.item || configured_secret_source(connection.name, connection.options, spec))
-            return std::nullopt;
-        for (std::size_t earlier = 0; earlier < index; ++earlier) {
-            const SecretOrigin& other = secret_origins_[earlier];
-            if (other.item == origin.item && resolved_[earlier] && *resolved_[earlier] &&
-                (other.source == SecretSource::keyring || other.source == SecretSource::prompt))
-                return earlier;
-        }
-        return std::nullopt;
-    }
+    std::optional<std::size_t> same_account(std::size_t index, const SecretSpec& spec) const;
 
     // After the server accepted a typed secret the user wants kept: into the keyring, once.
     // A kept secret the server refuses is said to be the keyring's, with the way to replace it,
     // and is not asked again.
     expected<void, UsageError> after_connect(std::size_t index,
-                                             expected<void, UsageError> connected) {
-        SecretOrigin& origin = secret_origins_[index];
-        const std::string& name = settings_.connections[index].name;
-        if (!connected) {
-            auto e = connected.error();
-            if (e.kind == ErrorKind::authentication && origin.source == SecretSource::keyring)
-                e.message = fmt::format("the {} kept in the keyring for `{}` was refused: "
-                                        "`kitovu login {}`",
-                                        origin.what, name, name);
-            return fail(std::move(e));
-        }
-        if (origin.keep && options_.keyring != nullptr)
-            std::call_once(origin.stored, [&] {
-                auto stored = options_.keyring->store(*origin.item, (*resolved_[index])->secret());
-                if (stored.status != KeyringAnswer::Status::done)
-                    warn(Warning{
-                        WarningKind::keyring,
-                        fmt::format("the {} was not remembered: {}", origin.what, stored.why),
-                        name,
-                        {}});
-            });
-        return {};
-    }
+                                             expected<void, UsageError> connected);
 
-    std::vector<const Source*> sources_of(const Connection& connection) const {
-        std::vector<const Source*> sources;
-        for (const Subject& subject : settings_.subjects)
-            for (const Source& source : subject.sources)
-                if (source.connection == connection.name)
-                    sources.push_back(&source);
-        return sources;
-    }
+    std::vector<const Source*> sources_of(const Connection& connection) const;
 
     // A plugin instance that is told when the run is stopped (SyncPlugin::stop), from before it
     // connects until it is destroyed.
@@ -392,24 +182,7 @@ class Engine {
     };
 
     // A configured, connected instance; resolve_options(index) has run.
-    expected<Instance, UsageError> open(std::size_t index) {
-        const Connection& connection = settings_.connections[index];
-        auto plugin = PluginRegistry::create(connection.plugin);
-        if (!plugin) {
-            auto e = plugin.error();
-            e.connection = connection.name;
-            return fail(std::move(e));
-        }
-        if (auto configured = (*plugin)->configure(connection.name, **resolved_[index]);
-            !configured)
-            return fail(configured.error());
-        Instance instance{std::move(*plugin), nullptr};
-        instance.interrupt = std::make_unique<std::stop_callback<Instance::Stopper>>(
-            options_.stop, Instance::Stopper{instance.plugin.get()});
-        if (auto connected = after_connect(index, instance->connect()); !connected)
-            return fail(connected.error());
-        return instance;
-    }
+    expected<Instance, UsageError> open(std::size_t index);
 
     // ---- planning: the calling thread lists and decides, workers download -------------------
 
@@ -598,8 +371,11 @@ inline expected<SyncReport, UsageError> sync(const Settings& settings, const Syn
 
 } // namespace kitovu
 
-// The engine's steps, defined apart so that each file holds one: planning (list, decide,
-// folders, deletions), following moves, and transfer (workers, downloads, placement).
+// The engine's steps, defined apart so that each file holds one: the run from start to end,
+// plugin instances and their secrets, planning (list, decide, folders, deletions), following
+// moves, and transfer (workers, downloads, placement).
+#include "kitovu/engine/connections.hpp"
 #include "kitovu/engine/follow_moves.hpp"
 #include "kitovu/engine/planning.hpp"
+#include "kitovu/engine/run.hpp"
 #include "kitovu/engine/transfer.hpp"

@@ -49,12 +49,14 @@ struct ConfigLocation {
     friend bool operator==(const ConfigLocation&, const ConfigLocation&) = default;
 };
 
+// Every error of the API, not only a caller's misuse: the name is the one the API has always
+// had; `kind` says what sort of problem it is.
 struct UsageError {
     ErrorKind kind = ErrorKind::internal;
-    std::string message;     // for people: what happened and, where we know it, what to do
-    std::string connection;  // the connection it concerns, if any
-    std::string path;        // the remote or local path it concerns, if any
-    ConfigLocation location; // the config position it concerns, if any
+    std::string message{};     // for people: what happened and, where we know it, what to do
+    std::string connection{};  // the connection it concerns, if any
+    std::string path{};        // the remote or local path it concerns, if any
+    ConfigLocation location{}; // the config position it concerns, if any
 
     // "FILE:LINE:COLUMN: message" for config errors, else "connection: path: message".
     std::string to_string() const {
@@ -79,10 +81,10 @@ struct UsageError {
 };
 
 // `return fail(ErrorKind::io, "disk full", path);` converts into any expected<T, UsageError>.
-inline unexpected<UsageError> fail(ErrorKind kind, std::string message, std::string path = {},
-                                   std::string connection = {}) {
-    return unexpected{
-        UsageError{kind, std::move(message), std::move(connection), std::move(path), {}}};
+// With a connection, name every field, so that the two strings cannot change places:
+// `return fail({.kind = ErrorKind::io, .message = "...", .connection = name, .path = path});`
+inline unexpected<UsageError> fail(ErrorKind kind, std::string message, std::string path = {}) {
+    return unexpected{UsageError{kind, std::move(message), {}, std::move(path), {}}};
 }
 
 inline unexpected<UsageError> fail(UsageError error) {

@@ -233,7 +233,7 @@ class FileCache {
     // kitovu's, and forgets the records of files moved away (CacheJournal::append_move) whose
     // old place is empty. Returns how many were added.
     std::size_t replay(const std::filesystem::path& journal,
-                       detail::FunctionRef<bool(const std::string&, CacheEntry&)> verify) {
+                       FunctionRef<bool(const std::string&, CacheEntry&)> verify) {
         std::size_t added = 0;
         // A line cut short by the crash is not passed on by for_each_line.
         [[maybe_unused]] auto read = detail::for_each_line(journal, [&](std::string_view line) {

@@ -24,6 +24,7 @@
 #include "kitovu/decide.hpp"
 #include "kitovu/engine.hpp"
 #include "kitovu/moves.hpp"
+#include "kitovu/sync_options.hpp"
 
 #include "kitovu/cache_journal.hpp"
 #include "kitovu/cache_lock.hpp"

@@ -3,8 +3,8 @@
 // whose library keeps process-wide state guards it itself (libsmbclient does: see plugins/smb.hpp).
 #pragma once
 
-#include "kitovu/detail/function_ref.hpp"
 #include "kitovu/error.hpp"
+#include "kitovu/function_ref.hpp"
 #include "kitovu/options.hpp"
 #include "kitovu/warning.hpp"
 
@@ -39,17 +39,17 @@ struct RemoteEntry {
 
 // Decides during listing whether an entry is kept; a folder that is not kept is not descended
 // into. Receives the entry's path relative to the listed folder.
-using ListFilter = detail::FunctionRef<bool(std::string_view path, bool is_folder)>;
+using ListFilter = FunctionRef<bool(std::string_view path, bool is_folder)>;
 
 // Receives listed entries a batch at a time, on the thread that called list(), while the rest
 // is still being listed. All entries directly inside one folder come in one batch (a name clash
 // between them is then decided the same way every run), and no batch has an entry whose folder's
 // own entry comes in a later batch. The receiver may reorder the batch and move from it.
-using ListSink = detail::FunctionRef<void(std::span<RemoteEntry>)>;
+using ListSink = FunctionRef<void(std::span<RemoteEntry>)>;
 
 // Receives a file's bytes in order. An error (disk full, cancelled) must end the retrieval and
 // be returned by retrieve() as it is. The engine counts progress from what it receives.
-using ChunkWriter = detail::FunctionRef<expected<void, UsageError>(std::span<const std::byte>)>;
+using ChunkWriter = FunctionRef<expected<void, UsageError>(std::span<const std::byte>)>;
 
 // A digest from size and modification time, for remotes that offer no content hash (SMB, local
 // folders). Nanoseconds are added where the remote has them, so a rewrite within one second is

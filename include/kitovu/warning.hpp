@@ -2,7 +2,7 @@
 // vanished, a name refused). Pushed to a sink the caller supplies; the run continues.
 #pragma once
 
-#include "kitovu/detail/function_ref.hpp"
+#include "kitovu/function_ref.hpp"
 
 #include <fmt/core.h>
 
@@ -66,7 +66,7 @@ struct Warning {
 // Any callable void(const Warning&) is a sink. kitovu calls a sink from one thread at a time
 // (the engine serialises its workers' warnings), so a sink needs no lock of its own; it must
 // not throw and must outlive the call it is passed to.
-using WarningSink = detail::FunctionRef<void(const Warning&)>;
+using WarningSink = FunctionRef<void(const Warning&)>;
 
 // Keeps every warning, in the order they came; for tests and for reports.
 class CollectingSink {

@@ -5,7 +5,7 @@
 set -eu
 source_dir=$1 version=$2 output=$3
 date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" '+%B %Y')
-config=$(awk '/^### Config$/ { on = 1; next } on && /^#{1,3} / { exit } on' "$source_dir/README.md")
+config=$(awk '/^### Config$/ { on = 1; next } on && /^#+ / && length($1) <= 3 { exit } on' "$source_dir/README.md")
 if [ -z "$config" ]; then
   echo "config-page.sh: no '### Config' section in $source_dir/README.md" >&2
   exit 1

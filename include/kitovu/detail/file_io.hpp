@@ -2,8 +2,8 @@
 // buffered writer, and replacing a file atomically without following links planted at its name.
 #pragma once
 
-#include "kitovu/detail/function_ref.hpp"
 #include "kitovu/error.hpp"
+#include "kitovu/function_ref.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

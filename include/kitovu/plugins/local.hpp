@@ -38,8 +38,14 @@ class LocalPlugin final : public SyncPlugin {
         if (std::filesystem::is_directory(root_, ec))
             return {};
         if (std::filesystem::exists(root_, ec))
-            return fail(ErrorKind::config, "is not a folder", root_.string(), connection_);
-        return fail(ErrorKind::not_found, "folder does not exist", root_.string(), connection_);
+            return fail({.kind = ErrorKind::config,
+                         .message = "is not a folder",
+                         .connection = connection_,
+                         .path = root_.string()});
+        return fail({.kind = ErrorKind::not_found,
+                     .message = "folder does not exist",
+                     .connection = connection_,
+                     .path = root_.string()});
     }
 
     // Folder by folder, one lstat per entry (a stat more for a symbolic link).
@@ -48,14 +54,18 @@ class LocalPlugin final : public SyncPlugin {
         const std::filesystem::path base = folder(remote_dir);
         std::error_code ec;
         if (!std::filesystem::is_directory(base, ec))
-            return fail(ErrorKind::not_found, "remote folder not found", base.string(),
-                        connection_);
+            return fail({.kind = ErrorKind::not_found,
+                         .message = "remote folder not found",
+                         .connection = connection_,
+                         .path = base.string()});
 
         std::vector<std::string> pending{std::string{}}; // folders to list, relative to base
         std::vector<RemoteEntry> entries;
         while (!pending.empty()) {
             if (stopping())
-                return fail(ErrorKind::cancelled, "stopped", {}, connection_);
+                return fail({.kind = ErrorKind::cancelled,
+                             .message = "stopped",
+                             .connection = connection_});
             const std::string relative_folder = std::move(pending.back());
             pending.pop_back();
             const std::string full_folder =
@@ -64,7 +74,10 @@ class LocalPlugin final : public SyncPlugin {
             if (dir == nullptr) {
                 const std::string why = "cannot list: " + std::generic_category().message(errno);
                 if (relative_folder.empty())
-                    return fail(ErrorKind::permission, why, full_folder, connection_);
+                    return fail({.kind = ErrorKind::permission,
+                                 .message = why,
+                                 .connection = connection_,
+                                 .path = full_folder});
                 // A folder that vanished or became unreadable mid-listing: skip it, go on.
                 warn(Warning{WarningKind::unlisted, why + ", skipped", connection_,
                              relative_folder});
@@ -140,9 +153,14 @@ class LocalPlugin final : public SyncPlugin {
         const int fd = ::open(entry.locator.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             if (errno == ENOENT)
-                return fail(ErrorKind::not_found, "file disappeared from the remote", entry.path,
-                            connection_);
-            return fail(ErrorKind::permission, "cannot open for reading", entry.path, connection_);
+                return fail({.kind = ErrorKind::not_found,
+                             .message = "file disappeared from the remote",
+                             .connection = connection_,
+                             .path = entry.path});
+            return fail({.kind = ErrorKind::permission,
+                         .message = "cannot open for reading",
+                         .connection = connection_,
+                         .path = entry.path});
         }
         const auto done = [fd](auto result) {
             ::close(fd);
@@ -155,7 +173,10 @@ class LocalPlugin final : public SyncPlugin {
             if (got < 0 && errno == EINTR)
                 continue;
             if (got < 0)
-                return done(fail(ErrorKind::io, "read error", entry.path, connection_));
+                return done(fail({.kind = ErrorKind::io,
+                                  .message = "read error",
+                                  .connection = connection_,
+                                  .path = entry.path}));
             if (got == 0)
                 break;
             if (auto written = out(std::span{buffer_.data(), static_cast<std::size_t>(got)});

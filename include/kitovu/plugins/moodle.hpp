@@ -81,7 +81,9 @@ class MoodlePlugin final : public SyncPlugin {
         ::explicit_bzero(token_.data(), token_.size());
         token_ = options.secret();
         const auto bad = [&](std::string message) {
-            return fail(ErrorKind::config, std::move(message), {}, connection_);
+            return fail({.kind = ErrorKind::config,
+                         .message = std::move(message),
+                         .connection = connection_});
         };
         const bool web = site_.starts_with("https://") || site_.starts_with("http://");
         if (!web || detail::moodle::origin(site_).size() <= site_.find("://") + 3 ||

@@ -124,7 +124,9 @@ class SmbPlugin final : public SyncPlugin {
         ::explicit_bzero(password_.data(), password_.size());
         password_ = options.secret();
         const auto bad = [&](std::string message) {
-            return fail(ErrorKind::config, std::move(message), {}, connection_);
+            return fail({.kind = ErrorKind::config,
+                         .message = std::move(message),
+                         .connection = connection_});
         };
         if (host_.empty() || host_.find_first_of("/\\@:?# \t") != std::string::npos)
             return bad("option 'hostname' must be a host name or an IPv4 address, not '" + host_ +
@@ -401,9 +403,10 @@ class SmbPlugin final : public SyncPlugin {
         detail::smb::Call call;
         SMBCCTX* context = smbc_new_context();
         if (context == nullptr)
-            return fail(ErrorKind::internal,
-                        "cannot start the SMB client: " + std::generic_category().message(errno),
-                        {}, connection_);
+            return fail({.kind = ErrorKind::internal,
+                         .message = "cannot start the SMB client: " +
+                                    std::generic_category().message(errno),
+                         .connection = connection_});
         smbc_setDebug(context, 0);
         smbc_setOptionDebugToStderr(context, 1); // never stdout, should the callback be reset
         smbc_setLogCallback(context, nullptr, &detail::smb::keep_log);
@@ -422,9 +425,10 @@ class SmbPlugin final : public SyncPlugin {
         if (smbc_init_context(context) == nullptr) {
             // Not freed: smbc_free_context() of an uninitialised context decrements libsmbclient's
             // count of initialised ones and may unload the library under other instances.
-            return fail(ErrorKind::internal,
-                        "cannot start the SMB client: " + std::generic_category().message(errno),
-                        {}, connection_);
+            return fail({.kind = ErrorKind::internal,
+                         .message = "cannot start the SMB client: " +
+                                    std::generic_category().message(errno),
+                         .connection = connection_});
         }
         context_ = context;
         ++detail::smb::library().contexts;
@@ -480,7 +484,9 @@ class SmbPlugin final : public SyncPlugin {
     // dead server costs one time-out per instance, not one per file.
     expected<void, UsageError> ready() const {
         if (context_ == nullptr)
-            return fail(ErrorKind::internal, "not connected", {}, connection_);
+            return fail({.kind = ErrorKind::internal,
+                         .message = "not connected",
+                         .connection = connection_});
         if (lost_)
             return fail(*lost_);
         return {};

@@ -2,8 +2,8 @@
 // masking that keeps the token out of anything shown.
 #pragma once
 
-#include "kitovu/detail/function_ref.hpp"
 #include "kitovu/expected.hpp"
+#include "kitovu/function_ref.hpp"
 
 #include <curl/curl.h>
 
@@ -86,7 +86,7 @@ class Http {
         std::string location; // where a redirect that was not followed points
     };
     // Receives the body; returns false to stop the transfer.
-    using BodySink = detail::FunctionRef<bool(std::span<const std::byte> data, const Reply& head)>;
+    using BodySink = FunctionRef<bool(std::span<const std::byte> data, const Reply& head)>;
 
     // GET `url`, or POST `form` to it when given. On failure: libcurl's reason, for people.
     // A GET follows redirects (a file may be served from elsewhere; its token is in the first

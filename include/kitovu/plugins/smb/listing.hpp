@@ -111,8 +111,10 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
             if (!listed) {
                 const Failure& failure = listed.error();
                 if (folder.empty() && (failure.error == ENOENT || failure.error == ENOTDIR))
-                    return fail(ErrorKind::not_found, "remote folder not found", remote,
-                                connection_);
+                    return fail({.kind = ErrorKind::not_found,
+                                 .message = "remote folder not found",
+                                 .connection = connection_,
+                                 .path = remote});
                 if (auto fatal = failed(folder, listing_error(failure, remote)))
                     return fail(std::move(*fatal));
                 continue;

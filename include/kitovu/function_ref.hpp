@@ -1,5 +1,7 @@
 // FunctionRef<R(Args...)>: a non-owning reference to any callable (C++26's std::function_ref).
-// Used for sinks, filters and writers: no allocation, no copy of the caller's callable.
+// The type of the sinks, filters and writers of the public API (WarningSink, ListSink,
+// ListFilter, ChunkWriter): pass any lambda; nothing is allocated or copied. Do not keep one
+// beyond the call it was passed to.
 #pragma once
 
 #include <concepts>
@@ -8,7 +10,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace kitovu::detail {
+namespace kitovu {
 
 template <class Signature>
 class FunctionRef;
@@ -35,4 +37,4 @@ class FunctionRef<R(Args...)> {
     R (*call_)(void*, Args...);
 };
 
-} // namespace kitovu::detail
+} // namespace kitovu

@@ -1,0 +1,102 @@
+// The run from start to end: the cache locked and loaded, secrets resolved, every source listed
+// and decided while workers download, deletions reported, the cache saved.
+#pragma once
+
+#include "kitovu/engine.hpp"
+
+namespace kitovu::detail {
+
+inline expected<SyncReport, UsageError> Engine::run() {
+    const auto started = std::chrono::steady_clock::now();
+    if (options_.cache_file.empty()) {
+        if (settings_.file.empty())
+            return fail(ErrorKind::usage, "no file cache given: set SyncOptions::cache_file "
+                                          "(see default_cache_path)");
+        auto path = default_cache_path(settings_.file);
+        if (!path)
+            return fail(path.error());
+        cache_file_ = std::move(*path);
+    } else {
+        cache_file_ = options_.cache_file;
+    }
+    std::optional<CacheLock> lock;
+    if (!options_.dry_run) {
+        auto acquired = CacheLock::acquire(cache_file_);
+        if (!acquired)
+            return fail(acquired.error());
+        lock.emplace(std::move(*acquired));
+    }
+    auto cache = FileCache::load(
+        cache_file_, [this](const Warning& w) { warn(w); }, !options_.dry_run);
+    if (!cache)
+        return fail(cache.error());
+    cache_ = std::move(*cache);
+    if (!options_.dry_run) {
+        // Journaled just before the rename, which changes the change time: the rest of the
+        // identity tells whether the file is still the one placed; its content is
+        // confirmed on the next look (racy).
+        cache_.replay(CacheJournal::path_for(cache_file_),
+                      [](const std::string& local_path, CacheEntry& entry) {
+                          struct ::stat info {};
+                          if (::lstat(local_path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
+                              return false;
+                          auto now = LocalIdentity::of(info);
+                          now.ctime_ns = entry.local.ctime_ns;
+                          if (now != entry.local)
+                              return false;
+                          entry.local = LocalIdentity::of(info);
+                          entry.racy = true;
+                          return true;
+                      });
+        auto journal = CacheJournal::open(cache_file_);
+        if (!journal)
+            return fail(journal.error());
+        journal_.emplace(std::move(*journal));
+    }
+
+    // Every password is asked before the first transfer: the run then goes on unattended and
+    // prompts never interleave with progress output.
+    for (std::size_t index = 0; index < settings_.connections.size(); ++index)
+        if (!sources_of(settings_.connections[index]).empty() && !options_.stop.stop_requested())
+            resolved_[index] = resolve_options(index);
+    {
+        std::vector<std::jthread> workers;
+        if (!options_.dry_run)
+            for (unsigned i = 0; i < std::max(1u, options_.jobs); ++i)
+                workers.emplace_back([this] { work(); });
+        for (std::size_t index = 0; index < settings_.connections.size(); ++index) {
+            if (options_.stop.stop_requested())
+                break;
+            plan_connection(index);
+        }
+        queue_.close();
+    } // joins the workers
+    report_lost_connections();
+    if (!options_.stop.stop_requested())
+        report_remote_deletions();
+    settle_placed();
+    report_.cancelled = options_.stop.stop_requested();
+    if (!options_.dry_run) {
+        // Unchanged, the cache on disk is already right (a no-change run writes nothing).
+        if (auto saved = cache_.changed() ? cache_.save(cache_file_) : expected<void, UsageError>{};
+            !saved)
+            report_.errors.push_back(saved.error());
+        else
+            journal_->remove();
+    }
+    report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    return std::move(report_);
+}
+
+inline void Engine::report_lost_connections() {
+    for (auto& [name, lost] : lost_connections_) {
+        UsageError e = std::move(*lost.first);
+        e.message += fmt::format("; {} file{} not downloaded, the next run tries again", lost.files,
+                                 lost.files == 1 ? "" : "s");
+        e.path.clear();
+        report_.errors.push_back(std::move(e));
+    }
+}
+
+} // namespace kitovu::detail
