@@ -135,6 +135,8 @@ class MemoryPlugin final : public SyncPlugin {
         for (const auto& folder : unlisted)
             warn(Warning{WarningKind::unlisted, "access denied, skipped", connection_, folder});
         for (auto& [folder, entries] : by_folder) {
+            if (stopping())
+                return fail(ErrorKind::cancelled, "stopped", {}, connection_);
             out(entries);
             if (remote_->after_batch)
                 remote_->after_batch();
@@ -144,6 +146,9 @@ class MemoryPlugin final : public SyncPlugin {
 
     expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
         ++remote_->retrievals;
+        const auto stopped = [&] { return fail(ErrorKind::cancelled, "stopped", entry.locator); };
+        if (stopping())
+            return stopped();
         MemoryFile file;
         std::function<void(const std::string&)> hook;
         std::size_t short_by = 0;
@@ -164,6 +169,8 @@ class MemoryPlugin final : public SyncPlugin {
             return fail(written.error());
         if (hook)
             hook(entry.locator);
+        if (stopping())
+            return stopped();
         const std::size_t rest = bytes.size() - half - std::min(short_by, bytes.size() - half);
         if (auto written = out(bytes.subspan(half, rest)); !written)
             return fail(written.error());

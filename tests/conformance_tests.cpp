@@ -1,0 +1,154 @@
+// The plugin conformance suite (kitovu/testing.hpp) against every plugin kitovu ships and the
+// tests' in-memory one: each against its own remote, one test case each.
+#include "memory_plugin.hpp"
+#include "moodle_fixture.hpp"
+#include "samba_fixture.hpp"
+#include "support.hpp"
+
+#include <kitovu/plugins/local.hpp>
+#include <kitovu/plugins/moodle.hpp>
+#include <kitovu/plugins/smb.hpp>
+#include <kitovu/testing_catch2.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace kitovu;
+using testing::check_plugin;
+using testing::registered;
+using testing::require_passed;
+using testing::with_defaults;
+
+namespace {
+
+// The suite writes the remote through the folder that is served (or is the remote itself).
+// `unreadable`: whether chmod 0 keeps the plugin out (not for a plugin running as root).
+testing::RemoteWriter folder_writer(const std::filesystem::path& root, bool unreadable) {
+    testing::RemoteWriter writer{
+        .make_file =
+            [root](const std::string& path, const std::string& bytes, std::int64_t mtime) {
+                test::write_file(root / path, bytes);
+                test::set_mtime(root / path, mtime);
+            },
+        .make_folder =
+            [root](const std::string& path) { std::filesystem::create_directories(root / path); },
+        .remove = [root](const std::string& path) { std::filesystem::remove(root / path); },
+    };
+    if (unreadable)
+        writer.make_unreadable_folder =
+            writer.make_unreadable_file = [root](const std::string& path) {
+                std::filesystem::permissions(root / path, std::filesystem::perms::none);
+            };
+    return writer;
+}
+
+Options option(std::string name, OptionValue value) {
+    Options options;
+    options.set(std::move(name), std::move(value));
+    return options;
+}
+
+} // namespace
+
+TEST_CASE("the in-memory test plugin keeps every promise of the plugin interface") {
+    test::forget_remote("conformance");
+    auto remote = test::remote("conformance");
+    const auto at = [](const std::string& path) { return "folder/" + path; };
+    testing::Fixture fixture{
+        .options = option("remote", std::string{"conformance"}),
+        .remote_dir = "folder",
+        .writer = testing::RemoteWriter{
+            .make_file = [&](const std::string& path, const std::string& bytes,
+                             std::int64_t mtime) { remote->put(at(path), bytes, mtime); },
+            .make_folder =
+                [&](const std::string& path) {
+                    std::scoped_lock lock{remote->mutex};
+                    remote->folders.insert(at(path));
+                },
+            .remove = [&](const std::string& path) { remote->remove(at(path)); },
+            .make_unreadable_folder =
+                [&](const std::string& path) {
+                    std::scoped_lock lock{remote->mutex};
+                    remote->unlistable.insert(at(path));
+                },
+            .make_unreadable_file =
+                [&](const std::string& path) {
+                    std::scoped_lock lock{remote->mutex};
+                    remote->failing.insert(at(path));
+                },
+        }};
+    require_passed(check_plugin(registered("memory"), fixture));
+}
+
+TEST_CASE("the local plugin keeps every promise of the plugin interface") {
+    const test::TempDir dir;
+    std::filesystem::create_directories(dir / "remote");
+    const testing::Fixture fixture{
+        .options = option("path", dir.path().string()),
+        .refused_options = {option("path", std::string{})},
+        .remote_dir = "remote",
+        .writer = folder_writer(dir / "remote", ::geteuid() != 0),
+    };
+    require_passed(check_plugin(registered("local"), fixture));
+}
+
+TEST_CASE("the smb plugin keeps every promise of the plugin interface, against a real smbd") {
+    test::SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    std::filesystem::create_directories(server.share() / "suite");
+    Options options = with_defaults("smb", option("hostname", std::string{"127.0.0.1"}));
+    options.set("port", std::int64_t{server.port()});
+    options.set("share", std::string{"skripte"});
+    options.set("username", test::SambaServer::user());
+    options.set("timeout", std::int64_t{5});
+    options.set_secret(test::SambaServer::password());
+    const testing::Fixture fixture{
+        .options = options,
+        .remote_dir = "suite",
+        .writer = folder_writer(server.share() / "suite", true), // smbd serves as its user
+    };
+    require_passed(check_plugin(registered("smb"), fixture));
+}
+
+TEST_CASE("the moodle plugin keeps every promise of the plugin interface, against the fake") {
+    const test::TempDir dir;
+    const test::MoodleServer server{test::moodle_fixture_copy(dir)};
+    Options options = with_defaults("moodle", option("url", server.url()));
+    options.set("timeout", std::int64_t{5});
+    options.set_secret(server.token());
+    // What tests/moodle/fixture.json serves in the course, as the plugin names it: names as
+    // Moodle sends them (the engine refuses the hostile ones), pages and links without a size.
+    const auto file = [&](std::string path, std::uint64_t size, std::int64_t mtime) {
+        const std::string name = path.substr(path.rfind('/') + 1);
+        const bool plain = size != 0 && path.find("..") == std::string::npos;
+        return testing::TreeEntry{
+            .path = std::move(path),
+            .size = size,
+            .mtime = mtime,
+            .bytes = plain ? std::optional{test::served(server.fixture(), name)} : std::nullopt};
+    };
+    const std::string week1 = "01 - Week 1: Introduction/", week2 = "02 - Week 2: Requirements/";
+    testing::Fixture fixture{
+        .options = options,
+        .refused_options = {option("url", std::string{"ftp://127.0.0.1/"})},
+        .remote_dir = "Software Engineering 1",
+        .tree = {file("00 - General/Course rules/index.html", 0, 1700000002),
+                 file("00 - General/Syllabus/Syllabus.pdf", 57, 1700000001),
+                 file(week1 + "Moodle docs/Moodle docs.html", 0, 1700000004),
+                 file(week1 + "Reader/Reader.pdf", 307200, 1700000005),
+                 file(week1 + "Slides 01/Slides 01.pdf", 58, 1700000003),
+                 {.path = week2 + "Broken download/Broken.pdf",
+                  .size = 1234,
+                  .mtime = 1700000012,
+                  .refused = ErrorKind::protocol},
+                 file(week2 + "Escape attempt/../../escape.txt", 57, 1700000010),
+                 file(week2 + "Exercises/Exercise 1.pdf", 59, 1700000006),
+                 file(week2 + "Exercises/Exercise 2.pdf", 59, 1700000007),
+                 file(week2 + "Exercises/solutions/Solution 1.pdf", 59, 1700000008),
+                 file(week2 + "Exercises/solutions/extra/Bonus.txt", 41, 1700000009),
+                 file(week2 + "Notes week 2/Notes: week 2?.txt", 55, 1700000013),
+                 file(week2 + "Outside attempt/../../outside/evil.txt", 57, 1700000011),
+                 file("03 - New section/Extra reading/Extra reading.txt", 39, 1700000014)},
+    };
+    require_passed(check_plugin(registered("moodle"), fixture));
+}
