@@ -8,7 +8,7 @@
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/moodle.hpp>
 #include <kitovu/plugins/smb.hpp>
-#include <kitovu/testing_catch2.hpp>
+#include <kitovu/testing/catch2.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // The plugin conformance suite: every promise of plugin.hpp checked on one plugin against its
 // own remote, as rclone's fstests run one battery against every backend. The suite needs no
-// test framework; it returns a Report (testing_catch2.hpp asserts one in a Catch2 test).
+// test framework; it returns a Report (testing/catch2.hpp asserts one in a Catch2 test).
 //
 //     auto report = kitovu::testing::check_plugin(kitovu::testing::registered("notes"), fixture);
 //
@@ -10,7 +10,7 @@
 #pragma once
 
 #include "kitovu/plugin.hpp"
-#include "kitovu/registry.hpp"
+#include "kitovu/testing/fixture.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -26,77 +26,6 @@
 #include <vector>
 
 namespace kitovu::testing {
-
-// How the suite changes the remote. Paths are relative to Fixture::remote_dir, '/'-separated;
-// parent folders are made as needed.
-struct RemoteWriter {
-    std::function<void(const std::string& path, const std::string& bytes, std::int64_t mtime)>
-        make_file;
-    std::function<void(const std::string& path)> make_folder;
-    std::function<void(const std::string& path)> remove; // a file
-    // Optional (empty where the test cannot, e.g. as root on a local disk): makes the existing
-    // folder unlistable, resp. the existing file unreadable, for the plugin's user.
-    std::function<void(const std::string& path)> make_unreadable_folder{};
-    std::function<void(const std::string& path)> make_unreadable_file{};
-};
-
-// One entry of a remote the suite cannot write.
-struct TreeEntry {
-    std::string path; // relative to Fixture::remote_dir
-    bool is_folder = false;
-    std::uint64_t size = 0;             // as listed (0: the remote does not know it)
-    std::int64_t mtime = 0;             // as listed; not checked for folders
-    std::optional<std::string> bytes{}; // what retrieve() delivers, where the test knows it
-    std::optional<ErrorKind> refused{}; // retrieve() fails with this kind (a refused download)
-};
-
-struct Fixture {
-    std::string connection = "conformance";
-    Options options{};                      // validated: defaults filled in, secret set
-    std::vector<Options> refused_options{}; // configure() refuses each with ErrorKind::config
-    std::string remote_dir{};               // with a writer: an empty folder the suite fills
-    std::optional<RemoteWriter> writer{};
-    std::vector<TreeEntry> tree{};       // without a writer: what remote_dir holds
-    std::vector<std::string> unlisted{}; // without a writer: subfolders that cannot be listed
-    std::string missing_dir{};           // a remote_dir that does not exist; default: made up
-};
-
-// A new, unconfigured instance per call.
-using PluginFactory = std::function<std::unique_ptr<SyncPlugin>()>;
-
-inline PluginFactory registered(std::string_view name) {
-    return [name = std::string{name}]() -> std::unique_ptr<SyncPlugin> {
-        auto plugin = PluginRegistry::create(name);
-        return plugin ? std::move(*plugin) : nullptr;
-    };
-}
-
-// `given` with the defaults of the plugin `name`'s schema added: options as a config gives them.
-inline Options with_defaults(std::string_view name, Options given = {}) {
-    if (auto entry = PluginRegistry::find(name))
-        for (const OptionSpec& spec : (*entry)->options)
-            if (!given.has(spec.name))
-                if (auto value = default_value(spec))
-                    given.set(std::string{spec.name}, *value);
-    return given;
-}
-
-struct Report {
-    std::vector<std::string> failures;    // "check: what was wrong"
-    std::vector<std::string> not_checked; // what the fixture could not support
-    std::size_t checks = 0;
-
-    bool passed() const noexcept { return failures.empty() && checks > 0; }
-    std::string to_string() const {
-        std::string out =
-            std::to_string(checks) + " checks, " + std::to_string(failures.size()) + " failed\n";
-        for (const auto& failure : failures)
-            out += "FAILED " + failure + '\n';
-        for (const auto& skipped : not_checked)
-            out += "not checked: " + skipped + '\n';
-        return out;
-    }
-};
 
 namespace detail {
 
@@ -233,10 +162,9 @@ class Suite {
                   "refused_options[" + std::to_string(i) + "] gave " + error_text(configured) +
                       ", not a config error");
         }
-        return check(static_cast<bool>(plugin->configure(fixture_.connection, fixture_.options)),
-                     "configure",
-                     "the fixture's options were refused: " +
-                         error_text(plugin->configure(fixture_.connection, fixture_.options)));
+        const auto configured = plugin->configure(fixture_.connection, fixture_.options);
+        return check(static_cast<bool>(configured), "configure",
+                     "the fixture's options were refused: " + error_text(configured));
     }
 
     std::unique_ptr<SyncPlugin> open(bool must_connect = true) {
