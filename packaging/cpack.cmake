@@ -43,8 +43,8 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS
     "libsmbclient-dev, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev, pkg-config, cmake")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
     "The header-only C++23 library behind the kitovu command: sync engine, file cache and the
-plugin interface, with the smb and moodle plugins (which need libsmbclient-dev, resp. libcurl
-and nlohmann-json3-dev). Use it with find_package(kitovu) in CMake or pkg-config --cflags
-kitovu.")
+plugin interface with its conformance suite for plugin authors (kitovu/testing.hpp), with the
+smb and moodle plugins (which need libsmbclient-dev, resp. libcurl and nlohmann-json3-dev).
+Use it with find_package(kitovu) in CMake or pkg-config --cflags kitovu.")
 
 include(CPack)

@@ -152,3 +152,56 @@ TEST_CASE("the moodle plugin keeps every promise of the plugin interface, agains
     };
     require_passed(check_plugin(registered("moodle"), fixture));
 }
+
+namespace {
+
+// Breaks one promise of each kind: a folder's entries split over batches, a folder after its
+// entries, a Retrieved that contradicts the listing, stop() ignored, a missing folder that is
+// not "not found", a writer's error replaced, options taken that should be refused.
+class CarelessPlugin final : public SyncPlugin {
+  public:
+    static std::span<const OptionSpec> schema() noexcept { return {}; }
+    expected<void, UsageError> configure(std::string_view, const Options&) override { return {}; }
+    expected<void, UsageError> list(std::string_view dir, ListFilter, WarningSink,
+                                    ListSink out) override {
+        if (!dir.empty())
+            return fail(ErrorKind::io, "cannot list");
+        for (RemoteEntry entry : {RemoteEntry{.path = "f/a.txt", .size = 1, .mtime = 10},
+                                  RemoteEntry{.path = "f", .is_folder = true},
+                                  RemoteEntry{.path = "f/b.txt", .size = 1, .mtime = 10}})
+            out(std::span{&entry, 1});
+        return {};
+    }
+    expected<Retrieved, UsageError> retrieve(const RemoteEntry&, ChunkWriter out) override {
+        const std::string text = "x";
+        for (int i = 0; i < 2; ++i)
+            if (auto written = out(std::as_bytes(std::span{text}).first(i == 0 ? 1 : 0)); !written)
+                return fail(ErrorKind::io, "write failed");
+        return Retrieved{.size = 1, .mtime = 11};
+    }
+};
+
+inline const PluginRegistry::Add<CarelessPlugin> careless{"careless", "breaks every promise"};
+
+} // namespace
+
+TEST_CASE("the suite reports a careless plugin's broken promises, each naming what broke") {
+    const auto entry = [](std::string path) {
+        return testing::TreeEntry{.path = std::move(path), .size = 1, .mtime = 10, .bytes = "x"};
+    };
+    const testing::Fixture fixture{
+        .refused_options = {option("anything", std::int64_t{1})},
+        .tree = {entry("f/a.txt"), entry("f/b.txt"), {.path = "f", .is_folder = true}}};
+    const auto report = check_plugin(registered("careless"), fixture);
+    INFO(report.to_string());
+    CHECK_FALSE(report.passed());
+    for (const char* broken :
+         {"configure: refused_options[0] gave success", "list: batches: 'f/b.txt' came in batch 2",
+          "list: batches: folder 'f' came in batch 1, after its entries in batch 0",
+          "retrieve: Retrieved: 'f/a.txt' reports mtime 11.0, listed with 10.0",
+          "retrieve: writer's error", "stop: list() after stop() gave success",
+          "list: missing folder: listing 'no such folder (conformance)' gave io error"})
+        CHECK(std::ranges::any_of(report.failures, [&](const std::string& failure) {
+            return failure.starts_with(broken);
+        }));
+}

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,7 +71,12 @@ inline Listing list(SyncPlugin& plugin, std::string_view dir, const std::string&
         },
         [&](const Warning& w) { listing.warnings.push_back(w); },
         [&](std::span<RemoteEntry> batch) {
-            listing.batches.emplace_back(batch.begin(), batch.end());
+            // As the engine does: moved from, reordered. A plugin must not use them again.
+            listing.batches.emplace_back(std::make_move_iterator(batch.begin()),
+                                         std::make_move_iterator(batch.end()));
+            for (RemoteEntry& entry : batch)
+                entry = RemoteEntry{.path = "moved from by the receiver (conformance suite)"};
+            std::ranges::reverse(batch);
             if (after_batch)
                 after_batch();
         });
@@ -135,6 +141,9 @@ class Suite {
             check_stop(listing);
             if (fixture_.writer)
                 check_changes(*plugin, listing);
+            else
+                report_.not_checked.push_back("a changed file's digest and a file removed since "
+                                              "the listing (the suite cannot write this remote)");
         }
         check_missing(*plugin);
         plugin->disconnect();
