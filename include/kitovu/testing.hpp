@@ -237,13 +237,13 @@ class Suite {
     const std::vector<std::string>& unlisted() const {
         return fixture_.writer ? unlisted_ : fixture_.unlisted;
     }
-    // For a fixed tree: keep refuses its first top-level folder, if it has one.
+    // For a fixed tree: keep refuses the top-level folder of its first entry in a folder.
     std::string refused_folder() const {
         if (fixture_.writer)
             return refuse_;
         for (const TreeEntry& e : fixture_.tree)
-            if (e.is_folder && e.path.find('/') == std::string::npos)
-                return e.path;
+            if (const auto slash = e.path.find('/'); slash != std::string::npos)
+                return e.path.substr(0, slash);
         return {};
     }
     static bool under(std::string_view path, std::string_view folder) {
