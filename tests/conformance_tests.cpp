@@ -138,8 +138,13 @@ TEST_CASE("the smb plugin keeps every promise of the plugin interface, against a
     options.set("username", test::SambaServer::user());
     options.set("timeout", std::int64_t{5});
     options.set_secret(test::SambaServer::password());
+    Options bad_host = options;
+    bad_host.set("hostname", std::string{"user@127.0.0.1"});
+    Options bad_share = options;
+    bad_share.set("share", std::string{"skripte/sub"});
     const testing::Fixture fixture{
         .options = options,
+        .refused_options = {bad_host, bad_share},
         .remote_dir = "suite",
         .writer = folder_writer(server.share() / "suite", true), // smbd serves as its user
     };
