@@ -66,7 +66,7 @@ inline PluginFactory registered(std::string_view name) {
 inline Options with_defaults(std::string_view name, Options given = {}) {
     if (auto entry = PluginRegistry::find(name))
         for (const OptionSpec& spec : (*entry)->options)
-            if (!given.has(spec.name))
+            if (!given.values().contains(spec.name))
                 if (auto value = default_value(spec))
                     given.set(std::string{spec.name}, *value);
     return given;
