@@ -11,6 +11,7 @@
 
 #include "kitovu/plugin.hpp"
 #include "kitovu/testing/fixture.hpp"
+#include "kitovu/testing/probes.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -30,96 +31,6 @@ namespace kitovu::testing {
 
 namespace detail {
 
-struct Listing {
-    expected<void, UsageError> result{};
-    std::vector<std::vector<RemoteEntry>> batches;
-    std::vector<Warning> warnings;
-    std::vector<std::pair<std::string, bool>> refused_by_keep;
-    std::set<std::string> asked; // paths keep was asked about
-
-    std::map<std::string, RemoteEntry> by_path() const {
-        std::map<std::string, RemoteEntry> all;
-        for (const auto& batch : batches)
-            for (const auto& entry : batch)
-                all.emplace(entry.path, entry);
-        return all;
-    }
-    std::size_t count() const {
-        std::size_t n = 0;
-        for (const auto& batch : batches)
-            n += batch.size();
-        return n;
-    }
-    bool warned(WarningKind kind, std::string_view path) const {
-        return std::ranges::any_of(
-            warnings, [&](const Warning& w) { return w.kind == kind && w.path == path; });
-    }
-};
-
-// Lists `dir`; keep refuses `refuse` (and what is inside); `after_batch` runs after each batch.
-inline Listing list(SyncPlugin& plugin, std::string_view dir, const std::string& refuse = {},
-                    const std::function<void()>& after_batch = {}) {
-    Listing listing;
-    listing.result = plugin.list(
-        dir,
-        [&](std::string_view path, bool is_folder) {
-            listing.asked.emplace(path);
-            if (refuse.empty() || path != refuse)
-                return true;
-            listing.refused_by_keep.emplace_back(std::string{path}, is_folder);
-            return false;
-        },
-        [&](const Warning& w) { listing.warnings.push_back(w); },
-        [&](std::span<RemoteEntry> batch) {
-            // As the engine does: moved from, reordered. A plugin must not use them again.
-            listing.batches.emplace_back(std::make_move_iterator(batch.begin()),
-                                         std::make_move_iterator(batch.end()));
-            for (RemoteEntry& entry : batch)
-                entry = RemoteEntry{.path = "moved from by the receiver (conformance suite)"};
-            std::ranges::reverse(batch);
-            if (after_batch)
-                after_batch();
-        });
-    return listing;
-}
-
-struct Fetched {
-    expected<Retrieved, UsageError> result{};
-    std::string bytes;
-    std::size_t chunks = 0;
-};
-
-// Retrieves `entry`; `on_chunk` (if any) answers each chunk in place of "written".
-inline Fetched
-fetch(SyncPlugin& plugin, const RemoteEntry& entry,
-      const std::function<expected<void, UsageError>(std::size_t chunk)>& on_chunk = {}) {
-    Fetched got;
-    got.result = plugin.retrieve(entry, [&](std::span<const std::byte> bytes) {
-        ++got.chunks;
-        got.bytes.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        return on_chunk ? on_chunk(got.chunks) : expected<void, UsageError>{};
-    });
-    return got;
-}
-
-inline std::string folder_of(std::string_view path) {
-    const auto slash = path.rfind('/');
-    return slash == std::string_view::npos ? std::string{} : std::string{path.substr(0, slash)};
-}
-
-inline std::string join(std::string_view dir, std::string_view path) {
-    std::string out{dir};
-    if (!out.empty() && !out.ends_with('/'))
-        out += '/';
-    return out + std::string{path};
-}
-
-inline std::string error_text(const expected<void, UsageError>& result) {
-    return result ? std::string{"success"}
-                  : std::string{to_string(result.error().kind)} + " error '" +
-                        result.error().to_string() + "'";
-}
-
 // The suite's state: what it expects of the remote and what it found.
 class Suite {
   public:
@@ -137,7 +48,7 @@ class Suite {
         const Listing listing = check_listing(*plugin);
         if (listing.result) {
             check_retrieve(*plugin, listing);
-            check_two_instances(listing);
+            check_two_instances(listing, *plugin);
             check_stop(listing);
             if (fixture_.writer)
                 check_changes(*plugin, listing);
@@ -355,18 +266,15 @@ class Suite {
 
         // Repeatable: the same entries, digests and ids the second time.
         const Listing again = list(plugin, fixture_.remote_dir, refuse);
-        const auto second = again.by_path();
-        check(again.result && second.size() == all.size(), "list: repeatable",
+        check(again.result && again.count() == listing.count(), "list: repeatable",
               "a second listing differs: " + error_text(again.result) + ", " +
-                  std::to_string(second.size()) + " entries, first " + std::to_string(all.size()));
-        for (const auto& [path, entry] : all)
-            if (const auto it = second.find(path); it != second.end())
-                check(it->second == entry &&
-                          plugin.remote_digest(it->second) == plugin.remote_digest(entry),
-                      "list: repeatable",
-                      "'" + path + "' is listed differently the second time (digest '" +
-                          plugin.remote_digest(entry) + "', then '" +
-                          plugin.remote_digest(it->second) + "')");
+                  std::to_string(again.count()) + " entries, first " +
+                  std::to_string(listing.count()));
+        const auto before = facts(listing, plugin), after = facts(again, plugin);
+        for (const auto& [path, fact] : before)
+            if (const auto it = after.find(path); it != after.end())
+                check(it->second == fact, "list: repeatable",
+                      "'" + path + "' is listed as " + fact + ", then as " + it->second);
         return listing;
     }
 
@@ -447,7 +355,8 @@ class Suite {
     }
 
     // Two instances at once list and retrieve the same; stopping one leaves the other going.
-    void check_two_instances(const Listing& reference) {
+    void check_two_instances(const Listing& reference, const SyncPlugin& reference_plugin) {
+        const auto expected = facts(reference, reference_plugin);
         auto first = open();
         auto second = open();
         if (!first || !second)
@@ -471,20 +380,20 @@ class Suite {
                     fetched_first = fetch(*first, *big);
             }};
             const Listing listed_second = list(*second, fixture_.remote_dir, refuse);
-            check(listed_second.result && listed_second.by_path() == reference.by_path(),
+            check(listed_second.result && facts(listed_second, *second) == expected,
                   "two instances", "a listing differs while another instance lists");
             if (big != nullptr)
                 check(complete(fetch(*second, *big)), "two instances",
                       "'" + big->path + "' differs while another instance reads it");
         }
-        check(listed_first.result && listed_first.by_path() == reference.by_path(), "two instances",
+        check(listed_first.result && facts(listed_first, *first) == expected, "two instances",
               "a listing differs while another instance lists");
         check(big == nullptr || complete(fetched_first), "two instances",
               "'" + (big ? big->path : std::string{}) +
                   "' differs while another instance reads it");
         first->stop();
         const Listing after = list(*second, fixture_.remote_dir, refuse);
-        check(after.result && after.by_path() == reference.by_path(), "two instances",
+        check(after.result && facts(after, *second) == expected, "two instances",
               "stopping one instance stopped the other: " + error_text(after.result));
     }
 
