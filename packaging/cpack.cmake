@@ -1,6 +1,7 @@
 # `cpack -G DEB` in the build folder: kitovu_VERSION_ARCH.deb (component cli: the command, its
 # man pages, shell completions and systemd user units) and libkitovu-dev_VERSION_all.deb
-# (component dev: the headers, the CMake package and kitovu.pc). The paths inside are those of
+# (components dev and testing: the headers, the conformance suite for plugin authors, the CMake
+# package and kitovu.pc, grouped as dev). The paths inside are those of
 # CMAKE_INSTALL_PREFIX, which a Debian package wants to be /usr (tests/deb_test.sh).
 set(CPACK_PACKAGE_NAME kitovu)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
@@ -10,10 +11,13 @@ set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_GENERATOR DEB)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 if(TARGET kitovu_cli)
-  set(CPACK_COMPONENTS_ALL cli dev)
+  set(CPACK_COMPONENTS_ALL cli dev testing)
 else() # without libsmbclient there is no command, only the library
-  set(CPACK_COMPONENTS_ALL dev)
+  set(CPACK_COMPONENTS_ALL dev testing)
 endif()
+# One package per group: testing goes into libkitovu-dev with the headers it checks against.
+set(CPACK_COMPONENT_DEV_GROUP dev)
+set(CPACK_COMPONENT_TESTING_GROUP dev)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/kitovu/kitovu")
@@ -39,8 +43,8 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS
     "libsmbclient-dev, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev, pkg-config, cmake")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
     "The header-only C++23 library behind the kitovu command: sync engine, file cache and the
-plugin interface, with the smb and moodle plugins (which need libsmbclient-dev, resp. libcurl
-and nlohmann-json3-dev). Use it with find_package(kitovu) in CMake or pkg-config --cflags
-kitovu.")
+plugin interface with its conformance suite for plugin authors (kitovu/testing.hpp), with the
+smb and moodle plugins (which need libsmbclient-dev, resp. libcurl and nlohmann-json3-dev).
+Use it with find_package(kitovu) in CMake or pkg-config --cflags kitovu.")
 
 include(CPack)

@@ -39,6 +39,7 @@ test "$(kitovu --version)" = "kitovu $version"
 man -w kitovu
 man -w kitovu.toml
 pkg-config --cflags kitovu | grep -- -DKITOVU_USE_TL_EXPECTED=
+test -f /usr/include/kitovu/testing.hpp # the conformance suite, component testing
 bash --norc -c 'source /usr/share/bash-completion/completions/kitovu && complete -p kitovu'
 mkdir -m 700 "$work/runtime"
 complaints=$(XDG_RUNTIME_DIR=$work/runtime systemd-analyze --user verify \
@@ -47,7 +48,7 @@ test -z "$complaints" || { echo "$complaints"; exit 1; }
 # A third party's program, once with CMake and once with pkg-config.
 cmake -S examples/custom_plugin -B "$work/plugin" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/plugin"
-"$work/plugin/custom_plugin" | grep "plugins: local, notes"
+"$work/plugin/custom_plugin" | grep "plugins: local, notes" # runs the suite and syncs
 g++ -std=c++23 -fsyntax-only $(pkg-config --cflags kitovu) examples/custom_plugin/main.cpp
 
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${packages[@]}" >/dev/null

@@ -136,6 +136,10 @@ class MemoryPlugin final : public SyncPlugin {
         for (const auto& folder : unlisted)
             warn(Warning{WarningKind::unlisted, "access denied, skipped", connection_, folder});
         for (auto& [folder, entries] : by_folder) {
+            if (stopping())
+                return fail({.kind = ErrorKind::cancelled,
+                             .message = "stopped",
+                             .connection = connection_});
             out(entries);
             if (remote_->after_batch)
                 remote_->after_batch();
@@ -145,6 +149,9 @@ class MemoryPlugin final : public SyncPlugin {
 
     expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
         ++remote_->retrievals;
+        const auto stopped = [&] { return fail(ErrorKind::cancelled, "stopped", entry.locator); };
+        if (stopping())
+            return stopped();
         MemoryFile file;
         std::function<void(const std::string&)> hook;
         std::size_t short_by = 0;
@@ -171,6 +178,8 @@ class MemoryPlugin final : public SyncPlugin {
             return fail(written.error());
         if (hook)
             hook(entry.locator);
+        if (stopping())
+            return stopped();
         const std::size_t rest = bytes.size() - half - std::min(short_by, bytes.size() - half);
         if (auto written = out(bytes.subspan(half, rest)); !written)
             return fail(written.error());

@@ -128,6 +128,21 @@ inline void change_fixture_file(nlohmann::json& fixture, std::string_view filena
     content["timemodified"] = timemodified;
 }
 
+// What the fixture serves for the file content named `filename`.
+inline std::string served(const std::filesystem::path& fixture, std::string_view filename) {
+    auto json = load_fixture(fixture);
+    const auto& file = json.at("files").at(fixture_file_key(fixture_content(json, filename)));
+    if (file.contains("text"))
+        return file.at("text").get<std::string>();
+    const auto pattern = file.at("repeat").get<std::string>();
+    const auto size = file.at("size").get<std::size_t>();
+    std::string body;
+    while (body.size() < size)
+        body += pattern;
+    body.resize(size);
+    return body;
+}
+
 // python3 tests/moodle/server.py serving `fixture` on 127.0.0.1:port(). The constructor throws
 // (failing the test, with the server's log) when it does not start within 10 s.
 class MoodleServer {

@@ -26,6 +26,7 @@ using kitovu::test::files_in;
 using kitovu::test::MoodleServer;
 using kitovu::test::mtime_of;
 using kitovu::test::read_file;
+using kitovu::test::served;
 using kitovu::test::TempDir;
 
 namespace {
@@ -100,22 +101,6 @@ std::string problems(const SyncReport& report) {
     for (const auto& w : report.warnings)
         out += w.message + " (" + w.path + ")\n";
     return out;
-}
-
-// What the fixture serves for the file content named `filename`.
-std::string served(const std::filesystem::path& fixture, std::string_view filename) {
-    auto json = test::load_fixture(fixture);
-    const auto& file =
-        json.at("files").at(test::fixture_file_key(test::fixture_content(json, filename)));
-    if (file.contains("text"))
-        return file.at("text").get<std::string>();
-    const auto pattern = file.at("repeat").get<std::string>();
-    const auto size = file.at("size").get<std::size_t>();
-    std::string body;
-    while (body.size() < size)
-        body += pattern;
-    body.resize(size);
-    return body;
 }
 
 } // namespace

@@ -1,18 +1,11 @@
-# Runs one C++ block of README.md, built as a program, against a config of its kind: a block
-# that registers a plugin syncs two notes from it; the others sync a local folder. The sync must
-# succeed and the files must arrive. -DBIN=program -DWORK=folder -DPLUGIN=ON|OFF
+# Runs one C++ block of README.md, built as a program, against a config that syncs a local
+# folder. The sync must succeed and the files must arrive. -DBIN=program -DWORK=folder
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK}/remote/course)
 file(WRITE ${WORK}/remote/course/skript.txt "lecture notes")
-if(PLUGIN)
-  set(connection "name = \"gen\"\nplugin = \"notes\"\ntext = \"hello\"\n")
-  set(remote_dir "/")
-  set(expected "note-1.txt;note-2.txt")
-else()
-  set(connection "name = \"gen\"\nplugin = \"local\"\npath = \"${WORK}/remote\"\n")
-  set(remote_dir "course")
-  set(expected "skript.txt")
-endif()
+set(connection "name = \"gen\"\nplugin = \"local\"\npath = \"${WORK}/remote\"\n")
+set(remote_dir "course")
+set(expected "skript.txt")
 file(WRITE ${WORK}/kitovu.toml "root-dir = \"${WORK}/home\"\n\n[[connections]]\n${connection}
 [[subjects]]\nname = \"EPJ\"\n  [[subjects.sources]]\n  connection = \"gen\"\n  remote-dir = \"${remote_dir}\"\n")
 execute_process(COMMAND ${CMAKE_COMMAND} -E env XDG_DATA_HOME=${WORK}/data HOME=${WORK}

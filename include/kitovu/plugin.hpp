@@ -97,7 +97,8 @@ class SyncPlugin {
     virtual expected<void, UsageError> configure(std::string_view connection,
                                                  const Options& options) = 0;
 
-    virtual expected<void, UsageError> connect() = 0;
+    // Opens the connection (logs in); nothing to do by default, for remotes without one.
+    virtual expected<void, UsageError> connect() { return {}; }
 
     // Must be safe to call when not connected; the destructor calls nothing on its own.
     virtual void disconnect() noexcept {}

@@ -155,6 +155,8 @@ class MoodlePlugin final : public SyncPlugin {
                 }
                 return fail(listed.error());
             }
+            if (stopping())
+                return fail(error(ErrorKind::cancelled, "stopped"));
             out(entries);
             entries.clear();
         }
@@ -166,6 +168,8 @@ class MoodlePlugin final : public SyncPlugin {
     }
 
     expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
+        if (stopping())
+            return fail(error(ErrorKind::cancelled, "stopped", entry.path));
         const char kind = entry.locator.empty() ? '?' : entry.locator.front();
         std::string target = entry.locator.size() > 2 ? entry.locator.substr(2) : "";
         std::string document_start; // a page's document around Moodle's fragment
@@ -208,6 +212,10 @@ class MoodlePlugin final : public SyncPlugin {
         auto reply = http_.fetch(
             url, nullptr, timeout_seconds_,
             [&](std::span<const std::byte> data, const detail::moodle::Http::Reply& head) {
+                if (stopping()) { // between blocks, as the interface asks
+                    stopped = error(ErrorKind::cancelled, "stopped", entry.path);
+                    return false;
+                }
                 if (!decided) {
                     decided = true;
                     holding =
@@ -233,6 +241,8 @@ class MoodlePlugin final : public SyncPlugin {
         ::explicit_bzero(url.data(), url.size());
         if (stopped)
             return fail(std::move(*stopped));
+        if (!reply && stopping())
+            return fail(error(ErrorKind::cancelled, "stopped", entry.path));
         if (!reply)
             return fail(unreachable(reply.error(), entry.path));
         if (holding || reply->status >= 400) {
@@ -397,6 +407,8 @@ class MoodlePlugin final : public SyncPlugin {
     // Calls a web-service function: a POST, so the token is in no URL.
     expected<detail::moodle::json, UsageError> call(std::string_view function,
                                                     const Parameters& parameters) {
+        if (stopping())
+            return fail(error(ErrorKind::cancelled, "stopped"));
         std::string form = "moodlewsrestformat=json&wsfunction=" + std::string{function} +
                            "&wstoken=" + detail::moodle::form_encode(token_);
         for (const auto& [key, value] : parameters)
@@ -417,6 +429,8 @@ class MoodlePlugin final : public SyncPlugin {
         if (too_long)
             return fail(error(ErrorKind::protocol,
                               std::string{function} + ": the answer is larger than 256 MiB"));
+        if (!reply && stopping())
+            return fail(error(ErrorKind::cancelled, "stopped"));
         if (!reply)
             return fail(unreachable(reply.error()));
         if (reply->status >= 300 && reply->status < 400 && !reply->location.empty())
@@ -563,7 +577,7 @@ class MoodlePlugin final : public SyncPlugin {
     int timeout_seconds_ = 30;
     std::int64_t user_id_ = -1;
     std::string site_origin_; // of the siteurl Moodle reports
-    detail::moodle::Http http_;
+    detail::moodle::Http http_{[this] { return stopping(); }};
 };
 
 inline const PluginRegistry::Add<MoodlePlugin> moodle_plugin{

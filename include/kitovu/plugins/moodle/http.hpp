@@ -12,6 +12,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -69,7 +70,9 @@ inline std::string origin(std::string_view url) {
 // One libcurl handle; kept for the plugin instance's life so connections are reused.
 class Http {
   public:
-    Http() {
+    // `stopping`: when it says so, a transfer ends within about a second (libcurl asks that
+    // often), as "stopped".
+    explicit Http(std::function<bool()> stopping = {}) : stopping_(std::move(stopping)) {
         init_curl();
         handle_ = curl_easy_init();
     }
@@ -100,6 +103,7 @@ class Http {
         curl_easy_reset(handle_);
         std::array<char, CURL_ERROR_SIZE> message{};
         Transfer transfer{handle_, body, {}};
+        transfer.stopping = &stopping_;
         transfer.stall_limit = std::chrono::seconds{timeout_seconds};
         transfer.last_progress = std::chrono::steady_clock::now();
         curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
@@ -129,6 +133,8 @@ class Http {
         curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, nullptr);
         if (result == CURLE_WRITE_ERROR && transfer.stopped)
             return transfer.reply; // the sink stopped it and knows why
+        if (transfer.cancelled)
+            return unexpected{std::string{"stopped"}};
         if (transfer.stalled)
             return unexpected{reason(CURLE_OPERATION_TIMEDOUT, "", timeout_seconds)};
         if (result != CURLE_OK)
@@ -145,6 +151,8 @@ class Http {
         bool head_read = false;
         bool stopped = false;
         bool stalled = false;
+        bool cancelled = false;
+        const std::function<bool()>* stopping = nullptr;
         std::chrono::seconds stall_limit{30};
         std::chrono::steady_clock::time_point last_progress{};
         curl_off_t last_bytes = 0;
@@ -154,6 +162,10 @@ class Http {
     static int check_stall(void* user, curl_off_t /*download_total*/, curl_off_t downloaded,
                            curl_off_t /*upload_total*/, curl_off_t uploaded) {
         auto& transfer = *static_cast<Transfer*>(user);
+        if (*transfer.stopping && (*transfer.stopping)()) {
+            transfer.cancelled = true;
+            return 1;
+        }
         const auto now = std::chrono::steady_clock::now();
         if (downloaded + uploaded != transfer.last_bytes) {
             transfer.last_bytes = downloaded + uploaded;
@@ -208,6 +220,7 @@ class Http {
     }
 
     CURL* handle_ = nullptr;
+    std::function<bool()> stopping_;
 };
 
 } // namespace kitovu::detail::moodle
