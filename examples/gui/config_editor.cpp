@@ -84,7 +84,8 @@ void ConfigEditor::check() {
         problems_->addItem(where + ": " + QString::fromStdString(error.message));
         if (at.line == 0)
             continue;
-        const QTextBlock block = text_->document()->findBlockByNumber(static_cast<int>(at.line) - 1);
+        const QTextBlock block =
+            text_->document()->findBlockByNumber(static_cast<int>(at.line) - 1);
         if (!block.isValid())
             continue;
         const long column = at.column == 0 ? -1 : static_cast<long>(at.column) - 1;
@@ -147,7 +148,8 @@ bool ConfigEditor::save() {
     if (!errors_.empty() || file_.empty())
         return false;
     const QByteArray bytes = text_->toPlainText().toUtf8();
-    auto settings = parse_settings(std::string_view{bytes.constData(), static_cast<std::size_t>(bytes.size())}, file_);
+    auto settings = parse_settings(
+        std::string_view{bytes.constData(), static_cast<std::size_t>(bytes.size())}, file_);
     if (!settings)
         return false;
     std::error_code ec;

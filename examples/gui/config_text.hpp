@@ -40,7 +40,8 @@ inline std::string toml_value(const OptionValue& value) {
 }
 
 inline std::string config_text(const AssistantAnswers& answers) {
-    std::string text = "# Written by kitovu-gui's first-run assistant; `kitovu validate` checks it.\n";
+    std::string text =
+        "# Written by kitovu-gui's first-run assistant; `kitovu validate` checks it.\n";
     text += "root-dir = " + detail::toml_quoted(answers.root_dir) + "\n\n";
     text += "[[connections]]\n";
     text += "name = " + detail::toml_quoted(answers.connection) + "\n";

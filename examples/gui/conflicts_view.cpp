@@ -22,16 +22,17 @@ namespace {
 QString describe(const std::filesystem::path& file) {
     const QFileInfo info{QString::fromStdString(file.string())};
     const QLocale locale;
-    return ConflictsView::tr("%1, %2").arg(locale.formattedDataSize(info.size()),
-                                            locale.toString(info.lastModified(), QLocale::ShortFormat));
+    return ConflictsView::tr("%1, %2").arg(
+        locale.formattedDataSize(info.size()),
+        locale.toString(info.lastModified(), QLocale::ShortFormat));
 }
 
 } // namespace
 
 ConflictsView::ConflictsView(QWidget* parent)
     : QWidget(parent), list_(new QTreeWidget), open_both_(new QPushButton(tr("Open &both"))),
-      keep_mine_(new QPushButton(tr("&Keep mine"))), take_theirs_(new QPushButton(tr("&Take theirs"))),
-      status_(new QLabel) {
+      keep_mine_(new QPushButton(tr("&Keep mine"))),
+      take_theirs_(new QPushButton(tr("&Take theirs"))), status_(new QLabel) {
     auto* layout = new QVBoxLayout(this);
     list_->setHeaderLabels({tr("File"), tr("Mine (edited here)"), tr("Theirs (from the remote)")});
     list_->setRootIsDecorated(false);
@@ -60,8 +61,10 @@ ConflictsView::ConflictsView(QWidget* parent)
     update_buttons();
     connect(open_both_, &QPushButton::clicked, this, [this] {
         if (const Conflict* conflict = current()) {
-            QDesktopServices::openUrl(QUrl::fromLocalFile(QString::fromStdString(conflict->mine.string())));
-            QDesktopServices::openUrl(QUrl::fromLocalFile(QString::fromStdString(conflict->theirs.string())));
+            QDesktopServices::openUrl(
+                QUrl::fromLocalFile(QString::fromStdString(conflict->mine.string())));
+            QDesktopServices::openUrl(
+                QUrl::fromLocalFile(QString::fromStdString(conflict->theirs.string())));
         }
     });
     connect(keep_mine_, &QPushButton::clicked, this, &ConflictsView::keep_mine);
@@ -81,12 +84,14 @@ void ConflictsView::refresh() {
     conflicts_.clear();
     for (const auto& folder : folders_)
         for (Conflict& conflict : find_conflicts(folder))
-            if (std::ranges::find(conflicts_, conflict.theirs, &Conflict::theirs) == conflicts_.end())
+            if (std::ranges::find(conflicts_, conflict.theirs, &Conflict::theirs) ==
+                conflicts_.end())
                 conflicts_.push_back(std::move(conflict));
     list_->clear();
     for (const Conflict& conflict : conflicts_)
-        list_->addTopLevelItem(new QTreeWidgetItem(
-            {QString::fromStdString(conflict.mine.string()), describe(conflict.mine), describe(conflict.theirs)}));
+        list_->addTopLevelItem(
+            new QTreeWidgetItem({QString::fromStdString(conflict.mine.string()),
+                                 describe(conflict.mine), describe(conflict.theirs)}));
     if (list_->topLevelItemCount() > 0)
         list_->setCurrentItem(list_->topLevelItem(0));
 }
@@ -107,7 +112,8 @@ void ConflictsView::keep_mine() {
     const QString theirs = QString::fromStdString(conflict->theirs.string());
     QFile file{theirs};
     if (file.moveToTrash())
-        status_->setText(tr("Kept yours; the remote copy is in the trash: %1").arg(file.fileName()));
+        status_->setText(
+            tr("Kept yours; the remote copy is in the trash: %1").arg(file.fileName()));
     else if (QFile::remove(theirs)) // no trash on this system: the click said remove it
         status_->setText(tr("Kept yours; the remote copy was removed."));
     else {

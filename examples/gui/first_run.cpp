@@ -47,8 +47,9 @@ QWidget* field_for(const OptionSpec& spec) {
     case OptionType::integer: {
         auto* number = new QSpinBox;
         number->setRange(spec.min < spec.max ? static_cast<int>(spec.min) : 0,
-                         spec.min < spec.max ? static_cast<int>(std::min<std::int64_t>(spec.max, INT32_MAX))
-                                             : INT32_MAX);
+                         spec.min < spec.max
+                             ? static_cast<int>(std::min<std::int64_t>(spec.max, INT32_MAX))
+                             : INT32_MAX);
         if (fallback)
             number->setValue(static_cast<int>(std::get<std::int64_t>(*fallback)));
         field = number;

@@ -8,10 +8,10 @@
 #endif
 
 #include <QAction>
-#include <QPushButton>
 #include <QCloseEvent>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -38,8 +38,8 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
     quit->setShortcut(QKeySequence::Quit);
 
 #if KITOVU_WITH_KEYRING
-    keyring_ = std::make_unique<SecretServiceKeyring>(
-        SecretServiceKeyring::time_limit_from_environment());
+    keyring_ =
+        std::make_unique<SecretServiceKeyring>(SecretServiceKeyring::time_limit_from_environment());
 #endif
     run_.ask_secret = [this](const QString& question) { return ask_secret(question); };
 
@@ -71,7 +71,8 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
     QSettings stored;
     restoreGeometry(stored.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(stored.value(QStringLiteral("window/state")).toByteArray());
-    tabs_->setCurrentIndex(stored.value(QStringLiteral("window/tab"), tabs_->currentIndex()).toInt());
+    tabs_->setCurrentIndex(
+        stored.value(QStringLiteral("window/tab"), tabs_->currentIndex()).toInt());
 }
 
 void MainWindow::use(const Settings& settings) {

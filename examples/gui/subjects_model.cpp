@@ -134,7 +134,7 @@ QVariant SubjectsModel::data(const QModelIndex& index, int role) const {
         QStringList sources;
         for (const Source& source : subject.sources)
             sources << QStringLiteral("%1: %2").arg(QString::fromStdString(source.connection),
-                                                     QString::fromStdString(source.remote_dir));
+                                                    QString::fromStdString(source.remote_dir));
         return sources.join(QStringLiteral("; "));
     }
     case synced_column:

@@ -12,8 +12,9 @@
 namespace kitovu::gui {
 
 SubjectsView::SubjectsView(SubjectsModel& model, QWidget* parent)
-    : QWidget(parent), model_(model), table_(new QTableView), sync_all_(new QPushButton(tr("Sync &all"))),
-      sync_(new QPushButton(tr("S&ync"))), check_(new QPushButton(tr("C&heck for changes"))),
+    : QWidget(parent), model_(model), table_(new QTableView),
+      sync_all_(new QPushButton(tr("Sync &all"))), sync_(new QPushButton(tr("S&ync"))),
+      check_(new QPushButton(tr("C&heck for changes"))),
       open_(new QPushButton(tr("&Open folder"))) {
     auto* layout = new QVBoxLayout(this);
     table_->setModel(&model_);
@@ -44,13 +45,15 @@ SubjectsView::SubjectsView(SubjectsModel& model, QWidget* parent)
     connect(&model_, &QAbstractItemModel::modelReset, this, update_buttons);
     update_buttons();
     connect(sync_all_, &QPushButton::clicked, this, [this] { Q_EMIT sync_requested({}, false); });
-    connect(sync_, &QPushButton::clicked, this, [this] { Q_EMIT sync_requested(selected(), false); });
+    connect(sync_, &QPushButton::clicked, this,
+            [this] { Q_EMIT sync_requested(selected(), false); });
     connect(check_, &QPushButton::clicked, this, [this] {
         Q_EMIT sync_requested(selected(), true); // nothing selected: check all
     });
     connect(open_, &QPushButton::clicked, this, [this] {
         for (const QModelIndex& index : table_->selectionModel()->selectedRows()) {
-            const Subject& subject = model_.settings().subjects[static_cast<std::size_t>(index.row())];
+            const Subject& subject =
+                model_.settings().subjects[static_cast<std::size_t>(index.row())];
             if (!subject.sources.empty())
                 QDesktopServices::openUrl(QUrl::fromLocalFile(
                     QString::fromStdString(subject.sources.front().local_dir.string())));

@@ -13,17 +13,19 @@ class SyncRun::Observer final : public SyncObserver {
     }
     void decided(const FileEvent& file, FileState state) override {
         Q_EMIT run_.decided(QString::fromStdString(std::string{file.connection}),
-                          QString::fromStdString(file.local_path.string()),
-                          static_cast<int>(state));
+                            QString::fromStdString(file.local_path.string()),
+                            static_cast<int>(state));
     }
     void started(const FileEvent& file) override {
         Q_EMIT run_.started(QString::fromStdString(file.local_path.string()),
-                          static_cast<qint64>(file.size));
+                            static_cast<qint64>(file.size));
     }
-    void received(std::uint64_t bytes) override { Q_EMIT run_.received(static_cast<qint64>(bytes)); }
+    void received(std::uint64_t bytes) override {
+        Q_EMIT run_.received(static_cast<qint64>(bytes));
+    }
     void finished(const FileEvent& file, const UsageError* error) override {
         Q_EMIT run_.finished(QString::fromStdString(file.local_path.string()),
-                           error != nullptr ? QString::fromStdString(error->message) : QString{});
+                             error != nullptr ? QString::fromStdString(error->message) : QString{});
     }
 
   private:
@@ -51,8 +53,8 @@ bool SyncRun::start(Settings settings, SyncOptions options) {
     options.observer = observer_.get();
     if (ask_secret)
         options.prompt = [this](std::string_view question) -> std::optional<std::string> {
-            auto answer = ask_on_gui_thread(QString::fromUtf8(question.data(),
-                                                              static_cast<qsizetype>(question.size())));
+            auto answer = ask_on_gui_thread(
+                QString::fromUtf8(question.data(), static_cast<qsizetype>(question.size())));
             if (!answer)
                 return std::nullopt;
             return answer->toStdString();
@@ -61,7 +63,7 @@ bool SyncRun::start(Settings settings, SyncOptions options) {
         SyncOutcome outcome;
         auto report = sync(settings, options, [this](const Warning& warning) {
             Q_EMIT warned(QString::fromStdString(std::string{to_string(warning.kind)}),
-                        QString::fromStdString(warning.message));
+                          QString::fromStdString(warning.message));
         });
         if (report) {
             outcome.started = true;

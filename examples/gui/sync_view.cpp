@@ -137,16 +137,19 @@ void SyncView::apply_filter(QTreeWidgetItem* row) const {
 
 void SyncView::update_numbers() {
     if (planned_bytes_ > 0)
-        progress_->setValue(static_cast<int>(1000 * std::min(done_bytes_, planned_bytes_) /
-                                             planned_bytes_));
+        progress_->setValue(
+            static_cast<int>(1000 * std::min(done_bytes_, planned_bytes_) / planned_bytes_));
     const QLocale locale;
-    QString text = tr("%1 of %2").arg(locale.formattedDataSize(done_bytes_),
-                                      locale.formattedDataSize(planned_bytes_));
+    QString text =
+        tr("%1 of %2")
+            .arg(locale.formattedDataSize(done_bytes_), locale.formattedDataSize(planned_bytes_));
     const double seconds = clock_.isValid() ? static_cast<double>(clock_.elapsed()) / 1000.0 : 0;
     if (seconds > 0.5 && done_bytes_ > 0) {
         const double speed = static_cast<double>(done_bytes_) / seconds;
-        const auto left = static_cast<qint64>(static_cast<double>(planned_bytes_ - done_bytes_) / speed);
-        text += tr(", %1/s, %2 s left").arg(locale.formattedDataSize(static_cast<qint64>(speed)))
+        const auto left =
+            static_cast<qint64>(static_cast<double>(planned_bytes_ - done_bytes_) / speed);
+        text += tr(", %1/s, %2 s left")
+                    .arg(locale.formattedDataSize(static_cast<qint64>(speed)))
                     .arg(std::max<qint64>(left, 0));
     }
     numbers_->setText(text);

@@ -70,8 +70,8 @@ inline std::vector<Conflict> find_conflicts(const std::filesystem::path& folder)
     std::vector<Conflict> found;
     std::error_code ec;
     namespace fs = std::filesystem;
-    for (fs::recursive_directory_iterator it{folder, fs::directory_options::skip_permission_denied,
-                                             ec},
+    for (fs::recursive_directory_iterator
+             it{folder, fs::directory_options::skip_permission_denied, ec},
          end;
          !ec && it != end; it.increment(ec)) {
         if (!it->is_regular_file(ec))
@@ -115,8 +115,9 @@ take_theirs(const Conflict& conflict, const std::filesystem::path& cache_file, s
         return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0;
     };
     if (!rename_new(conflict.mine, backup))
-        return fail(ErrorKind::io, "cannot keep your version as " + backup.string() + ": " +
-                                       std::generic_category().message(errno),
+        return fail(ErrorKind::io,
+                    "cannot keep your version as " + backup.string() + ": " +
+                        std::generic_category().message(errno),
                     conflict.mine.string());
     if (!rename_new(conflict.theirs, conflict.mine)) {
         const int cause = errno;
