@@ -105,9 +105,11 @@ void ConfigEditor::check() {
     text_->setExtraSelections(marks);
     save_->setEnabled(errors_.empty() && !file_.empty());
     fix_->setEnabled(false);
-    state_->setText(errors_.empty() ? tr("The config is valid.")
-                                    : tr("%n problem(s): Save is disabled until they are fixed.",
-                                         nullptr, static_cast<int>(errors_.size())));
+    state_->setText(
+        errors_.empty() ? tr("The config is valid.")
+        : errors_.size() == 1
+            ? tr("1 problem: Save is disabled until it is fixed.")
+            : tr("%1 problems: Save is disabled until they are fixed.").arg(errors_.size()));
 }
 
 void ConfigEditor::jump_to(int row) {

@@ -1,5 +1,7 @@
 #include "conflicts_view.hpp"
 
+#include "shown_path.hpp"
+
 #include <QDateTime>
 #include <QDesktopServices>
 #include <QFile>
@@ -36,7 +38,10 @@ ConflictsView::ConflictsView(QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     list_->setHeaderLabels({tr("File"), tr("Mine (edited here)"), tr("Theirs (from the remote)")});
     list_->setRootIsDecorated(false);
+    list_->header()->setStretchLastSection(false);
     list_->header()->setSectionResizeMode(0, QHeaderView::Stretch);
+    list_->header()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
+    list_->header()->setSectionResizeMode(2, QHeaderView::ResizeToContents);
     layout->addWidget(list_, 1);
     keep_mine_->setToolTip(tr("Keeps your version; the remote copy goes to the trash"));
     take_theirs_->setToolTip(tr("The remote version replaces yours; yours is kept beside it "
@@ -77,6 +82,7 @@ void ConflictsView::set_place(const Settings& settings, std::filesystem::path ca
         for (const Source& source : subject.sources)
             folders_.push_back(source.local_dir);
     cache_file_ = std::move(cache_file);
+    root_ = settings.root_dir;
     refresh();
 }
 

@@ -39,6 +39,7 @@ class ConflictsView : public QWidget {
 
     std::vector<std::filesystem::path> folders_;
     std::filesystem::path cache_file_;
+    std::filesystem::path root_; // files below it are shown relative to it
     std::vector<Conflict> conflicts_;
     QTreeWidget* list_;
     QPushButton* open_both_;

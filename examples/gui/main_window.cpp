@@ -77,6 +77,7 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
 
 void MainWindow::use(const Settings& settings) {
     model_.set_settings(settings);
+    sync_view_->set_root(settings.root_dir);
     conflicts_->set_place(settings, cache_file());
 }
 

@@ -7,12 +7,16 @@
 namespace kitovu::gui {
 
 QString state_text(const SubjectState& state) {
+    // English plurals without a translation loaded; a translation gives its own forms.
+    const auto count = [](std::size_t n, const char* one, const char* many) {
+        return n == 1 ? SubjectsModel::tr(one) : SubjectsModel::tr(many).arg(n);
+    };
     if (state.failed > 0)
-        return SubjectsModel::tr("%n failed", nullptr, static_cast<int>(state.failed));
+        return count(state.failed, "1 failed", "%1 failed");
     if (state.conflicts > 0)
-        return SubjectsModel::tr("%n conflict(s)", nullptr, static_cast<int>(state.conflicts));
+        return count(state.conflicts, "1 conflict", "%1 conflicts");
     if (state.waiting > 0)
-        return SubjectsModel::tr("%n change(s) waiting", nullptr, static_cast<int>(state.waiting));
+        return count(state.waiting, "1 change waiting", "%1 changes waiting");
     if (!state.checked)
         return SubjectsModel::tr("not checked yet");
     return SubjectsModel::tr("in step");

@@ -17,7 +17,7 @@ struct SubjectState {
     std::size_t conflicts = 0; // conflict copies next to the subject's files
     std::size_t failed = 0;
     bool checked = false; // a run or a check has looked at it
-    QDateTime last_synced;
+    QDateTime last_synced{};
 };
 
 // The state's words; pure, so the table of cases is tested.

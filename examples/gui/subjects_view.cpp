@@ -27,6 +27,9 @@ SubjectsView::SubjectsView(SubjectsModel& model, QWidget* parent)
                                                      QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setSectionResizeMode(SubjectsModel::state_column,
                                                      QHeaderView::ResizeToContents);
+    table_->horizontalHeader()->setSectionResizeMode(SubjectsModel::synced_column,
+                                                     QHeaderView::ResizeToContents);
+    table_->setWordWrap(false);
     layout->addWidget(table_, 1);
     auto* row = new QHBoxLayout;
     row->addWidget(sync_all_);

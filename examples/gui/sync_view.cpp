@@ -1,5 +1,7 @@
 #include "sync_view.hpp"
 
+#include "shown_path.hpp"
+
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -91,7 +93,7 @@ SyncView::SyncView(SyncRun& run, QWidget* parent)
             add_row(state_words(file_state), file_state, path, {});
     });
     connect(&run_, &SyncRun::started, this, [this](const QString& path, qint64) {
-        current_->setText(tr("Transferring %1").arg(path));
+        current_->setText(tr("Transferring %1").arg(shown(path)));
     });
     connect(&run_, &SyncRun::received, this, [this](qint64 bytes) {
         done_bytes_ += bytes;
@@ -123,11 +125,16 @@ void SyncView::begin() {
 
 void SyncView::add_row(const QString& what, FileState state, const QString& path,
                        const QString& detail) {
-    auto* row = new QTreeWidgetItem({what, path, detail});
+    auto* row = new QTreeWidgetItem({what, shown(path), detail});
+    row->setToolTip(1, path);
     const bool failed = what == tr("failed");
     row->setData(0, state_role, failed ? show_failed : static_cast<int>(state));
     files_->addTopLevelItem(row);
     apply_filter(row);
+}
+
+QString SyncView::shown(const QString& path) const {
+    return QString::fromStdString(shown_path(path.toStdString(), root_));
 }
 
 void SyncView::apply_filter(QTreeWidgetItem* row) const {
@@ -144,7 +151,7 @@ void SyncView::update_numbers() {
         tr("%1 of %2")
             .arg(locale.formattedDataSize(done_bytes_), locale.formattedDataSize(planned_bytes_));
     const double seconds = clock_.isValid() ? static_cast<double>(clock_.elapsed()) / 1000.0 : 0;
-    if (seconds > 0.5 && done_bytes_ > 0) {
+    if (seconds > 0 && done_bytes_ > 0) {
         const double speed = static_cast<double>(done_bytes_) / seconds;
         const auto left =
             static_cast<qint64>(static_cast<double>(planned_bytes_ - done_bytes_) / speed);

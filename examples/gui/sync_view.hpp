@@ -31,6 +31,8 @@ class SyncView : public QWidget {
     QLabel* status() const { return status_; }
 
     void begin(); // a run starts: clears the last run's rows
+    // Files below `root` are shown relative to it.
+    void set_root(std::filesystem::path root) { root_ = std::move(root); }
 
   private:
     void add_row(const QString& what, FileState state, const QString& path, const QString& detail);
@@ -46,6 +48,9 @@ class SyncView : public QWidget {
     QComboBox* filter_;
     QTreeWidget* files_;
     QPushButton* cancel_;
+    QString shown(const QString& path) const;
+
+    std::filesystem::path root_;
     QElapsedTimer clock_;
     qint64 planned_bytes_ = 0;
     qint64 done_bytes_ = 0;
