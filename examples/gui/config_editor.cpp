@@ -99,12 +99,15 @@ void ConfigEditor::check() {
         mark.cursor = cursor;
         mark.format.setUnderlineStyle(QTextCharFormat::WaveUnderline);
         mark.format.setUnderlineColor(Qt::red);
+        mark.format.setBackground(QColor(255, 0, 0, 48)); // visible on light and dark themes
         mark.format.setToolTip(QString::fromStdString(error.message));
         marks.append(mark);
     }
     text_->setExtraSelections(marks);
     save_->setEnabled(errors_.empty() && !file_.empty());
     fix_->setEnabled(false);
+    if (!errors_.empty())
+        problems_->setCurrentRow(0); // its quick fix, if any, one click away
     state_->setText(
         errors_.empty() ? tr("The config is valid.")
         : errors_.size() == 1
