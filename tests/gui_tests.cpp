@@ -3,12 +3,14 @@
 // waits for what the window shows (signals, state), never for time to pass.
 #include "gui_app.hpp"
 #include "memory_plugin.hpp"
+#include "samba_fixture.hpp"
 #include "support.hpp"
 
 #include "config_text.hpp"
 #include "first_run.hpp"
 #include "main_window.hpp"
 #include "problems.hpp"
+#include "secret_dialog.hpp"
 #include "shown_path.hpp"
 
 #include <kitovu/conflicts.hpp>
@@ -453,3 +455,53 @@ TEST_CASE("screenshots: the subjects view and a conflict, as README shows them")
     REQUIRE(window.conflicts()->conflicts().size() == 1);
     screenshot(window, "conflict.png");
 }
+
+#if KITOVU_WITH_SMB
+TEST_CASE("a password is asked in a masked dialog, and a refused one says so (real smbd)") {
+    SambaServer server;
+    if (!samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "notes");
+    ::unsetenv("KITOVU_PASSWORD_SKRIPTE");
+    Place place;
+    write_file(place.config(), server.kitovu_config(place.home(), "skripte"));
+    MainWindow window{place.config(), place.cache()};
+    window.set_keyring(nullptr); // the prompt, not whatever keyring this machine has
+    window.show();
+    const bool right = GENERATE(true, false);
+    // Answers the dialog from inside its own event loop (exec() waits for it).
+    QStringList questions;
+    bool masked = true;
+    QTimer responder;
+    QObject::connect(&responder, &QTimer::timeout, [&] {
+        auto* dialog = qobject_cast<SecretDialog*>(QApplication::activeModalWidget());
+        if (dialog == nullptr)
+            return;
+        questions << dialog->findChild<QLabel*>()->text();
+        masked = masked && dialog->field()->echoMode() == QLineEdit::Password;
+        QTest::keyClicks(dialog->field(),
+                         right ? QString::fromStdString(SambaServer::password()) : "not it");
+        QTest::keyClick(dialog->field(), Qt::Key_Return);
+    });
+    responder.start(10);
+    const auto outcome = sync_in(window);
+    responder.stop();
+    REQUIRE(outcome.started);
+    REQUIRE(questions.size() == 1);
+    CHECK(questions[0].contains("password"));
+    CHECK(questions[0].contains("skripte"));
+    CHECK(masked);
+    const QString status = window.sync_view()->status()->text();
+    INFO(status.toStdString());
+    if (right) {
+        CHECK(outcome.report.count(FileState::new_file) == 1);
+        CHECK(read_file(place.home() / "EPJ/Skript.pdf") == "notes");
+    } else {
+        CHECK(status.contains("wrong user name or password"));
+        CHECK_FALSE(status.contains("not it"));
+        SubjectsModel& model = window.subjects_model();
+        CHECK(model.data(model.index(0, SubjectsModel::state_column), Qt::DisplayRole) ==
+              "1 failed");
+    }
+}
+#endif

@@ -31,6 +31,9 @@ class MainWindow : public QMainWindow {
     // Syncs the named subjects (empty: all); a dry run only counts what is waiting.
     bool sync(const QStringList& subjects, bool dry_run);
     void run_assistant();
+    // Where secrets are kept between runs; the desktop keyring by default (when built with it),
+    // none: null.
+    void set_keyring(std::unique_ptr<Keyring> keyring) { keyring_ = std::move(keyring); }
 
   protected:
     void closeEvent(QCloseEvent* event) override;

@@ -182,6 +182,10 @@ void SyncView::ended(const SyncOutcome& outcome) {
     for (const UsageError& error : report.errors)
         add_row(tr("failed"), FileState::unchanged, QString::fromStdString(error.path),
                 QString::fromStdString(error.to_string()));
+    // The first problem in words, e.g. a refused password: "skripte: login failed for user
+    // alice: wrong user name or password".
+    if (!report.errors.empty())
+        text += QLatin1Char('\n') + QString::fromStdString(report.errors.front().to_string());
     status_->setText(text);
 }
 
