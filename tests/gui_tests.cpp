@@ -281,6 +281,7 @@ TEST_CASE("a sync shows progress to completion and lists a conflict that keep mi
     const std::string rows = text_of(view.files());
     INFO(rows);
     CHECK(rows.find("conflict | EPJ/notes.remote-conflict-") != std::string::npos);
+    CHECK(rows.find("AnI") != std::string::npos);
     CHECK(rows.find("new | EPJ/blatt1.pdf") != std::string::npos);
     CHECK(view.status()->text().startsWith("Done. 3 new, 0 updated, 1 conflicts, 0 failed"));
     // The filter shows conflicts only.
@@ -300,6 +301,18 @@ TEST_CASE("a sync shows progress to completion and lists a conflict that keep mi
     CHECK(conflict.mine == place.home() / "EPJ/notes.txt");
     CHECK(conflicts.list()->topLevelItem(0)->text(1).contains("8 bytes"));
 
+    SECTION("check for changes: a dry run counts what is waiting, changes nothing") {
+        write_file(place.remote() / "AnI/b.txt", "new");
+        write_file(place.remote() / "AnI/c.txt", "new too");
+        window.subjects()->table()->selectRow(1);
+        QSignalSpy checked{&window.run(), &SyncRun::ended};
+        QTest::mouseClick(window.subjects()->findChild<QPushButton*>("check"), Qt::LeftButton);
+        REQUIRE(wait_until([&] { return checked.count() > 0; }));
+        CHECK(model.data(model.index(1, SubjectsModel::state_column), Qt::DisplayRole) ==
+              "2 changes waiting");
+        CHECK_FALSE(std::filesystem::exists(place.home() / "AnI/b.txt"));
+        CHECK(window.sync_view()->status()->text().startsWith("Checked"));
+    }
     SECTION("take theirs: the remote version in place, mine kept as a backup") {
         QTest::mouseClick(conflicts.take_theirs_button(), Qt::LeftButton);
         CHECK(read_file(conflict.mine) == "remote notes");

@@ -31,6 +31,8 @@ SubjectsView::SubjectsView(SubjectsModel& model, QWidget* parent)
                                                      QHeaderView::ResizeToContents);
     table_->setWordWrap(false);
     layout->addWidget(table_, 1);
+    check_->setObjectName(QStringLiteral("check"));
+    check_->setToolTip(tr("Lists what a sync would change, changing nothing"));
     auto* row = new QHBoxLayout;
     row->addWidget(sync_all_);
     row->addWidget(sync_);

@@ -172,7 +172,11 @@ void SyncView::ended(const SyncOutcome& outcome) {
     const SyncReport& report = outcome.report;
     if (!report.cancelled && planned_bytes_ == done_bytes_)
         progress_->setValue(progress_->maximum());
-    QString text = report.cancelled ? tr("Cancelled. ") : tr("Done. ");
+    QString text = report.cancelled        ? tr("Cancelled. ")
+                   : report.errors.empty() ? tr("Done. ")
+                                           : tr("Finished with problems. ");
+    if (report.dry_run)
+        text = tr("Checked (nothing changed on disk). ");
     text += tr("%1 new, %2 updated, %3 conflicts, %4 failed; %5 downloaded.")
                 .arg(report.count(FileState::new_file))
                 .arg(report.count(FileState::remote_changed))
