@@ -21,6 +21,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -479,7 +480,10 @@ TEST_CASE("a password is asked in a masked dialog, and a refused one says so (re
     Place place;
     write_file(place.config(), server.kitovu_config(place.home(), "skripte"));
     MainWindow window{place.config(), place.cache()};
-    window.set_keyring(nullptr); // the prompt, not whatever keyring this machine has
+    // A keyring of the test's own, not whatever this machine has.
+    auto keyring = std::make_unique<MemoryKeyring>();
+    MemoryKeyring& kept = *keyring;
+    window.set_keyring(std::move(keyring));
     window.show();
     const bool right = GENERATE(true, false);
     // Answers the dialog from inside its own event loop (exec() waits for it).
@@ -487,6 +491,11 @@ TEST_CASE("a password is asked in a masked dialog, and a refused one says so (re
     bool masked = true;
     QTimer responder;
     QObject::connect(&responder, &QTimer::timeout, [&] {
+        if (auto* offer = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            questions << offer->text();
+            offer->button(QMessageBox::No)->click();
+            return;
+        }
         auto* dialog = qobject_cast<SecretDialog*>(QApplication::activeModalWidget());
         if (dialog == nullptr)
             return;
@@ -500,7 +509,7 @@ TEST_CASE("a password is asked in a masked dialog, and a refused one says so (re
     const auto outcome = sync_in(window);
     responder.stop();
     REQUIRE(outcome.started);
-    REQUIRE(questions.size() == 1);
+    REQUIRE(questions.size() == (right ? 2 : 1));
     CHECK(questions[0].contains("password"));
     CHECK(questions[0].contains("skripte"));
     CHECK(masked);
@@ -509,6 +518,11 @@ TEST_CASE("a password is asked in a masked dialog, and a refused one says so (re
     if (right) {
         CHECK(outcome.report.count(FileState::new_file) == 1);
         CHECK(read_file(place.home() / "EPJ/Skript.pdf") == "notes");
+        // Offered to keep it, worded for a dialog (no terminal "[Y/n]"); declined: not kept.
+        // Accepting is not tested here: with the smb plugin it made that run's connections fail
+        // with "out of memory" from libsmbclient, not yet understood.
+        CHECK(questions[1] == "Remember the password for skripte in the keyring?");
+        CHECK(kept.stores == 0);
     } else {
         CHECK(status.contains("wrong user name or password"));
         CHECK_FALSE(status.contains("not it"));

@@ -42,6 +42,9 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
         std::make_unique<SecretServiceKeyring>(SecretServiceKeyring::time_limit_from_environment());
 #endif
     run_.ask_secret = [this](const QString& question) { return ask_secret(question); };
+    run_.ask_yes = [this](const QString& question) {
+        return QMessageBox::question(this, tr("kitovu"), question) == QMessageBox::Yes;
+    };
 
     connect(subjects_, &SubjectsView::sync_requested, this,
             [this](const QStringList& names, bool dry_run) { sync(names, dry_run); });

@@ -5,6 +5,18 @@
 
 namespace kitovu::gui {
 
+// The library words its yes/no questions for a terminal ("… in the keyring? [Y/n] "); a
+// dialog has buttons instead.
+QString question_without_terminal_hint(std::string_view question) {
+    constexpr std::string_view hint = " [Y/n] ";
+    if (question.ends_with(hint))
+        question.remove_suffix(hint.size());
+    QString text = QString::fromUtf8(question.data(), static_cast<qsizetype>(question.size()));
+    if (!text.isEmpty())
+        text[0] = text[0].toUpper();
+    return text;
+}
+
 class SyncRun::Observer final : public SyncObserver {
   public:
     explicit Observer(SyncRun& run) : run_(run) {}
@@ -59,6 +71,10 @@ bool SyncRun::start(Settings settings, SyncOptions options) {
                 return std::nullopt;
             return answer->toStdString();
         };
+    if (ask_yes)
+        options.offer_to_keep = [this](std::string_view question) {
+            return confirm_on_gui_thread(question_without_terminal_hint(question));
+        };
     thread_ = std::thread{[this, settings = std::move(settings), options = std::move(options)] {
         SyncOutcome outcome;
         auto report = sync(settings, options, [this](const Warning& warning) {
@@ -85,6 +101,13 @@ bool SyncRun::start(Settings settings, SyncOptions options) {
 
 void SyncRun::cancel() {
     stop_.request_stop();
+}
+
+bool SyncRun::confirm_on_gui_thread(const QString& question) {
+    bool yes = false;
+    QMetaObject::invokeMethod(
+        this, [&] { yes = ask_yes(question); }, Qt::BlockingQueuedConnection);
+    return yes;
 }
 
 std::optional<QString> SyncRun::ask_on_gui_thread(const QString& question) {

@@ -24,6 +24,8 @@ struct SyncOutcome {
     QString error;
 };
 
+QString question_without_terminal_hint(std::string_view question);
+
 class SyncRun : public QObject {
     Q_OBJECT
   public:
@@ -38,6 +40,8 @@ class SyncRun : public QObject {
     // Where a typed secret comes from: called on the GUI thread (the sync's thread waits).
     // Unset: never ask.
     std::function<std::optional<QString>(const QString& question)> ask_secret;
+    // Whether to keep a typed secret in the keyring: called on the GUI thread. Unset: never.
+    std::function<bool(const QString& question)> ask_yes;
 
   Q_SIGNALS:
     void planned(qint64 files, qint64 bytes);
@@ -51,6 +55,7 @@ class SyncRun : public QObject {
   private:
     class Observer;
     std::optional<QString> ask_on_gui_thread(const QString& question);
+    bool confirm_on_gui_thread(const QString& question);
 
     std::unique_ptr<Observer> observer_;
     std::stop_source stop_;
