@@ -509,7 +509,8 @@ TEST_CASE("a password is asked in a masked dialog, and a refused one says so (re
     const auto outcome = sync_in(window);
     responder.stop();
     REQUIRE(outcome.started);
-    REQUIRE(questions.size() == (right ? 2 : 1));
+    REQUIRE(questions.size() ==
+            2); // the password, then whether to keep it (asked before the login)
     CHECK(questions[0].contains("password"));
     CHECK(questions[0].contains("skripte"));
     CHECK(masked);
