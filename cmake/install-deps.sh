@@ -10,6 +10,7 @@ packages=(
   systemd # systemd-analyze verify on the user units (tests/units_test.sh)
   help2man go-md2man man-db # the man pages (packaging/man) and their test
   dpkg-dev file # cpack -G DEB computes the package's dependencies (tests/deb_test.sh)
+  qt6-base-dev qt6-base-dev-tools # kitovu-gui (examples/gui) and its tests (Qt Widgets, Qt Test)
 )
 missing=()
 for p in "${packages[@]}"; do

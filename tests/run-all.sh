@@ -15,7 +15,8 @@ config=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DKITOVU_REQUIRE_SMB=ON -DKITOVU_REQUI
 step() { printf '\n==== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 step "plain build: every test, the fuzzers for ${KITOVU_FUZZ_SECONDS:-30} s each"
-cmake -S . -B "$build" "${config[@]}" -DKITOVU_SANITIZE= -DKITOVU_FUZZ=ON \
+# KITOVU_BUILD_GUI=ON: a missing Qt 6 fails here instead of leaving the window's tests out.
+cmake -S . -B "$build" "${config[@]}" -DKITOVU_SANITIZE= -DKITOVU_FUZZ=ON -DKITOVU_BUILD_GUI=ON \
   ${KITOVU_FUZZ_SECONDS:+-DKITOVU_FUZZ_SECONDS=$KITOVU_FUZZ_SECONDS} >/dev/null
 cmake --build "$build" -j2
 ctest --test-dir "$build" --output-on-failure -j2
@@ -28,7 +29,13 @@ tests/deb_test.sh "$build"
 # package in a separate CMake project that does not get the sanitizer flags, so it would only
 # repeat the plain build's run.
 step "AddressSanitizer + UndefinedBehaviorSanitizer: every test"
-cmake -S . -B "$asan" "${config[@]}" -DKITOVU_SANITIZE=address -DKITOVU_FUZZ=OFF >/dev/null
+# kitovu-gui is left out here: Qt, fontconfig and the offscreen platform keep process-wide
+# allocations that LeakSanitizer may report and kitovu cannot free (not yet sorted into narrow
+# suppressions), and building Qt programs under ASan costs CI minutes for code that is not the
+# library's. What the window asks of the library (conflicts.hpp, the engine with an observer and
+# a stop token) has library tests that run here.
+cmake -S . -B "$asan" "${config[@]}" -DKITOVU_SANITIZE=address -DKITOVU_FUZZ=OFF \
+  -DKITOVU_BUILD_GUI=OFF >/dev/null
 cmake --build "$asan" -j2
 # Two leaks inside libsmbclient (Debian 12, Samba 4.17) that kitovu cannot free, found by this
 # build; each suppression names a libsmbclient function, so kitovu's own leaks still fail:
@@ -52,7 +59,8 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # them (clean; libsmbclient itself is not instrumented, kitovu makes every call into it under one
 # lock; libcurl gets one handle per worker).
 step "ThreadSanitizer: engine_tests, smb_tests, moodle_tests"
-cmake -S . -B "$tsan" "${config[@]}" -DKITOVU_SANITIZE=thread -DKITOVU_FUZZ=OFF >/dev/null
+cmake -S . -B "$tsan" "${config[@]}" -DKITOVU_SANITIZE=thread -DKITOVU_FUZZ=OFF \
+  -DKITOVU_BUILD_GUI=OFF >/dev/null
 cmake --build "$tsan" -j2 --target engine_tests smb_tests moodle_tests
 TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$tsan" --output-on-failure -j2 -R '^(engine_tests|smb_tests|moodle_tests):'

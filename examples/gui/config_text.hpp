@@ -1,0 +1,60 @@
+// The config the first-run assistant writes: a pure function of the answers, so what it writes
+// is tested as a table. The options come from the chosen plugin's declared schema; only the
+// ones the user set (or that have no default) are written.
+#pragma once
+
+#include <kitovu/options.hpp>
+#include <kitovu/settings.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kitovu::gui {
+
+struct AssistantSubject {
+    std::string name;
+    std::string remote_dir;
+};
+
+struct AssistantAnswers {
+    std::string root_dir;
+    std::string connection; // its name
+    std::string plugin;
+    std::vector<std::pair<std::string, OptionValue>> options; // in schema order
+    std::vector<AssistantSubject> subjects;
+};
+
+inline std::string toml_value(const OptionValue& value) {
+    return std::visit(
+        [](const auto& v) -> std::string {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::string>)
+                return detail::toml_quoted(v);
+            else if constexpr (std::is_same_v<T, bool>)
+                return v ? "true" : "false";
+            else
+                return std::to_string(v);
+        },
+        value);
+}
+
+inline std::string config_text(const AssistantAnswers& answers) {
+    std::string text =
+        "# Written by kitovu-gui's first-run assistant; `kitovu validate` checks it.\n";
+    text += "root-dir = " + detail::toml_quoted(answers.root_dir) + "\n\n";
+    text += "[[connections]]\n";
+    text += "name = " + detail::toml_quoted(answers.connection) + "\n";
+    text += "plugin = " + detail::toml_quoted(answers.plugin) + "\n";
+    for (const auto& [name, value] : answers.options)
+        text += name + " = " + toml_value(value) + "\n";
+    for (const AssistantSubject& subject : answers.subjects) {
+        text += "\n[[subjects]]\nname = " + detail::toml_quoted(subject.name) + "\n";
+        text += "  [[subjects.sources]]\n";
+        text += "  connection = " + detail::toml_quoted(answers.connection) + "\n";
+        text += "  remote-dir = " + detail::toml_quoted(subject.remote_dir) + "\n";
+    }
+    return text;
+}
+
+} // namespace kitovu::gui
