@@ -14,6 +14,7 @@
 #include "shown_path.hpp"
 
 #include <kitovu/conflicts.hpp>
+#include <kitovu/plugins/local.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -237,7 +238,7 @@ TEST_CASE(
     REQUIRE(settings);
     REQUIRE(settings->subjects.size() == 1);
     CHECK(settings->subjects[0].sources[0].remote_dir == "Informatik/EPJ");
-    CHECK(settings->connections[0].options.string("path") == (dir / "remote").string());
+    CHECK(settings->connections[0].options.get(kitovu::LocalPlugin::path) == (dir / "remote").string());
 
     // The smb plugin's fields come from its schema too, defaults shown.
     const int smb = assistant.plugin()->findData("smb");

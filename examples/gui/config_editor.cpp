@@ -55,8 +55,8 @@ void ConfigEditor::open(const std::filesystem::path& file) {
     file_ = file;
     std::ifstream in{file, std::ios::binary};
     if (!in) {
-        set_text(QString::fromUtf8(settings_template().data(),
-                                   static_cast<qsizetype>(settings_template().size())));
+        const std::string text = config_template();
+        set_text(QString::fromUtf8(text.data(), static_cast<qsizetype>(text.size())));
         return;
     }
     std::ostringstream content;

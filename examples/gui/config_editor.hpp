@@ -4,6 +4,7 @@
 #pragma once
 
 #ifndef Q_MOC_RUN // moc reads only the Qt parts (it cannot parse all of C++23)
+#include <kitovu/config_template.hpp>
 #include <kitovu/settings.hpp>
 #endif
 

@@ -39,8 +39,8 @@ QWidget* field_for(const OptionSpec& spec) {
             auto* line = new QLineEdit;
             if (fallback)
                 line->setPlaceholderText(QString::fromStdString(std::get<std::string>(*fallback)));
-            if (spec.secret)
-                line->setEchoMode(QLineEdit::Password);
+            else if (!spec.example.empty())
+                line->setPlaceholderText(qt(spec.example));
             field = line;
         }
         break;
