@@ -8,6 +8,7 @@
 #include "kitovu/credentials.hpp"
 #include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
+#include "kitovu/link.hpp"
 #include "kitovu/moves.hpp"
 #include "kitovu/names.hpp"
 #include "kitovu/placement.hpp"
@@ -66,9 +67,9 @@ class SyncObserver {
 
 struct SyncOptions {
     std::filesystem::path cache_file; // empty: default_cache_path() of the settings' file
-    unsigned jobs = 4;                // parallel downloads, each with its own plugin instance
-    bool dry_run = false;             // decide and report; change nothing on disk
-    std::stop_token stop;             // ends the run cleanly: temporaries removed, cache saved
+    unsigned jobs = 0;    // parallel downloads, each with its own plugin instance; 0: from the link
+    bool dry_run = false; // decide and report; change nothing on disk
+    std::stop_token stop; // ends the run cleanly: temporaries removed, cache saved
     SyncObserver* observer = nullptr;
     SecretPrompt prompt;         // asks for a password or token; unset: never ask
     Keyring* keyring = nullptr;  // where secrets are kept between runs (keyring.hpp); unset: none
@@ -162,8 +163,10 @@ class Engine {
                 resolved_[index] = resolve_options(index);
         {
             std::vector<std::jthread> workers;
+            workers_ = &workers;
             if (!options_.dry_run)
-                for (unsigned i = 0; i < std::max(1u, options_.jobs); ++i)
+                for (unsigned i = 0; i < (options_.jobs > 0 ? options_.jobs : jobs_for_link({}));
+                     ++i)
                     workers.emplace_back([this] { work(); });
             for (std::size_t index = 0; index < settings_.connections.size(); ++index) {
                 if (options_.stop.stop_requested())
@@ -171,6 +174,7 @@ class Engine {
                 plan_connection(index);
             }
             queue_.close();
+            workers_ = nullptr;
         } // joins the workers
         report_lost_connections();
         if (!options_.stop.stop_requested())
@@ -493,6 +497,9 @@ class Engine {
 
     void work_queue();
 
+    // Where the user chose no --jobs: more workers once a listing shows a slow link.
+    void add_workers_for(const SyncPlugin& lister);
+
     static Warning conflict_warning(std::string_view connection, const std::filesystem::path& local,
                                     const std::filesystem::path& copy) {
         return Warning{
@@ -574,6 +581,7 @@ class Engine {
     std::unordered_set<std::string> blocked_folders_;
 
     WorkQueue<Job> queue_{2048};
+    std::vector<std::jthread>* workers_ = nullptr; // the planner's, while it plans
 };
 
 } // namespace detail

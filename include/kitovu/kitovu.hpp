@@ -20,6 +20,7 @@
 
 #include "kitovu/decide.hpp"
 #include "kitovu/engine.hpp"
+#include "kitovu/link.hpp"
 #include "kitovu/moves.hpp"
 
 #include "kitovu/cache_journal.hpp"

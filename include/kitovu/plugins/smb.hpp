@@ -2,6 +2,7 @@
 // Options as in the contract (hostname, port, share, username, domain, signing, encrypt, timeout).
 #pragma once
 
+#include "kitovu/link.hpp"
 #include "kitovu/plugins/smb/dialect.hpp"
 #include "kitovu/plugins/smb/interrupt.hpp"
 #include "kitovu/plugins/smb/library.hpp"
@@ -183,6 +184,10 @@ class SmbPlugin final : public SyncPlugin {
         return retrieved;
     }
 
+    // Measured on this instance's first listing: more listing processes and downloads over a
+    // slow link (link.hpp).
+    std::chrono::microseconds round_trip() const override { return round_trip_; }
+
   protected:
     // Wakes the waits of this instance (see wait_for) and, since libsmbclient's own waits
     // cannot be woken, ends the connections they wait on.
@@ -237,12 +242,12 @@ class SmbPlugin final : public SyncPlugin {
 
     static constexpr std::size_t request_limit = 128 * 1024; // locator and path of one file
 
-    static constexpr std::size_t listing_processes = 3;
-
     // In smb/helper_processes.hpp:
-    bool start_helper();                     // the download process of this instance
-    bool start_listers(std::size_t folders); // listing processes, once; whether any run
-    std::optional<Helper> spawn_helper();    // forks one, logged in on its own
+    bool start_helper(); // the download process of this instance
+    // Listing processes for `waiting` folders, as many as the link needs (listers_for_link);
+    // whether any run.
+    bool start_listers(std::size_t waiting);
+    std::optional<Helper> spawn_helper();                        // forks one, logged in on its own
     [[noreturn]] void serve(int fd, std::byte* shared) noexcept; // a helper's life
     expected<Retrieved, UsageError> retrieve_there(const RemoteEntry& entry, ChunkWriter out);
     static std::string encode_error(const UsageError& e);
@@ -327,14 +332,16 @@ class SmbPlugin final : public SyncPlugin {
     int timeout_seconds_ = 30;
 
     SMBCCTX* context_ = nullptr;
-    std::optional<UsageError> lost_;   // set when the server stopped answering
-    std::span<std::byte> block_;       // where reads go: own_block_, or the helper's mapping
-    std::vector<std::byte> own_block_; // block_size, allocated on the first download here
-    Helper helper_;                    // downloads
-    std::vector<Helper> listers_;      // listing, started when a listing fans out
-    bool helpers_off_ = false;         // a helper got stuck: this instance works in-process only
-    bool answered_before_ = false;     // a login succeeded (here, or in the process that forked)
-    std::vector<char> channel_;        // the latest message from the helper
+    std::optional<UsageError> lost_;         // set when the server stopped answering
+    std::span<std::byte> block_;             // where reads go: own_block_, or the helper's mapping
+    std::vector<std::byte> own_block_;       // block_size, allocated on the first download here
+    Helper helper_;                          // downloads
+    std::vector<Helper> listers_;            // listing, started when a listing fans out
+    bool listers_full_ = false;              // one could not be started: no more are tried
+    std::chrono::microseconds round_trip_{}; // estimated from a listing here (see list)
+    bool helpers_off_ = false;     // a helper got stuck: this instance works in-process only
+    bool answered_before_ = false; // a login succeeded (here, or in the process that forked)
+    std::vector<char> channel_;    // the latest message from the helper
     int stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); // readable once the run stops
 };
 

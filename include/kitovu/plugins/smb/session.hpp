@@ -32,8 +32,12 @@ inline expected<void, UsageError> SmbPlugin::connect() {
             smbc_setDebug(context_, 5);
         }
         struct ::stat info {};
+        const auto began = std::chrono::steady_clock::now();
         result = smbc_getFunctionStat(context_)(context_, url({}).c_str(), &info);
         error = errno;
+        round_trip_ =
+            detail::smb::round_trip_of_login(std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - began));
         if (encrypt_) {
             smbc_setDebug(context_, 0);
             encrypted = !library.unencrypted &&
