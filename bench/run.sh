@@ -27,9 +27,9 @@ if [ "${1:-}" = --wan ]; then
     echo
     echo "Where the time goes over a link, and what kitovu does about it: libsmbclient makes one"
     echo "request at a time per connection, so every request waits a round trip and parallelism comes"
-    echo "from connections. kitovu measures the round trip on its first folder listing; over a slow"
-    echo "link it lists with up to 16 processes (four per folder waiting, as the tree fans out, each"
-    echo "logging in at once while the others list) and downloads with 4 workers more per millisecond"
+    echo "from connections. kitovu measures the round trip on its login (where that is clearly slow)"
+    echo "or on its first folder listing. Over a slow link (3 ms and more) its 16 listing processes log"
+    echo "in at once while the top folder is listed, and it downloads with 4 workers per millisecond"
     echo "of round trip, at most 16 (\`--jobs\` by default)."
     echo
     cat "$link_md"

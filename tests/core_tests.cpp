@@ -597,8 +597,9 @@ TEST_CASE("the link's round trip decides how many downloads and listings run at 
              Row{microseconds{0}, 4, 1, 2, 3},
              Row{microseconds{80}, 4, 1, 2, 3},
              Row{microseconds{999}, 4, 1, 2, 3},
-             Row{microseconds{1000}, 4, 4, 8, 16},
-             Row{microseconds{2500}, 10, 4, 8, 16},
+             Row{microseconds{1000}, 4, 1, 2, 3},
+             Row{microseconds{2500}, 10, 1, 2, 3},
+             Row{microseconds{3000}, 12, 4, 8, 16},
              Row{microseconds{20000}, 16, 4, 8, 16},
              Row{microseconds{-5}, 4, 1, 2, 3},
          }) {

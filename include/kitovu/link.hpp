@@ -15,17 +15,18 @@ namespace kitovu {
 // run 16 checkers and 16 transfers).
 inline constexpr unsigned polite_connections = 16;
 
-// A round trip below this is a fast link, where CPU is the limit.
-inline constexpr std::chrono::microseconds fast_link_round_trip{1000};
+// A round trip below this is a fast link, where CPU is the limit for listing. Loopback on a busy
+// machine can look like a millisecond or so; a VPN is 10 ms and more.
+inline constexpr std::chrono::microseconds fast_link_round_trip{3000};
 
-// Parallel downloads when the user chose none: 4 on a fast link, 4 more per millisecond of round
+// Parallel downloads when the user chose none: 4 on a fast link, else 4 per millisecond of round
 // trip, at most polite_connections. A small file costs three round trips, so connections in
 // flight are what a slow link needs; 4 keep two cores busy on a fast one. An unknown round trip
 // (zero) counts as fast.
 constexpr unsigned jobs_for_link(std::chrono::microseconds round_trip) {
-    const auto per_millisecond = std::max<std::chrono::microseconds::rep>(round_trip.count(), 0);
-    return static_cast<unsigned>(std::clamp<std::chrono::microseconds::rep>(
-        4 * per_millisecond / 1000, 4, polite_connections));
+    const auto micros = std::max<std::chrono::microseconds::rep>(round_trip.count(), 0);
+    return static_cast<unsigned>(
+        std::clamp<std::chrono::microseconds::rep>(4 * micros / 1000, 4, polite_connections));
 }
 
 // Processes listing folders at once when `waiting` folders wait: on a fast link three (listing is

@@ -114,10 +114,11 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
         received.clear();
         give_up_helpers();
     };
-    // Over a link the login showed slow, the first listing processes log in while the top
-    // folder is listed here.
+    // Over a link the login showed slow, the listing processes log in while the top folder is
+    // listed here: all that the link allows, since a login costs more round trips than a
+    // listing and a course tree is wider below its top (a few logins wasted on a flat source).
     if (!helpers_off_ && round_trip_ >= fast_link_round_trip)
-        start_listers(1);
+        start_listers(polite_connections);
     for (;;) {
         if (stopping())
             return fail(stopped());
