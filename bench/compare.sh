@@ -343,6 +343,15 @@ declare -A title=(
   [d]="d) resync of b after 1 % ($((b_files / 100 > 0 ? b_files / 100 : 1)) files) were rewritten on the server"
   [e]="e) first sync of one $e_mb MiB file"
 )
+footer() { # what went wrong, and how long it all took
+  if [ -s "$work/problems" ]; then
+    echo
+    echo "Problems seen during the run:"
+    sort "$work/problems" | uniq -c | sed 's/^ *\([0-9]*\) /- (×\1) /'
+  fi
+  echo
+  echo "The whole comparison took $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s including generating the trees."
+}
 median_of() { # COLUMN FILE
   awk -v c="$1" '{ print $c }' "$2" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
@@ -414,13 +423,7 @@ link_tables() {
     awk '{ if ($2 > p) p = $2; if ($3 > r) r = $3 } END {
       printf "Peak sum of PSS: **%.1f MB**; peak sum of RSS: %.1f MB. Target under 150 MB: %s.\n", p / 1024, r / 1024, (p / 1024 < 150 ? "met" : "**missed**") }' "$work/m.m"
   fi
-  if [ -s "$work/problems" ]; then
-    echo
-    echo "Problems seen during the run:"
-    sort "$work/problems" | uniq -c | sed 's/^ *\([0-9]*\) /- (×\1) /'
-  fi
-  echo
-  echo "The whole comparison took $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s including generating the trees."
+  footer
 }
 if ((wan || memory)); then
   link_tables > "$out_md"
@@ -468,12 +471,6 @@ fi
       if (scen == "c") printf "Targets at most 0.5 × rclone (%.2f×): %s; at most 1.5 × the bare listing: %s.\n", vs_rclone, verdict(vs_rclone, 0.5), verdict(vs_limit, 1.5)
       if (scen == "d") printf "Target at most 0.5 × rclone (%.2f×): %s.\n", vs_rclone, verdict(vs_rclone, 0.5) }'
   done
-  if [ -s "$work/problems" ]; then
-    echo
-    echo "Problems seen during the run:"
-    sort "$work/problems" | uniq -c | sed 's/^ *\([0-9]*\) /- (×\1) /'
-  fi
-  echo
-  echo "The whole comparison took $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s including generating the trees."
+  footer
 } > "$out_md"
 cat "$out_md"

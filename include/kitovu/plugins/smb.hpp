@@ -113,6 +113,7 @@ class SmbPlugin final : public SyncPlugin {
     SmbPlugin& operator=(const SmbPlugin&) = delete;
     ~SmbPlugin() override {
         disconnect();
+        forget_login();
         ::explicit_bzero(password_.data(), password_.size());
         if (stop_fd_ >= 0)
             ::close(stop_fd_);
@@ -161,7 +162,9 @@ class SmbPlugin final : public SyncPlugin {
     }
 
     // Logs in and opens the share's root, so a wrong host, port, password or share is reported
-    // here, in words a student can act on (smb/session.hpp).
+    // here, in words a student can act on. Where this process logged in to the same share with
+    // the same settings before, the download process is started instead and logs in on its own
+    // (smb/session.hpp).
     expected<void, UsageError> connect() override;
 
     void disconnect() noexcept override {
@@ -263,6 +266,9 @@ class SmbPlugin final : public SyncPlugin {
     UsageError stopped() const { return error(ErrorKind::cancelled, "stopped"); }
 
     // In smb/session.hpp: this instance's libsmbclient context, its settings and its login.
+    expected<void, UsageError> log_in(); // here, in this process
+    std::string login_key() const;       // what a login depends on
+    void forget_login() noexcept;        // this instance's login no longer vouches for others
     static void authenticate(SMBCCTX* context, const char* server, const char* share,
                              char* workgroup, int workgroup_size, char* user, int user_size,
                              char* password, int password_size);
@@ -332,12 +338,13 @@ class SmbPlugin final : public SyncPlugin {
     int timeout_seconds_ = 30;
 
     SMBCCTX* context_ = nullptr;
-    std::optional<UsageError> lost_;         // set when the server stopped answering
-    std::span<std::byte> block_;             // where reads go: own_block_, or the helper's mapping
-    std::vector<std::byte> own_block_;       // block_size, allocated on the first download here
-    Helper helper_;                          // downloads
-    std::vector<Helper> listers_;            // listing, started when a listing fans out
-    bool listers_full_ = false;              // one could not be started: no more are tried
+    std::optional<UsageError> lost_;   // set when the server stopped answering
+    std::span<std::byte> block_;       // where reads go: own_block_, or the helper's mapping
+    std::vector<std::byte> own_block_; // block_size, allocated on the first download here
+    Helper helper_;                    // downloads
+    std::vector<Helper> listers_;      // listing, started when a listing fans out
+    std::string vouched_;              // the login_key this instance's login counts for, if any
+    bool listers_full_ = false;        // one could not be started: no more are tried
     std::chrono::microseconds round_trip_{}; // estimated from a listing here (see list)
     bool helpers_off_ = false;     // a helper got stuck: this instance works in-process only
     bool answered_before_ = false; // a login succeeded (here, or in the process that forked)

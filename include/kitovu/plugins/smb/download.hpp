@@ -27,7 +27,7 @@ struct OpenFile {
 inline expected<Retrieved, UsageError> SmbPlugin::retrieve_here(const RemoteEntry& entry,
                                                                 ChunkWriter out) {
     if (context_ == nullptr && !lost_) // it went to a helper that was then given up
-        if (auto connected = connect(); !connected) {
+        if (auto connected = log_in(); !connected) {
             auto error = connected.error();
             error.path = entry.path;
             return fail(std::move(error));

@@ -103,7 +103,7 @@ inline UsageError SmbPlugin::decode_error(std::string_view payload, const std::s
     context_ = nullptr; // the parent's copy: never used or freed here
     block_ = std::span{shared, block_size};
     std::optional<UsageError> broken;
-    if (auto connected = connect(); !connected)
+    if (auto connected = log_in(); !connected)
         broken = connected.error();
     std::vector<char> buffer(request_limit);
     using detail::smb::Message;

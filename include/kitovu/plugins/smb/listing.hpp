@@ -34,7 +34,7 @@ constexpr std::chrono::microseconds round_trip_of_login(std::chrono::microsecond
 inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, ListFilter keep,
                                                   WarningSink warn, ListSink out) {
     if (context_ == nullptr) // it went to a download process: log in again
-        if (auto connected = connect(); !connected)
+        if (auto connected = log_in(); !connected)
             return fail(connected.error());
     if (auto usable = ready(); !usable)
         return fail(usable.error());

@@ -9,7 +9,44 @@ namespace kitovu {
 
 // Logs in and opens the share's root, so a wrong host, port, password or share is reported
 // here, in words a student can act on.
+// libsmbclient's calls take turns in one process, so the instances of a run that each logged in
+// here would log in one after another, each login several round trips: over a slow link that
+// was most of a small sync. Once one login here showed that the server takes these settings,
+// the others start their download process at once, and those log in in parallel.
 inline expected<void, UsageError> SmbPlugin::connect() {
+    if (stopping())
+        return fail(stopped());
+    bool known = false;
+    {
+        detail::smb::Call call;
+        known = detail::smb::library().logged_in.contains(login_key());
+        // Counted while the instance that logged in lives: the planner's, while the others open.
+    }
+    if (known && !helpers_off_ && helper_.pid <= 0 && start_helper()) {
+        answered_before_ = true;
+        return {};
+    }
+    return log_in();
+}
+
+// The password is in it as a hash that stays in this process's memory.
+inline std::string SmbPlugin::login_key() const {
+    return where() + '/' + share_ + '/' + domain_ + '\\' + user_ + '/' + signing_ +
+           (encrypt_ ? "/encrypt/" : "/") + std::to_string(std::hash<std::string>{}(password_));
+}
+
+inline void SmbPlugin::forget_login() noexcept {
+    if (vouched_.empty())
+        return;
+    detail::smb::Call call;
+    auto& logged_in = detail::smb::library().logged_in;
+    if (const auto found = logged_in.find(vouched_);
+        found != logged_in.end() && --found->second <= 0)
+        logged_in.erase(found);
+    vouched_.clear();
+}
+
+inline expected<void, UsageError> SmbPlugin::log_in() {
     if (stopping())
         return fail(stopped());
     if (context_ == nullptr)
@@ -43,6 +80,10 @@ inline expected<void, UsageError> SmbPlugin::connect() {
             encrypted = !library.unencrypted &&
                         library.last_log.find("Encrypted SMB2 message") != std::string::npos;
             library.unencrypted = false;
+        }
+        if (result == 0 && encrypted && vouched_.empty()) {
+            vouched_ = login_key();
+            ++library.logged_in[vouched_];
         }
     }
     if (result == 0 && encrypted) {
