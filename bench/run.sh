@@ -32,6 +32,18 @@ if [ "${1:-}" = --wan ]; then
     echo "in at once while the top folder is listed, and it downloads with 4 workers per millisecond"
     echo "of round trip, at most 16 (\`--jobs\` by default)."
     echo
+    echo "Why kitovu stays above the limit in the resyncs (the round trips are in the tables): it sends"
+    echo "about as many requests as rclone; a folder's listing costs about 5 round trips (the 85 folders"
+    echo "make most of a no-change run's count, the logins of its 17 connections the rest). Its critical"
+    echo "path is the first login (about 8 round trips, plus libsmbclient's start-up CPU), the top folder,"
+    echo "the listing processes' logins (about 8 round trips, all at once, but on two cores shared with the"
+    echo "16 smbd children that log them in), then one round of listings per level: 1, 1 and 4 rounds for"
+    echo "the 4, 16 and 64 folders at the 16-connection cap. That is about 50 round trips where the limit"
+    echo "counts 20; the rest is CPU on the shared cores. Three times the limit would take more than 16"
+    echo "connections (64 for the deepest level) or several requests in flight per connection, which"
+    echo "libsmbclient's public API does not offer (one call at a time, no compounding). A resync with"
+    echo "changes adds, for each worker, its download process's login before its first file."
+    echo
     cat "$link_md"
     echo
     echo "$end_link"
