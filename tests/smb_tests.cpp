@@ -838,9 +838,10 @@ TEST_CASE("a listing's time shows the round trip, less what its entries cost in 
     using detail::smb::round_trip_of_listing;
     using detail::smb::round_trip_of_login;
     using std::chrono::microseconds;
-    CHECK(round_trip_of_login(microseconds{140000}) == microseconds{20000});
-    CHECK(round_trip_of_login(microseconds{35000}) == microseconds{5000});
-    CHECK(round_trip_of_login(microseconds{34000}) == microseconds{0}); // loopback, a busy CPU
+    CHECK(round_trip_of_login(microseconds{175000}) == microseconds{20000});
+    CHECK(round_trip_of_login(microseconds{70000}) == microseconds{5000});
+    CHECK(round_trip_of_login(microseconds{69000}) == microseconds{0}); // loopback, a busy CPU
+    CHECK(round_trip_of_login(microseconds{30000}) == microseconds{0});
     CHECK(round_trip_of_login(microseconds{0}) == microseconds{0});
     CHECK(round_trip_of_listing(microseconds{80000}, 4) == microseconds{19995});
     CHECK(round_trip_of_listing(microseconds{400}, 5) == microseconds{93});

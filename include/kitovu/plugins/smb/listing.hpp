@@ -19,10 +19,12 @@ constexpr std::chrono::microseconds round_trip_of_listing(std::chrono::microseco
 
 // The round trip a login shows where it is clearly slow, else zero (the first listing tells).
 // A login and the stat that checks the share take about seven round trips (TCP, negotiate, two
-// session setups, tree connect, create and close), and some milliseconds of CPU on both sides:
-// only a round trip of 5 ms or more stands out from that.
+// session setups, tree connect, create and close), and up to some tens of milliseconds of CPU
+// on both sides when the machine is busy (taken off first): only a round trip of 5 ms or more
+// stands out from that.
 constexpr std::chrono::microseconds round_trip_of_login(std::chrono::microseconds took) {
-    const auto round_trip = took / 7;
+    constexpr std::chrono::microseconds cpu{35000};
+    const auto round_trip = took > cpu ? (took - cpu) / 7 : std::chrono::microseconds{};
     return round_trip >= std::chrono::microseconds{5000} ? round_trip : std::chrono::microseconds{};
 }
 } // namespace detail::smb
