@@ -599,3 +599,30 @@ TEST_CASE("the keyring comes after the command and the environment and before th
           "environment, or keep it in the keyring with `kitovu login uni`, or run kitovu in a "
           "terminal to be asked");
 }
+
+TEST_CASE("the link's round trip decides how many downloads and listings run at once") {
+    using std::chrono::microseconds;
+    struct Row {
+        microseconds round_trip;
+        unsigned jobs;
+        std::size_t listers_for_1, listers_for_2, listers_for_10;
+    };
+    // Zero is an unknown round trip; loopback is tens of microseconds; a VPN from home 20 ms.
+    for (const Row& row : {
+             Row{microseconds{0}, 4, 1, 2, 3},
+             Row{microseconds{80}, 4, 1, 2, 3},
+             Row{microseconds{999}, 4, 1, 2, 3},
+             Row{microseconds{1000}, 4, 1, 2, 3},
+             Row{microseconds{2500}, 10, 1, 2, 3},
+             Row{microseconds{3000}, 12, 4, 8, 16},
+             Row{microseconds{20000}, 16, 4, 8, 16},
+             Row{microseconds{-5}, 4, 1, 2, 3},
+         }) {
+        INFO(row.round_trip.count() << " µs");
+        CHECK(jobs_for_link(row.round_trip) == row.jobs);
+        CHECK(listers_for_link(1, row.round_trip) == row.listers_for_1);
+        CHECK(listers_for_link(2, row.round_trip) == row.listers_for_2);
+        CHECK(listers_for_link(10, row.round_trip) == row.listers_for_10);
+        CHECK(listers_for_link(0, row.round_trip) == 0);
+    }
+}

@@ -832,3 +832,19 @@ TEST_CASE("a server that hangs while the tree is listed is given up after its ti
     CHECK(error.connection == "skripte");
     CHECK_THAT(error.message, Catch::StartsWith("the server stopped answering for 2 s"));
 }
+
+TEST_CASE("a listing's time shows the round trip, less what its entries cost in CPU; a login's "
+          "only where it is clearly slow") {
+    using detail::smb::round_trip_of_listing;
+    using detail::smb::round_trip_of_login;
+    using std::chrono::microseconds;
+    CHECK(round_trip_of_login(microseconds{175000}) == microseconds{20000});
+    CHECK(round_trip_of_login(microseconds{70000}) == microseconds{5000});
+    CHECK(round_trip_of_login(microseconds{69000}) == microseconds{0}); // loopback, a busy CPU
+    CHECK(round_trip_of_login(microseconds{30000}) == microseconds{0});
+    CHECK(round_trip_of_login(microseconds{0}) == microseconds{0});
+    CHECK(round_trip_of_listing(microseconds{80000}, 4) == microseconds{19995});
+    CHECK(round_trip_of_listing(microseconds{400}, 5) == microseconds{93});
+    CHECK(round_trip_of_listing(microseconds{60000}, 20000) == microseconds{0});
+    CHECK(round_trip_of_listing(microseconds{0}, 0) == microseconds{0});
+}

@@ -355,7 +355,7 @@ int main(int argc, char** argv) {
     const std::string default_config = default_config_path().string();
     std::string config, cache, editor;
     bool dry_run = false, json = false, verbose = false, quiet = false;
-    unsigned jobs = 4;
+    unsigned jobs = 0; // from the link
     cli::Selection selection;
     cli::Unattended unattended;
     const auto add_config = [&](CLI::App* command) {
@@ -371,7 +371,8 @@ int main(int argc, char** argv) {
     sync->add_option("--cache", cache,
                      "file cache (default: one per config under $XDG_DATA_HOME/kitovu)");
     sync->add_flag("--dry-run", dry_run, "show what would happen, change nothing");
-    sync->add_option("--jobs", jobs, "parallel downloads (default 4)")->check(CLI::Range(1, 64));
+    sync->add_option("--jobs", jobs, "parallel downloads (default: 4, up to 16 over a slow link)")
+        ->check(CLI::Range(1, 64));
     sync->add_flag("--json", json, "print the report as one JSON object on stdout");
     auto* verbose_flag =
         sync->add_flag("-v,--verbose", verbose, "print each file and what happens to it");

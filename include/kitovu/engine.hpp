@@ -8,6 +8,7 @@
 #include "kitovu/credentials.hpp"
 #include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
+#include "kitovu/link.hpp"
 #include "kitovu/moves.hpp"
 #include "kitovu/names.hpp"
 #include "kitovu/placement.hpp"
@@ -267,6 +268,9 @@ class Engine {
 
     void work_queue();
 
+    // Where the user chose no --jobs: more workers once a listing shows a slow link.
+    void add_workers_for(const SyncPlugin& lister);
+
     static Warning conflict_warning(std::string_view connection, const std::filesystem::path& local,
                                     const std::filesystem::path& copy) {
         return Warning{
@@ -348,6 +352,7 @@ class Engine {
     std::unordered_set<std::string> blocked_folders_;
 
     WorkQueue<Job> queue_{2048};
+    std::vector<std::jthread>* workers_ = nullptr; // the planner's, while it plans
 };
 
 } // namespace detail

@@ -23,6 +23,7 @@
 
 #include "kitovu/decide.hpp"
 #include "kitovu/engine.hpp"
+#include "kitovu/link.hpp"
 #include "kitovu/moves.hpp"
 #include "kitovu/sync_options.hpp"
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -130,6 +131,10 @@ class SyncPlugin {
     // Retrieved; nothing where that would cost a round trip). A file gone since the listing is
     // ErrorKind::not_found.
     virtual expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) = 0;
+
+    // The round trip to the server as this instance measured it (zero: unknown, or too short to
+    // matter). The engine chooses how many downloads run at once from it (link.hpp).
+    virtual std::chrono::microseconds round_trip() const { return {}; }
 
     // Digest of a listed remote entry, compared with the one recorded at sync time.
     virtual std::string remote_digest(const RemoteEntry& entry) const {

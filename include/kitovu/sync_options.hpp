@@ -42,9 +42,9 @@ class SyncObserver {
 
 struct SyncOptions {
     std::filesystem::path cache_file; // empty: default_cache_path() of the settings' file
-    unsigned jobs = 4;                // parallel downloads, each with its own plugin instance
-    bool dry_run = false;             // decide and report; change nothing on disk
-    std::stop_token stop;             // ends the run cleanly: temporaries removed, cache saved
+    unsigned jobs = 0;    // parallel downloads, each with its own plugin instance; 0: from the link
+    bool dry_run = false; // decide and report; change nothing on disk
+    std::stop_token stop; // ends the run cleanly: temporaries removed, cache saved
     SyncObserver* observer = nullptr;
     SecretPrompt prompt;         // asks for a password or token; unset: never ask
     Keyring* keyring = nullptr;  // where secrets are kept between runs (keyring.hpp); unset: none

@@ -98,7 +98,10 @@ inline void Engine::plan_connection(std::size_t index) {
                 shown.path = join_remote(source->remote_dir, w.path);
                 warn(std::move(shown));
             },
-            [&](std::span<RemoteEntry> batch) { plan_batch(index, **lister, status, batch); });
+            [&](std::span<RemoteEntry> batch) {
+                add_workers_for(**lister);
+                plan_batch(index, **lister, status, batch);
+            });
         follow_moves_ = false;
         if (!listed) {
             auto e = listed.error();

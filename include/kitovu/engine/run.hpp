@@ -61,8 +61,9 @@ inline expected<SyncReport, UsageError> Engine::run() {
             resolved_[index] = resolve_options(index);
     {
         std::vector<std::jthread> workers;
+        workers_ = &workers;
         if (!options_.dry_run)
-            for (unsigned i = 0; i < std::max(1u, options_.jobs); ++i)
+            for (unsigned i = 0; i < (options_.jobs > 0 ? options_.jobs : jobs_for_link({})); ++i)
                 workers.emplace_back([this] { work(); });
         for (std::size_t index = 0; index < settings_.connections.size(); ++index) {
             if (options_.stop.stop_requested())
@@ -70,6 +71,7 @@ inline expected<SyncReport, UsageError> Engine::run() {
             plan_connection(index);
         }
         queue_.close();
+        workers_ = nullptr;
     } // joins the workers
     report_lost_connections();
     if (!options_.stop.stop_requested())

@@ -53,6 +53,14 @@ inline void Engine::work() noexcept {
     }
 }
 
+inline void Engine::add_workers_for(const SyncPlugin& lister) {
+    if (options_.jobs > 0 || options_.dry_run || workers_ == nullptr)
+        return;
+    const unsigned wanted = jobs_for_link(lister.round_trip());
+    while (workers_->size() < wanted)
+        workers_->emplace_back([this] { work(); });
+}
+
 inline void Engine::work_queue() {
     // Each worker has its own plugin instance per connection, opened on first use.
     std::vector<Instance> plugins(settings_.connections.size());

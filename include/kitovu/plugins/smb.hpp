@@ -2,6 +2,7 @@
 // Options as in the contract (hostname, port, share, username, domain, signing, encrypt, timeout).
 #pragma once
 
+#include "kitovu/link.hpp"
 #include "kitovu/plugins/smb/dialect.hpp"
 #include "kitovu/plugins/smb/interrupt.hpp"
 #include "kitovu/plugins/smb/library.hpp"
@@ -109,6 +110,7 @@ class SmbPlugin final : public SyncPlugin {
     SmbPlugin& operator=(const SmbPlugin&) = delete;
     ~SmbPlugin() override {
         disconnect();
+        forget_login();
         ::explicit_bzero(password_.data(), password_.size());
         if (stop_fd_ >= 0)
             ::close(stop_fd_);
@@ -147,51 +149,10 @@ class SmbPlugin final : public SyncPlugin {
     }
 
     // Logs in and opens the share's root, so a wrong host, port, password or share is reported
-    // here, in words a student can act on.
-    expected<void, UsageError> connect() override {
-        if (stopping())
-            return fail(stopped());
-        if (context_ == nullptr)
-            if (auto created = create_context(); !created)
-                return created;
-        lost_.reset();
-        int result = 0;
-        int error = 0;
-        bool encrypted = true;
-        {
-            detail::smb::Call call;
-            load_client_config();
-            // libsmbclient cannot be asked whether a session is encrypted, and 4.17 goes on
-            // without encryption when the server offers none, whatever it was told. At log
-            // level 5 it logs every message it encrypts: the login is checked by that.
-            auto& library = detail::smb::library();
-            if (encrypt_) {
-                library.last_log.clear();
-                library.unencrypted = false;
-                smbc_setDebug(context_, 5);
-            }
-            struct ::stat info {};
-            result = smbc_getFunctionStat(context_)(context_, url({}).c_str(), &info);
-            error = errno;
-            if (encrypt_) {
-                smbc_setDebug(context_, 0);
-                encrypted = !library.unencrypted &&
-                            library.last_log.find("Encrypted SMB2 message") != std::string::npos;
-                library.unencrypted = false;
-            }
-        }
-        if (result == 0 && encrypted) {
-            answered_before_ = true;
-            return {};
-        }
-        if (result == 0) {
-            release_context(); // never used unencrypted
-            return fail(not_encrypted());
-        }
-        if (stopping())
-            return fail(stopped());
-        return fail(connect_error(error));
-    }
+    // here, in words a student can act on. Where this process logged in to the same share with
+    // the same settings before, the download process is started instead and logs in on its own
+    // (smb/session.hpp).
+    expected<void, UsageError> connect() override;
 
     void disconnect() noexcept override {
         stop_helpers();
@@ -213,80 +174,22 @@ class SmbPlugin final : public SyncPlugin {
         return retrieved;
     }
 
+    // Measured on this instance's first listing: more listing processes and downloads over a
+    // slow link (link.hpp).
+    std::chrono::microseconds round_trip() const override { return round_trip_; }
+
   protected:
     // Wakes the waits of this instance (see wait_for) and, since libsmbclient's own waits
-    // cannot be woken, ends the connections they wait on.
+    // cannot be woken, ends the connections they wait on: its own, never another instance's.
     void interrupt() noexcept override {
         const std::uint64_t one = 1;
         [[maybe_unused]] const auto ignored = ::write(stop_fd_, &one, sizeof one);
-        detail::smb::shut_connections_to(port_);
+        detail::smb::shut_connections_of(this, port_);
     }
 
   private:
-    expected<Retrieved, UsageError> retrieve_here(const RemoteEntry& entry, ChunkWriter out) {
-        if (context_ == nullptr && !lost_) // it went to a helper that was then given up
-            if (auto connected = connect(); !connected) {
-                auto error = connected.error();
-                error.path = entry.path;
-                return fail(std::move(error));
-            }
-        if (auto usable = ready(); !usable) {
-            auto error = usable.error();
-            error.path = entry.path;
-            return fail(std::move(error));
-        }
-        // Three round trips per small file: open, one read, close. The mtime comes from the
-        // listing (an fstat would cost a fourth), and a file that fits one read is asked for
-        // exactly its listed size: libsmbclient answers a short read by asking again, and that
-        // second READ would only report the end. Larger files are read until a read returns
-        // nothing, so one rewritten while it downloads shows in its size and is refused. (A small
-        // file rewritten with another size between listing and download is cut or short; the
-        // next listing shows its new size and mtime and downloads it again.)
-        OpenFile file{context_};
-        {
-            detail::smb::Call call;
-            load_client_config();
-            file.handle =
-                smbc_getFunctionOpen(context_)(context_, url(entry.locator).c_str(), O_RDONLY, 0);
-            const int error = errno;
-            if (fell_back_to_plain())
-                return fail(with_path(*lost_, entry.path));
-            if (file.handle == nullptr)
-                return fail(transfer_error(error, entry.path, "cannot open"));
-        }
-        if (block_.empty()) {
-            own_block_.resize(block_size);
-            block_ = own_block_;
-        }
-        for (std::uint64_t total = 0;;) {
-            if (stopping())
-                return fail(with_path(stopped(), entry.path));
-            const std::size_t want =
-                entry.size > total ? static_cast<std::size_t>(
-                                         std::min<std::uint64_t>(block_.size(), entry.size - total))
-                                   : block_.size();
-            ssize_t got = 0;
-            int error = 0;
-            {
-                detail::smb::Call call;
-                got = smbc_getFunctionRead(context_)(context_, file.handle, block_.data(), want);
-                error = errno;
-                if (fell_back_to_plain())
-                    return fail(with_path(*lost_, entry.path));
-            }
-            if (got < 0)
-                return fail(transfer_error(error, entry.path, "cannot read"));
-            if (got == 0)
-                break;
-            if (auto written = out(std::span{block_.data(), static_cast<std::size_t>(got)});
-                !written)
-                return fail(written.error());
-            total += static_cast<std::uint64_t>(got);
-            if (total == entry.size && entry.size <= block_.size())
-                break;
-        }
-        return Retrieved{};
-    }
+    // In smb/download.hpp: one file read through this instance's own connection.
+    expected<Retrieved, UsageError> retrieve_here(const RemoteEntry& entry, ChunkWriter out);
 
     // Read size per smbc_read call. 50 MB file over loopback from Samba 4.17, median MB/s of 7
     // runs: 64 KiB 475, 128 KiB 686, 256 KiB 924, 512 KiB 1200, 1 MiB 1338, 2 MiB 1431,
@@ -312,43 +215,8 @@ class SmbPlugin final : public SyncPlugin {
         bool unencrypted = false; // libsmbclient logged in again without the required encryption
     };
 
-    // Closes the remote file, under the library lock, however retrieve() ends.
-    struct OpenFile {
-        SMBCCTX* context;
-        SMBCFILE* handle = nullptr;
-        explicit OpenFile(SMBCCTX* owner) noexcept : context(owner) {}
-        OpenFile(const OpenFile&) = delete;
-        OpenFile& operator=(const OpenFile&) = delete;
-        ~OpenFile() {
-            if (handle == nullptr)
-                return;
-            detail::smb::Call call;
-            smbc_getFunctionClose(context)(context, handle);
-        }
-    };
-
     static constexpr std::uint16_t reparse_point = 0x400; // FILE_ATTRIBUTE_REPARSE_POINT
     static constexpr std::uint16_t directory = 0x10;      // FILE_ATTRIBUTE_DIRECTORY
-
-    // libsmbclient asks for credentials whenever it logs in (again): after a reconnect too.
-    static void authenticate(SMBCCTX* context, const char* /*server*/, const char* /*share*/,
-                             char* workgroup, int workgroup_size, char* user, int user_size,
-                             char* password, int password_size) {
-        const auto* self = static_cast<const SmbPlugin*>(smbc_getOptionUserData(context));
-        if (self == nullptr)
-            return;
-        copy_to(self->domain_, workgroup, workgroup_size);
-        copy_to(self->user_, user, user_size);
-        copy_to(self->password_, password, password_size);
-    }
-
-    static void copy_to(const std::string& from, char* to, int size) {
-        if (to == nullptr || size <= 0)
-            return;
-        const std::size_t n = std::min(from.size(), static_cast<std::size_t>(size) - 1);
-        std::memcpy(to, from.data(), n);
-        to[n] = '\0';
-    }
 
     // ---- Download processes -----------------------------------------------------------------
     // libsmbclient allows one call at a time per process (see detail::smb::Library), so parallel
@@ -364,12 +232,12 @@ class SmbPlugin final : public SyncPlugin {
 
     static constexpr std::size_t request_limit = 128 * 1024; // locator and path of one file
 
-    static constexpr std::size_t listing_processes = 3;
-
     // In smb/helper_processes.hpp:
-    bool start_helper();                     // the download process of this instance
-    bool start_listers(std::size_t folders); // listing processes, once; whether any run
-    std::optional<Helper> spawn_helper();    // forks one, logged in on its own
+    bool start_helper(); // the download process of this instance
+    // Listing processes for `waiting` folders, as many as the link needs (listers_for_link);
+    // whether any run.
+    bool start_listers(std::size_t waiting);
+    std::optional<Helper> spawn_helper();                        // forks one, logged in on its own
     [[noreturn]] void serve(int fd, std::byte* shared) noexcept; // a helper's life
     expected<Retrieved, UsageError> retrieve_there(const RemoteEntry& entry, ChunkWriter out);
     static std::string encode_error(const UsageError& e);
@@ -384,92 +252,18 @@ class SmbPlugin final : public SyncPlugin {
 
     UsageError stopped() const { return error(ErrorKind::cancelled, "stopped"); }
 
-    void release_context() noexcept {
-        if (context_ == nullptr)
-            return;
-        detail::smb::Call call;
-        // Freeing says goodbye to the server, which waits for its answer: not to one taken for
-        // gone (or a stopped run), whose connections end without it.
-        if (lost_ || stopping())
-            detail::smb::shut_connections_to(port_);
-        smbc_free_context(context_, 1);
-        context_ = nullptr;
-        auto& library = detail::smb::library();
-        if (--library.contexts == 0)
-            library.loaded_config.clear(); // libsmbclient dropped it with its last context
-    }
-
-    expected<void, UsageError> create_context() {
-        detail::smb::Call call;
-        SMBCCTX* context = smbc_new_context();
-        if (context == nullptr)
-            return fail({.kind = ErrorKind::internal,
-                         .message = "cannot start the SMB client: " +
-                                    std::generic_category().message(errno),
-                         .connection = connection_});
-        smbc_setDebug(context, 0);
-        smbc_setOptionDebugToStderr(context, 1); // never stdout, should the callback be reset
-        smbc_setLogCallback(context, nullptr, &detail::smb::keep_log);
-        smbc_setFunctionAuthDataWithContext(context, &SmbPlugin::authenticate);
-        smbc_setOptionUserData(context, this);
-        smbc_setWorkgroup(context, domain_.c_str());
-        smbc_setUser(context, user_.c_str());
-        smbc_setPort(context, port_);
-        smbc_setTimeout(context, timeout_seconds_ * 1000);
-        smbc_setOptionUseKerberos(context, 0);
-        smbc_setOptionFallbackAfterKerberos(context, 0);
-        smbc_setOptionUseCCache(context, 0);
-        smbc_setOptionNoAutoAnonymousLogin(context, 1);
-        smbc_setOptionSmbEncryptionLevel(context, encrypt_ ? SMBC_ENCRYPTLEVEL_REQUIRE
-                                                           : SMBC_ENCRYPTLEVEL_NONE);
-        if (smbc_init_context(context) == nullptr) {
-            // Not freed: smbc_free_context() of an uninitialised context decrements libsmbclient's
-            // count of initialised ones and may unload the library under other instances.
-            return fail({.kind = ErrorKind::internal,
-                         .message = "cannot start the SMB client: " +
-                                    std::generic_category().message(errno),
-                         .connection = connection_});
-        }
-        context_ = context;
-        ++detail::smb::library().contexts;
-        return {};
-    }
-
-    // The client settings kitovu decides whatever ~/.smb/smb.conf or /etc/samba/smb.conf say:
-    // signing (libsmbclient 4.17 takes it only from smb.conf: `client signing`), the protocol
-    // range (SMB1 is never used), and folders that cannot be created, so that libsmbclient keeps
-    // its name cache (gencache.tdb, by default in /run/samba) in memory: kitovu writes nothing
-    // outside its cache and target folders. libsmbclient's config is process-wide, so it is
-    // loaded again whenever an instance with other settings makes a call.
-    std::string client_config() const {
-        return "[global]\n"
-               "client signing = " +
-               signing_ +
-               "\n"
-               "client min protocol = SMB2_02\n"
-               "client max protocol = SMB3\n"
-               "lock directory = /proc/kitovu-writes-no-samba-state\n"
-               "state directory = /proc/kitovu-writes-no-samba-state\n"
-               "cache directory = /proc/kitovu-writes-no-samba-state\n";
-    }
-
-    // Call with the library lock held. smbc_setConfiguration() reads a file; an anonymous memory
-    // file keeps kitovu from writing anything to disk for it.
-    void load_client_config() {
-        auto& library = detail::smb::library();
-        const std::string config = client_config();
-        if (library.loaded_config == config)
-            return;
-        const int fd = ::memfd_create("kitovu-smb.conf", MFD_CLOEXEC);
-        if (fd < 0)
-            return;
-        bool written =
-            ::write(fd, config.data(), config.size()) == static_cast<ssize_t>(config.size());
-        const std::string path = "/proc/self/fd/" + std::to_string(fd);
-        if (written && smbc_setConfiguration(context_, path.c_str()) == 0)
-            library.loaded_config = config;
-        ::close(fd);
-    }
+    // In smb/session.hpp: this instance's libsmbclient context, its settings and its login.
+    expected<void, UsageError> log_in(); // here, in this process
+    std::string login_key() const;       // what a login depends on
+    void forget_login() noexcept;        // this instance's login no longer vouches for others
+    static void authenticate(SMBCCTX* context, const char* server, const char* share,
+                             char* workgroup, int workgroup_size, char* user, int user_size,
+                             char* password, int password_size);
+    static void copy_to(const std::string& from, char* to, int size);
+    void release_context() noexcept;
+    expected<void, UsageError> create_context();
+    std::string client_config() const;
+    void load_client_config(); // with the library lock held
 
     // smb://HOST/SHARE/PATH with PATH percent-encoded; the port is set on the context.
     std::string url(std::string_view path) const {
@@ -538,9 +332,12 @@ class SmbPlugin final : public SyncPlugin {
     std::vector<std::byte> own_block_; // block_size, allocated on the first download here
     Helper helper_;                    // downloads
     std::vector<Helper> listers_;      // listing, started when a listing fans out
-    bool helpers_off_ = false;         // a helper got stuck: this instance works in-process only
-    bool answered_before_ = false;     // a login succeeded (here, or in the process that forked)
-    std::vector<char> channel_;        // the latest message from the helper
+    std::string vouched_;              // the login_key this instance's login counts for, if any
+    bool listers_full_ = false;        // one could not be started: no more are tried
+    std::chrono::microseconds round_trip_{}; // estimated from a listing here (see list)
+    bool helpers_off_ = false;     // a helper got stuck: this instance works in-process only
+    bool answered_before_ = false; // a login succeeded (here, or in the process that forked)
+    std::vector<char> channel_;    // the latest message from the helper
     int stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); // readable once the run stops
 };
 
@@ -550,6 +347,8 @@ inline const PluginRegistry::Add<SmbPlugin> smb_plugin{
 } // namespace kitovu
 
 // The rest of SmbPlugin, by idea.
+#include "kitovu/plugins/smb/download.hpp"
 #include "kitovu/plugins/smb/errors.hpp"
 #include "kitovu/plugins/smb/helper_processes.hpp"
 #include "kitovu/plugins/smb/listing.hpp"
+#include "kitovu/plugins/smb/session.hpp"

@@ -1,7 +1,7 @@
-// The smb plugin's helper processes: one per instance for downloads, up to three for listing a
-// tree that fans out. libsmbclient allows one call at a time per process (see library.hpp), so
-// parallel work needs processes; they talk to their instance as wire.hpp describes. Part of
-// SmbPlugin (plugins/smb.hpp), whose declarations say what each function is for.
+// The smb plugin's helper processes: one per instance for downloads, and for listing a tree that
+// fans out as many as the link needs (link.hpp). libsmbclient allows one call at a time per process
+// (see library.hpp), so parallel work needs processes; they talk to their instance as wire.hpp
+// describes. Part of SmbPlugin (plugins/smb.hpp), whose declarations say what each function is for.
 #pragma once
 
 #include "kitovu/plugins/smb.hpp"
@@ -18,12 +18,15 @@ inline bool SmbPlugin::start_helper() {
     return true;
 }
 
-// Starts up to `folders` (at most listing_processes) listing processes, once; whether any run.
-inline bool SmbPlugin::start_listers(std::size_t folders) {
-    while (listers_.size() < std::min(folders, listing_processes)) {
+// Grows the listing processes to what `waiting` folders need on this link. They log in at once,
+// each on its own, while the others list.
+inline bool SmbPlugin::start_listers(std::size_t waiting) {
+    while (!listers_full_ && listers_.size() < listers_for_link(waiting, round_trip_)) {
         auto started = spawn_helper();
-        if (!started)
+        if (!started) {
+            listers_full_ = true;
             break;
+        }
         listers_.push_back(*started);
     }
     return !listers_.empty();
@@ -100,7 +103,7 @@ inline UsageError SmbPlugin::decode_error(std::string_view payload, const std::s
     context_ = nullptr; // the parent's copy: never used or freed here
     block_ = std::span{shared, block_size};
     std::optional<UsageError> broken;
-    if (auto connected = connect(); !connected)
+    if (auto connected = log_in(); !connected)
         broken = connected.error();
     std::vector<char> buffer(request_limit);
     using detail::smb::Message;

@@ -9,6 +9,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -26,6 +27,8 @@ struct Library {
     std::string loaded_config; // the client settings last loaded (see SmbPlugin::client_config)
     std::string last_log;      // libsmbclient's latest log lines: for diagnoses, never printed
     bool unencrypted = false;  // libsmbclient went on without the encryption it was told to require
+    // Logins here that succeeded, by SmbPlugin::login_key, counted while their instances live.
+    std::map<std::string, int> logged_in;
 };
 
 inline Library& library() {

@@ -6,6 +6,29 @@
 
 namespace kitovu {
 
+namespace detail::smb {
+// The round trip a folder's listing shows: opendir and reading it take about four (create, two
+// directory queries, close), and each entry costs some CPU besides (a few microseconds on this
+// class of machine, server and client together), which is taken off first so that a large folder
+// on loopback does not pass for a slow link.
+constexpr std::chrono::microseconds round_trip_of_listing(std::chrono::microseconds took,
+                                                          std::size_t entries) {
+    const auto cpu = std::chrono::microseconds{5} * static_cast<std::int64_t>(entries);
+    return took > cpu ? (took - cpu) / 4 : std::chrono::microseconds{};
+}
+
+// The round trip a login shows where it is clearly slow, else zero (the first listing tells).
+// A login and the stat that checks the share take about seven round trips (TCP, negotiate, two
+// session setups, tree connect, create and close), and up to some tens of milliseconds of CPU
+// on both sides when the machine is busy (taken off first): only a round trip of 5 ms or more
+// stands out from that.
+constexpr std::chrono::microseconds round_trip_of_login(std::chrono::microseconds took) {
+    constexpr std::chrono::microseconds cpu{35000};
+    const auto round_trip = took > cpu ? (took - cpu) / 7 : std::chrono::microseconds{};
+    return round_trip >= std::chrono::microseconds{5000} ? round_trip : std::chrono::microseconds{};
+}
+} // namespace detail::smb
+
 // Lists here until the tree fans out, then in parallel in listing processes (see
 // start_helper): libsmbclient spends much CPU per folder, and one process has one lock.
 // Each folder goes to `out` as soon as it is read, never under the library lock (the
@@ -13,7 +36,7 @@ namespace kitovu {
 inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, ListFilter keep,
                                                   WarningSink warn, ListSink out) {
     if (context_ == nullptr) // it went to a download process: log in again
-        if (auto connected = connect(); !connected)
+        if (auto connected = log_in(); !connected)
             return fail(connected.error());
     if (auto usable = ready(); !usable)
         return fail(usable.error());
@@ -93,19 +116,35 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
         received.clear();
         give_up_helpers();
     };
+    // Over a link the login showed slow, the listing processes log in while the top folder is
+    // listed here: all that the link allows, since a login costs more round trips than a
+    // listing and a course tree is wider below its top (a few logins wasted on a flat source).
+    if (!helpers_off_ && round_trip_ >= fast_link_round_trip)
+        start_listers(polite_connections);
     for (;;) {
         if (stopping())
             return fail(stopped());
+        // More listing processes as the queue grows, up to what the link needs. A single
+        // folder with none in the processes is listed here: no wait for a process's login.
+        if (!helpers_off_ && pending.size() >= 2)
+            start_listers(pending.size());
         const bool parallel =
-            !helpers_off_ &&
-            (!listers_.empty() || (pending.size() >= 2 && start_listers(pending.size())));
+            !helpers_off_ && !listers_.empty() &&
+            (pending.size() >= 2 ||
+             std::ranges::any_of(working, [](const auto& folder) { return folder.has_value(); }));
         if (!parallel) {
             if (pending.empty())
                 return {};
             const std::string folder = std::move(pending.front());
             pending.pop_front();
             const std::string remote = detail::smb::join(base, folder);
+            const auto started = std::chrono::steady_clock::now();
             auto listed = read_folder(remote);
+            if (listed && round_trip_ == std::chrono::microseconds{})
+                round_trip_ = detail::smb::round_trip_of_listing(
+                    std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - started),
+                    listed->size());
             if (!listed && stopping())
                 return fail(stopped());
             if (!listed) {

@@ -1,0 +1,213 @@
+// A TCP proxy that delays each direction by a fixed time, to measure over a link with the round
+// trip of a VPN from home on one machine. It delays, it does not limit bandwidth: every chunk
+// read from one side is written to the other `delay` after it arrived, in order, so a request
+// and its answer each take `delay` and a round trip takes twice that. Many connections at once.
+//
+//   delay_proxy LISTEN_PORT TARGET_PORT DELAY_MS COUNTS_FILE
+//
+// Listens on 127.0.0.1:LISTEN_PORT (0: any free port, printed on stdout) and forwards to
+// 127.0.0.1:TARGET_PORT. On SIGUSR1 it appends to COUNTS_FILE one line of what it forwarded
+// since the last one, then starts counting again:
+//   connections  requests  answers  turns
+// where requests are chunks from the client, answers chunks from the server, and turns the
+// client chunks that arrived after the server had last spoken on their connection: a
+// synchronous client (libsmbclient, smbget) waits a round trip for each, so turns count its
+// round trips. SIGTERM and SIGINT end it.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::atomic<long> connections{0};
+std::atomic<long> requests{0};
+std::atomic<long> answers{0};
+std::atomic<long> turns{0};
+
+struct Chunk {
+    Clock::time_point arrived;
+    std::vector<char> bytes; // empty: the sender closed its side
+};
+
+// One direction of one connection: a reader queues what arrives, a writer sends it on late.
+struct Direction {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<Chunk> chunks;
+};
+
+struct Connection {
+    int client;
+    int server;
+    std::atomic<bool> server_spoke{true}; // the first request is a turn too
+    std::atomic<int> writers_left{2};
+    Direction up;   // client to server
+    Direction down; // server to client
+    Connection(int from, int to) : client(from), server(to) {}
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection() {
+        ::close(client);
+        ::close(server);
+    }
+};
+
+void read_side(std::shared_ptr<Connection> c, bool from_client) {
+    Direction& d = from_client ? c->up : c->down;
+    const int fd = from_client ? c->client : c->server;
+    std::vector<char> buffer(256 * 1024);
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        Chunk chunk{Clock::now(), {}};
+        if (n > 0) {
+            chunk.bytes.assign(buffer.data(), buffer.data() + n);
+            if (from_client) {
+                ++requests;
+                if (c->server_spoke.exchange(false))
+                    ++turns;
+            } else {
+                ++answers;
+                c->server_spoke = true;
+            }
+        }
+        {
+            std::scoped_lock lock{d.mutex};
+            d.chunks.push_back(std::move(chunk));
+        }
+        d.ready.notify_one();
+        if (n <= 0)
+            return;
+    }
+}
+
+void write_side(std::shared_ptr<Connection> c, bool to_server, std::chrono::milliseconds delay) {
+    Direction& d = to_server ? c->up : c->down;
+    const int fd = to_server ? c->server : c->client;
+    for (;;) {
+        Chunk chunk;
+        {
+            std::unique_lock lock{d.mutex};
+            d.ready.wait(lock, [&] { return !d.chunks.empty(); });
+            chunk = std::move(d.chunks.front());
+            d.chunks.pop_front();
+        }
+        std::this_thread::sleep_until(chunk.arrived + delay);
+        bool ok = !chunk.bytes.empty();
+        for (std::size_t sent = 0; ok && sent < chunk.bytes.size();) {
+            const ssize_t n =
+                ::send(fd, chunk.bytes.data() + sent, chunk.bytes.size() - sent, MSG_NOSIGNAL);
+            ok = n > 0;
+            sent += ok ? static_cast<std::size_t>(n) : 0;
+        }
+        if (!ok) {
+            // The other side learns of the end as it would without the proxy.
+            ::shutdown(fd, SHUT_WR);
+            ::shutdown(to_server ? c->client : c->server, SHUT_RD);
+            return;
+        }
+    }
+}
+
+int listen_on(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(fd, 256) != 0) {
+        std::perror("delay_proxy: cannot listen");
+        std::exit(1);
+    }
+    return fd;
+}
+
+int connect_to(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// Signals are taken by this thread only: counts on SIGUSR1, the end on SIGTERM or SIGINT.
+void on_signals(const sigset_t& set, std::string counts_file) {
+    for (;;) {
+        int signal = 0;
+        ::sigwait(&set, &signal);
+        if (signal != SIGUSR1)
+            std::_Exit(0);
+        if (std::FILE* f = std::fopen(counts_file.c_str(), "a")) {
+            std::fprintf(f, "%ld %ld %ld %ld\n", connections.exchange(0), requests.exchange(0),
+                         answers.exchange(0), turns.exchange(0));
+            std::fclose(f);
+        }
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 5) {
+        std::fprintf(stderr, "usage: delay_proxy LISTEN_PORT TARGET_PORT DELAY_MS COUNTS_FILE\n");
+        return 2;
+    }
+    const int target = std::atoi(argv[2]);
+    const std::chrono::milliseconds delay{std::atoi(argv[3])};
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int signal : {SIGUSR1, SIGTERM, SIGINT})
+        sigaddset(&set, signal);
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread{on_signals, set, std::string{argv[4]}}.detach();
+
+    const int listener = listen_on(std::atoi(argv[1]));
+    sockaddr_in bound{};
+    socklen_t length = sizeof bound;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &length);
+    std::printf("%d\n", ntohs(bound.sin_port));
+    std::fflush(stdout);
+    for (;;) {
+        const int client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client < 0)
+            continue;
+        const int server = connect_to(target);
+        if (server < 0) {
+            ::close(client);
+            continue;
+        }
+        const int one = 1;
+        ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        ::setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        ++connections;
+        auto c = std::make_shared<Connection>(client, server);
+        std::thread{read_side, c, true}.detach();
+        std::thread{read_side, c, false}.detach();
+        std::thread{write_side, c, true, delay}.detach();
+        std::thread{write_side, c, false, delay}.detach();
+    }
+}

@@ -1,0 +1,211 @@
+// The smb plugin's session: the libsmbclient context of an instance (or of a helper process,
+// which logs in on its own), the client settings it is given, and the login that checks them.
+// Part of SmbPlugin (plugins/smb.hpp), whose declarations say what each function is for.
+#pragma once
+
+#include "kitovu/plugins/smb.hpp"
+
+namespace kitovu {
+
+// Logs in and opens the share's root, so a wrong host, port, password or share is reported
+// here, in words a student can act on.
+// libsmbclient's calls take turns in one process, so the instances of a run that each logged in
+// here would log in one after another, each login several round trips: over a slow link that
+// was most of a small sync. Once one login here showed that the server takes these settings,
+// the others start their download process at once, and those log in in parallel.
+inline expected<void, UsageError> SmbPlugin::connect() {
+    if (stopping())
+        return fail(stopped());
+    bool known = false;
+    {
+        detail::smb::Call call;
+        known = detail::smb::library().logged_in.contains(login_key());
+        // Counted while the instance that logged in lives: the planner's, while the others open.
+    }
+    if (known && !helpers_off_ && helper_.pid <= 0 && start_helper()) {
+        answered_before_ = true;
+        return {};
+    }
+    return log_in();
+}
+
+// The password is in it as a hash that stays in this process's memory.
+inline std::string SmbPlugin::login_key() const {
+    return where() + '/' + share_ + '/' + domain_ + '\\' + user_ + '/' + signing_ +
+           (encrypt_ ? "/encrypt/" : "/") + std::to_string(std::hash<std::string>{}(password_));
+}
+
+inline void SmbPlugin::forget_login() noexcept {
+    if (vouched_.empty())
+        return;
+    detail::smb::Call call;
+    auto& logged_in = detail::smb::library().logged_in;
+    if (const auto found = logged_in.find(vouched_);
+        found != logged_in.end() && --found->second <= 0)
+        logged_in.erase(found);
+    vouched_.clear();
+}
+
+inline expected<void, UsageError> SmbPlugin::log_in() {
+    if (stopping())
+        return fail(stopped());
+    if (context_ == nullptr)
+        if (auto created = create_context(); !created)
+            return created;
+    lost_.reset();
+    int result = 0;
+    int error = 0;
+    bool encrypted = true;
+    {
+        detail::smb::Call call;
+        load_client_config();
+        // libsmbclient cannot be asked whether a session is encrypted, and 4.17 goes on
+        // without encryption when the server offers none, whatever it was told. At log
+        // level 5 it logs every message it encrypts: the login is checked by that.
+        auto& library = detail::smb::library();
+        if (encrypt_) {
+            library.last_log.clear();
+            library.unencrypted = false;
+            smbc_setDebug(context_, 5);
+        }
+        struct ::stat info {};
+        const auto before = detail::smb::connections_to(port_);
+        const auto began = std::chrono::steady_clock::now();
+        result = smbc_getFunctionStat(context_)(context_, url({}).c_str(), &info);
+        error = errno;
+        detail::smb::claim_connections(this, port_, before);
+        round_trip_ =
+            detail::smb::round_trip_of_login(std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - began));
+        if (encrypt_) {
+            smbc_setDebug(context_, 0);
+            encrypted = !library.unencrypted &&
+                        library.last_log.find("Encrypted SMB2 message") != std::string::npos;
+            library.unencrypted = false;
+        }
+        if (result == 0 && encrypted && vouched_.empty()) {
+            vouched_ = login_key();
+            ++library.logged_in[vouched_];
+        }
+    }
+    if (result == 0 && encrypted) {
+        answered_before_ = true;
+        return {};
+    }
+    if (result == 0) {
+        release_context(); // never used unencrypted
+        return fail(not_encrypted());
+    }
+    if (stopping())
+        return fail(stopped());
+    return fail(connect_error(error));
+}
+
+// libsmbclient asks for credentials whenever it logs in (again): after a reconnect too.
+inline void SmbPlugin::authenticate(SMBCCTX* context, const char* /*server*/, const char* /*share*/,
+                                    char* workgroup, int workgroup_size, char* user, int user_size,
+                                    char* password, int password_size) {
+    const auto* self = static_cast<const SmbPlugin*>(smbc_getOptionUserData(context));
+    if (self == nullptr)
+        return;
+    copy_to(self->domain_, workgroup, workgroup_size);
+    copy_to(self->user_, user, user_size);
+    copy_to(self->password_, password, password_size);
+}
+
+inline void SmbPlugin::copy_to(const std::string& from, char* to, int size) {
+    if (to == nullptr || size <= 0)
+        return;
+    const std::size_t n = std::min(from.size(), static_cast<std::size_t>(size) - 1);
+    std::memcpy(to, from.data(), n);
+    to[n] = '\0';
+}
+
+inline void SmbPlugin::release_context() noexcept {
+    if (context_ == nullptr)
+        return;
+    detail::smb::Call call;
+    // Freeing says goodbye to the server, which waits for its answer: not to one taken for
+    // gone (or a stopped run), whose connections end without it.
+    if (lost_ || stopping())
+        detail::smb::shut_connections_of(this, port_);
+    detail::smb::release_connections(this);
+    smbc_free_context(context_, 1);
+    context_ = nullptr;
+    auto& library = detail::smb::library();
+    if (--library.contexts == 0)
+        library.loaded_config.clear(); // libsmbclient dropped it with its last context
+}
+
+inline expected<void, UsageError> SmbPlugin::create_context() {
+    detail::smb::Call call;
+    SMBCCTX* context = smbc_new_context();
+    if (context == nullptr)
+        return fail(
+            {.kind = ErrorKind::internal,
+             .message = "cannot start the SMB client: " + std::generic_category().message(errno),
+             .connection = connection_});
+    smbc_setDebug(context, 0);
+    smbc_setOptionDebugToStderr(context, 1); // never stdout, should the callback be reset
+    smbc_setLogCallback(context, nullptr, &detail::smb::keep_log);
+    smbc_setFunctionAuthDataWithContext(context, &SmbPlugin::authenticate);
+    smbc_setOptionUserData(context, this);
+    smbc_setWorkgroup(context, domain_.c_str());
+    smbc_setUser(context, user_.c_str());
+    smbc_setPort(context, port_);
+    smbc_setTimeout(context, timeout_seconds_ * 1000);
+    smbc_setOptionUseKerberos(context, 0);
+    smbc_setOptionFallbackAfterKerberos(context, 0);
+    smbc_setOptionUseCCache(context, 0);
+    smbc_setOptionNoAutoAnonymousLogin(context, 1);
+    smbc_setOptionSmbEncryptionLevel(context,
+                                     encrypt_ ? SMBC_ENCRYPTLEVEL_REQUIRE : SMBC_ENCRYPTLEVEL_NONE);
+    if (smbc_init_context(context) == nullptr) {
+        // Not freed: smbc_free_context() of an uninitialised context decrements libsmbclient's
+        // count of initialised ones and may unload the library under other instances.
+        return fail(
+            {.kind = ErrorKind::internal,
+             .message = "cannot start the SMB client: " + std::generic_category().message(errno),
+             .connection = connection_});
+    }
+    context_ = context;
+    ++detail::smb::library().contexts;
+    return {};
+}
+
+// The client settings kitovu decides whatever ~/.smb/smb.conf or /etc/samba/smb.conf say:
+// signing (libsmbclient 4.17 takes it only from smb.conf: `client signing`), the protocol
+// range (SMB1 is never used), and folders that cannot be created, so that libsmbclient keeps
+// its name cache (gencache.tdb, by default in /run/samba) in memory: kitovu writes nothing
+// outside its cache and target folders. libsmbclient's config is process-wide, so it is
+// loaded again whenever an instance with other settings makes a call.
+inline std::string SmbPlugin::client_config() const {
+    return "[global]\n"
+           "client signing = " +
+           signing_ +
+           "\n"
+           "client min protocol = SMB2_02\n"
+           "client max protocol = SMB3\n"
+           "lock directory = /proc/kitovu-writes-no-samba-state\n"
+           "state directory = /proc/kitovu-writes-no-samba-state\n"
+           "cache directory = /proc/kitovu-writes-no-samba-state\n";
+}
+
+// Call with the library lock held. smbc_setConfiguration() reads a file; an anonymous memory
+// file keeps kitovu from writing anything to disk for it.
+inline void SmbPlugin::load_client_config() {
+    auto& library = detail::smb::library();
+    const std::string config = client_config();
+    if (library.loaded_config == config)
+        return;
+    const int fd = ::memfd_create("kitovu-smb.conf", MFD_CLOEXEC);
+    if (fd < 0)
+        return;
+    bool written = ::write(fd, config.data(), config.size()) == static_cast<ssize_t>(config.size());
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    if (written && smbc_setConfiguration(context_, path.c_str()) == 0)
+        library.loaded_config = config;
+    ::close(fd);
+}
+
+} // namespace kitovu
