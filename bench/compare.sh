@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compares `kitovu sync` with rclone, smbget and smbclient on the same loopback Samba share
-# (issue 7, measurement half) and writes one markdown table per scenario to OUT.md.
+# and writes one markdown table per scenario to OUT.md.
 #
 #   bench/compare.sh [--wan] [--memory] OUT.md
 #
@@ -465,7 +465,7 @@ fi
       best = (r < s) ? r : s; who = (r < s) ? "rclone" : "smbget"
       vs_best = best > 0 ? k / best : 0; vs_limit = l > 0 ? k / l : 0; vs_rclone = r > 0 ? k / r : 0
       printf "\nkitovu --jobs 4 / fastest of rclone and smbget (%s, %.2f s): **%.2f×**; kitovu --jobs 4 / smbclient limit: **%.2f×**.\n", who, best, vs_best, vs_limit
-      # The targets of issue 7, judged on these medians.
+      # The loopback targets, judged on these medians.
       if (scen == "a" || scen == "b") printf "Target at most 0.9 × the fastest of rclone and smbget: %s.\n", verdict(vs_best, 0.9)
       if (scen == "e") printf "Targets at most 0.9 × the fastest of rclone and smbget: %s; at most 1.2 × the smbclient limit: %s.\n", verdict(vs_best, 0.9), verdict(vs_limit, 1.2)
       if (scen == "c") printf "Targets at most 0.5 × rclone (%.2f×): %s; at most 1.5 × the bare listing: %s.\n", vs_rclone, verdict(vs_rclone, 0.5), verdict(vs_limit, 1.5)
