@@ -196,9 +196,11 @@ run_tool() {
   if [ "$timed" = 1 ]; then
     drop_caches
     proxy_counts >/dev/null # from here on, this run's
+    [ -z "$proxy_pid" ] || : > "$work/trace"
     (cd "$work/out/$tool" && /usr/bin/time -f '%e %M' -o "$work/time" "${cmd[@]}" >"$work/log.$tool" 2>&1) || rc=$?
     cat "$work/time" | tail -1 >> "$work/r.$scen.$tool"
     proxy_counts >> "$work/n.$scen.$tool"
+    [ -z "$proxy_pid" ] || trace_summary >> "$work/k.$scen.$tool"
   else
     (cd "$work/out/$tool" && "${cmd[@]}" >"$work/log.$tool" 2>&1) || rc=$?
   fi
@@ -231,7 +233,8 @@ rotated() { local r=$1 i; for i in "${!active[@]}"; do echo "${active[$(((i + r)
 start_proxy() { # DELAY-MS each way
   stop_proxy
   : > "$work/counts"; rm -f "$work/proxy.port"
-  "$build/bench/delay_proxy" 0 "$port" "$1" "$work/counts" > "$work/proxy.port" &
+  : > "$work/trace"
+  DELAY_PROXY_TRACE=$work/trace "$build/bench/delay_proxy" 0 "$port" "$1" "$work/counts" > "$work/proxy.port" &
   proxy_pid=$!
   until [ -s "$work/proxy.port" ]; do sleep 0.05; done
   server_port=$(cat "$work/proxy.port")
@@ -250,6 +253,15 @@ proxy_counts() {
   kill -USR1 "$proxy_pid"
   while [ "$(wc -l < "$work/counts")" -eq "$before" ]; do sleep 0.01; done
   tail -1 "$work/counts"
+}
+# One line for the run just traced: the most round trips any one connection waited (the
+# shortest chain of them the run could have), then its round trips by the SMB2 request that began
+# them. A trace line: MS CONNECTION turn|more COMMAND...
+trace_summary() {
+  local longest
+  longest=$(awk '$3 == "turn" { per[$2]++ } END { m = 0; for (c in per) if (per[c] > m) m = per[c]; print m }' "$work/trace")
+  echo "$longest $(awk '$3 == "turn" { by[$4]++ } END { for (r in by) print by[r], r }' "$work/trace" |
+    sort -rn | awk '{ printf "%s%s=%d", (NR > 1 ? " " : ""), $2, $1 }')"
 }
 # Peak memory of a kitovu run and the processes it forked, all together: the sum of their
 # proportional set sizes (shared pages split between the processes sharing them), sampled.
@@ -395,6 +407,19 @@ link_tables() {
       conns=$(median_of 1 "$work/n.$scen.$tool") turns=$(median_of 4 "$work/n.$scen.$tool")
       name=${label[$tool]}
       printf '| %s | %s s | %s–%s s | %s | %s |\n' "$name" "$m" "$lo" "$hi" "$conns" "$turns"
+    done
+    echo
+    echo "Round trips of the median run by the request that began them, and the most that one connection waited:"
+    echo
+    for tool in "${tools[@]}"; do
+      [ -s "$work/k.$scen.$tool" ] || continue
+      # The line of the run whose wall time is the median (runs are in the same order in r. and k.).
+      paste -d' ' <(awk '{ print $1 }' "$work/r.$scen.$tool") "$work/k.$scen.$tool" | sort -n |
+        awk -v name="${label[$tool]}" '{ line[NR] = $0 } END {
+          n = split(line[int((NR + 1) / 2)], f, " ")
+          out = ""
+          for (i = 3; i <= n; i++) { split(f[i], kv, "="); out = out (out == "" ? "" : ", ") kv[1] " " kv[2] }
+          printf "- %s: one connection %d; %s\n", name, f[2], out }'
     done
     awk -v scen="$scen" -v rtt="$(echo "2 * $d / 1000" | bc -l)" -v files="$w_files" -v changed="$changed" \
         -v k="${med[kitovu]}" -v r="${med[rclone]}" -v t="${med[rclone16]:-0}" '

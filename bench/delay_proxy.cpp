@@ -13,6 +13,10 @@
 // client chunks that arrived after the server had last spoken on their connection: a
 // synchronous client (libsmbclient, smbget) waits a round trip for each, so turns count its
 // round trips. SIGTERM and SIGINT end it.
+//
+// With DELAY_PROXY_TRACE=FILE set, every client chunk is also written to FILE as one line
+//   MILLISECONDS CONNECTION turn|more COMMAND...
+// with the SMB2 commands it holds (several for a compound), to see where a run's round trips go.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,6 +29,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -41,6 +46,42 @@ std::atomic<long> requests{0};
 std::atomic<long> answers{0};
 std::atomic<long> turns{0};
 
+const Clock::time_point started = Clock::now();
+std::FILE* trace = nullptr; // DELAY_PROXY_TRACE
+std::mutex trace_mutex;
+
+// The SMB2 commands of the messages that start in `bytes` (NetBIOS-framed; a message split over
+// chunks is named only in the chunk where it starts).
+std::string smb2_commands(const std::vector<char>& bytes) {
+    static constexpr const char* names[] = {
+        "negotiate",     "session-setup", "logoff",   "tree-connect", "tree-disconnect",
+        "create",        "close",         "flush",    "read",         "write",
+        "lock",          "ioctl",         "cancel",   "echo",         "query-directory",
+        "change-notify", "query-info",    "set-info", "oplock-break"};
+    const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(bytes[at]); };
+    std::string out;
+    for (std::size_t frame = 0; frame + 4 <= bytes.size();) {
+        const std::size_t length = std::size_t{byte(frame + 1)} << 16 |
+                                   std::size_t{byte(frame + 2)} << 8 | byte(frame + 3);
+        std::size_t message = frame + 4;
+        if (message + 4 <= bytes.size() && std::memcmp(&bytes[message], "\xfdSMB", 4) == 0)
+            out += " encrypted";
+        while (message + 24 <= bytes.size() && std::memcmp(&bytes[message], "\xfeSMB", 4) == 0) {
+            const unsigned command = byte(message + 12) | byte(message + 13) << 8;
+            out += ' ';
+            out += command < std::size(names) ? names[command] : "?";
+            const std::size_t next = byte(message + 20) | byte(message + 21) << 8 |
+                                     byte(message + 22) << 16 |
+                                     std::size_t{byte(message + 23)} << 24;
+            if (next == 0)
+                break;
+            message += next;
+        }
+        frame += 4 + length;
+    }
+    return out;
+}
+
 struct Chunk {
     Clock::time_point arrived;
     std::vector<char> bytes; // empty: the sender closed its side
@@ -54,6 +95,7 @@ struct Direction {
 };
 
 struct Connection {
+    long id = 0;
     int client;
     int server;
     std::atomic<bool> server_spoke{true}; // the first request is a turn too
@@ -80,8 +122,16 @@ void read_side(std::shared_ptr<Connection> c, bool from_client) {
             chunk.bytes.assign(buffer.data(), buffer.data() + n);
             if (from_client) {
                 ++requests;
-                if (c->server_spoke.exchange(false))
+                const bool turn = c->server_spoke.exchange(false);
+                if (turn)
                     ++turns;
+                if (trace != nullptr) {
+                    const auto ms =
+                        std::chrono::duration<double, std::milli>(chunk.arrived - started);
+                    std::scoped_lock lock{trace_mutex};
+                    std::fprintf(trace, "%.1f %ld %s%s\n", ms.count(), c->id,
+                                 turn ? "turn" : "more", smb2_commands(chunk.bytes).c_str());
+                }
             } else {
                 ++answers;
                 c->server_spoke = true;
@@ -184,6 +234,10 @@ int main(int argc, char** argv) {
         sigaddset(&set, signal);
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::thread{on_signals, set, std::string{argv[4]}}.detach();
+    if (const char* path = std::getenv("DELAY_PROXY_TRACE"); path != nullptr && *path != '\0')
+        if ((trace = std::fopen(path, "a")) != nullptr) // emptied between runs by the caller
+            std::setvbuf(trace, nullptr, _IOLBF, 0);    // SIGTERM ends it without a flush
+    long next_id = 0;
 
     const int listener = listen_on(std::atoi(argv[1]));
     sockaddr_in bound{};
@@ -205,6 +259,7 @@ int main(int argc, char** argv) {
         ::setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         ++connections;
         auto c = std::make_shared<Connection>(client, server);
+        c->id = ++next_id;
         std::thread{read_side, c, true}.detach();
         std::thread{read_side, c, false}.detach();
         std::thread{write_side, c, true, delay}.detach();

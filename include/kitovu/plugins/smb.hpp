@@ -148,7 +148,7 @@ class SmbPlugin final : public SyncPlugin {
         return {};
     }
 
-    // Logs in and opens the share's root, so a wrong host, port, password or share is reported
+    // Logs in and connects the share, so a wrong host, port, password or share is reported
     // here, in words a student can act on. Where this process logged in to the same share with
     // the same settings before, the download process is started instead and logs in on its own
     // (smb/session.hpp).
@@ -224,11 +224,7 @@ class SmbPlugin final : public SyncPlugin {
     // connection and serves this instance's retrieve() calls. Forking, not executing a program,
     // keeps the password out of any command line; the process ends when the instance disconnects
     // and, through PR_SET_PDEATHSIG, when the thread that started it ends.
-    struct Helper {
-        pid_t pid = -1;
-        int fd = -1;                 // this side of the socket pair
-        std::byte* shared = nullptr; // slots blocks of block_size, mapped in both processes
-    };
+    using Helper = detail::smb::Helper;
 
     static constexpr std::size_t request_limit = 128 * 1024; // locator and path of one file
 
@@ -237,12 +233,19 @@ class SmbPlugin final : public SyncPlugin {
     // Listing processes for `waiting` folders, as many as the link needs (listers_for_link);
     // whether any run.
     bool start_listers(std::size_t waiting);
+    // A helper process that finished listing, to an instance of the same login that downloads
+    // (each under the library lock).
+    void put_idle(Helper& helper);
+    std::optional<Helper> take_idle();
+    static void end_idle(const std::string& login) noexcept;     // the idle ones of `login`
     std::optional<Helper> spawn_helper();                        // forks one, logged in on its own
     [[noreturn]] void serve(int fd, std::byte* shared) noexcept; // a helper's life
     expected<Retrieved, UsageError> retrieve_there(const RemoteEntry& entry, ChunkWriter out);
     static std::string encode_error(const UsageError& e);
     UsageError decode_error(std::string_view payload, const std::string& path) const;
     static void end(Helper& helper) noexcept; // killed, waited for, unmapped
+    static void kill_helper(Helper& helper) noexcept;
+    static void reap(Helper& helper) noexcept; // waited for, unmapped
     void stop_helper() noexcept { end(helper_); }
     void stop_helpers() noexcept;
     void give_up_helpers() noexcept; // and work in-process from now on
@@ -260,6 +263,12 @@ class SmbPlugin final : public SyncPlugin {
                              char* workgroup, int workgroup_size, char* user, int user_size,
                              char* password, int password_size);
     static void copy_to(const std::string& from, char* to, int size);
+    static int check_server(SMBCCTX* context, SMBCSRV* server);
+    static int add_cached_server(SMBCCTX* context, SMBCSRV* server, const char* host,
+                                 const char* share, const char* workgroup, const char* user);
+    // libsmbclient's own, wrapped by the two above (the same for every context)
+    static inline smbc_check_server_fn library_check_server = nullptr;
+    static inline smbc_add_cached_srv_fn library_add_cached_server = nullptr;
     void release_context() noexcept;
     expected<void, UsageError> create_context();
     std::string client_config() const;
@@ -311,6 +320,11 @@ class SmbPlugin final : public SyncPlugin {
 
     // In smb/listing.hpp: one folder's entries, and the file id of a folder entry.
     expected<std::vector<Item>, Failure> read_folder(const std::string& folder);
+    // Drops the listing processes given to put_idle and, with `idle_too`, gives those that are
+    // idle and listed their last folder; the vectors run along listers_.
+    void give_away(std::vector<std::optional<std::string>>& working,
+                   std::vector<std::vector<Item>>& received, std::vector<char>& sound,
+                   bool idle_too);
 
     std::uint64_t folder_id(SMBCFILE* dir, off_t at, std::string_view name);
 
@@ -338,6 +352,11 @@ class SmbPlugin final : public SyncPlugin {
     bool helpers_off_ = false;     // a helper got stuck: this instance works in-process only
     bool answered_before_ = false; // a login succeeded (here, or in the process that forked)
     std::vector<char> channel_;    // the latest message from the helper
+    struct Fresh {
+        SMBCSRV* server;
+        std::chrono::steady_clock::time_point since; // its login
+    };
+    std::vector<Fresh> fresh_; // connections libsmbclient need not check yet (check_server)
     int stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); // readable once the run stops
 };
 

@@ -140,6 +140,7 @@ inline bool SmbPlugin::resolves(const std::string& host) {
 
 // The error for a failed list, open or read of `path`, after connect() succeeded.
 inline UsageError SmbPlugin::transfer_error(int code, std::string path, std::string_view doing) {
+    fresh_.clear(); // libsmbclient checks the connections from now on (see check_server)
     switch (code) {
     case ENOENT:
     case ENOTDIR: return error(ErrorKind::not_found, "no longer on the server", std::move(path));

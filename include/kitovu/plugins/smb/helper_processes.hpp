@@ -8,9 +8,11 @@
 
 namespace kitovu {
 
-// Starts the download process of this instance.
+// Starts the download process of this instance: one that finished listing, where there is one.
 inline bool SmbPlugin::start_helper() {
-    auto started = spawn_helper();
+    auto started = take_idle();
+    if (!started)
+        started = spawn_helper();
     if (!started)
         return false;
     helper_ = *started;
@@ -18,11 +20,13 @@ inline bool SmbPlugin::start_helper() {
     return true;
 }
 
-// Grows the listing processes to what `waiting` folders need on this link. They log in at once,
-// each on its own, while the others list.
+// Grows the listing processes to what `waiting` folders need on this link: those it gave away
+// and no download took first, then new ones, which log in at once while the others list.
 inline bool SmbPlugin::start_listers(std::size_t waiting) {
     while (!listers_full_ && listers_.size() < listers_for_link(waiting, round_trip_)) {
-        auto started = spawn_helper();
+        auto started = take_idle();
+        if (!started)
+            started = spawn_helper();
         if (!started) {
             listers_full_ = true;
             break;
@@ -30,6 +34,36 @@ inline bool SmbPlugin::start_listers(std::size_t waiting) {
         listers_.push_back(*started);
     }
     return !listers_.empty();
+}
+
+inline void SmbPlugin::put_idle(Helper& helper) {
+    detail::smb::Call call;
+    detail::smb::library().idle.emplace_back(login_key(), helper);
+    helper = Helper{};
+}
+
+inline std::optional<SmbPlugin::Helper> SmbPlugin::take_idle() {
+    detail::smb::Call call;
+    auto& idle = detail::smb::library().idle;
+    const auto found = std::ranges::find(idle, login_key(), &std::pair<std::string, Helper>::first);
+    if (found == idle.end())
+        return std::nullopt;
+    const Helper helper = found->second;
+    idle.erase(found);
+    channel_.resize(request_limit);
+    return helper;
+}
+
+// With the library lock held.
+inline void SmbPlugin::end_idle(const std::string& login) noexcept {
+    auto& idle = detail::smb::library().idle;
+    for (auto& [key, helper] : idle)
+        if (key == login)
+            kill_helper(helper);
+    for (auto& [key, helper] : idle)
+        if (key == login)
+            reap(helper);
+    std::erase_if(idle, [&](const auto& item) { return item.first == login; });
 }
 
 inline std::optional<SmbPlugin::Helper> SmbPlugin::spawn_helper() {
@@ -101,6 +135,8 @@ inline UsageError SmbPlugin::decode_error(std::string_view payload, const std::s
         ::close_range(3, static_cast<unsigned>(fd) - 1, 0);
     ::close_range(static_cast<unsigned>(fd) + 1, ~0U, 0);
     context_ = nullptr; // the parent's copy: never used or freed here
+    fresh_.clear();
+    detail::smb::library().idle.clear(); // the parent's, whose descriptors are closed here
     block_ = std::span{shared, block_size};
     std::optional<UsageError> broken;
     if (auto connected = log_in(); !connected)
@@ -258,23 +294,37 @@ inline expected<Retrieved, UsageError> SmbPlugin::retrieve_there(const RemoteEnt
     }
 }
 
-inline void SmbPlugin::end(Helper& helper) noexcept {
+// Killed, not asked: it may be waiting for a server that no longer answers. The kernel closes its
+// connection; nothing of it is on the local disk.
+inline void SmbPlugin::kill_helper(Helper& helper) noexcept {
+    if (helper.pid > 0)
+        ::kill(helper.pid, SIGKILL);
+}
+
+inline void SmbPlugin::reap(Helper& helper) noexcept {
     if (helper.pid <= 0)
         return;
     ::close(helper.fd);
-    // Killed, not asked: it may be waiting for a server that no longer answers. The kernel
-    // closes its connection; nothing of it is on the local disk.
-    ::kill(helper.pid, SIGKILL);
     while (::waitpid(helper.pid, nullptr, 0) < 0 && errno == EINTR) {
     }
     ::munmap(helper.shared, slots * block_size);
     helper = Helper{};
 }
 
+inline void SmbPlugin::end(Helper& helper) noexcept {
+    kill_helper(helper);
+    reap(helper);
+}
+
+// All are killed before any is waited for: a process takes milliseconds to go, and a run
+// over a slow link ends with seventeen.
 inline void SmbPlugin::stop_helpers() noexcept {
+    kill_helper(helper_);
+    for (Helper& lister : listers_)
+        kill_helper(lister);
     stop_helper();
     for (Helper& lister : listers_)
-        end(lister);
+        reap(lister);
     listers_.clear();
 }
 

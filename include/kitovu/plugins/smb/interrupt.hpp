@@ -54,16 +54,17 @@ inline SocketOwners& socket_owners() {
 }
 
 // Shuts down (never closes: the descriptors stay libsmbclient's) the connections to `port` of
-// `instance` and those nobody owns yet (a login in progress): a libsmbclient call waiting on one
-// fails at once instead of after the time-out.
-inline void shut_connections_of(const void* instance, std::uint16_t port) noexcept {
+// `instance` and, with `unowned_too`, those nobody owns yet (a login in progress): a libsmbclient
+// call waiting on one fails at once instead of after the time-out.
+inline void shut_connections_of(const void* instance, std::uint16_t port,
+                                bool unowned_too = true) noexcept {
     try {
         const auto fds = connections_to(port);
         auto& owners = socket_owners();
         std::scoped_lock lock{owners.mutex};
         for (const int fd : fds) {
             const auto found = owners.owner.find(fd);
-            if (found == owners.owner.end() || found->second == instance)
+            if (found == owners.owner.end() ? unowned_too : found->second == instance)
                 ::shutdown(fd, SHUT_RDWR);
         }
     } catch (...) {

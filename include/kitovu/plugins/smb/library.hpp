@@ -7,14 +7,27 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <sys/types.h>
+
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace kitovu::detail::smb {
+// A helper process of this process (SmbPlugin::start_helper): logged in on its own connection,
+// it lists folders and downloads files for the instance that holds it.
+struct Helper {
+    pid_t pid = -1;
+    int fd = -1;                 // this side of the socket pair
+    std::byte* shared = nullptr; // the blocks of a download, mapped in both processes
+};
+
 // libsmbclient is not thread-safe, not even with one context per thread: it keeps process-wide
 // state (the talloc stack, the loaded smb.conf, debug settings, a count of live contexts), and
 // smbc_thread_posix(), which would make the talloc stack per-thread, is not exported by Debian's
@@ -29,6 +42,10 @@ struct Library {
     bool unencrypted = false;  // libsmbclient went on without the encryption it was told to require
     // Logins here that succeeded, by SmbPlugin::login_key, counted while their instances live.
     std::map<std::string, int> logged_in;
+    // Helper processes that finished listing and no instance holds yet, by the login_key they
+    // logged in with: a download takes one rather than logging in again (a dozen round trips over
+    // a slow link). Ended when the last instance that vouched for their login goes.
+    std::vector<std::pair<std::string, Helper>> idle;
 };
 
 inline Library& library() {

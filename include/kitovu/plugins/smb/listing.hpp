@@ -18,13 +18,14 @@ constexpr std::chrono::microseconds round_trip_of_listing(std::chrono::microseco
 }
 
 // The round trip a login shows where it is clearly slow, else zero (the first listing tells).
-// A login and the stat that checks the share take about seven round trips (TCP, negotiate, two
-// session setups, tree connect, create and close), and up to some tens of milliseconds of CPU
+// A login takes eleven round trips (negotiate, two session setups, libsmbclient's check for a
+// DFS proxy share (three), tree connect, reading the share's attributes (three) and the name it
+// asks for; over a real link the TCP handshake too), and up to some tens of milliseconds of CPU
 // on both sides when the machine is busy (taken off first): only a round trip of 5 ms or more
 // stands out from that.
 constexpr std::chrono::microseconds round_trip_of_login(std::chrono::microseconds took) {
     constexpr std::chrono::microseconds cpu{35000};
-    const auto round_trip = took > cpu ? (took - cpu) / 7 : std::chrono::microseconds{};
+    const auto round_trip = took > cpu ? (took - cpu) / 11 : std::chrono::microseconds{};
     return round_trip >= std::chrono::microseconds{5000} ? round_trip : std::chrono::microseconds{};
 }
 } // namespace detail::smb
@@ -106,6 +107,7 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
     using detail::smb::Message;
     std::vector<std::optional<std::string>> working; // per listing process: its folder
     std::vector<std::vector<Item>> received;         // per listing process: entries so far
+    std::vector<char> sound;                         // per listing process: its last folder listed
     // A stuck or dead listing process: its folders go back to the queue and this instance
     // lists the rest itself.
     const auto abandon = [&] {
@@ -114,6 +116,7 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
                 pending.push_back(std::move(*folder));
         working.clear();
         received.clear();
+        sound.clear();
         give_up_helpers();
     };
     // Over a link the login showed slow, the listing processes log in while the top folder is
@@ -165,6 +168,7 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
         // In parallel: each listing process lists one folder at a time.
         working.resize(listers_.size());
         received.resize(listers_.size());
+        sound.resize(listers_.size());
         bool lost = false;
         std::vector<::pollfd> waiting;
         std::vector<std::size_t> waiting_for;
@@ -184,8 +188,10 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
             abandon();
             continue;
         }
-        if (waiting.empty())
+        if (waiting.empty()) {
+            give_away(working, received, sound, true);
             return {};
+        }
         const Heard heard = wait_for(waiting);
         if (heard == Heard::stop)
             return fail(stopped());
@@ -213,15 +219,45 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
                 continue;
             const std::string folder = std::move(*working[i]);
             working[i].reset();
-            if (type == Message::done)
+            sound[i] = type == Message::done;
+            if (type == Message::done) {
+                // A listing process that read a folder with no subfolders while none wait goes to
+                // the downloads before the folder's files are handed out: the first of them finds
+                // it, logged in.
+                const auto subfolder = [](const Item& item) {
+                    return item.is_folder && item.name != ".";
+                };
+                if (pending.empty() && std::ranges::none_of(received[i], subfolder))
+                    put_idle(listers_[i]);
                 take(folder, received[i]);
-            else if (auto fatal =
-                         failed(folder, decode_error(payload, detail::smb::join(base, folder))))
+            } else if (auto fatal =
+                           failed(folder, decode_error(payload, detail::smb::join(base, folder))))
                 return fail(std::move(*fatal));
             received[i].clear();
         }
         if (lost)
             abandon();
+        else
+            give_away(working, received, sound, pending.empty());
+    }
+}
+
+// Listing processes with nothing left to list go to the downloads of this login (put_idle),
+// logged in already; should more folders turn up, start_listers takes back those no download
+// took. Drops from listers_ those given away before.
+inline void SmbPlugin::give_away(std::vector<std::optional<std::string>>& working,
+                                 std::vector<std::vector<Item>>& received, std::vector<char>& sound,
+                                 bool idle_too) {
+    for (std::size_t i = listers_.size(); i-- > 0;) {
+        const bool given = listers_[i].pid <= 0;
+        if (!given && (!idle_too || working[i] || !sound[i]))
+            continue;
+        if (!given)
+            put_idle(listers_[i]);
+        listers_.erase(listers_.begin() + static_cast<std::ptrdiff_t>(i));
+        working.erase(working.begin() + static_cast<std::ptrdiff_t>(i));
+        received.erase(received.begin() + static_cast<std::ptrdiff_t>(i));
+        sound.erase(sound.begin() + static_cast<std::ptrdiff_t>(i));
     }
 }
 

@@ -7,7 +7,7 @@
 
 namespace kitovu {
 
-// Logs in and opens the share's root, so a wrong host, port, password or share is reported
+// Logs in and connects the share, so a wrong host, port, password or share is reported
 // here, in words a student can act on.
 // libsmbclient's calls take turns in one process, so the instances of a run that each logged in
 // here would log in one after another, each login several round trips: over a slow link that
@@ -41,8 +41,10 @@ inline void SmbPlugin::forget_login() noexcept {
     detail::smb::Call call;
     auto& logged_in = detail::smb::library().logged_in;
     if (const auto found = logged_in.find(vouched_);
-        found != logged_in.end() && --found->second <= 0)
+        found != logged_in.end() && --found->second <= 0) {
         logged_in.erase(found);
+        end_idle(vouched_);
+    }
     vouched_.clear();
 }
 
@@ -71,8 +73,15 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
         struct ::stat info {};
         const auto before = detail::smb::connections_to(port_);
         const auto began = std::chrono::steady_clock::now();
-        result = smbc_getFunctionStat(context_)(context_, url({}).c_str(), &info);
+        // The login asks for a name no server allows ('*'). libsmbclient logs in, connects the
+        // share and reads its attributes first (add_cached_server hears of it), so a wrong
+        // password or share fails as before; the name is then refused at once, where the share's
+        // root would take three round trips more (open, query, close).
+        const std::size_t logins = fresh_.size();
+        result = smbc_getFunctionStat(context_)(context_, url("*").c_str(), &info);
         error = errno;
+        if (result != 0 && fresh_.size() > logins)
+            result = 0;
         detail::smb::claim_connections(this, port_, before);
         round_trip_ =
             detail::smb::round_trip_of_login(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -113,6 +122,36 @@ inline void SmbPlugin::authenticate(SMBCCTX* context, const char* /*server*/, co
     copy_to(self->password_, password, password_size);
 }
 
+// libsmbclient checks a cached connection before each use, and the first time by an echo it waits
+// for: a round trip per connection, which a slow link feels in every listing process and
+// download. A connection that logged in less than a time-out ago, with no call failed since,
+// is not checked; after that libsmbclient checks each use as it would (an echo at most once per
+// time-out, and a connection it saw fail is replaced).
+inline int SmbPlugin::check_server(SMBCCTX* context, SMBCSRV* server) {
+    auto* self = static_cast<SmbPlugin*>(smbc_getOptionUserData(context));
+    if (self != nullptr) {
+        auto& fresh = self->fresh_;
+        const auto found = std::ranges::find(fresh, server, &Fresh::server);
+        if (found != fresh.end()) {
+            if (std::chrono::steady_clock::now() - found->since <
+                std::chrono::seconds{self->timeout_seconds_})
+                return 0;
+            fresh.erase(found);
+        }
+    }
+    return library_check_server(context, server);
+}
+
+inline int SmbPlugin::add_cached_server(SMBCCTX* context, SMBCSRV* server, const char* host,
+                                        const char* share, const char* workgroup,
+                                        const char* user) {
+    const int added = library_add_cached_server(context, server, host, share, workgroup, user);
+    auto* self = static_cast<SmbPlugin*>(smbc_getOptionUserData(context));
+    if (added == 0 && self != nullptr)
+        self->fresh_.push_back({server, std::chrono::steady_clock::now()});
+    return added;
+}
+
 inline void SmbPlugin::copy_to(const std::string& from, char* to, int size) {
     if (to == nullptr || size <= 0)
         return;
@@ -125,10 +164,12 @@ inline void SmbPlugin::release_context() noexcept {
     if (context_ == nullptr)
         return;
     detail::smb::Call call;
-    // Freeing says goodbye to the server, which waits for its answer: not to one taken for
-    // gone (or a stopped run), whose connections end without it.
-    if (lost_ || stopping())
-        detail::smb::shut_connections_of(this, port_);
+    fresh_.clear();
+    // Freeing says goodbye to the server and waits for its answer, a round trip at the end of
+    // every run. The server cleans up after a closed connection as after a goodbye, so this
+    // instance's connections end without one; a server taken for gone (or a stopped run) gets
+    // none on any connection.
+    detail::smb::shut_connections_of(this, port_, lost_ || stopping());
     detail::smb::release_connections(this);
     smbc_free_context(context_, 1);
     context_ = nullptr;
@@ -149,6 +190,10 @@ inline expected<void, UsageError> SmbPlugin::create_context() {
     smbc_setOptionDebugToStderr(context, 1); // never stdout, should the callback be reset
     smbc_setLogCallback(context, nullptr, &detail::smb::keep_log);
     smbc_setFunctionAuthDataWithContext(context, &SmbPlugin::authenticate);
+    library_check_server = smbc_getFunctionCheckServer(context);
+    library_add_cached_server = smbc_getFunctionAddCachedServer(context);
+    smbc_setFunctionCheckServer(context, &SmbPlugin::check_server);
+    smbc_setFunctionAddCachedServer(context, &SmbPlugin::add_cached_server);
     smbc_setOptionUserData(context, this);
     smbc_setWorkgroup(context, domain_.c_str());
     smbc_setUser(context, user_.c_str());

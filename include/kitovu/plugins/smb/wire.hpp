@@ -102,7 +102,8 @@ inline bool decode_items(std::string_view payload, std::vector<Item>& out) {
         item.is_link = (payload[0] & 2) != 0;
         item.size = decode_size(payload.substr(1));
         item.mtime = static_cast<std::int64_t>(decode_size(payload.substr(9)));
-        item.mtime_nsec = static_cast<std::uint32_t>(decode_size(payload.substr(17)) % 1'000'000'000);
+        item.mtime_nsec =
+            static_cast<std::uint32_t>(decode_size(payload.substr(17)) % 1'000'000'000);
         item.id = decode_size(payload.substr(25));
         std::uint16_t length = 0;
         std::memcpy(&length, payload.data() + 33, 2);
