@@ -2,7 +2,9 @@
 // (offscreen), which run the real library against the local and memory plugins. Each test
 // waits for what the window shows (signals, state), never for time to pass.
 #include "gui_app.hpp"
+#if KITOVU_WITH_KEYRING
 #include "keyring_fixture.hpp"
+#endif
 #include "memory_plugin.hpp"
 #include "opened_urls.hpp"
 #include "samba_fixture.hpp"
@@ -606,6 +608,7 @@ TEST_CASE("a password is asked in a masked dialog, and a refused one says so (re
     }
 }
 
+#if KITOVU_WITH_KEYRING // the window keeps secrets in the desktop keyring
 TEST_CASE("a password the user asks to remember is in the desktop keyring after the sync, and the "
           "next sync asks nothing (real smbd, real keyring)") {
     SmbPlace place;
@@ -647,4 +650,5 @@ TEST_CASE("a password the user asks to remember is in the desktop keyring after 
     CHECK(again.report.count(FileState::new_file) == 1);
     CHECK(none.questions.isEmpty());
 }
+#endif // KITOVU_WITH_KEYRING
 #endif
