@@ -196,6 +196,16 @@ TEST_CASE("the window speaks German where the locale is German, English elsewher
               (c.translated ? "Fach" : "Subject"));
         CHECK(state_text({.waiting = 3, .checked = true}) ==
               (c.translated ? QString::fromUtf8("3 Änderungen warten") : "3 changes waiting"));
+        // The library's offer to remember a secret, in the window's language.
+        CHECK(question_without_terminal_hint(
+                  "remember the password for skripte in the keyring? [Y/n] ") ==
+              (c.translated ? QString::fromUtf8("Das Passwort für skripte im Schlüsselbund "
+                                                "speichern?")
+                            : "Remember the password for skripte in the keyring?"));
+        CHECK(question_without_terminal_hint("remember the token for moodle in the keyring? "
+                                             "[Y/n] ") ==
+              (c.translated ? QString::fromUtf8("Den Token für moodle im Schlüsselbund speichern?")
+                            : "Remember the token for moodle in the keyring?"));
     }
     QLocale::setDefault(before);
     MainWindow english{place.config(), place.cache()}; // the translations went with their object

@@ -267,6 +267,17 @@
     </message>
 </context>
 <context>
+    <name>kitovu::gui::SyncRun</name>
+    <message>
+        <source>Remember the password for %1 in the keyring?</source>
+        <translation>Das Passwort für %1 im Schlüsselbund speichern?</translation>
+    </message>
+    <message>
+        <source>Remember the token for %1 in the keyring?</source>
+        <translation>Den Token für %1 im Schlüsselbund speichern?</translation>
+    </message>
+</context>
+<context>
     <name>kitovu::gui::SyncView</name>
     <message>
         <source>new</source>
