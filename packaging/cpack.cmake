@@ -2,7 +2,9 @@
 # man pages, shell completions and systemd user units) and libkitovu-dev_VERSION_all.deb
 # (components dev and testing: the headers, the conformance suite for plugin authors, the CMake
 # package and kitovu.pc, grouped as dev). The paths inside are those of
-# CMAKE_INSTALL_PREFIX, which a Debian package wants to be /usr (tests/deb_test.sh).
+# CMAKE_INSTALL_PREFIX, which a Debian package wants to be /usr (tests/deb_test.sh). Where the
+# window is built, kitovu-gui_VERSION_ARCH.deb too (component gui: kitovu-gui, its .desktop entry
+# and icon).
 set(CPACK_PACKAGE_NAME kitovu)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "kitovu maintainers <kitovu@localhost>")
@@ -14,6 +16,9 @@ if(TARGET kitovu_cli)
   set(CPACK_COMPONENTS_ALL cli dev testing)
 else() # without libsmbclient there is no command, only the library
   set(CPACK_COMPONENTS_ALL dev testing)
+endif()
+if(TARGET kitovu_gui)
+  list(APPEND CPACK_COMPONENTS_ALL gui)
 endif()
 # One package per group: testing goes into libkitovu-dev with the headers it checks against.
 set(CPACK_COMPONENT_DEV_GROUP dev)
@@ -34,6 +39,21 @@ set(CPACK_DEBIAN_CLI_DESCRIPTION
 folders without ever overwriting a file edited locally. With man pages, shell completions
 (bash, zsh, fish) and systemd user units for an hourly sync
 (systemctl --user enable --now kitovu-sync.timer).")
+
+set(CPACK_DEBIAN_GUI_PACKAGE_NAME kitovu-gui)
+set(CPACK_DEBIAN_GUI_PACKAGE_SECTION net)
+# Qt 6, libsmbclient, libsecret, libcurl from the binary's shared libraries (dpkg-shlibdeps).
+set(CPACK_DEBIAN_GUI_PACKAGE_SHLIBDEPS ON)
+# The window draws its icon from the theme (hicolor) and its text with the system's fonts; on a
+# Wayland desktop it runs natively with qt6-wayland (else through XWayland, libqt6gui6's xcb);
+# Qt's own dialog buttons speak the user's language with qt6-translations-l10n.
+set(CPACK_DEBIAN_GUI_PACKAGE_RECOMMENDS
+    "hicolor-icon-theme, fonts-dejavu-core | fonts-freefont-ttf, qt6-wayland, qt6-translations-l10n")
+set(CPACK_DEBIAN_GUI_DESCRIPTION
+    "kitovu-gui is the desktop window of kitovu: subjects at a glance with their state, sync with
+progress and Cancel, conflicts resolved with one click (never losing either file), a config
+editor that shows every problem as you type, and a first-run assistant. It links the kitovu
+library itself (no wrapper around the command) and speaks English and German.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libkitovu-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The Debian packages as a user gets them: cpack -G DEB builds kitovu_VERSION_amd64.deb and
-# libkitovu-dev_VERSION_all.deb from BUILD_DIR (a built tree, e.g. tests/run-all.sh's plain
-# build), apt-get installs both, the command, its man pages, completions, units and kitovu.pc
-# are checked, examples/custom_plugin is built against the installed package, and both are
-# purged again; the list of installed packages must then be what it was. BUILD_DIR is set to
+# The Debian packages as a user gets them: cpack -G DEB builds kitovu_VERSION_amd64.deb,
+# libkitovu-dev_VERSION_all.deb and, where BUILD_DIR builds the window, kitovu-gui_VERSION_amd64.deb
+# from BUILD_DIR (a built tree, e.g. tests/run-all.sh's plain build), apt-get installs them, the
+# command, its man pages, completions, units and kitovu.pc are checked, examples/custom_plugin is
+# built against the installed package, the window starts (--version, --help) and its .desktop
+# entry validates, and all are purged again; the list of installed packages must then be what it was. BUILD_DIR is set to
 # prefix /usr for the packages and back afterwards: only the service unit and kitovu.pc name
 # the prefix, so nothing is compiled again. Usage (as root): tests/deb_test.sh BUILD_DIR
 set -euo pipefail
@@ -12,6 +13,12 @@ build=$(realpath "$1") # absolute: apt-get takes "a/b.deb" for a package "a" of 
 work=$(mktemp -d)
 chmod 755 "$work" # apt-get reads the packages as user _apt
 packages=(kitovu libkitovu-dev)
+targets=(kitovu_cli kitovu_man)
+gui=$(sed -n 's/^KITOVU_BUILD_GUI:BOOL=//p' "$build/CMakeCache.txt")
+if [ "$gui" = ON ]; then
+  packages+=(kitovu-gui)
+  targets+=(kitovu_gui)
+fi
 for p in "${packages[@]}"; do
   if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     echo "$p is installed already; this test would remove it" >&2
@@ -28,12 +35,14 @@ trap 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${packages[@]}" >/dev
 
 # Only what the packages hold is built, not everything (cpack's default).
 cmake -S . -B "$build" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON >/dev/null
-cmake --build "$build" -j2 --target kitovu_cli kitovu_man
+cmake --build "$build" -j2 --target "${targets[@]}"
 (cd "$build" && cpack -G DEB -B "$work/packages" >/dev/null)
 version=$(sed -n 's/^project(kitovu VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 deb=$work/packages/kitovu_${version}_amd64.deb dev=$work/packages/libkitovu-dev_${version}_all.deb
-dpkg-deb --info "$deb" | grep -E '^ (Package|Version|Depends|Recommends):'
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$deb" "$dev" >/dev/null
+debs=("$deb" "$dev")
+[ "$gui" = ON ] && debs+=("$work/packages/kitovu-gui_${version}_amd64.deb")
+for d in "${debs[@]}"; do dpkg-deb --info "$d" | grep -E '^ (Package|Version|Depends|Recommends):'; done
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
 
 test "$(kitovu --version)" = "kitovu $version"
 man -w kitovu
@@ -50,9 +59,18 @@ cmake -S examples/custom_plugin -B "$work/plugin" -DCMAKE_BUILD_TYPE=Release >/d
 cmake --build "$work/plugin"
 "$work/plugin/custom_plugin" | grep "plugins: local, notes" # runs the suite and syncs
 g++ -std=c++23 -fsyntax-only $(pkg-config --cflags kitovu) examples/custom_plugin/main.cpp
+if [ "$gui" = ON ]; then
+  # The window as a desktop starts it: its entry and icon where the menus look, the program on
+  # PATH with every library it needs from the package's dependencies.
+  desktop-file-validate /usr/share/applications/kitovu-gui.desktop
+  test -f /usr/share/icons/hicolor/scalable/apps/kitovu-gui.svg
+  test "$(QT_QPA_PLATFORM=offscreen kitovu-gui --version)" = "kitovu-gui $version"
+  QT_QPA_PLATFORM=offscreen kitovu-gui --help | grep -- '--config <FILE>'
+  LANGUAGE=de QT_QPA_PLATFORM=offscreen kitovu-gui --help | grep 'Die Konfigurationsdatei'
+fi
 
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${packages[@]}" >/dev/null
-if command -v kitovu; then
+if command -v kitovu || command -v kitovu-gui; then
   echo "kitovu is still installed after the purge" >&2
   exit 1
 fi

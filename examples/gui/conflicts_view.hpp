@@ -25,6 +25,7 @@ class ConflictsView : public QWidget {
     void refresh(); // looks for conflict copies again
     const std::vector<Conflict>& conflicts() const { return conflicts_; }
     QTreeWidget* list() const { return list_; }
+    QPushButton* open_both_button() const { return open_both_; }
     QPushButton* keep_mine_button() const { return keep_mine_; }
     QPushButton* take_theirs_button() const { return take_theirs_; }
     QLabel* status() const { return status_; }

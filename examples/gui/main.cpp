@@ -1,6 +1,7 @@
 // kitovu-gui: a desktop window embedding the kitovu library (no wrapper around the kitovu
 // binary): subjects at a glance, sync with progress and Cancel, conflicts, config editor.
 #include "main_window.hpp"
+#include "translations.hpp"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
     QApplication::setApplicationDisplayName(QStringLiteral("kitovu"));
     QApplication::setDesktopFileName(QStringLiteral("kitovu-gui"));
     QApplication::setApplicationVersion(QStringLiteral(KITOVU_VERSION));
+    const kitovu::gui::Translations translations; // before any text is made, --help's too
 
     QCommandLineParser options;
     options.setApplicationDescription(
@@ -20,10 +22,10 @@ int main(int argc, char** argv) {
     options.addVersionOption();
     const QCommandLineOption config{{QStringLiteral("c"), QStringLiteral("config")},
                                     QApplication::translate("main", "The config file."),
-                                    QStringLiteral("FILE")};
+                                    QApplication::translate("main", "FILE")};
     const QCommandLineOption cache{QStringLiteral("cache"),
                                    QApplication::translate("main", "The file cache."),
-                                   QStringLiteral("FILE")};
+                                   QApplication::translate("main", "FILE")};
     options.addOption(config);
     options.addOption(cache);
     options.process(app);

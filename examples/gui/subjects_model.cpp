@@ -11,12 +11,17 @@ QString state_text(const SubjectState& state) {
     const auto count = [](std::size_t n, const char* one, const char* many) {
         return n == 1 ? SubjectsModel::tr(one) : SubjectsModel::tr(many).arg(n);
     };
+    // Marked for lupdate, which finds only literals in its own macros.
     if (state.failed > 0)
-        return count(state.failed, "1 failed", "%1 failed");
+        return count(state.failed, QT_TRANSLATE_NOOP("kitovu::gui::SubjectsModel", "1 failed"),
+                     QT_TRANSLATE_NOOP("kitovu::gui::SubjectsModel", "%1 failed"));
     if (state.conflicts > 0)
-        return count(state.conflicts, "1 conflict", "%1 conflicts");
+        return count(state.conflicts, QT_TRANSLATE_NOOP("kitovu::gui::SubjectsModel", "1 conflict"),
+                     QT_TRANSLATE_NOOP("kitovu::gui::SubjectsModel", "%1 conflicts"));
     if (state.waiting > 0)
-        return count(state.waiting, "1 change waiting", "%1 changes waiting");
+        return count(state.waiting,
+                     QT_TRANSLATE_NOOP("kitovu::gui::SubjectsModel", "1 change waiting"),
+                     QT_TRANSLATE_NOOP("kitovu::gui::SubjectsModel", "%1 changes waiting"));
     if (!state.checked)
         return SubjectsModel::tr("not checked yet");
     return SubjectsModel::tr("in step");

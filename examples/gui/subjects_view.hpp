@@ -18,6 +18,7 @@ class SubjectsView : public QWidget {
     QTableView* table() const { return table_; }
     QPushButton* sync_all_button() const { return sync_all_; }
     QPushButton* sync_button() const { return sync_; }
+    QPushButton* open_folder_button() const { return open_; }
     QStringList selected() const; // the selected subjects' names
 
   Q_SIGNALS:

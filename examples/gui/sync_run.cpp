@@ -1,17 +1,27 @@
 #include "sync_run.hpp"
 
 #include <QMetaObject>
+#include <QRegularExpression>
 #include <QThread>
 
 namespace kitovu::gui {
 
 // The library words its yes/no questions for a terminal ("… in the keyring? [Y/n] "); a
-// dialog has buttons instead.
+// dialog has buttons instead. Its offer to remember a secret (credentials.hpp: "remember the
+// WHAT for NAME in the keyring?") is asked in the window's language; any other question as the
+// library words it.
 QString question_without_terminal_hint(std::string_view question) {
     constexpr std::string_view hint = " [Y/n] ";
     if (question.ends_with(hint))
         question.remove_suffix(hint.size());
     QString text = QString::fromUtf8(question.data(), static_cast<qsizetype>(question.size()));
+    static const QRegularExpression offer{
+        QStringLiteral("^remember the (password|token) for (.+) in the keyring\\?$")};
+    if (const auto match = offer.match(text); match.hasMatch())
+        return (match.captured(1) == QLatin1String("password")
+                    ? SyncRun::tr("Remember the password for %1 in the keyring?")
+                    : SyncRun::tr("Remember the token for %1 in the keyring?"))
+            .arg(match.captured(2));
     if (!text.isEmpty())
         text[0] = text[0].toUpper();
     return text;

@@ -1,0 +1,430 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de">
+<context>
+    <name>kitovu::gui::ConfigEditor</name>
+    <message>
+        <source>&amp;Quick fix</source>
+        <translation>&amp;Schnellkorrektur</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>S&amp;peichern</translation>
+    </message>
+    <message>
+        <source>&amp;Problems:</source>
+        <translation>&amp;Probleme:</translation>
+    </message>
+    <message>
+        <source>line %1</source>
+        <translation>Zeile %1</translation>
+    </message>
+    <message>
+        <source>file</source>
+        <translation>Datei</translation>
+    </message>
+    <message>
+        <source>, column %1</source>
+        <translation>, Spalte %1</translation>
+    </message>
+    <message>
+        <source>The config is valid.</source>
+        <translation>Die Konfiguration ist gültig.</translation>
+    </message>
+    <message>
+        <source>1 problem: Save is disabled until it is fixed.</source>
+        <translation>1 Problem: Speichern ist gesperrt, bis es behoben ist.</translation>
+    </message>
+    <message>
+        <source>%1 problems: Save is disabled until they are fixed.</source>
+        <translation>%1 Probleme: Speichern ist gesperrt, bis sie behoben sind.</translation>
+    </message>
+    <message>
+        <source>Cannot save %1: %2</source>
+        <translation>%1 kann nicht gespeichert werden: %2</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>Gespeichert.</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::ConflictsView</name>
+    <message>
+        <source>%1, %2</source>
+        <translation>%1, %2</translation>
+    </message>
+    <message>
+        <source>Open &amp;both</source>
+        <translation>&amp;Beide öffnen</translation>
+    </message>
+    <message>
+        <source>&amp;Keep mine</source>
+        <translation>&amp;Meine behalten</translation>
+    </message>
+    <message>
+        <source>&amp;Take theirs</source>
+        <translation>Fassung der &amp;Quelle übernehmen</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Datei</translation>
+    </message>
+    <message>
+        <source>Mine (edited here)</source>
+        <translation>Meine (hier bearbeitet)</translation>
+    </message>
+    <message>
+        <source>Theirs (from the remote)</source>
+        <translation>Von der Quelle</translation>
+    </message>
+    <message>
+        <source>Keeps your version; the remote copy goes to the trash</source>
+        <translation>Behält Ihre Fassung; die Kopie von der Quelle kommt in den Papierkorb</translation>
+    </message>
+    <message>
+        <source>The remote version replaces yours; yours is kept beside it as a backup</source>
+        <translation>Die Fassung der Quelle ersetzt Ihre; Ihre bleibt daneben als Sicherungskopie</translation>
+    </message>
+    <message>
+        <source>Kept yours; the remote copy is in the trash: %1</source>
+        <translation>Ihre Fassung behalten; die Kopie von der Quelle liegt im Papierkorb: %1</translation>
+    </message>
+    <message>
+        <source>Kept yours; the remote copy was removed.</source>
+        <translation>Ihre Fassung behalten; die Kopie von der Quelle wurde entfernt.</translation>
+    </message>
+    <message>
+        <source>Cannot remove %1: %2</source>
+        <translation>%1 kann nicht entfernt werden: %2</translation>
+    </message>
+    <message>
+        <source>Took the remote version; yours is kept as %1</source>
+        <translation>Fassung der Quelle übernommen; Ihre ist als %1 aufbewahrt</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::FirstRunAssistant</name>
+    <message>
+        <source>Set up kitovu</source>
+        <translation>kitovu einrichten</translation>
+    </message>
+    <message>
+        <source>Keep the files &amp;in:</source>
+        <translation>Dateien ablegen &amp;in:</translation>
+    </message>
+    <message>
+        <source>&amp;Where they come from:</source>
+        <translation>&amp;Woher sie kommen:</translation>
+    </message>
+    <message>
+        <source>Connection &amp;name:</source>
+        <translation>&amp;Name der Verbindung:</translation>
+    </message>
+    <message>
+        <source>Connection</source>
+        <translation>Verbindung</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>Fach</translation>
+    </message>
+    <message>
+        <source>Remote folder</source>
+        <translation>Ordner auf der Quelle</translation>
+    </message>
+    <message>
+        <source>Subjects (one a row; empty rows are left out):</source>
+        <translation>Fächer (eines pro Zeile; leere Zeilen werden ausgelassen):</translation>
+    </message>
+    <message>
+        <source>Ready.</source>
+        <translation>Bereit.</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::MainWindow</name>
+    <message>
+        <source>kitovu</source>
+        <translation>kitovu</translation>
+    </message>
+    <message>
+        <source>S&amp;ubjects</source>
+        <translation>&amp;Fächer</translation>
+    </message>
+    <message>
+        <source>Sy&amp;nc</source>
+        <translation>S&amp;ynchronisation</translation>
+    </message>
+    <message>
+        <source>Con&amp;flicts</source>
+        <translation>&amp;Konflikte</translation>
+    </message>
+    <message>
+        <source>Confi&amp;guration</source>
+        <translation>Konfi&amp;guration</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;Datei</translation>
+    </message>
+    <message>
+        <source>&amp;Set up a new configuration…</source>
+        <translation>Neue Konfiguration &amp;einrichten…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
+    <message>
+        <source>Conflicts: see the Conflicts tab</source>
+        <translation>Konflikte: siehe den Reiter „Konflikte“</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::SecretDialog</name>
+    <message>
+        <source>kitovu needs a secret</source>
+        <translation>kitovu braucht ein Passwort</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::SubjectsModel</name>
+    <message>
+        <source>not checked yet</source>
+        <translation>noch nicht geprüft</translation>
+    </message>
+    <message>
+        <source>in step</source>
+        <translation>aktuell</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>nie</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>Fach</translation>
+    </message>
+    <message>
+        <source>Sources</source>
+        <translation>Quellen</translation>
+    </message>
+    <message>
+        <source>Last synced</source>
+        <translation>Zuletzt synchronisiert</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Stand</translation>
+    </message>
+    <message>
+        <source>1 failed</source>
+        <translation>1 fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>%1 failed</source>
+        <translation>%1 fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>1 conflict</source>
+        <translation>1 Konflikt</translation>
+    </message>
+    <message>
+        <source>%1 conflicts</source>
+        <translation>%1 Konflikte</translation>
+    </message>
+    <message>
+        <source>1 change waiting</source>
+        <translation>1 Änderung wartet</translation>
+    </message>
+    <message>
+        <source>%1 changes waiting</source>
+        <translation>%1 Änderungen warten</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::SubjectsView</name>
+    <message>
+        <source>Sync &amp;all</source>
+        <translation>&amp;Alle synchronisieren</translation>
+    </message>
+    <message>
+        <source>S&amp;ync</source>
+        <translation>&amp;Synchronisieren</translation>
+    </message>
+    <message>
+        <source>C&amp;heck for changes</source>
+        <translation>Auf Änderungen &amp;prüfen</translation>
+    </message>
+    <message>
+        <source>&amp;Open folder</source>
+        <translation>Ordner ö&amp;ffnen</translation>
+    </message>
+    <message>
+        <source>Lists what a sync would change, changing nothing</source>
+        <translation>Zeigt, was eine Synchronisation ändern würde, ohne etwas zu ändern</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::SyncRun</name>
+    <message>
+        <source>Remember the password for %1 in the keyring?</source>
+        <translation>Das Passwort für %1 im Schlüsselbund speichern?</translation>
+    </message>
+    <message>
+        <source>Remember the token for %1 in the keyring?</source>
+        <translation>Den Token für %1 im Schlüsselbund speichern?</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::SyncView</name>
+    <message>
+        <source>new</source>
+        <translation>neu</translation>
+    </message>
+    <message>
+        <source>updated</source>
+        <translation>aktualisiert</translation>
+    </message>
+    <message>
+        <source>unchanged</source>
+        <translation>unverändert</translation>
+    </message>
+    <message>
+        <source>your edit kept</source>
+        <translation>Ihre Änderung behalten</translation>
+    </message>
+    <message>
+        <source>conflict</source>
+        <translation>Konflikt</translation>
+    </message>
+    <message>
+        <source>gone remotely (kept)</source>
+        <translation>auf der Quelle entfernt (behalten)</translation>
+    </message>
+    <message>
+        <source>already here</source>
+        <translation>schon vorhanden</translation>
+    </message>
+    <message>
+        <source>moved</source>
+        <translation>verschoben</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel</source>
+        <translation>&amp;Abbrechen</translation>
+    </message>
+    <message>
+        <source>&amp;Show:</source>
+        <translation>&amp;Zeigen:</translation>
+    </message>
+    <message>
+        <source>Everything that changed</source>
+        <translation>Alles, was sich geändert hat</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>Neu</translation>
+    </message>
+    <message>
+        <source>Updated</source>
+        <translation>Aktualisiert</translation>
+    </message>
+    <message>
+        <source>Conflicts</source>
+        <translation>Konflikte</translation>
+    </message>
+    <message>
+        <source>Gone remotely</source>
+        <translation>Auf der Quelle entfernt</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>What</source>
+        <translation>Was</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Datei</translation>
+    </message>
+    <message>
+        <source>Detail</source>
+        <translation>Einzelheiten</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>Wird angehalten…</translation>
+    </message>
+    <message>
+        <source>Transferring %1</source>
+        <translation>Übertrage %1</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>note</source>
+        <translation>Hinweis</translation>
+    </message>
+    <message>
+        <source>Syncing…</source>
+        <translation>Synchronisiere…</translation>
+    </message>
+    <message>
+        <source>%1 of %2</source>
+        <translation>%1 von %2</translation>
+    </message>
+    <message>
+        <source>, %1/s, %2 s left</source>
+        <translation>, %1/s, noch %2 s</translation>
+    </message>
+    <message>
+        <source>The sync could not start: %1</source>
+        <translation>Die Synchronisation konnte nicht beginnen: %1</translation>
+    </message>
+    <message>
+        <source>Cancelled. </source>
+        <translation>Abgebrochen. </translation>
+    </message>
+    <message>
+        <source>Done. </source>
+        <translation>Fertig. </translation>
+    </message>
+    <message>
+        <source>Finished with problems. </source>
+        <translation>Mit Problemen beendet. </translation>
+    </message>
+    <message>
+        <source>Checked (nothing changed on disk). </source>
+        <translation>Geprüft (auf der Festplatte nichts geändert). </translation>
+    </message>
+    <message>
+        <source>%1 new, %2 updated, %3 conflicts, %4 failed; %5 downloaded.</source>
+        <translation>%1 neu, %2 aktualisiert, %3 Konflikte, %4 fehlgeschlagen; %5 heruntergeladen.</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <source>Keeps course material in step with your folders.</source>
+        <translation>Hält Kursunterlagen mit Ihren Ordnern auf dem gleichen Stand.</translation>
+    </message>
+    <message>
+        <source>The config file.</source>
+        <translation>Die Konfigurationsdatei.</translation>
+    </message>
+    <message>
+        <source>The file cache.</source>
+        <translation>Der Datei-Cache.</translation>
+    </message>
+    <message>
+        <source>FILE</source>
+        <translation>DATEI</translation>
+    </message>
+</context>
+</TS>
