@@ -408,19 +408,6 @@ link_tables() {
       name=${label[$tool]}
       printf '| %s | %s s | %s–%s s | %s | %s |\n' "$name" "$m" "$lo" "$hi" "$conns" "$turns"
     done
-    echo
-    echo "Round trips of the median run by the request that began them, and the most that one connection waited:"
-    echo
-    for tool in "${tools[@]}"; do
-      [ -s "$work/k.$scen.$tool" ] || continue
-      # The line of the run whose wall time is the median (runs are in the same order in r. and k.).
-      paste -d' ' <(awk '{ print $1 }' "$work/r.$scen.$tool") "$work/k.$scen.$tool" | sort -n |
-        awk -v name="${label[$tool]}" '{ line[NR] = $0 } END {
-          n = split(line[int((NR + 1) / 2)], f, " ")
-          out = ""
-          for (i = 3; i <= n; i++) { split(f[i], kv, "="); out = out (out == "" ? "" : ", ") kv[1] " " kv[2] }
-          printf "- %s: one connection %d; %s\n", name, f[2], out }'
-    done
     awk -v scen="$scen" -v rtt="$(echo "2 * $d / 1000" | bc -l)" -v files="$w_files" -v changed="$changed" \
         -v k="${med[kitovu]}" -v r="${med[rclone]}" -v t="${med[rclone16]:-0}" '
       function verdict(ratio, limit) { return ratio <= limit ? "met" : "**missed**" }
@@ -435,6 +422,19 @@ link_tables() {
         if (scen == "w2") printf "Targets at most 0.5 × rclone (defaults): %s; at most 3 × the limit: %s.\n", verdict(k / r, 0.5), verdict(k / limit, 3)
         if (scen == "w3") printf "Target at most 0.5 × rclone (defaults): %s.\n", verdict(k / r, 0.5)
       }'
+    echo
+    echo "Round trips of the median run by the request that began them, and the most that one connection waited:"
+    echo
+    for tool in "${tools[@]}"; do
+      [ -s "$work/k.$scen.$tool" ] || continue
+      # The line of the run whose wall time is the median (runs are in the same order in r. and k.).
+      paste -d' ' <(awk '{ print $1 }' "$work/r.$scen.$tool") "$work/k.$scen.$tool" | sort -n |
+        awk -v name="${label[$tool]}" '{ line[NR] = $0 } END {
+          n = split(line[int((NR + 1) / 2)], f, " ")
+          out = ""
+          for (i = 3; i <= n; i++) { split(f[i], kv, "="); out = out (out == "" ? "" : ", ") kv[1] " " kv[2] }
+          printf "- %s: one connection %d; %s\n", name, f[2], out }'
+    done
   done
   if needs m; then
     read -r m lo hi kb < <(stats "$work/m.m")

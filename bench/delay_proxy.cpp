@@ -35,6 +35,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -50,8 +51,9 @@ const Clock::time_point started = Clock::now();
 std::FILE* trace = nullptr; // DELAY_PROXY_TRACE
 std::mutex trace_mutex;
 
-// The SMB2 commands of the messages that start in `bytes` (NetBIOS-framed; a message split over
-// chunks is named only in the chunk where it starts).
+// The SMB2 commands of the messages that start in `bytes`: NetBIOS-framed, or one message
+// without its frame header where a client writes the 4-byte header separately (rclone). A
+// message split over chunks is named only in the chunk where it starts.
 std::string smb2_commands(const std::vector<char>& bytes) {
     static constexpr const char* names[] = {
         "negotiate",     "session-setup", "logoff",   "tree-connect", "tree-disconnect",
@@ -59,14 +61,14 @@ std::string smb2_commands(const std::vector<char>& bytes) {
         "lock",          "ioctl",         "cancel",   "echo",         "query-directory",
         "change-notify", "query-info",    "set-info", "oplock-break"};
     const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(bytes[at]); };
+    const auto starts = [&](std::size_t at, const char* magic) {
+        return at + 4 <= bytes.size() && std::memcmp(&bytes[at], magic, 4) == 0;
+    };
     std::string out;
-    for (std::size_t frame = 0; frame + 4 <= bytes.size();) {
-        const std::size_t length = std::size_t{byte(frame + 1)} << 16 |
-                                   std::size_t{byte(frame + 2)} << 8 | byte(frame + 3);
-        std::size_t message = frame + 4;
-        if (message + 4 <= bytes.size() && std::memcmp(&bytes[message], "\xfdSMB", 4) == 0)
+    const auto name_messages = [&](std::size_t message) { // a compound's too
+        if (starts(message, "\xfdSMB"))
             out += " encrypted";
-        while (message + 24 <= bytes.size() && std::memcmp(&bytes[message], "\xfeSMB", 4) == 0) {
+        while (message + 24 <= bytes.size() && starts(message, "\xfeSMB")) {
             const unsigned command = byte(message + 12) | byte(message + 13) << 8;
             out += ' ';
             out += command < std::size(names) ? names[command] : "?";
@@ -77,7 +79,15 @@ std::string smb2_commands(const std::vector<char>& bytes) {
                 break;
             message += next;
         }
-        frame += 4 + length;
+    };
+    if (starts(0, "\xfeSMB")) {
+        name_messages(0);
+        return out;
+    }
+    for (std::size_t frame = 0; frame + 4 <= bytes.size();) {
+        name_messages(frame + 4);
+        frame += 4 + (std::size_t{byte(frame + 1)} << 16 | std::size_t{byte(frame + 2)} << 8 |
+                      byte(frame + 3));
     }
     return out;
 }
@@ -99,6 +109,7 @@ struct Connection {
     int client;
     int server;
     std::atomic<bool> server_spoke{true}; // the first request is a turn too
+    bool turn_untraced = false;           // the reader's: a turn not yet in the trace
     std::atomic<int> writers_left{2};
     Direction up;   // client to server
     Direction down; // server to client
@@ -126,11 +137,18 @@ void read_side(std::shared_ptr<Connection> c, bool from_client) {
                 if (turn)
                     ++turns;
                 if (trace != nullptr) {
-                    const auto ms =
-                        std::chrono::duration<double, std::milli>(chunk.arrived - started);
-                    std::scoped_lock lock{trace_mutex};
-                    std::fprintf(trace, "%.1f %ld %s%s\n", ms.count(), c->id,
-                                 turn ? "turn" : "more", smb2_commands(chunk.bytes).c_str());
+                    // A turn that is only a frame header is traced with the message after it.
+                    const std::string commands = smb2_commands(chunk.bytes);
+                    const bool traced_turn = turn || std::exchange(c->turn_untraced, false);
+                    if (traced_turn && commands.empty()) {
+                        c->turn_untraced = true;
+                    } else {
+                        const auto ms =
+                            std::chrono::duration<double, std::milli>(chunk.arrived - started);
+                        std::scoped_lock lock{trace_mutex};
+                        std::fprintf(trace, "%.1f %ld %s%s\n", ms.count(), c->id,
+                                     traced_turn ? "turn" : "more", commands.c_str());
+                    }
                 }
             } else {
                 ++answers;
