@@ -1166,10 +1166,14 @@ TEST_CASE("SIGTERM, SIGINT or SIGHUP stops a run within 2 s in every phase: exit
         CHECK(run.signal_and_wait(SIGINT, std::chrono::seconds{2}) == 1);
         signal = SIGINT;
     }
-    SECTION("listing in listing processes") {
+    SECTION("listing processes logging in") {
         for (const char* folder : {"EPJ/b", "EPJ/c", "EPJ/d"})
             server.make_folders(server.share() / folder);
-        gated.gate.arm(2); // the first is the run's own connection; then the listing processes'
+        // The run lists on in its own process while they log in; the new file then waits for a
+        // login, a listing process's or its download process's, and every one after the run's
+        // own is held.
+        server.put("EPJ/b/new.txt", "new", old_time);
+        gated.gate.arm(2);
         Background run{args, machine.environment()};
         REQUIRE(gated.gate.wait_held());
         CHECK(run.signal_and_wait(SIGHUP, std::chrono::seconds{2}) == 1);

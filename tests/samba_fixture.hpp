@@ -476,12 +476,6 @@ class TreeConnectGate {
 
     void release() const { std::ofstream{dir_ / "release"}; }
 
-    // The tree connects since arm(): with a large `nth`, it counts logins without holding any.
-    std::size_t connects() const {
-        return static_cast<std::size_t>(
-            std::distance(std::filesystem::directory_iterator{dir_ / "connects"}, {}));
-    }
-
   private:
     std::filesystem::path dir_;
 };

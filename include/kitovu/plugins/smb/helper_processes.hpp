@@ -42,16 +42,27 @@ inline void SmbPlugin::put_idle(Helper& helper) {
     helper = Helper{};
 }
 
+// One that ended meanwhile is passed over: a helper ends with the thread that started it
+// (PR_SET_PDEATHSIG), and an instance that listed in a thread of its own may be gone.
 inline std::optional<SmbPlugin::Helper> SmbPlugin::take_idle() {
     detail::smb::Call call;
     auto& idle = detail::smb::library().idle;
-    const auto found = std::ranges::find(idle, login_key(), &std::pair<std::string, Helper>::first);
-    if (found == idle.end())
-        return std::nullopt;
-    const Helper helper = found->second;
-    idle.erase(found);
-    channel_.resize(request_limit);
-    return helper;
+    const std::string login = login_key();
+    for (;;) {
+        const auto found = std::ranges::find(idle, login, &std::pair<std::string, Helper>::first);
+        if (found == idle.end())
+            return std::nullopt;
+        Helper helper = found->second;
+        idle.erase(found);
+        if (::waitpid(helper.pid, nullptr, WNOHANG) != 0) {
+            helper.pid = -1; // reaped, or not a child of this process
+            ::close(helper.fd);
+            ::munmap(helper.shared, slots * block_size);
+            continue;
+        }
+        channel_.resize(request_limit);
+        return helper;
+    }
 }
 
 // With the library lock held.
@@ -141,6 +152,8 @@ inline UsageError SmbPlugin::decode_error(std::string_view payload, const std::s
     std::optional<UsageError> broken;
     if (auto connected = log_in(); !connected)
         broken = connected.error();
+    if (!detail::smb::send_message(fd, detail::smb::Message::ready))
+        ::_exit(0);
     std::vector<char> buffer(request_limit);
     using detail::smb::Message;
     Message type{};
@@ -264,6 +277,10 @@ inline expected<Retrieved, UsageError> SmbPlugin::retrieve_there(const RemoteEnt
         }
         if (!detail::smb::receive_message(helper_.fd, channel_, type, payload))
             return gone();
+        if (type == Message::ready) {
+            helper_.ready = true;
+            continue;
+        }
         written_any = written_any || type == Message::chunk;
         if (type == Message::chunk) {
             if (payload.size() != 9 || static_cast<std::size_t>(payload[8]) >= slots)

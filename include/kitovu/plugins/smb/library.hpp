@@ -26,6 +26,7 @@ struct Helper {
     pid_t pid = -1;
     int fd = -1;                 // this side of the socket pair
     std::byte* shared = nullptr; // the blocks of a download, mapped in both processes
+    bool ready = false;          // its login is over (Message::ready was read)
 };
 
 // libsmbclient is not thread-safe, not even with one context per thread: it keeps process-wide

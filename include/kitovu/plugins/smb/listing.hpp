@@ -107,7 +107,7 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
     using detail::smb::Message;
     std::vector<std::optional<std::string>> working; // per listing process: its folder
     std::vector<std::vector<Item>> received;         // per listing process: entries so far
-    std::vector<char> sound;                         // per listing process: its last folder listed
+    std::vector<char> sound; // per listing process: no folder failed there last
     // A stuck or dead listing process: its folders go back to the queue and this instance
     // lists the rest itself.
     const auto abandon = [&] {
@@ -131,13 +131,22 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
         // folder with none in the processes is listed here: no wait for a process's login.
         if (!helpers_off_ && pending.size() >= 2)
             start_listers(pending.size());
-        const bool parallel =
+        bool parallel =
             !helpers_off_ && !listers_.empty() &&
             (pending.size() >= 2 ||
              std::ranges::any_of(working, [](const auto& folder) { return folder.has_value(); }));
+        // While the listing processes log in (a dozen round trips over a slow link), this
+        // instance lists on.
+        if (parallel && !pending.empty() && !any_lister_ready()) {
+            if (!hear_listers_ready())
+                abandon();
+            parallel = !helpers_off_ && any_lister_ready();
+        }
         if (!parallel) {
-            if (pending.empty())
+            if (pending.empty()) {
+                give_away(working, received, sound, true);
                 return {};
+            }
             const std::string folder = std::move(pending.front());
             pending.pop_front();
             const std::string remote = detail::smb::join(base, folder);
@@ -168,11 +177,16 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
         // In parallel: each listing process lists one folder at a time.
         working.resize(listers_.size());
         received.resize(listers_.size());
-        sound.resize(listers_.size());
+        sound.resize(listers_.size(), 1); // until a folder failed there
         bool lost = false;
         std::vector<::pollfd> waiting;
         std::vector<std::size_t> waiting_for;
         for (std::size_t i = 0; i < listers_.size() && !lost; ++i) {
+            if (!listers_[i].ready) { // heard from when its login is over
+                waiting.push_back(::pollfd{listers_[i].fd, POLLIN, 0});
+                waiting_for.push_back(i);
+                continue;
+            }
             if (!working[i] && !pending.empty()) {
                 working[i] = std::move(pending.front());
                 pending.pop_front();
@@ -188,7 +202,10 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
             abandon();
             continue;
         }
-        if (waiting.empty()) {
+        if (waiting.empty() ||
+            (pending.empty() && std::ranges::none_of(working, [](const auto& folder) {
+                 return folder.has_value();
+             }))) {
             give_away(working, received, sound, true);
             return {};
         }
@@ -211,11 +228,15 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
             std::string_view payload;
             if (!detail::smb::receive_message(listers_[i].fd, channel_, type, payload) ||
                 (type == Message::items && !detail::smb::decode_items(payload, received[i])) ||
-                (type != Message::items && type != Message::done && type != Message::failed)) {
+                (type == Message::ready) == listers_[i].ready ||
+                (type != Message::items && type != Message::done && type != Message::failed &&
+                 type != Message::ready)) {
                 lost = true;
                 break;
             }
-            if (type == Message::items)
+            if (type == Message::ready)
+                listers_[i].ready = true;
+            if (type == Message::items || type == Message::ready)
                 continue;
             const std::string folder = std::move(*working[i]);
             working[i].reset();
@@ -242,12 +263,41 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
     }
 }
 
+inline bool SmbPlugin::any_lister_ready() const {
+    return std::ranges::any_of(listers_, &Helper::ready);
+}
+
+// Reads, without waiting, the listing processes' word that their login is over; false when one
+// is gone or says something else.
+inline bool SmbPlugin::hear_listers_ready() {
+    std::vector<::pollfd> fds;
+    for (const Helper& lister : listers_)
+        fds.push_back(::pollfd{lister.fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), 0) < 0)
+        return errno == EINTR;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents == 0)
+            continue;
+        detail::smb::Message type{};
+        std::string_view payload;
+        if (listers_[i].ready ||
+            !detail::smb::receive_message(listers_[i].fd, channel_, type, payload) ||
+            type != detail::smb::Message::ready)
+            return false;
+        listers_[i].ready = true;
+    }
+    return true;
+}
+
 // Listing processes with nothing left to list go to the downloads of this login (put_idle),
 // logged in already; should more folders turn up, start_listers takes back those no download
 // took. Drops from listers_ those given away before.
 inline void SmbPlugin::give_away(std::vector<std::optional<std::string>>& working,
                                  std::vector<std::vector<Item>>& received, std::vector<char>& sound,
                                  bool idle_too) {
+    working.resize(listers_.size());
+    received.resize(listers_.size());
+    sound.resize(listers_.size(), 1);
     for (std::size_t i = listers_.size(); i-- > 0;) {
         const bool given = listers_[i].pid <= 0;
         if (!given && (!idle_too || working[i] || !sound[i]))

@@ -25,6 +25,7 @@ enum class Message : char {
     failed = 'E',  // process -> instance: error kind (1 byte), message, '\0', path
     list = 'L',    // instance -> process: list this folder (share-relative)
     items = 'I',   // process -> instance: some of the folder's entries (see SmbPlugin::Item)
+    ready = 'Y',   // process -> instance, first: logged in (or failed to: requests say why)
 };
 
 inline bool send_message(int fd, Message type, std::string_view payload = {}) {
