@@ -871,29 +871,6 @@ TEST_CASE("a download after a listing takes one of its listing processes, logged
     CHECK(fetched.bytes == "EPJ/b/y.txt");
 }
 
-TEST_CASE("while its listing processes log in, the run lists on: listing processes that cannot "
-          "log in cost no wait") {
-    test::GatedServer gated;
-    SambaServer& server = gated.server;
-    if (!test::samba_ready(server))
-        return;
-    for (const char* file : {"EPJ/a/x.txt", "EPJ/b/y.txt", "EPJ/c/z.txt"})
-        server.put(file, file);
-    auto options = smb_options(server);
-    options.set("timeout", std::int64_t{30});
-    Setup setup;
-    const auto settings = setup.settings(options);
-    REQUIRE(setup.run(settings).exit_code() == 0);
-    // The resync's own login passes; its listing processes' logins are held for good.
-    gated.gate.arm(2);
-    const auto started = std::chrono::steady_clock::now();
-    const auto report = setup.run(settings);
-    CHECK(report.exit_code() == 0);
-    CHECK(report.errors.empty());
-    // Waiting for the listing processes would last the time-out (30 s) and more.
-    CHECK(seconds_since(started) < 15);
-}
-
 TEST_CASE("a listing's time shows the round trip, less what its entries cost in CPU; a login's "
           "only where it is clearly slow") {
     using detail::smb::round_trip_of_listing;

@@ -320,8 +320,6 @@ class SmbPlugin final : public SyncPlugin {
 
     // In smb/listing.hpp: one folder's entries, and the file id of a folder entry.
     expected<std::vector<Item>, Failure> read_folder(const std::string& folder);
-    bool any_lister_ready() const;
-    bool hear_listers_ready(); // without waiting; false when one is gone or makes no sense
     // Drops the listing processes given to put_idle and, with `idle_too`, gives those that are
     // idle and did not fail their last folder; the vectors run along listers_.
     void give_away(std::vector<std::optional<std::string>>& working,

@@ -131,17 +131,10 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
         // folder with none in the processes is listed here: no wait for a process's login.
         if (!helpers_off_ && pending.size() >= 2)
             start_listers(pending.size());
-        bool parallel =
+        const bool parallel =
             !helpers_off_ && !listers_.empty() &&
             (pending.size() >= 2 ||
              std::ranges::any_of(working, [](const auto& folder) { return folder.has_value(); }));
-        // While the listing processes log in (a dozen round trips over a slow link), this
-        // instance lists on.
-        if (parallel && !pending.empty() && !any_lister_ready()) {
-            if (!hear_listers_ready())
-                abandon();
-            parallel = !helpers_off_ && any_lister_ready();
-        }
         if (!parallel) {
             if (pending.empty()) {
                 give_away(working, received, sound, true);
@@ -261,32 +254,6 @@ inline expected<void, UsageError> SmbPlugin::list(std::string_view remote_dir, L
         else
             give_away(working, received, sound, pending.empty());
     }
-}
-
-inline bool SmbPlugin::any_lister_ready() const {
-    return std::ranges::any_of(listers_, &Helper::ready);
-}
-
-// Reads, without waiting, the listing processes' word that their login is over; false when one
-// is gone or says something else.
-inline bool SmbPlugin::hear_listers_ready() {
-    std::vector<::pollfd> fds;
-    for (const Helper& lister : listers_)
-        fds.push_back(::pollfd{lister.fd, POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), 0) < 0)
-        return errno == EINTR;
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-        if (fds[i].revents == 0)
-            continue;
-        detail::smb::Message type{};
-        std::string_view payload;
-        if (listers_[i].ready ||
-            !detail::smb::receive_message(listers_[i].fd, channel_, type, payload) ||
-            type != detail::smb::Message::ready)
-            return false;
-        listers_[i].ready = true;
-    }
-    return true;
 }
 
 // Listing processes with nothing left to list go to the downloads of this login (put_idle),
