@@ -886,3 +886,49 @@ TEST_CASE("a listing's time shows the round trip, less what its entries cost in 
     CHECK(round_trip_of_listing(microseconds{60000}, 20000) == microseconds{0});
     CHECK(round_trip_of_listing(microseconds{0}, 0) == microseconds{0});
 }
+
+// Ending one instance's connections finds them among the process's sockets to the server's
+// port. A socket some other code had open there while an instance logged in (a probe of the
+// server, a program's own connection) closes; a later login elsewhere gets its number.
+TEST_CASE("ending one instance's connections spares another's that got a closed socket's number") {
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener, 8) == 0);
+    socklen_t size = sizeof address;
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+    const std::uint16_t port = ntohs(address.sin_port);
+    const auto connected = [&] {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        return fd;
+    };
+    const int first = 1;
+    const int second = 2;
+
+    const auto before_first = detail::smb::connections_to(port);
+    const int other = connected(); // not the first instance's, open while it logs in
+    const int own = connected();
+    detail::smb::claim_connections(&first, port, before_first);
+    ::close(other);
+
+    const auto before_second = detail::smb::connections_to(port);
+    const int reused = connected();
+    REQUIRE(reused == other); // the lowest free number
+    detail::smb::claim_connections(&second, port, before_second);
+
+    detail::smb::shut_connections_of(&first, port, false);
+    // A shut socket reads as ended (0); an open one has nothing to read yet.
+    char byte = 0;
+    CHECK(::recv(own, &byte, 1, MSG_DONTWAIT) == 0);
+    CHECK(::recv(reused, &byte, 1, MSG_DONTWAIT) == -1);
+    CHECK(errno == EAGAIN);
+
+    detail::smb::release_connections(&first);
+    detail::smb::release_connections(&second);
+    for (const int fd : {own, reused, listener})
+        ::close(fd);
+}

@@ -2,6 +2,8 @@
 // to use SMB1, reports that case as an aborted connection, like a server that went away.
 #pragma once
 
+#include "kitovu/plugins/smb/interrupt.hpp"
+
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -56,7 +58,10 @@ inline Dialect probe_dialect(const std::string& host, std::uint16_t port,
     if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0)
         return Dialect::unknown;
     Dialect dialect = Dialect::unknown;
-    const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    // Not libsmbclient's: no login of another thread takes it for its own (interrupt.hpp).
+    const OwnSocket probe{
+        ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
+    const int fd = probe.fd();
     const auto wait = [&](short events) {
         ::pollfd one{fd, events, 0};
         return ::poll(&one, 1, static_cast<int>(timeout.count())) == 1;
@@ -74,7 +79,6 @@ inline Dialect probe_dialect(const std::string& host, std::uint16_t port,
             if (got > 0)
                 dialect = dialect_of_answer({answer.data(), static_cast<std::size_t>(got)});
         }
-        ::close(fd);
     }
     ::freeaddrinfo(found);
     return dialect;

@@ -4,19 +4,29 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace kitovu::detail::smb {
 
-// The TCP connections of this process to a server's `port`, by descriptor.
-inline std::vector<int> connections_to(std::uint16_t port) {
-    std::vector<int> found;
+// A TCP connection of this process: its descriptor, and its socket's inode, which a socket
+// opened later under the same number does not share.
+struct Connection {
+    int fd;
+    ino_t inode;
+};
+
+// The TCP connections of this process to a server's `port`.
+inline std::vector<Connection> connections_to(std::uint16_t port) {
+    std::vector<Connection> found;
     DIR* folder = ::opendir("/proc/self/fd");
     if (folder == nullptr)
         return found;
@@ -34,19 +44,24 @@ inline std::vector<int> connections_to(std::uint16_t port) {
             peer_port = ntohs(reinterpret_cast<const sockaddr_in*>(&peer)->sin_port);
         else if (peer.ss_family == AF_INET6)
             peer_port = ntohs(reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port);
-        if (peer_port == port)
-            found.push_back(static_cast<int>(fd));
+        struct ::stat info {};
+        if (peer_port == port && ::fstat(static_cast<int>(fd), &info) == 0)
+            found.push_back({static_cast<int>(fd), info.st_ino});
     }
     ::closedir(folder);
     return found;
 }
 
 // Which instance logged in over which connection, so that stopping one instance ends its own
-// connections (and those still logging in) but not another instance's. Its own lock: the
+// connections (and those still logging in) but not another instance's. By inode, not by
+// descriptor: a number freed by a socket that was not libsmbclient's, or by a connection
+// libsmbclient replaced, goes to the next socket opened anywhere in the process. Sockets that
+// kitovu opens itself beside libsmbclient's (the dialect probe) are listed as nobody's
+// (nullptr) while open, so that no login claims them and no stop ends them. Its own lock: the
 // library lock is held by the very call a stop has to wake.
 struct SocketOwners {
     std::mutex mutex;
-    std::map<int, const void*> owner; // by descriptor
+    std::map<ino_t, const void*> owner;
 };
 inline SocketOwners& socket_owners() {
     static SocketOwners owners;
@@ -59,13 +74,13 @@ inline SocketOwners& socket_owners() {
 inline void shut_connections_of(const void* instance, std::uint16_t port,
                                 bool unowned_too = true) noexcept {
     try {
-        const auto fds = connections_to(port);
+        const auto connections = connections_to(port);
         auto& owners = socket_owners();
         std::scoped_lock lock{owners.mutex};
-        for (const int fd : fds) {
-            const auto found = owners.owner.find(fd);
+        for (const Connection& connection : connections) {
+            const auto found = owners.owner.find(connection.inode);
             if (found == owners.owner.end() ? unowned_too : found->second == instance)
-                ::shutdown(fd, SHUT_RDWR);
+                ::shutdown(connection.fd, SHUT_RDWR);
         }
     } catch (...) {
         // out of memory: the wait ends at its time-out
@@ -74,20 +89,54 @@ inline void shut_connections_of(const void* instance, std::uint16_t port,
 
 // Records the connections to `port` that are not in `before` as `instance`'s.
 inline void claim_connections(const void* instance, std::uint16_t port,
-                              const std::vector<int>& before) {
+                              const std::vector<Connection>& before) {
     const auto now = connections_to(port);
     auto& owners = socket_owners();
     std::scoped_lock lock{owners.mutex};
-    for (const int fd : now)
-        if (std::ranges::find(before, fd) == before.end())
-            owners.owner.try_emplace(fd, instance);
+    for (const Connection& connection : now)
+        if (std::ranges::find(before, connection.inode, &Connection::inode) == before.end())
+            owners.owner.try_emplace(connection.inode, instance);
 }
 
-// Forgets `instance`'s connections (before its context closes them and the numbers are reused).
+// Forgets `instance`'s connections (before its context closes them).
 inline void release_connections(const void* instance) noexcept {
     auto& owners = socket_owners();
     std::scoped_lock lock{owners.mutex};
     std::erase_if(owners.owner, [&](const auto& item) { return item.second == instance; });
 }
+
+// A socket of kitovu's own to a server, open while it lives: nobody's (see SocketOwners).
+class OwnSocket {
+  public:
+    explicit OwnSocket(int fd) noexcept : fd_(fd) {
+        struct ::stat info {};
+        if (fd_ < 0 || ::fstat(fd_, &info) != 0)
+            return;
+        try {
+            auto& owners = socket_owners();
+            std::scoped_lock lock{owners.mutex};
+            owners.owner.insert_or_assign(info.st_ino, nullptr);
+            inode_ = info.st_ino;
+        } catch (...) {
+            // out of memory: a stop may end the probe too, which then reports no answer
+        }
+    }
+    OwnSocket(const OwnSocket&) = delete;
+    OwnSocket& operator=(const OwnSocket&) = delete;
+    ~OwnSocket() {
+        if (inode_) {
+            auto& owners = socket_owners();
+            std::scoped_lock lock{owners.mutex};
+            owners.owner.erase(*inode_);
+        }
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    int fd() const noexcept { return fd_; }
+
+  private:
+    int fd_;
+    std::optional<ino_t> inode_;
+};
 
 } // namespace kitovu::detail::smb
