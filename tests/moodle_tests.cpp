@@ -12,6 +12,7 @@
 #include <kitovu/plugins/moodle.hpp>
 #ifdef KITOVU_BINARY
 #include <kitovu/plugins/smb.hpp>
+#include <kitovu/testing/fixture.hpp>
 #endif
 
 #include <catch2/catch.hpp>
@@ -44,12 +45,7 @@ class Setup {
     const std::filesystem::path& fixture() const { return server.fixture(); }
 
     Options options() const {
-        auto entry = PluginRegistry::find("moodle");
-        REQUIRE(entry);
-        Options options;
-        for (const OptionSpec& spec : (*entry)->options)
-            if (auto value = default_value(spec))
-                options.set(std::string{spec.name}, *value);
+        Options options = testing::with_defaults("moodle");
         options.set("url", server.url());
         options.set("timeout", std::int64_t{5});
         return options;

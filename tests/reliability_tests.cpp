@@ -13,6 +13,7 @@
 #include <kitovu/engine.hpp>
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/smb.hpp>
+#include <kitovu/testing/fixture.hpp>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -326,12 +327,7 @@ TEST_CASE("hostile names on a real share stay inside the target folder") {
         INFO("share " << share);
         Settings settings;
         settings.root_dir = machine.path("home");
-        Options options;
-        auto entry = PluginRegistry::find("smb");
-        REQUIRE(entry);
-        for (const OptionSpec& spec : (*entry)->options)
-            if (auto value = default_value(spec))
-                options.set(std::string{spec.name}, *value);
+        Options options = testing::with_defaults("smb");
         options.set("hostname", std::string{"127.0.0.1"});
         options.set("port", std::int64_t{server.port()});
         options.set("share", share);
@@ -380,12 +376,7 @@ class SmbMachine : public Machine {
     Settings settings() const {
         Settings settings;
         settings.root_dir = path("home");
-        Options options;
-        auto entry = PluginRegistry::find("smb");
-        REQUIRE(entry);
-        for (const OptionSpec& spec : (*entry)->options)
-            if (auto value = default_value(spec))
-                options.set(std::string{spec.name}, *value);
+        Options options = testing::with_defaults("smb");
         options.set("hostname", std::string{"127.0.0.1"});
         options.set("port", std::int64_t{server_.port()});
         options.set("share", std::string{"skripte"});

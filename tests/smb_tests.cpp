@@ -5,6 +5,7 @@
 
 #include <kitovu/engine.hpp>
 #include <kitovu/plugins/smb.hpp>
+#include <kitovu/testing/fixture.hpp>
 #include <kitovu/testing/probes.hpp>
 
 #include <catch2/catch.hpp>
@@ -40,12 +41,7 @@ constexpr std::int64_t new_time = 1'700'000'000;
 // The smb connection's options as a config would give them: the schema's defaults, then what
 // the server needs.
 Options smb_options(const SambaServer& server, const std::string& share = "skripte") {
-    auto entry = PluginRegistry::find("smb");
-    REQUIRE(entry);
-    Options options;
-    for (const OptionSpec& spec : (*entry)->options)
-        if (auto value = default_value(spec))
-            options.set(std::string{spec.name}, *value);
+    Options options = testing::with_defaults("smb");
     options.set("hostname", std::string{"127.0.0.1"});
     options.set("port", std::int64_t{server.port()});
     options.set("share", share);
@@ -377,10 +373,7 @@ TEST_CASE("a server that never answers is a connection error after the timeout")
     REQUIRE(::listen(listener, 16) == 0);
     REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size) == 0);
 
-    Options options;
-    for (const OptionSpec& spec : (*PluginRegistry::find("smb"))->options)
-        if (auto value = default_value(spec))
-            options.set(std::string{spec.name}, *value);
+    Options options = testing::with_defaults("smb");
     options.set("hostname", std::string{"127.0.0.1"});
     options.set("port", std::int64_t{ntohs(address.sin_port)});
     options.set("share", std::string{"skripte"});
