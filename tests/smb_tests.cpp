@@ -133,6 +133,26 @@ std::string printed_by(F&& run) {
     return read_file(capture);
 }
 
+// A socket listening on a free loopback port: the kernel accepts connections to it, nobody
+// answers.
+struct Listener {
+    int fd = -1;
+    sockaddr_in address{};
+};
+Listener loopback_listener() {
+    Listener listener;
+    listener.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener.fd >= 0);
+    listener.address.sin_family = AF_INET;
+    listener.address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    auto* address = reinterpret_cast<sockaddr*>(&listener.address);
+    socklen_t size = sizeof listener.address;
+    REQUIRE(::bind(listener.fd, address, size) == 0);
+    REQUIRE(::listen(listener.fd, 16) == 0);
+    REQUIRE(::getsockname(listener.fd, address, &size) == 0);
+    return listener;
+}
+
 } // namespace
 
 TEST_CASE("the smb plugin declares the contract's options and a password") {
@@ -363,15 +383,7 @@ TEST_CASE("an unknown host and a closed port are connection errors, reported at 
 
 TEST_CASE("a server that never answers is a connection error after the timeout") {
     // Accepts connections (the kernel does) but never says a word.
-    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(listener >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(listener, 16) == 0);
-    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+    const auto [listener, address] = loopback_listener();
 
     Options options = testing::with_defaults("smb");
     options.set("hostname", std::string{"127.0.0.1"});
@@ -884,19 +896,11 @@ TEST_CASE("a listing's time shows the round trip, less what its entries cost in 
 // port. A socket some other code had open there while an instance logged in (a probe of the
 // server, a program's own connection) closes; a later login elsewhere gets its number.
 TEST_CASE("ending one instance's connections spares another's that got a closed socket's number") {
-    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(listener >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(listener, 8) == 0);
-    socklen_t size = sizeof address;
-    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+    const auto [listener, address] = loopback_listener();
     const std::uint16_t port = ntohs(address.sin_port);
     const auto connected = [&] {
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
         return fd;
     };
     const int first = 1;
