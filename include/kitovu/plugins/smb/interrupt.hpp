@@ -4,15 +4,20 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace kitovu::detail::smb {
@@ -23,6 +28,25 @@ struct Connection {
     int fd;
     ino_t inode;
 };
+
+// The inode of socket `fd`, read from its /proc link ("socket:[INODE]"). Not fstat(): that
+// counts as a use of the descriptor, which another thread may be closing meanwhile (the race
+// ThreadSanitizer reports); the link is only a name.
+inline std::optional<ino_t> socket_inode(int fd) {
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    std::array<char, 64> target{};
+    const ssize_t size = ::readlink(link.c_str(), target.data(), target.size() - 1);
+    constexpr std::string_view prefix = "socket:[";
+    const std::string_view text{target.data(), size > 0 ? static_cast<std::size_t>(size) : 0};
+    if (!text.starts_with(prefix) || !text.ends_with(']'))
+        return std::nullopt;
+    ino_t inode = 0;
+    const auto digits = text.substr(prefix.size(), text.size() - prefix.size() - 1);
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), inode);
+    if (error != std::errc{} || end != digits.data() + digits.size())
+        return std::nullopt;
+    return inode;
+}
 
 // The TCP connections of this process to a server's `port`.
 inline std::vector<Connection> connections_to(std::uint16_t port) {
@@ -44,9 +68,10 @@ inline std::vector<Connection> connections_to(std::uint16_t port) {
             peer_port = ntohs(reinterpret_cast<const sockaddr_in*>(&peer)->sin_port);
         else if (peer.ss_family == AF_INET6)
             peer_port = ntohs(reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port);
-        struct ::stat info {};
-        if (peer_port == port && ::fstat(static_cast<int>(fd), &info) == 0)
-            found.push_back({static_cast<int>(fd), info.st_ino});
+        if (peer_port != port)
+            continue;
+        if (const auto inode = socket_inode(static_cast<int>(fd)))
+            found.push_back({static_cast<int>(fd), *inode});
     }
     ::closedir(folder);
     return found;
@@ -109,14 +134,16 @@ inline void release_connections(const void* instance) noexcept {
 class OwnSocket {
   public:
     explicit OwnSocket(int fd) noexcept : fd_(fd) {
-        struct ::stat info {};
-        if (fd_ < 0 || ::fstat(fd_, &info) != 0)
+        if (fd_ < 0)
             return;
         try {
+            const auto inode = socket_inode(fd_);
+            if (!inode)
+                return;
             auto& owners = socket_owners();
             std::scoped_lock lock{owners.mutex};
-            owners.owner.insert_or_assign(info.st_ino, nullptr);
-            inode_ = info.st_ino;
+            owners.owner.insert_or_assign(*inode, nullptr);
+            inode_ = inode;
         } catch (...) {
             // out of memory: a stop may end the probe too, which then reports no answer
         }
