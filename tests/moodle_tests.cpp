@@ -12,8 +12,8 @@
 #include <kitovu/plugins/moodle.hpp>
 #ifdef KITOVU_BINARY
 #include <kitovu/plugins/smb.hpp>
-#include <kitovu/testing/fixture.hpp>
 #endif
+#include <kitovu/testing/fixture.hpp>
 
 #include <catch2/catch.hpp>
 
