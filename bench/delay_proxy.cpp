@@ -17,6 +17,12 @@
 // With DELAY_PROXY_TRACE=FILE set, every client chunk is also written to FILE as one line
 //   MILLISECONDS CONNECTION turn|more COMMAND...
 // with the SMB2 commands it holds (several for a compound), to see where a run's round trips go.
+//
+// With DELAY_PROXY_HOLD=SECONDS set, the first tree connect of the first connection that sent a
+// session setup is held until another connection sent a session setup (at most SECONDS), and the
+// trace says which ended the hold: "hold released" or "hold timed-out". A test of a client that
+// logs in on several connections at once sees by it whether the others began before the first
+// login was over, without timing anything.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -50,6 +56,14 @@ std::atomic<long> turns{0};
 const Clock::time_point started = Clock::now();
 std::FILE* trace = nullptr; // DELAY_PROXY_TRACE
 std::mutex trace_mutex;
+
+// DELAY_PROXY_HOLD: guarded by hold_mutex.
+std::chrono::seconds hold_limit{0};
+std::mutex hold_mutex;
+std::condition_variable hold_over;
+long first_login = 0; // the connection whose tree connect is held
+bool others_logged_in = false;
+bool held = false;
 
 // The SMB2 commands of the messages that start in `bytes`: NetBIOS-framed, or one message
 // without its frame header where a client writes the 4-byte header separately (rclone). A
@@ -122,6 +136,25 @@ struct Connection {
     }
 };
 
+void hold(const Connection& c, const std::string& commands) {
+    std::unique_lock lock{hold_mutex};
+    if (commands.find("session-setup") != std::string::npos) {
+        if (first_login == 0)
+            first_login = c.id;
+        else if (c.id != first_login)
+            others_logged_in = true;
+        hold_over.notify_all();
+    }
+    if (c.id != first_login || held || commands.find("tree-connect") == std::string::npos)
+        return;
+    held = true;
+    const bool released = hold_over.wait_for(lock, hold_limit, [] { return others_logged_in; });
+    if (trace != nullptr) {
+        std::scoped_lock trace_lock{trace_mutex};
+        std::fprintf(trace, "hold %s\n", released ? "released" : "timed-out");
+    }
+}
+
 void read_side(std::shared_ptr<Connection> c, bool from_client) {
     Direction& d = from_client ? c->up : c->down;
     const int fd = from_client ? c->client : c->server;
@@ -131,6 +164,8 @@ void read_side(std::shared_ptr<Connection> c, bool from_client) {
         Chunk chunk{Clock::now(), {}};
         if (n > 0) {
             chunk.bytes.assign(buffer.data(), buffer.data() + n);
+            if (from_client && hold_limit.count() > 0)
+                hold(*c, smb2_commands(chunk.bytes));
             if (from_client) {
                 ++requests;
                 const bool turn = c->server_spoke.exchange(false);
@@ -255,6 +290,8 @@ int main(int argc, char** argv) {
     if (const char* path = std::getenv("DELAY_PROXY_TRACE"); path != nullptr && *path != '\0')
         if ((trace = std::fopen(path, "a")) != nullptr) // emptied between runs by the caller
             std::setvbuf(trace, nullptr, _IOLBF, 0);    // SIGTERM ends it without a flush
+    if (const char* seconds = std::getenv("DELAY_PROXY_HOLD"); seconds != nullptr)
+        hold_limit = std::chrono::seconds{std::atoi(seconds)};
     long next_id = 0;
 
     const int listener = listen_on(std::atoi(argv[1]));

@@ -1,5 +1,6 @@
 // The smb plugin against a real smbd on loopback, driven through the real engine: what a
 // student's sync of a university share does, including the ways it fails.
+#include "process.hpp"
 #include "samba_fixture.hpp"
 #include "support.hpp"
 
@@ -152,6 +153,64 @@ Listener loopback_listener() {
     REQUIRE(::getsockname(listener.fd, address, &size) == 0);
     return listener;
 }
+
+// bench/delay_proxy between the plugin and `server`: each direction delayed by `delay`, the
+// requests traced to `trace`, and the first login's tree connect held until another connection
+// began its login (at most `hold`; the trace says which ended the hold).
+class DelayProxy {
+  public:
+    DelayProxy(const SambaServer& server, std::chrono::milliseconds delay,
+               std::filesystem::path trace, std::chrono::seconds hold)
+        : trace_(std::move(trace)) {
+        int out[2];
+        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+        pid_ = ::fork();
+        REQUIRE(pid_ >= 0);
+        if (pid_ == 0) {
+            ::dup2(out[1], 1);
+            test::detail::exec({KITOVU_DELAY_PROXY, "0", std::to_string(server.port()),
+                                std::to_string(delay.count()), "/dev/null"},
+                               {{"DELAY_PROXY_TRACE", trace_.string()},
+                                {"DELAY_PROXY_HOLD", std::to_string(hold.count())}});
+        }
+        ::close(out[1]);
+        std::string printed;
+        char c = 0;
+        while (::read(out[0], &c, 1) == 1 && c != '\n')
+            printed += c;
+        ::close(out[0]);
+        port_ = std::atoi(printed.c_str());
+        REQUIRE(port_ > 0);
+    }
+    ~DelayProxy() {
+        ::kill(pid_, SIGTERM);
+        test::detail::wait_for(pid_);
+    }
+    DelayProxy(const DelayProxy&) = delete;
+    DelayProxy& operator=(const DelayProxy&) = delete;
+
+    int port() const { return port_; }
+    std::string trace() const { return read_file(trace_); }
+    // How many connections sent a session setup: began a login.
+    std::size_t logins() const {
+        std::set<std::string> connections;
+        std::istringstream lines{trace()};
+        for (std::string line; std::getline(lines, line);) {
+            std::istringstream words{line};
+            std::string time;
+            std::string connection;
+            words >> time >> connection;
+            if (line.find("session-setup") != std::string::npos)
+                connections.insert(connection);
+        }
+        return connections.size();
+    }
+
+  private:
+    std::filesystem::path trace_;
+    pid_t pid_ = -1;
+    int port_ = 0;
+};
 
 } // namespace
 
@@ -841,6 +900,51 @@ TEST_CASE("a server that hangs while the tree is listed is given up after its ti
     CHECK_THAT(error.message, Catch::StartsWith("the server stopped answering for 2 s"));
 }
 
+// Over a VPN a login is a dozen round trips. The listing processes a tree needs log in as soon as
+// the first login's session setup succeeded, not after its whole login; a password the server
+// refused reaches it once (many failed logins at once could lock the student's account).
+TEST_CASE("over a slow link the listing processes log in while the first login connects the "
+          "share, and a refused password is tried once") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    for (const char* file : {"EPJ/a/x.txt", "EPJ/b/y.txt", "EPJ/c/z.txt", "EPJ/d/w.txt"})
+        server.put(file, file);
+    TempDir dir;
+    // 10 ms each way: a probe or a session setup is slow by its round trips alone, however idle
+    // the machine (a busy one only makes them slower).
+    const DelayProxy proxy{server, std::chrono::milliseconds{10}, dir / "trace",
+                           std::chrono::seconds{20}};
+    auto options = smb_options(server);
+    options.set("port", std::int64_t{proxy.port()});
+
+    SECTION("the right password") {
+        options.set_secret(SambaServer::password());
+        SmbPlugin planner;
+        REQUIRE(planner.configure("skripte", options));
+        REQUIRE(planner.connect());
+        // Held until a listing process began its login: before the first login was over.
+        CHECK_THAT(proxy.trace(), Catch::Contains("hold released"));
+        const auto listing = testing::detail::list(planner, "EPJ");
+        REQUIRE(listing.result);
+        const auto listed = listing.by_path();
+        for (const char* file : {"a/x.txt", "b/y.txt", "c/z.txt", "d/w.txt"})
+            CHECK(listed.contains(file));
+        CHECK(proxy.logins() > 1);
+    }
+    SECTION("a refused password") {
+        options.set_secret("not the password");
+        SmbPlugin planner;
+        REQUIRE(planner.configure("skripte", options));
+        const auto connected = planner.connect();
+        REQUIRE_FALSE(connected);
+        CHECK(connected.error().kind == ErrorKind::authentication);
+        // The login and the one that tells a wrong password from a share the user may not open
+        // (connect_error); none of the listing processes waiting for it.
+        CHECK(proxy.logins() == 2);
+    }
+}
+
 TEST_CASE("a download after a listing takes one of its listing processes, logged in already") {
     SambaServer server;
     if (!test::samba_ready(server))
@@ -890,6 +994,21 @@ TEST_CASE("a listing's time shows the round trip, less what its entries cost in 
     CHECK(round_trip_of_listing(microseconds{400}, 5) == microseconds{93});
     CHECK(round_trip_of_listing(microseconds{60000}, 20000) == microseconds{0});
     CHECK(round_trip_of_listing(microseconds{0}, 0) == microseconds{0});
+}
+
+TEST_CASE("a probe's answer and a session setup count as a slow link only where they clearly are") {
+    using detail::smb::round_trip_of_session_setup;
+    using detail::smb::slow_probe;
+    using std::chrono::microseconds;
+    CHECK(slow_probe(microseconds{20000})); // a 10 ms VPN
+    CHECK(slow_probe(microseconds{8000}));
+    CHECK_FALSE(slow_probe(microseconds{7999})); // loopback, Samba forking on a busy machine
+    CHECK_FALSE(slow_probe(microseconds{300}));
+    CHECK(round_trip_of_session_setup(microseconds{75000}) == microseconds{20000});
+    CHECK(round_trip_of_session_setup(microseconds{30000}) == microseconds{5000});
+    CHECK(round_trip_of_session_setup(microseconds{29999}) == microseconds{0}); // a busy CPU
+    CHECK(round_trip_of_session_setup(microseconds{4000}) == microseconds{0});
+    CHECK(round_trip_of_session_setup(microseconds{0}) == microseconds{0});
 }
 
 // Ending one instance's connections finds them among the process's sockets to the server's

@@ -237,9 +237,14 @@ class SmbPlugin final : public SyncPlugin {
     // (each under the library lock).
     void put_idle(Helper& helper);
     std::optional<Helper> take_idle();
-    static void end_idle(const std::string& login) noexcept;     // the idle ones of `login`
-    std::optional<Helper> spawn_helper();                        // forks one, logged in on its own
-    [[noreturn]] void serve(int fd, std::byte* shared) noexcept; // a helper's life
+    static void end_idle(const std::string& login) noexcept; // the idle ones of `login`
+    // Forks one, which logs in on its own: at once, or when told to (`parked`).
+    std::optional<Helper> spawn_helper(bool parked = false);
+    [[noreturn]] void serve(int fd, std::byte* shared, bool parked) noexcept; // a helper's life
+    // In smb/session.hpp: listing processes forked before this instance's login where the link
+    // looks slow, to log in once its session setup succeeded.
+    std::vector<Helper> park_listers();
+    void unpark(std::vector<Helper>& parked, bool keep);
     expected<Retrieved, UsageError> retrieve_there(const RemoteEntry& entry, ChunkWriter out);
     static std::string encode_error(const UsageError& e);
     UsageError decode_error(std::string_view payload, const std::string& path) const;
@@ -351,6 +356,7 @@ class SmbPlugin final : public SyncPlugin {
     std::chrono::microseconds round_trip_{}; // estimated from a listing here (see list)
     bool helpers_off_ = false;     // a helper got stuck: this instance works in-process only
     bool answered_before_ = false; // a login succeeded (here, or in the process that forked)
+    bool in_helper_ = false;       // this is a helper process (serve)
     std::vector<char> channel_;    // the latest message from the helper
     struct Fresh {
         SMBCSRV* server;

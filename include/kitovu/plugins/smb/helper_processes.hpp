@@ -77,7 +77,7 @@ inline void SmbPlugin::end_idle(const std::string& login) noexcept {
     std::erase_if(idle, [&](const auto& item) { return item.first == login; });
 }
 
-inline std::optional<SmbPlugin::Helper> SmbPlugin::spawn_helper() {
+inline std::optional<SmbPlugin::Helper> SmbPlugin::spawn_helper(bool parked) {
     void* shared = ::mmap(nullptr, slots * block_size, PROT_READ | PROT_WRITE,
                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED)
@@ -96,7 +96,7 @@ inline std::optional<SmbPlugin::Helper> SmbPlugin::spawn_helper() {
         if (pid == 0) {
             call.release_in_child();
             ::close(fds[0]);
-            serve(fds[1], static_cast<std::byte*>(shared));
+            serve(fds[1], static_cast<std::byte*>(shared), parked);
         }
     }
     ::close(fds[1]);
@@ -106,7 +106,8 @@ inline std::optional<SmbPlugin::Helper> SmbPlugin::spawn_helper() {
         return std::nullopt;
     }
     channel_.resize(request_limit);
-    return Helper{pid, fds[0], static_cast<std::byte*>(shared)};
+    return Helper{
+        .pid = pid, .fd = fds[0], .shared = static_cast<std::byte*>(shared), .parked = parked};
 }
 
 inline std::string SmbPlugin::encode_error(const UsageError& e) {
@@ -133,7 +134,7 @@ inline UsageError SmbPlugin::decode_error(std::string_view payload, const std::s
 }
 
 // The helper's life: one file per request, until this instance closes its end.
-[[noreturn]] inline void SmbPlugin::serve(int fd, std::byte* shared) noexcept {
+[[noreturn]] inline void SmbPlugin::serve(int fd, std::byte* shared, bool parked) noexcept {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Ctrl-C and the like are for the instance's process, which then stops this one.
     sigset_t quiet;
@@ -149,15 +150,27 @@ inline UsageError SmbPlugin::decode_error(std::string_view payload, const std::s
     fresh_.clear();
     detail::smb::library().idle.clear(); // the parent's, whose descriptors are closed here
     block_ = std::span{shared, block_size};
-    std::optional<UsageError> broken;
-    if (auto connected = log_in(); !connected)
-        broken = connected.error();
-    if (!detail::smb::send_message(fd, detail::smb::Message::ready))
-        ::_exit(0);
+    in_helper_ = true;
+    listers_.clear(); // the parent's, whose descriptors are closed here
     std::vector<char> buffer(request_limit);
     using detail::smb::Message;
     Message type{};
     std::string_view payload;
+    if (parked) {
+        // Sets up its client while the instance logs in, then waits for the word that the server
+        // took the password (or is ended).
+        if (context_ == nullptr && create_context()) {
+            detail::smb::Call call;
+            load_client_config();
+        }
+        if (!detail::smb::receive_message(fd, buffer, type, payload) || type != Message::go)
+            ::_exit(0);
+    }
+    std::optional<UsageError> broken;
+    if (auto connected = log_in(); !connected)
+        broken = connected.error();
+    if (!detail::smb::send_message(fd, Message::ready))
+        ::_exit(0);
     while (detail::smb::receive_message(fd, buffer, type, payload)) {
         if (type == Message::list) {
             const std::string folder{payload};

@@ -12,6 +12,7 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -27,6 +28,7 @@ struct Helper {
     int fd = -1;                 // this side of the socket pair
     std::byte* shared = nullptr; // the blocks of a download, mapped in both processes
     bool ready = false;          // its login is over (Message::ready was read)
+    bool parked = false;         // waits for Message::go before it logs in
 };
 
 // libsmbclient is not thread-safe, not even with one context per thread: it keeps process-wide
@@ -47,6 +49,9 @@ struct Library {
     // logged in with: a download takes one rather than logging in again (a dozen round trips over
     // a slow link). Ended when the last instance that vouched for their login goes.
     std::vector<std::pair<std::string, Helper>> idle;
+    // Called once when the login under way in this process logs that its session setup succeeded
+    // (at log level 4): the server took the password (SmbPlugin::park_listers).
+    std::function<void()> on_session_setup;
 };
 
 inline Library& library() {
@@ -61,6 +66,10 @@ inline void keep_log(void* /*unused*/, int /*level*/, const char* message) {
     if (log.size() > 4096)
         log.erase(0, log.size() - 2048);
     log += message != nullptr ? message : "";
+    auto& heard = library().on_session_setup;
+    if (heard && message != nullptr &&
+        std::string_view{message}.find(" session setup ok") != std::string_view::npos)
+        std::exchange(heard, nullptr)();
 }
 
 } // namespace kitovu::detail::smb

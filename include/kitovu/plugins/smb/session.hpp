@@ -55,6 +55,8 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
         if (auto created = create_context(); !created)
             return created;
     lost_.reset();
+    std::vector<Helper> parked = park_listers();
+    bool went = false; // the parked ones were told to log in
     int result = 0;
     int error = 0;
     bool encrypted = true;
@@ -73,6 +75,20 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
         struct ::stat info {};
         const auto before = detail::smb::connections_to(port_);
         const auto began = std::chrono::steady_clock::now();
+        if (!parked.empty()) {
+            library.on_session_setup = [&] {
+                const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - began);
+                if (detail::smb::round_trip_of_session_setup(took) == std::chrono::microseconds{})
+                    return; // a fast link after all: decided once the login is over
+                for (Helper& helper : parked)
+                    if (detail::smb::send_message(helper.fd, detail::smb::Message::go))
+                        helper.parked = false;
+                went = true;
+            };
+            if (!encrypt_)
+                smbc_setDebug(context_, 4);
+        }
         // The login asks for a name no server allows ('*'). libsmbclient logs in, connects the
         // share and reads its attributes first (add_cached_server hears of it), so a wrong
         // password or share fails as before; the name is then refused at once, where the share's
@@ -86,6 +102,9 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
         round_trip_ =
             detail::smb::round_trip_of_login(std::chrono::duration_cast<std::chrono::microseconds>(
                 std::chrono::steady_clock::now() - began));
+        library.on_session_setup = nullptr;
+        if (!parked.empty() && !encrypt_)
+            smbc_setDebug(context_, 0);
         if (encrypt_) {
             smbc_setDebug(context_, 0);
             encrypted = !library.unencrypted &&
@@ -97,6 +116,7 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
             ++library.logged_in[vouched_];
         }
     }
+    unpark(parked, result == 0 && encrypted && (went || round_trip_ >= fast_link_round_trip));
     if (result == 0 && encrypted) {
         answered_before_ = true;
         return {};
@@ -108,6 +128,45 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
     if (stopping())
         return fail(stopped());
     return fail(connect_error(error));
+}
+
+// Over a link that looks slow, the listing processes a tree will need are forked before the
+// login and log in as soon as its session setup succeeded (libsmbclient logs that at level 4):
+// over a VPN that is eight round trips before the login is over. A password the server refused
+// never reaches them: a dozen failed logins at once could lock a university account. The link
+// is told by a probe's answer: a connection and one request (Samba forks its process for the
+// connection first, a millisecond or two on loopback).
+inline std::vector<SmbPlugin::Helper> SmbPlugin::park_listers() {
+    if (in_helper_ || answered_before_ || helpers_off_ || !listers_.empty())
+        return {};
+    const auto began = std::chrono::steady_clock::now();
+    if (detail::smb::probe_dialect(host_, port_, std::chrono::milliseconds{250}) !=
+            detail::smb::Dialect::smb2_or_later ||
+        !detail::smb::slow_probe(std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - began)))
+        return {};
+    std::vector<Helper> parked;
+    while (parked.size() < polite_connections) {
+        auto started = spawn_helper(true);
+        if (!started)
+            break;
+        parked.push_back(*started);
+    }
+    return parked;
+}
+
+// After the login: the parked processes become this instance's listing processes (told to log
+// in now if they were not yet), or are ended.
+inline void SmbPlugin::unpark(std::vector<Helper>& parked, bool keep) {
+    for (Helper& helper : parked) {
+        if (keep && helper.parked && detail::smb::send_message(helper.fd, detail::smb::Message::go))
+            helper.parked = false;
+        if (keep && !helper.parked)
+            listers_.push_back(helper);
+        else
+            end(helper);
+    }
+    parked.clear();
 }
 
 // libsmbclient asks for credentials whenever it logs in (again): after a reconnect too.

@@ -26,6 +26,7 @@ enum class Message : char {
     list = 'L',    // instance -> process: list this folder (share-relative)
     items = 'I',   // process -> instance: some of the folder's entries (see SmbPlugin::Item)
     ready = 'Y',   // process -> instance, first: logged in (or failed to: requests say why)
+    go = 'G',      // instance -> parked process: log in now (SmbPlugin::park_listers)
 };
 
 inline bool send_message(int fd, Message type, std::string_view payload = {}) {
