@@ -1000,10 +1000,10 @@ TEST_CASE("a probe's answer and a session setup count as a slow link only where 
     using detail::smb::round_trip_of_session_setup;
     using detail::smb::slow_probe;
     using std::chrono::microseconds;
-    CHECK(slow_probe(microseconds{20000})); // a 10 ms VPN
-    CHECK(slow_probe(microseconds{8000}));
-    CHECK_FALSE(slow_probe(microseconds{7999})); // loopback, Samba forking on a busy machine
-    CHECK_FALSE(slow_probe(microseconds{300}));
+    CHECK(slow_probe(microseconds{25000})); // a 10 ms VPN
+    CHECK(slow_probe(microseconds{15000}));
+    CHECK_FALSE(slow_probe(microseconds{14999})); // loopback, Samba forking on a busy machine
+    CHECK_FALSE(slow_probe(microseconds{5000}));  // loopback
     CHECK(round_trip_of_session_setup(microseconds{75000}) == microseconds{20000});
     CHECK(round_trip_of_session_setup(microseconds{30000}) == microseconds{5000});
     CHECK(round_trip_of_session_setup(microseconds{29999}) == microseconds{0}); // a busy CPU

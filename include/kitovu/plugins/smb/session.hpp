@@ -135,7 +135,7 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
 // over a VPN that is eight round trips before the login is over. A password the server refused
 // never reaches them: a dozen failed logins at once could lock a university account. The link
 // is told by a probe's answer: a connection and one request (Samba forks its process for the
-// connection first, a millisecond or two on loopback).
+// connection first, some milliseconds on loopback).
 inline std::vector<SmbPlugin::Helper> SmbPlugin::park_listers() {
     if (in_helper_ || answered_before_ || helpers_off_ || !listers_.empty())
         return {};
