@@ -980,6 +980,45 @@ TEST_CASE("a download after a listing takes one of its listing processes, logged
     CHECK(fetched.bytes == "EPJ/b/y.txt");
 }
 
+// The engine's download workers open their instances as their first files come, some after the
+// planner's instance has ended: over a slow link a login of their own would be a dozen round trips.
+TEST_CASE("listing processes idle after the listing stay for workers that open after the planner "
+          "ended") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    for (const char* file : {"EPJ/a/x.txt", "EPJ/b/y.txt", "EPJ/c/z.txt", "EPJ/d/w.txt"})
+        server.put(file, file);
+    auto options = smb_options(server);
+    options.set_secret(SambaServer::password());
+    const auto idle = [] {
+        detail::smb::Call call;
+        return detail::smb::library().idle.size();
+    };
+    auto planner = std::make_unique<SmbPlugin>();
+    REQUIRE(planner->configure("skripte", options));
+    REQUIRE(planner->connect());
+    const auto listing = testing::detail::list(*planner, "EPJ");
+    REQUIRE(listing.result);
+    const auto listed = listing.by_path();
+    REQUIRE(listed.contains("c/z.txt"));
+    const std::size_t listing_processes = idle();
+    REQUIRE(listing_processes >= 2);
+
+    SmbPlugin first;
+    REQUIRE(first.configure("skripte", options));
+    REQUIRE(first.connect());
+    planner.reset();
+    CHECK(idle() == listing_processes - 1);
+    SmbPlugin second;
+    REQUIRE(second.configure("skripte", options));
+    REQUIRE(second.connect());
+    CHECK(idle() == listing_processes - 2);
+    const auto fetched = testing::detail::fetch(second, listed.at("c/z.txt"));
+    REQUIRE(fetched.result);
+    CHECK(fetched.bytes == "EPJ/c/z.txt");
+}
+
 TEST_CASE("a listing's time shows the round trip, less what its entries cost in CPU; a login's "
           "only where it is clearly slow") {
     using detail::smb::round_trip_of_listing;

@@ -43,7 +43,8 @@ struct Library {
     std::string loaded_config; // the client settings last loaded (see SmbPlugin::client_config)
     std::string last_log;      // libsmbclient's latest log lines: for diagnoses, never printed
     bool unencrypted = false;  // libsmbclient went on without the encryption it was told to require
-    // Logins here that succeeded, by SmbPlugin::login_key, counted while their instances live.
+    // Logins here that succeeded, by SmbPlugin::login_key, counted while their instances live and
+    // those that opened on the strength of one (SmbPlugin::connect).
     std::map<std::string, int> logged_in;
     // Helper processes that finished listing and no instance holds yet, by the login_key they
     // logged in with: a download takes one rather than logging in again (a dozen round trips over

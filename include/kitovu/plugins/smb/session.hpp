@@ -12,15 +12,24 @@ namespace kitovu {
 // libsmbclient's calls take turns in one process, so the instances of a run that each logged in
 // here would log in one after another, each login several round trips: over a slow link that
 // was most of a small sync. Once one login here showed that the server takes these settings,
-// the others start their download process at once, and those log in in parallel.
+// the others start their download process at once, and those log in in parallel. Such an
+// instance vouches for the login while it lives, as the one that logged in does: the listing
+// processes idle after the listing stay for the downloads of workers that open later (over a
+// slow link a new login would be a dozen round trips).
 inline expected<void, UsageError> SmbPlugin::connect() {
     if (stopping())
         return fail(stopped());
     bool known = false;
     {
         detail::smb::Call call;
-        known = detail::smb::library().logged_in.contains(login_key());
-        // Counted while the instance that logged in lives: the planner's, while the others open.
+        auto& logged_in = detail::smb::library().logged_in;
+        const std::string key = login_key();
+        const auto found = logged_in.find(key);
+        known = found != logged_in.end();
+        if (known && vouched_.empty()) {
+            ++found->second;
+            vouched_ = key;
+        }
     }
     if (known && !helpers_off_ && helper_.pid <= 0 && start_helper()) {
         answered_before_ = true;
@@ -137,7 +146,7 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
 // is told by a probe's answer: a connection and one request (Samba forks its process for the
 // connection first, some milliseconds on loopback).
 inline std::vector<SmbPlugin::Helper> SmbPlugin::park_listers() {
-    if (in_helper_ || answered_before_ || helpers_off_ || !listers_.empty())
+    if (in_helper_ || answered_before_ || helpers_off_ || !listers_.empty() || !vouched_.empty())
         return {};
     const auto began = std::chrono::steady_clock::now();
     if (detail::smb::probe_dialect(host_, port_, std::chrono::milliseconds{250}) !=
