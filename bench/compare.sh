@@ -23,7 +23,9 @@
 # Environment: REPS (3), KITOVU_BENCH_QUICK=1 (small sizes), KITOVU_BENCH_A_FILES (2000),
 # KITOVU_BENCH_A_MAX_KB (8192), KITOVU_BENCH_B_FILES (20000), KITOVU_BENCH_E_MB (1024),
 # KITOVU_BENCH_W_FILES (1000), KITOVU_BENCH_SCENARIOS ("a b c d e"; with --wan "w1 w2 w3 w4",
-# with --memory also "m"), KITOVU_BENCH_BUILD_DIR (build-bench).
+# with --memory also "m"), KITOVU_BENCH_BUILD_DIR (build-bench), KITOVU_BENCH_BASELINE (a git
+# revision: its kitovu, built here, is timed beside this build's in c and d, so a slower machine,
+# which moves every tool, is told apart from a slower kitovu).
 # Tools alternate within each repetition (the starting tool rotates per repetition), so
 # drift on the machine hits all of them alike.
 set -euo pipefail
@@ -83,7 +85,15 @@ export KITOVU_PASSWORD_BENCH=secret
 
 work=$(mktemp -d /var/tmp/kitovu-compare.XXXXXX)
 proxy_pid=
-trap '[ -z "$proxy_pid" ] || kill "$proxy_pid" 2>/dev/null; tests/samba-server.sh stop "$work" || true; rm -rf "$work"' EXIT
+trap '[ -z "$proxy_pid" ] || kill "$proxy_pid" 2>/dev/null; tests/samba-server.sh stop "$work" || true; [ -z "${base_kitovu:-}" ] || git worktree remove --force "$work/baseline"; rm -rf "$work"' EXIT
+base_kitovu=
+if [ -n "${KITOVU_BENCH_BASELINE:-}" ] && ! ((wan || memory)); then
+  base_label="$(git log -1 --format='%h of %cs' "$KITOVU_BENCH_BASELINE")"
+  git worktree add --detach "$work/baseline" "$KITOVU_BENCH_BASELINE" >/dev/null 2>&1
+  base_kitovu=$work/baseline/build/examples/cli/kitovu
+  cmake -S "$work/baseline" -B "$work/baseline/build" -DCMAKE_BUILD_TYPE=Release -DKITOVU_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$work/baseline/build" -j2 --target kitovu_cli >/dev/null
+fi
 share=$work/share
 mkdir -p "$share"
 started=$(date +%s)
@@ -144,6 +154,7 @@ declare -A label=(
   [rclone16]='`rclone copy --checkers 16 --transfers 16`'
   [kitovu-j1]='`kitovu sync --jobs 1`'
   [kitovu-j4]='`kitovu sync --jobs 4`'
+  [kitovu-base]="\`kitovu sync --jobs 4\` built from ${base_label:-}"
   [rclone]='`rclone copy` (default: 4 transfers, 8 checkers)'
   [smbget]='`smbget -R`'
   [smbclient]="\`smbclient -c 'recurse; prompt; mget *'\` (limit)"
@@ -174,6 +185,9 @@ command_for() {
       kitovu_config "$tool" "$dir"
       cmd=("$kitovu" sync -q --config "$work/$tool.toml" --cache "$work/$tool.cache")
       if [ "$tool" != kitovu ]; then cmd+=(--jobs "${tool#kitovu-j}"); fi ;;
+    kitovu-base)
+      kitovu_config "$tool" "$dir"
+      cmd=("$base_kitovu" sync -q --config "$work/$tool.toml" --cache "$work/$tool.cache" --jobs 4) ;;
     rclone|rclone16)
       cmd=(rclone copy ":smb:skripte/$dir" "$work/out/$tool" --smb-host 127.0.0.1 --smb-port "$server_port"
            --smb-user "$user" --smb-pass "$rclone_pass")
@@ -307,9 +321,11 @@ for scen in $scenarios; do
   case $scen in
     a) log "scenario a"; first_sync a a "$a_files" "$reps" ;;
     b) log "scenario b"; first_sync b b "$b_files" "$reps" ;;
-    c) log "scenario c"; prepare_resync b
+    c) log "scenario c"; [ -z "$base_kitovu" ] || active=("${tools[@]}" kitovu-base)
+       prepare_resync b
        for rep in $(seq "$reps"); do for tool in $(rotated "$rep"); do run_tool c "$tool" resync b 1; done; done ;;
-    d) log "scenario d"; prepare_resync b
+    d) log "scenario d"; [ -z "$base_kitovu" ] || active=("${tools[@]}" kitovu-base)
+       prepare_resync b
        for rep in $(seq "$reps"); do
          sleep 1  # the rewritten files get an mtime after every earlier download
          changed_b "$rep" | while read -r path size; do head -c "$size" /dev/urandom > "$share/$path"; done
@@ -319,7 +335,7 @@ for scen in $scenarios; do
          done
          log "d: repetition $rep of $reps done"
        done ;;
-    e) log "scenario e"; first_sync e e 1 "$e_reps"; rm -rf "$work/out" ;;
+    e) log "scenario e"; active=("${tools[@]}"); first_sync e e 1 "$e_reps"; rm -rf "$work/out" ;;
     w1) log "scenario w1"; start_proxy 10; active=(kitovu rclone rclone16 smbget)
         first_sync w1 w "$w_files" "$reps"; stop_proxy ;;
     w2|w3|w4) log "scenario $scen"; active=(kitovu rclone rclone16)
@@ -476,7 +492,9 @@ fi
     echo "| tool | median wall | spread (min–max) | peak memory |"
     echo "|---|---|---|---|"
     declare -A med=()
-    for tool in "${tools[@]}"; do
+    shown=("${tools[@]}")
+    if [ -n "$base_kitovu" ] && [[ $scen == [cd] ]]; then shown+=(kitovu-base); fi
+    for tool in "${shown[@]}"; do
       read -r m lo hi kb < <(stats "$work/r.$scen.$tool")
       med[$tool]=$m
       name=${label[$tool]}
@@ -495,6 +513,10 @@ fi
       if (scen == "e") printf "Targets at most 0.9 × the fastest of rclone and smbget: %s; at most 1.2 × the smbclient limit: %s.\n", verdict(vs_best, 0.9), verdict(vs_limit, 1.2)
       if (scen == "c") printf "Targets at most 0.5 × rclone (%.2f×): %s; at most 1.5 × the bare listing: %s.\n", vs_rclone, verdict(vs_rclone, 0.5), verdict(vs_limit, 1.5)
       if (scen == "d") printf "Target at most 0.5 × rclone (%.2f×): %s.\n", vs_rclone, verdict(vs_rclone, 0.5) }'
+    if [ -n "$base_kitovu" ] && [[ $scen == [cd] ]]; then
+      awk -v k="${med[kitovu-j4]}" -v b="${med[kitovu-base]}" -v r="${med[rclone]}" -v label="$base_label" 'BEGIN {
+        printf "The build from %s in the same run: %.2f× rclone; this build / that build: **%.2f×**.\n", label, (r > 0 ? b / r : 0), (b > 0 ? k / b : 0) }'
+    fi
   done
   footer
 } > "$out_md"

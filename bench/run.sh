@@ -70,10 +70,12 @@ echo "$engine"
 
 
 # kitovu against rclone, smbget and smbclient on the same share; REPS and
-# KITOVU_BENCH_QUICK etc. pass through, see bench/compare.sh.
+# KITOVU_BENCH_QUICK etc. pass through, see bench/compare.sh. The loopback targets hold the
+# ratios of the build of 2026-11-24 (275bb15): it runs beside this one in c and d
+# (KITOVU_BENCH_BASELINE= turns that off).
 compare_md=$(mktemp)
 trap 'rm -f "$compare_md"' EXIT
-bench/compare.sh "$compare_md"
+KITOVU_BENCH_BASELINE=${KITOVU_BENCH_BASELINE-275bb15} bench/compare.sh "$compare_md"
 
 {
   echo "# Benchmarks"
