@@ -154,6 +154,18 @@ Listener loopback_listener() {
     return listener;
 }
 
+// Listing processes logged in and waiting for a download of this process.
+std::size_t idle_processes() {
+    detail::smb::Call call;
+    return detail::smb::library().idle.size();
+}
+
+// EPJ with four folders of one file each: a listing that fans out to listing processes.
+void put_four_folders(SambaServer& server) {
+    for (const char* file : {"EPJ/a/x.txt", "EPJ/b/y.txt", "EPJ/c/z.txt", "EPJ/d/w.txt"})
+        server.put(file, file);
+}
+
 // bench/delay_proxy between the plugin and `server`: each direction delayed by `delay`, the
 // requests traced to `trace`, and the first login's tree connect held until another connection
 // began its login (at most `hold`; the trace says which ended the hold).
@@ -908,8 +920,7 @@ TEST_CASE("over a slow link the listing processes log in while the first login c
     SambaServer server;
     if (!test::samba_ready(server))
         return;
-    for (const char* file : {"EPJ/a/x.txt", "EPJ/b/y.txt", "EPJ/c/z.txt", "EPJ/d/w.txt"})
-        server.put(file, file);
+    put_four_folders(server);
     TempDir dir;
     // 10 ms each way: a probe or a session setup is slow by its round trips alone, however idle
     // the machine (a busy one only makes them slower).
@@ -945,78 +956,47 @@ TEST_CASE("over a slow link the listing processes log in while the first login c
     }
 }
 
-TEST_CASE("a download after a listing takes one of its listing processes, logged in already") {
-    SambaServer server;
-    if (!test::samba_ready(server))
-        return;
-    // Three folders below the top: the listing fans out to listing processes.
-    for (const char* file : {"EPJ/a/x.txt", "EPJ/b/y.txt", "EPJ/c/z.txt"})
-        server.put(file, file);
-    auto options = smb_options(server);
-    options.set_secret(SambaServer::password());
-    SmbPlugin planner;
-    REQUIRE(planner.configure("skripte", options));
-    REQUIRE(planner.connect());
-    const auto listing = testing::detail::list(planner, "EPJ");
-    REQUIRE(listing.result);
-    const auto listed = listing.by_path();
-    REQUIRE(listed.contains("b/y.txt"));
-
-    // Over a link of 20 ms a login is a quarter of a second; the file is three round trips. The
-    // listing processes may still be logging in (on loopback the listing is done first): the
-    // download then waits for that login, it does not start another.
-    const auto idle = [] {
-        detail::smb::Call call;
-        return detail::smb::library().idle.size();
-    };
-    const std::size_t listing_processes = idle();
-    REQUIRE(listing_processes >= 1);
-    SmbPlugin worker;
-    REQUIRE(worker.configure("skripte", options));
-    REQUIRE(worker.connect());
-    CHECK(idle() == listing_processes - 1);
-    const auto fetched = testing::detail::fetch(worker, listed.at("b/y.txt"));
-    REQUIRE(fetched.result);
-    CHECK(fetched.bytes == "EPJ/b/y.txt");
-}
-
 // The engine's download workers open their instances as their first files come, some after the
 // planner's instance has ended: over a slow link a login of their own would be a dozen round trips.
-TEST_CASE("listing processes idle after the listing stay for workers that open after the planner "
-          "ended") {
+TEST_CASE("a download after a listing takes one of its listing processes, logged in already, also "
+          "once the planner ended") {
     SambaServer server;
     if (!test::samba_ready(server))
         return;
-    for (const char* file : {"EPJ/a/x.txt", "EPJ/b/y.txt", "EPJ/c/z.txt", "EPJ/d/w.txt"})
-        server.put(file, file);
+    put_four_folders(server); // the listing fans out to listing processes
     auto options = smb_options(server);
     options.set_secret(SambaServer::password());
-    const auto idle = [] {
-        detail::smb::Call call;
-        return detail::smb::library().idle.size();
-    };
     auto planner = std::make_unique<SmbPlugin>();
     REQUIRE(planner->configure("skripte", options));
     REQUIRE(planner->connect());
     const auto listing = testing::detail::list(*planner, "EPJ");
     REQUIRE(listing.result);
     const auto listed = listing.by_path();
+    REQUIRE(listed.contains("b/y.txt"));
     REQUIRE(listed.contains("c/z.txt"));
-    const std::size_t listing_processes = idle();
-    REQUIRE(listing_processes >= 2);
 
+    // Over a link of 20 ms a login is a quarter of a second; the file is three round trips. The
+    // listing processes may still be logging in (on loopback the listing is done first): the
+    // download then waits for that login, it does not start another.
+    const std::size_t listing_processes = idle_processes();
+    REQUIRE(listing_processes >= 2);
+    // A worker that opens takes one of them and downloads there.
+    const auto download = [&](SmbPlugin& worker, const std::string& path) {
+        REQUIRE(worker.configure("skripte", options));
+        REQUIRE(worker.connect());
+        const auto fetched = testing::detail::fetch(worker, listed.at(path));
+        REQUIRE(fetched.result);
+        CHECK(fetched.bytes == "EPJ/" + path);
+    };
     SmbPlugin first;
-    REQUIRE(first.configure("skripte", options));
-    REQUIRE(first.connect());
+    download(first, "b/y.txt");
+    CHECK(idle_processes() == listing_processes - 1);
+
     planner.reset();
-    CHECK(idle() == listing_processes - 1);
+    CHECK(idle_processes() == listing_processes - 1);
     SmbPlugin second;
-    REQUIRE(second.configure("skripte", options));
-    REQUIRE(second.connect());
-    CHECK(idle() == listing_processes - 2);
-    const auto fetched = testing::detail::fetch(second, listed.at("c/z.txt"));
-    REQUIRE(fetched.result);
-    CHECK(fetched.bytes == "EPJ/c/z.txt");
+    download(second, "c/z.txt");
+    CHECK(idle_processes() == listing_processes - 2);
 }
 
 TEST_CASE("a listing's time shows the round trip, less what its entries cost in CPU; a login's "
