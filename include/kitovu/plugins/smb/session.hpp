@@ -112,10 +112,9 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
             detail::smb::round_trip_of_login(std::chrono::duration_cast<std::chrono::microseconds>(
                 std::chrono::steady_clock::now() - began));
         library.on_session_setup = nullptr;
-        if (!parked.empty() && !encrypt_)
+        if (encrypt_ || !parked.empty())
             smbc_setDebug(context_, 0);
         if (encrypt_) {
-            smbc_setDebug(context_, 0);
             encrypted = !library.unencrypted &&
                         library.last_log.find("Encrypted SMB2 message") != std::string::npos;
             library.unencrypted = false;
