@@ -23,6 +23,9 @@
 // trace says which ended the hold: "hold released" or "hold timed-out". A test of a client that
 // logs in on several connections at once sees by it whether the others began before the first
 // login was over, without timing anything.
+//
+// With DELAY_PROXY_FIRST_ANSWER=MS set, each connection's first answer comes MS later still, as
+// from a server that forks a process per connection and reads its files from a cold disk.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -59,6 +62,7 @@ std::mutex trace_mutex;
 
 // DELAY_PROXY_HOLD: guarded by hold_mutex.
 std::chrono::seconds hold_limit{0};
+std::chrono::milliseconds first_answer_delay{0}; // DELAY_PROXY_FIRST_ANSWER
 std::mutex hold_mutex;
 std::condition_variable hold_over;
 long first_login = 0; // the connection whose tree connect is held
@@ -203,6 +207,7 @@ void read_side(std::shared_ptr<Connection> c, bool from_client) {
 void write_side(std::shared_ptr<Connection> c, bool to_server, std::chrono::milliseconds delay) {
     Direction& d = to_server ? c->up : c->down;
     const int fd = to_server ? c->server : c->client;
+    auto extra = to_server ? std::chrono::milliseconds{0} : first_answer_delay;
     for (;;) {
         Chunk chunk;
         {
@@ -211,7 +216,7 @@ void write_side(std::shared_ptr<Connection> c, bool to_server, std::chrono::mill
             chunk = std::move(d.chunks.front());
             d.chunks.pop_front();
         }
-        std::this_thread::sleep_until(chunk.arrived + delay);
+        std::this_thread::sleep_until(chunk.arrived + delay + std::exchange(extra, {}));
         bool ok = !chunk.bytes.empty();
         for (std::size_t sent = 0; ok && sent < chunk.bytes.size();) {
             const ssize_t n =
@@ -292,6 +297,8 @@ int main(int argc, char** argv) {
             std::setvbuf(trace, nullptr, _IOLBF, 0);    // SIGTERM ends it without a flush
     if (const char* seconds = std::getenv("DELAY_PROXY_HOLD"); seconds != nullptr)
         hold_limit = std::chrono::seconds{std::atoi(seconds)};
+    if (const char* ms = std::getenv("DELAY_PROXY_FIRST_ANSWER"); ms != nullptr)
+        first_answer_delay = std::chrono::milliseconds{std::atoi(ms)};
     long next_id = 0;
 
     const int listener = listen_on(std::atoi(argv[1]));

@@ -27,8 +27,9 @@ if [ "${1:-}" = --wan ]; then
     echo
     echo "Where the time goes over a link, and what kitovu does about it: libsmbclient makes one"
     echo "request at a time per connection, so every request waits a round trip and parallelism comes"
-    echo "from connections. Before its login kitovu asks the server one question on a connection of its"
-    echo "own; where the answer is slow (15 ms and more) it forks its 16 listing processes, and they log"
+    echo "from connections. Before its login kitovu asks the server two questions on a connection of its"
+    echo "own and times the second (the first waits for the server to fork a process for the"
+    echo "connection); where that round trip is 3 ms or more it forks its 16 listing processes, and they log"
     echo "in at once when the login's session setup succeeded (a refused password never reaches them),"
     echo "eight round trips before the login is over. It measures the round trip on its login (where"
     echo "that is clearly slow) or on its first folder listing, and downloads with 4 workers per"

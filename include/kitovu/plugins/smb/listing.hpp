@@ -29,22 +29,6 @@ constexpr std::chrono::microseconds round_trip_of_login(std::chrono::microsecond
     return round_trip >= std::chrono::microseconds{5000} ? round_trip : std::chrono::microseconds{};
 }
 
-// Whether a probe's answer (SmbPlugin::park_listers: a connection and one request) took long
-// enough to be a link: over a VPN the TCP handshake and the request cost a round trip each.
-// Samba forks a process for each connection first: 4-9 ms on loopback here, more on a busy
-// machine, and a link of 5 ms takes longer still.
-constexpr bool slow_probe(std::chrono::microseconds took) {
-    return took >= std::chrono::microseconds{15000};
-}
-
-// The round trip a login's session setup shows where it is clearly slow, else zero: three round
-// trips (negotiate and two session setups; over a real link the TCP handshake too) and up to
-// 15 ms of CPU on both sides when the machine is busy (taken off first).
-constexpr std::chrono::microseconds round_trip_of_session_setup(std::chrono::microseconds took) {
-    constexpr std::chrono::microseconds cpu{15000};
-    const auto round_trip = took > cpu ? (took - cpu) / 3 : std::chrono::microseconds{};
-    return round_trip >= std::chrono::microseconds{5000} ? round_trip : std::chrono::microseconds{};
-}
 } // namespace detail::smb
 
 // Lists here until the tree fans out, then in parallel in listing processes (see

@@ -65,7 +65,6 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
             return created;
     lost_.reset();
     std::vector<Helper> parked = park_listers();
-    bool went = false; // the parked ones were told to log in
     int result = 0;
     int error = 0;
     bool encrypted = true;
@@ -86,14 +85,9 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
         const auto began = std::chrono::steady_clock::now();
         if (!parked.empty()) {
             library.on_session_setup = [&] {
-                const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - began);
-                if (detail::smb::round_trip_of_session_setup(took) == std::chrono::microseconds{})
-                    return; // a fast link after all: decided once the login is over
                 for (Helper& helper : parked)
                     if (detail::smb::send_message(helper.fd, detail::smb::Message::go))
                         helper.parked = false;
-                went = true;
             };
             if (!encrypt_)
                 smbc_setDebug(context_, 4);
@@ -124,7 +118,7 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
             ++library.logged_in[vouched_];
         }
     }
-    unpark(parked, result == 0 && encrypted && (went || round_trip_ >= fast_link_round_trip));
+    unpark(parked, result == 0 && encrypted);
     if (result == 0 && encrypted) {
         answered_before_ = true;
         return {};
@@ -142,16 +136,14 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
 // login and log in as soon as its session setup succeeded (libsmbclient logs that at level 4):
 // over a VPN that is eight round trips before the login is over. A password the server refused
 // never reaches them: a dozen failed logins at once could lock a university account. The link
-// is told by a probe's answer: a connection and one request (Samba forks its process for the
-// connection first, some milliseconds on loopback).
+// is told by a probe's second request: the first answer on a new connection waits for Samba to
+// fork its process, tens of milliseconds on loopback with a cold page cache.
 inline std::vector<SmbPlugin::Helper> SmbPlugin::park_listers() {
     if (in_helper_ || answered_before_ || helpers_off_ || !listers_.empty() || !vouched_.empty())
         return {};
-    const auto began = std::chrono::steady_clock::now();
-    if (detail::smb::probe_dialect(host_, port_, std::chrono::milliseconds{250}) !=
-            detail::smb::Dialect::smb2_or_later ||
-        !detail::smb::slow_probe(std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::steady_clock::now() - began)))
+    const auto probed = detail::smb::probe(host_, port_, std::chrono::milliseconds{250}, true);
+    if (probed.dialect != detail::smb::Dialect::smb2_or_later || !probed.round_trip ||
+        *probed.round_trip < fast_link_round_trip)
         return {};
     std::vector<Helper> parked;
     while (parked.size() < polite_connections) {
