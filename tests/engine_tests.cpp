@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -638,6 +639,44 @@ TEST_CASE("the default cache path is one file per config under XDG_DATA_HOME") {
     CHECK(*a != *b);
     CHECK(*a == *default_cache_path("/home/alice/.config/kitovu/../kitovu/kitovu.toml"));
     ::unsetenv("XDG_DATA_HOME");
+}
+
+// SIGKILL can cut a write() that crosses a page of the file: a killed run's last journal line
+// may lack its newline. The next run's first line must not be glued to it and lost: its file,
+// placed and then unknown, would be a conflict once the remote changes it again.
+TEST_CASE("a journal line cut by a kill does not swallow the next run's first line") {
+    Setup setup{"local"};
+    setup.put("a.txt", "a1");
+    setup.run();
+    {
+        std::ofstream journal{CacheJournal::path_for(setup.cache_file()), std::ios::app};
+        journal << "an older line\n"
+                << setup.local("a.txt").string() << "\tuni\tlocal\tEPJ/a.t"; // cut short
+    }
+    setup.put("b.txt", "b1");
+    // A run that places b.txt and is killed before it saves the cache.
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        struct KillAfterFirst : SyncObserver {
+            void finished(const FileEvent&, const UsageError*) override { ::_exit(9); }
+        } kill;
+        SyncOptions options;
+        options.cache_file = setup.cache_file();
+        options.observer = &kill;
+        (void)sync(setup.settings(), options, no_warnings);
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 9));
+    REQUIRE(read_file(setup.local("b.txt")) == "b1");
+
+    setup.put("b.txt", "b2", old_time + 10);
+    const auto report = setup.run();
+    CHECK(report.count(FileState::remote_changed) == 1);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"a.txt", "a1"}, {"b.txt", "b2"}});
 }
 
 TEST_CASE("a sync killed at random points never leaves a partial file and a rerun converges") {

@@ -5,8 +5,10 @@
 #include "kitovu/filecache.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <string>
@@ -29,8 +31,12 @@ class CacheJournal {
         CacheJournal journal;
         journal.path_ = path_for(cache_file);
         journal.fd_ = ::open(journal.path_.c_str(),
-                             O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+                             O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (journal.fd_ < 0)
+            return fail(ErrorKind::io,
+                        "cannot write the cache journal: " + std::generic_category().message(errno),
+                        journal.path_.string());
+        if (!journal.drop_cut_line())
             return fail(ErrorKind::io,
                         "cannot write the cache journal: " + std::generic_category().message(errno),
                         journal.path_.string());
@@ -67,6 +73,25 @@ class CacheJournal {
 
   private:
     CacheJournal() = default;
+
+    // Ends the journal after its last whole line. SIGKILL can cut a write() that crosses a page
+    // of the file: this run's first line must not be glued to the cut one, and lost with it.
+    bool drop_cut_line() const {
+        struct ::stat info {};
+        if (::fstat(fd_, &info) != 0)
+            return false;
+        char block[4096];
+        for (off_t end = info.st_size; end > 0;) {
+            const off_t from = std::max<off_t>(0, end - static_cast<off_t>(sizeof block));
+            if (::pread(fd_, block, static_cast<std::size_t>(end - from), from) != end - from)
+                return false;
+            for (off_t at = end; at > from; --at)
+                if (block[at - from - 1] == '\n')
+                    return at == info.st_size || ::ftruncate(fd_, at) == 0;
+            end = from;
+        }
+        return info.st_size == 0 || ::ftruncate(fd_, 0) == 0;
+    }
 
     expected<void, UsageError> write(const std::string& text) const {
         const auto written = ::write(fd_, text.data(), text.size());
