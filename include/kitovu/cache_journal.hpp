@@ -58,7 +58,8 @@ class CacheJournal {
     }
 
     // A file about to be moved from `from` to `to`: after a crash, `to` is recorded if the
-    // file is there and `from` forgotten if nothing is left there. One write: both or neither.
+    // file is there and `from` forgotten if nothing is left there. One write: both, or (cut by
+    // SIGKILL) at most the first.
     expected<void, UsageError> append_move(std::string_view from, std::string_view to,
                                            const CacheEntry& entry) const {
         std::string lines;
