@@ -755,8 +755,8 @@ TEST_CASE("signing and encryption options reach the server") {
     server.put("EPJ/Skript.pdf", "notes");
     // smbstatus -b: one line per session with its protocol, encryption and signing, and the
     // client's address. The line read is that of this process's own connection: on a busy
-    // machine the probe can take long enough for listing processes to log in beside it, and
-    // one of theirs may be half set up ("-", "-") when smbstatus looks.
+    // machine the probe's round trip can pass for a slow link's, listing processes then log in
+    // beside it, and one of theirs may be half set up ("-", "-") when smbstatus looks.
     const auto own_client_port = [&] {
         for (const auto& connection : detail::smb::connections_to(server.port())) {
             sockaddr_in local{};
