@@ -236,8 +236,10 @@ class SmbPlugin final : public SyncPlugin {
     // A helper process that finished listing, to an instance of the same login that downloads
     // (each under the library lock).
     void put_idle(Helper& helper);
-    std::optional<Helper> take_idle();
-    static void end_idle(const std::string& login) noexcept; // the idle ones of `login`
+    std::optional<Helper> take_idle(bool ready_only = false);
+    static void end_idle(const std::string& login) noexcept;  // the idle ones of `login`
+    static void note_idle(const std::string& login) noexcept; // sets idle_signal's state
+    static int idle_signal(const std::string& login);         // see Library::idle_ready
     // Forks one, which logs in on its own: at once, or when told to (`parked`).
     std::optional<Helper> spawn_helper(bool parked = false);
     [[noreturn]] void serve(int fd, std::byte* shared, bool parked) noexcept; // a helper's life
@@ -256,7 +258,8 @@ class SmbPlugin final : public SyncPlugin {
     void give_up_helpers() noexcept; // and work in-process from now on
     enum class Heard { message, silence, stop };
     Heard wait_for(std::vector<::pollfd>& fds) const; // a message, the time-out, or a stop
-    bool server_answers() const;                      // to a new connection, within a second
+    Heard await_ready();         // until helper_ (or one that takes its place) is logged in
+    bool server_answers() const; // to a new connection, within a second
 
     UsageError stopped() const { return error(ErrorKind::cancelled, "stopped"); }
 

@@ -38,20 +38,32 @@ inline bool SmbPlugin::start_listers(std::size_t waiting) {
 
 inline void SmbPlugin::put_idle(Helper& helper) {
     detail::smb::Call call;
-    detail::smb::library().idle.emplace_back(login_key(), helper);
+    const std::string login = login_key();
+    detail::smb::library().idle.emplace_back(login, helper);
+    note_idle(login);
     helper = Helper{};
 }
 
-// One that ended meanwhile is passed over: a helper ends with the thread that started it
-// (PR_SET_PDEATHSIG), and an instance that listed in a thread of its own may be gone.
-inline std::optional<SmbPlugin::Helper> SmbPlugin::take_idle() {
+// A logged-in one first. One that ended meanwhile is passed over: a helper ends with the thread
+// that started it (PR_SET_PDEATHSIG), and an instance that listed in a thread of its own may be
+// gone.
+inline std::optional<SmbPlugin::Helper> SmbPlugin::take_idle(bool ready_only) {
     detail::smb::Call call;
     auto& idle = detail::smb::library().idle;
     const std::string login = login_key();
+    const auto fits = [&](bool ready) {
+        return [&login, ready](const auto& item) {
+            return item.first == login && (item.second.ready || !ready);
+        };
+    };
     for (;;) {
-        const auto found = std::ranges::find(idle, login, &std::pair<std::string, Helper>::first);
-        if (found == idle.end())
+        auto found = std::ranges::find_if(idle, fits(true)); // a ready one first
+        if (found == idle.end() && !ready_only)
+            found = std::ranges::find_if(idle, fits(false));
+        if (found == idle.end()) {
+            note_idle(login);
             return std::nullopt;
+        }
         Helper helper = found->second;
         idle.erase(found);
         if (::waitpid(helper.pid, nullptr, WNOHANG) != 0) {
@@ -60,14 +72,43 @@ inline std::optional<SmbPlugin::Helper> SmbPlugin::take_idle() {
             ::munmap(helper.shared, slots * block_size);
             continue;
         }
+        note_idle(login);
         channel_.resize(request_limit);
         return helper;
     }
 }
 
 // With the library lock held.
+inline void SmbPlugin::note_idle(const std::string& login) noexcept {
+    auto& library = detail::smb::library();
+    const auto signal = library.idle_ready.find(login);
+    if (signal == library.idle_ready.end())
+        return;
+    const bool any = std::ranges::any_of(
+        library.idle, [&](const auto& item) { return item.first == login && item.second.ready; });
+    std::uint64_t count = 1;
+    [[maybe_unused]] const auto ignored = any ? ::write(signal->second, &count, sizeof count)
+                                              : ::read(signal->second, &count, sizeof count);
+}
+
+// With the library lock held.
+inline int SmbPlugin::idle_signal(const std::string& login) {
+    auto& signals = detail::smb::library().idle_ready;
+    auto found = signals.find(login);
+    if (found == signals.end()) {
+        const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0)
+            return -1;
+        found = signals.emplace(login, fd).first;
+        note_idle(login);
+    }
+    return found->second;
+}
+
+// With the library lock held.
 inline void SmbPlugin::end_idle(const std::string& login) noexcept {
-    auto& idle = detail::smb::library().idle;
+    auto& library = detail::smb::library();
+    auto& idle = library.idle;
     for (auto& [key, helper] : idle)
         if (key == login)
             kill_helper(helper);
@@ -75,6 +116,45 @@ inline void SmbPlugin::end_idle(const std::string& login) noexcept {
         if (key == login)
             reap(helper);
     std::erase_if(idle, [&](const auto& item) { return item.first == login; });
+    if (const auto signal = library.idle_ready.find(login); signal != library.idle_ready.end()) {
+        ::close(signal->second);
+        library.idle_ready.erase(signal);
+    }
+}
+
+// Over a slow link a login is a dozen round trips and the last round of a listing a few: a
+// download process still logging in gives way to a listing process of the same login that
+// finished meanwhile, and waits idle for the next download. Heard::message once this instance's
+// helper is ready (or gone); on silence the caller tells a hung server from a stuck process.
+inline SmbPlugin::Heard SmbPlugin::await_ready() {
+    int signal = -1;
+    {
+        detail::smb::Call call;
+        signal = idle_signal(login_key());
+    }
+    while (!helper_.ready) {
+        std::vector<::pollfd> waiting{::pollfd{helper_.fd, POLLIN, 0}};
+        if (signal >= 0)
+            waiting.push_back(::pollfd{signal, POLLIN, 0});
+        const Heard heard = wait_for(waiting);
+        if (heard != Heard::message)
+            return heard;
+        if (waiting.size() > 1 && waiting[1].revents != 0) {
+            if (auto ready = take_idle(true)) {
+                Helper logging_in = helper_;
+                helper_ = *ready;
+                put_idle(logging_in);
+            }
+            continue;
+        }
+        detail::smb::Message type{};
+        std::string_view payload;
+        if (!detail::smb::receive_message(helper_.fd, channel_, type, payload) ||
+            type != detail::smb::Message::ready)
+            break; // gone, which the request's send or answer shows
+        helper_.ready = true;
+    }
+    return Heard::message;
 }
 
 inline std::optional<SmbPlugin::Helper> SmbPlugin::spawn_helper(bool parked) {
@@ -149,6 +229,7 @@ inline UsageError SmbPlugin::decode_error(std::string_view payload, const std::s
     context_ = nullptr; // the parent's copy: never used or freed here
     fresh_.clear();
     detail::smb::library().idle.clear(); // the parent's, whose descriptors are closed here
+    detail::smb::library().idle_ready.clear();
     block_ = std::span{shared, block_size};
     in_helper_ = true;
     listers_.clear(); // the parent's, whose descriptors are closed here
@@ -258,15 +339,17 @@ inline expected<Retrieved, UsageError> SmbPlugin::retrieve_there(const RemoteEnt
         return fail(error(ErrorKind::protocol, "the remote path is too long", entry.path));
     const std::string request =
         detail::smb::encode_size(entry.size) + entry.locator + '\0' + entry.path;
-    if (!detail::smb::send_message(helper_.fd, Message::request, request))
+    const Heard logged_in = helper_.ready ? Heard::message : await_ready();
+    if (logged_in == Heard::message &&
+        !detail::smb::send_message(helper_.fd, Message::request, request))
         return gone();
     std::optional<UsageError> writing; // the writer's error wins over what follows from it
     bool written_any = false;
     Message type{};
     std::string_view payload;
-    for (;;) {
+    for (bool first = true;; first = false) {
         std::vector<::pollfd> waiting{::pollfd{helper_.fd, POLLIN, 0}};
-        const Heard heard = wait_for(waiting);
+        const Heard heard = first && logged_in != Heard::message ? logged_in : wait_for(waiting);
         if (heard == Heard::stop) {
             stop_helper();
             return fail(with_path(stopped(), entry.path));

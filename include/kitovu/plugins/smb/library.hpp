@@ -50,6 +50,9 @@ struct Library {
     // logged in with: a download takes one rather than logging in again (a dozen round trips over
     // a slow link). Ended when the last instance that vouched for their login goes.
     std::vector<std::pair<std::string, Helper>> idle;
+    // Per login_key, an eventfd that is readable while a helper of that login is idle and ready:
+    // a download process still logging in gives way to it (SmbPlugin::await_ready).
+    std::map<std::string, int> idle_ready;
     // Called once when the login under way in this process logs that its session setup succeeded
     // (at log level 4): the server took the password (SmbPlugin::park_listers).
     std::function<void()> on_session_setup;
