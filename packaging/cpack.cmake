@@ -31,6 +31,9 @@ set(CPACK_DEBIAN_CLI_PACKAGE_NAME kitovu)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION net)
 # Dependencies from the binary's shared libraries (dpkg-shlibdeps, package dpkg-dev).
 set(CPACK_DEBIAN_CLI_PACKAGE_SHLIBDEPS ON)
+# libsmbclient is opened at run time (include/kitovu/plugins/smb/library.hpp): not seen by
+# dpkg-shlibdeps.
+set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "libsmbclient (>= 2:4.17)")
 # notify-send for `kitovu sync --notify`; without it there is simply no notification.
 set(CPACK_DEBIAN_CLI_PACKAGE_RECOMMENDS "libnotify-bin")
 # The extended description; the synopsis is the project's description.
@@ -42,8 +45,9 @@ folders without ever overwriting a file edited locally. With man pages, shell co
 
 set(CPACK_DEBIAN_GUI_PACKAGE_NAME kitovu-gui)
 set(CPACK_DEBIAN_GUI_PACKAGE_SECTION net)
-# Qt 6, libsmbclient, libsecret, libcurl from the binary's shared libraries (dpkg-shlibdeps).
+# Qt 6, libsecret, libcurl from the binary's shared libraries (dpkg-shlibdeps).
 set(CPACK_DEBIAN_GUI_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_GUI_PACKAGE_DEPENDS "libsmbclient (>= 2:4.17)") # opened at run time, as above
 # The window draws its icon from the theme (hicolor) and its text with the system's fonts; on a
 # Wayland desktop it runs natively with qt6-wayland (else through XWayland, libqt6gui6's xcb);
 # Qt's own dialog buttons speak the user's language with qt6-translations-l10n.

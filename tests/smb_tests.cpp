@@ -232,6 +232,21 @@ class DelayProxy {
 
 } // namespace
 
+// The plugin opens libsmbclient at run time: every function it calls is found in the library
+// installed, and a library that cannot be opened is named in the error.
+TEST_CASE("libsmbclient is opened at run time with every function the plugin calls") {
+    const auto& found = detail::smb::smbc();
+    CHECK(found.missing.empty());
+    CHECK(found.new_context != nullptr);
+    CHECK(found.getFunctionLseekdir != nullptr); // the last of the list
+    const auto absent = detail::smb::open_libsmbclient("libkitovu-no-such-library.so.0");
+    CHECK_THAT(absent.missing, Catch::Contains("libkitovu-no-such-library.so.0"));
+    CHECK(absent.new_context == nullptr);
+    // A library without the functions: libc.
+    const auto wrong = detail::smb::open_libsmbclient("libc.so.6");
+    CHECK(wrong.missing == "libc.so.6 has no smbc_new_context");
+}
+
 TEST_CASE("the smb plugin declares the contract's options and a password") {
     auto entry = PluginRegistry::find("smb");
     REQUIRE(entry);

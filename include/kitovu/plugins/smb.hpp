@@ -245,6 +245,7 @@ class SmbPlugin final : public SyncPlugin {
     [[noreturn]] void serve(int fd, std::byte* shared, bool parked) noexcept; // a helper's life
     // In smb/session.hpp: listing processes forked before this instance's login where the link
     // looks slow, to log in once its session setup succeeded.
+    bool link_looks_slow() const; // by a probe's round trip (dialect.hpp)
     std::vector<Helper> park_listers();
     void unpark(std::vector<Helper>& parked, bool keep);
     expected<Retrieved, UsageError> retrieve_there(const RemoteEntry& entry, ChunkWriter out);
@@ -262,6 +263,8 @@ class SmbPlugin final : public SyncPlugin {
     bool server_answers() const; // to a new connection, within a second
 
     UsageError stopped() const { return error(ErrorKind::cancelled, "stopped"); }
+
+    static const detail::smb::Functions& smbc() { return detail::smb::smbc(); }
 
     // In smb/session.hpp: this instance's libsmbclient context, its settings and its login.
     expected<void, UsageError> log_in(); // here, in this process

@@ -19,7 +19,7 @@ struct OpenFile {
         if (handle == nullptr)
             return;
         detail::smb::Call call;
-        smbc_getFunctionClose(context)(context, handle);
+        smbc().getFunctionClose(context)(context, handle);
     }
 };
 } // namespace detail::smb
@@ -49,7 +49,7 @@ inline expected<Retrieved, UsageError> SmbPlugin::retrieve_here(const RemoteEntr
         detail::smb::Call call;
         load_client_config();
         file.handle =
-            smbc_getFunctionOpen(context_)(context_, url(entry.locator).c_str(), O_RDONLY, 0);
+            smbc().getFunctionOpen(context_)(context_, url(entry.locator).c_str(), O_RDONLY, 0);
         const int error = errno;
         if (fell_back_to_plain())
             return fail(with_path(*lost_, entry.path));
@@ -71,7 +71,7 @@ inline expected<Retrieved, UsageError> SmbPlugin::retrieve_here(const RemoteEntr
         int error = 0;
         {
             detail::smb::Call call;
-            got = smbc_getFunctionRead(context_)(context_, file.handle, block_.data(), want);
+            got = smbc().getFunctionRead(context_)(context_, file.handle, block_.data(), want);
             error = errno;
             if (fell_back_to_plain())
                 return fail(with_path(*lost_, entry.path));

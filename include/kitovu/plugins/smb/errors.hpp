@@ -123,7 +123,7 @@ inline bool SmbPlugin::can_log_in() {
     detail::smb::Call call;
     const std::string probe = "smb://" + host_ + "/kitovu-login-check/";
     struct ::stat info {};
-    if (smbc_getFunctionStat(context_)(context_, probe.c_str(), &info) == 0)
+    if (smbc().getFunctionStat(context_)(context_, probe.c_str(), &info) == 0)
         return true;
     return errno != EACCES && errno != EPERM;
 }

@@ -158,6 +158,7 @@ inline SmbPlugin::Heard SmbPlugin::await_ready() {
 }
 
 inline std::optional<SmbPlugin::Helper> SmbPlugin::spawn_helper(bool parked) {
+    smbc(); // opened before the fork: the child has no thread that opens it
     void* shared = ::mmap(nullptr, slots * block_size, PROT_READ | PROT_WRITE,
                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED)

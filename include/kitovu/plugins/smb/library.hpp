@@ -4,6 +4,7 @@
 
 #include <libsmbclient.h>
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
@@ -21,6 +23,78 @@
 #include <vector>
 
 namespace kitovu::detail::smb {
+
+// The libsmbclient functions the plugin calls, each named without its "smbc_".
+#define KITOVU_SMBC_FUNCTIONS(X)                                                                   \
+    X(new_context)                                                                                 \
+    X(free_context)                                                                                \
+    X(init_context)                                                                                \
+    X(setDebug) X(setOptionDebugToStderr) X(setLogCallback) X(setFunctionAuthDataWithContext)      \
+        X(getFunctionCheckServer) X(getFunctionAddCachedServer) X(setFunctionCheckServer)          \
+            X(setFunctionAddCachedServer) X(setOptionUserData) X(getOptionUserData)                \
+                X(setWorkgroup) X(setUser) X(setPort) X(setTimeout) X(setOptionUseKerberos)        \
+                    X(setOptionFallbackAfterKerberos) X(setOptionUseCCache)                        \
+                        X(setOptionNoAutoAnonymousLogin) X(setOptionSmbEncryptionLevel)            \
+                            X(setConfiguration) X(getFunctionStat) X(getFunctionOpen)              \
+                                X(getFunctionRead) X(getFunctionClose) X(getFunctionOpendir)       \
+                                    X(getFunctionClosedir) X(getFunctionReaddirPlus)               \
+                                        X(getFunctionReaddirPlus2) X(getFunctionTelldir)           \
+                                            X(getFunctionLseekdir)
+
+// libsmbclient is opened at run time, not linked: with what it needs it is 90 libraries more,
+// which take 130 ms and more to load from a cold disk, before main() if linked. Opened in a thread
+// at the first login, it loads while the probe waits for the server (SmbPlugin::log_in). Not
+// earlier: glibc's dlopen holds a lock that pthread_create waits for, and a run starts its
+// threads before it logs in.
+struct Functions {
+#define KITOVU_SMBC_POINTER(name) decltype(&::smbc_##name) name = nullptr;
+    KITOVU_SMBC_FUNCTIONS(KITOVU_SMBC_POINTER)
+#undef KITOVU_SMBC_POINTER
+    std::string missing; // why libsmbclient cannot be used; empty when it can
+};
+
+inline Functions open_libsmbclient(const std::string& file = "libsmbclient.so.0") {
+    Functions functions;
+    void* library = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL); // never closed
+    if (library == nullptr) {
+        const char* why = ::dlerror();
+        functions.missing = why != nullptr ? why : file + " cannot be opened";
+        return functions;
+    }
+#define KITOVU_SMBC_LOOKUP(name)                                                                   \
+    functions.name = reinterpret_cast<decltype(functions.name)>(::dlsym(library, "smbc_" #name));  \
+    if (functions.name == nullptr && functions.missing.empty())                                    \
+        functions.missing = file + " has no smbc_" #name;
+    KITOVU_SMBC_FUNCTIONS(KITOVU_SMBC_LOOKUP)
+#undef KITOVU_SMBC_LOOKUP
+    return functions;
+}
+
+inline std::shared_future<Functions>& opening() {
+    static std::shared_future<Functions> future;
+    return future;
+}
+
+// Starts opening libsmbclient, once per process; where no thread can be started, opens it here.
+inline void open_in_background() noexcept {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        try {
+            opening() = std::async(std::launch::async, [] { return open_libsmbclient(); }).share();
+        } catch (...) {
+            std::promise<Functions> here;
+            here.set_value(open_libsmbclient());
+            opening() = here.get_future().share();
+        }
+    });
+}
+
+// libsmbclient's functions, once it is open (see Functions::missing).
+inline const Functions& smbc() {
+    open_in_background();
+    return opening().get();
+}
+
 // A helper process of this process (SmbPlugin::start_helper): logged in on its own connection,
 // it lists folders and downloads files for the instance that holds it.
 struct Helper {

@@ -291,10 +291,10 @@ SmbPlugin::read_folder(const std::string& folder) {
     auto& library = detail::smb::library();
     library.last_log.clear();
     const std::string folder_url = url(folder);
-    SMBCFILE* dir = smbc_getFunctionOpendir(context_)(context_, folder_url.c_str());
+    SMBCFILE* dir = smbc().getFunctionOpendir(context_)(context_, folder_url.c_str());
     if (fell_back_to_plain()) {
         if (dir != nullptr)
-            smbc_getFunctionClosedir(context_)(context_, dir);
+            smbc().getFunctionClosedir(context_)(context_, dir);
         return unexpected{Failure{.unencrypted = true}};
     }
     if (dir == nullptr) {
@@ -303,8 +303,8 @@ SmbPlugin::read_folder(const std::string& folder) {
         return unexpected{Failure{code, bad_name && code == EINVAL}};
     }
     std::vector<Item> items;
-    auto readdirplus = smbc_getFunctionReaddirPlus(context_);
-    auto telldir = smbc_getFunctionTelldir(context_);
+    auto readdirplus = smbc().getFunctionReaddirPlus(context_);
+    auto telldir = smbc().getFunctionTelldir(context_);
     for (;;) {
         errno = 0;
         const off_t at = telldir(context_, dir);
@@ -324,7 +324,7 @@ SmbPlugin::read_folder(const std::string& folder) {
                              .id = is_folder ? folder_id(dir, at, name) : 0});
     }
     const int code = errno;
-    smbc_getFunctionClosedir(context_)(context_, dir);
+    smbc().getFunctionClosedir(context_)(context_, dir);
     if (code != 0 && code != ENOENT)
         return unexpected{Failure{code, false}};
     return items;
@@ -337,9 +337,9 @@ inline std::uint64_t SmbPlugin::folder_id(SMBCFILE* dir, off_t at, std::string_v
     const int saved = errno;
     std::uint64_t id = 0;
     struct ::stat info {};
-    if (smbc_getFunctionLseekdir(context_)(context_, dir, at) == 0) {
+    if (smbc().getFunctionLseekdir(context_)(context_, dir, at) == 0) {
         const libsmb_file_info* again =
-            smbc_getFunctionReaddirPlus2(context_)(context_, dir, &info);
+            smbc().getFunctionReaddirPlus2(context_)(context_, dir, &info);
         if (again != nullptr && again->name != nullptr && name == again->name)
             id = info.st_ino;
     }

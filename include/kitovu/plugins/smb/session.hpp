@@ -60,11 +60,14 @@ inline void SmbPlugin::forget_login() noexcept {
 inline expected<void, UsageError> SmbPlugin::log_in() {
     if (stopping())
         return fail(stopped());
+    // The probe needs no libsmbclient: it waits for the server while the library loads.
+    detail::smb::open_in_background();
+    const bool slow = link_looks_slow();
     if (context_ == nullptr)
         if (auto created = create_context(); !created)
             return created;
     lost_.reset();
-    std::vector<Helper> parked = park_listers();
+    std::vector<Helper> parked = slow ? park_listers() : std::vector<Helper>{};
     int result = 0;
     int error = 0;
     bool encrypted = true;
@@ -78,7 +81,7 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
         if (encrypt_) {
             library.last_log.clear();
             library.unencrypted = false;
-            smbc_setDebug(context_, 5);
+            smbc().setDebug(context_, 5);
         }
         struct ::stat info {};
         const auto before = detail::smb::connections_to(port_);
@@ -90,14 +93,14 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
                         helper.parked = false;
             };
             if (!encrypt_)
-                smbc_setDebug(context_, 4);
+                smbc().setDebug(context_, 4);
         }
         // The login asks for a name no server allows ('*'). libsmbclient logs in, connects the
         // share and reads its attributes first (add_cached_server hears of it), so a wrong
         // password or share fails as before; the name is then refused at once, where the share's
         // root would take three round trips more (open, query, close).
         const std::size_t logins = fresh_.size();
-        result = smbc_getFunctionStat(context_)(context_, url("*").c_str(), &info);
+        result = smbc().getFunctionStat(context_)(context_, url("*").c_str(), &info);
         error = errno;
         if (result != 0 && fresh_.size() > logins)
             result = 0;
@@ -107,7 +110,7 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
                 std::chrono::steady_clock::now() - began));
         library.on_session_setup = nullptr;
         if (encrypt_ || !parked.empty())
-            smbc_setDebug(context_, 0);
+            smbc().setDebug(context_, 0);
         if (encrypt_) {
             encrypted = !library.unencrypted &&
                         library.last_log.find("Encrypted SMB2 message") != std::string::npos;
@@ -138,13 +141,15 @@ inline expected<void, UsageError> SmbPlugin::log_in() {
 // never reaches them: a dozen failed logins at once could lock a university account. The link
 // is told by a probe's second request: the first answer on a new connection waits for Samba to
 // fork its process, tens of milliseconds on loopback with a cold page cache.
-inline std::vector<SmbPlugin::Helper> SmbPlugin::park_listers() {
+inline bool SmbPlugin::link_looks_slow() const {
     if (in_helper_ || answered_before_ || helpers_off_ || !listers_.empty() || !vouched_.empty())
-        return {};
+        return false;
     const auto probed = detail::smb::probe(host_, port_, std::chrono::milliseconds{250}, true);
-    if (probed.dialect != detail::smb::Dialect::smb2_or_later || !probed.round_trip ||
-        *probed.round_trip < fast_link_round_trip)
-        return {};
+    return probed.dialect == detail::smb::Dialect::smb2_or_later && probed.round_trip &&
+           *probed.round_trip >= fast_link_round_trip;
+}
+
+inline std::vector<SmbPlugin::Helper> SmbPlugin::park_listers() {
     std::vector<Helper> parked;
     while (parked.size() < polite_connections) {
         auto started = spawn_helper(true);
@@ -173,7 +178,7 @@ inline void SmbPlugin::unpark(std::vector<Helper>& parked, bool keep) {
 inline void SmbPlugin::authenticate(SMBCCTX* context, const char* /*server*/, const char* /*share*/,
                                     char* workgroup, int workgroup_size, char* user, int user_size,
                                     char* password, int password_size) {
-    const auto* self = static_cast<const SmbPlugin*>(smbc_getOptionUserData(context));
+    const auto* self = static_cast<const SmbPlugin*>(smbc().getOptionUserData(context));
     if (self == nullptr)
         return;
     copy_to(self->domain_, workgroup, workgroup_size);
@@ -187,7 +192,7 @@ inline void SmbPlugin::authenticate(SMBCCTX* context, const char* /*server*/, co
 // is not checked; after that libsmbclient checks each use as it would (an echo at most once per
 // time-out, and a connection it saw fail is replaced).
 inline int SmbPlugin::check_server(SMBCCTX* context, SMBCSRV* server) {
-    auto* self = static_cast<SmbPlugin*>(smbc_getOptionUserData(context));
+    auto* self = static_cast<SmbPlugin*>(smbc().getOptionUserData(context));
     if (self != nullptr) {
         auto& fresh = self->fresh_;
         const auto found = std::ranges::find(fresh, server, &Fresh::server);
@@ -205,7 +210,7 @@ inline int SmbPlugin::add_cached_server(SMBCCTX* context, SMBCSRV* server, const
                                         const char* share, const char* workgroup,
                                         const char* user) {
     const int added = library_add_cached_server(context, server, host, share, workgroup, user);
-    auto* self = static_cast<SmbPlugin*>(smbc_getOptionUserData(context));
+    auto* self = static_cast<SmbPlugin*>(smbc().getOptionUserData(context));
     if (added == 0 && self != nullptr)
         self->fresh_.push_back({server, std::chrono::steady_clock::now()});
     return added;
@@ -230,7 +235,7 @@ inline void SmbPlugin::release_context() noexcept {
     // none on any connection.
     detail::smb::shut_connections_of(this, port_, lost_ || stopping());
     detail::smb::release_connections(this);
-    smbc_free_context(context_, 1);
+    smbc().free_context(context_, 1);
     context_ = nullptr;
     auto& library = detail::smb::library();
     if (--library.contexts == 0)
@@ -238,33 +243,39 @@ inline void SmbPlugin::release_context() noexcept {
 }
 
 inline expected<void, UsageError> SmbPlugin::create_context() {
+    if (const std::string& missing = smbc().missing; !missing.empty())
+        return fail(
+            {.kind = ErrorKind::not_found,
+             .message =
+                 "the smb plugin needs libsmbclient (apt-get install libsmbclient): " + missing,
+             .connection = connection_});
     detail::smb::Call call;
-    SMBCCTX* context = smbc_new_context();
+    SMBCCTX* context = smbc().new_context();
     if (context == nullptr)
         return fail(
             {.kind = ErrorKind::internal,
              .message = "cannot start the SMB client: " + std::generic_category().message(errno),
              .connection = connection_});
-    smbc_setDebug(context, 0);
-    smbc_setOptionDebugToStderr(context, 1); // never stdout, should the callback be reset
-    smbc_setLogCallback(context, nullptr, &detail::smb::keep_log);
-    smbc_setFunctionAuthDataWithContext(context, &SmbPlugin::authenticate);
-    library_check_server = smbc_getFunctionCheckServer(context);
-    library_add_cached_server = smbc_getFunctionAddCachedServer(context);
-    smbc_setFunctionCheckServer(context, &SmbPlugin::check_server);
-    smbc_setFunctionAddCachedServer(context, &SmbPlugin::add_cached_server);
-    smbc_setOptionUserData(context, this);
-    smbc_setWorkgroup(context, domain_.c_str());
-    smbc_setUser(context, user_.c_str());
-    smbc_setPort(context, port_);
-    smbc_setTimeout(context, timeout_seconds_ * 1000);
-    smbc_setOptionUseKerberos(context, 0);
-    smbc_setOptionFallbackAfterKerberos(context, 0);
-    smbc_setOptionUseCCache(context, 0);
-    smbc_setOptionNoAutoAnonymousLogin(context, 1);
-    smbc_setOptionSmbEncryptionLevel(context,
-                                     encrypt_ ? SMBC_ENCRYPTLEVEL_REQUIRE : SMBC_ENCRYPTLEVEL_NONE);
-    if (smbc_init_context(context) == nullptr) {
+    smbc().setDebug(context, 0);
+    smbc().setOptionDebugToStderr(context, 1); // never stdout, should the callback be reset
+    smbc().setLogCallback(context, nullptr, &detail::smb::keep_log);
+    smbc().setFunctionAuthDataWithContext(context, &SmbPlugin::authenticate);
+    library_check_server = smbc().getFunctionCheckServer(context);
+    library_add_cached_server = smbc().getFunctionAddCachedServer(context);
+    smbc().setFunctionCheckServer(context, &SmbPlugin::check_server);
+    smbc().setFunctionAddCachedServer(context, &SmbPlugin::add_cached_server);
+    smbc().setOptionUserData(context, this);
+    smbc().setWorkgroup(context, domain_.c_str());
+    smbc().setUser(context, user_.c_str());
+    smbc().setPort(context, port_);
+    smbc().setTimeout(context, timeout_seconds_ * 1000);
+    smbc().setOptionUseKerberos(context, 0);
+    smbc().setOptionFallbackAfterKerberos(context, 0);
+    smbc().setOptionUseCCache(context, 0);
+    smbc().setOptionNoAutoAnonymousLogin(context, 1);
+    smbc().setOptionSmbEncryptionLevel(context, encrypt_ ? SMBC_ENCRYPTLEVEL_REQUIRE
+                                                         : SMBC_ENCRYPTLEVEL_NONE);
+    if (smbc().init_context(context) == nullptr) {
         // Not freed: smbc_free_context() of an uninitialised context decrements libsmbclient's
         // count of initialised ones and may unload the library under other instances.
         return fail(
@@ -307,7 +318,7 @@ inline void SmbPlugin::load_client_config() {
         return;
     bool written = ::write(fd, config.data(), config.size()) == static_cast<ssize_t>(config.size());
     const std::string path = "/proc/self/fd/" + std::to_string(fd);
-    if (written && smbc_setConfiguration(context_, path.c_str()) == 0)
+    if (written && smbc().setConfiguration(context_, path.c_str()) == 0)
         library.loaded_config = config;
     ::close(fd);
 }
