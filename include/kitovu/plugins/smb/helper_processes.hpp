@@ -124,8 +124,10 @@ inline void SmbPlugin::end_idle(const std::string& login) noexcept {
 
 // Over a slow link a login is a dozen round trips and the last round of a listing a few: a
 // download process still logging in gives way to a listing process of the same login that
-// finished meanwhile, and waits idle for the next download. Heard::message once this instance's
-// helper is ready (or gone); on silence the caller tells a hung server from a stuck process.
+// finished meanwhile. It is ended, not kept for another worker: it ends with the thread that
+// started it (PR_SET_PDEATHSIG), which may be done before another worker is. Heard::message once
+// this instance's helper is ready (or gone); on silence the caller tells a hung server from a stuck
+// process.
 inline SmbPlugin::Heard SmbPlugin::await_ready() {
     int signal = -1;
     {
@@ -141,9 +143,8 @@ inline SmbPlugin::Heard SmbPlugin::await_ready() {
             return heard;
         if (waiting.size() > 1 && waiting[1].revents != 0) {
             if (auto ready = take_idle(true)) {
-                Helper logging_in = helper_;
+                end(helper_);
                 helper_ = *ready;
-                put_idle(logging_in);
             }
             continue;
         }
