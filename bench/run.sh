@@ -36,7 +36,8 @@ if [ "${1:-}" = --wan ]; then
     echo "millisecond of round trip, at most 16 (\`--jobs\` by default). A login asks for a name the server refuses"
     echo "at once instead of opening the share's root; a fresh connection is not checked with an echo"
     echo "before its first uses; a listing process with nothing left to list takes the downloads, logged"
-    echo "in already, instead of a new process logging in; the run ends without waiting for goodbyes."
+    echo "in already, instead of a new process logging in, also from a download process still logging"
+    echo "in; libsmbclient loads while the probe waits; the run ends without waiting for goodbyes."
     echo
     echo "Under each table, from the proxy's trace: the round trips of the median run by the request that"
     echo "began them, and the most that one connection waited (a chain no parallelism shortens). A"
