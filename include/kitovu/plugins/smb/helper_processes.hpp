@@ -51,9 +51,13 @@ inline std::optional<SmbPlugin::Helper> SmbPlugin::take_idle(bool ready_only) {
     detail::smb::Call call;
     auto& idle = detail::smb::library().idle;
     const std::string login = login_key();
+    // In place of this instance's own process, only one that lasts while this thread uses it:
+    // forked by this thread or the main thread (a helper ends with the thread that forked it).
     const auto fits = [&](bool ready) {
-        return [&login, ready](const auto& item) {
-            return item.first == login && (item.second.ready || !ready);
+        return [&login, ready, ready_only](const auto& item) {
+            const pid_t forker = item.second.forker;
+            return item.first == login && (item.second.ready || !ready) &&
+                   (!ready_only || forker == ::gettid() || forker == ::getpid());
         };
     };
     for (;;) {
@@ -145,6 +149,8 @@ inline SmbPlugin::Heard SmbPlugin::await_ready() {
             if (auto ready = take_idle(true)) {
                 end(helper_);
                 helper_ = *ready;
+            } else {
+                signal = -1; // the idle ones are not for this thread: its own process it is
             }
             continue;
         }
@@ -188,8 +194,11 @@ inline std::optional<SmbPlugin::Helper> SmbPlugin::spawn_helper(bool parked) {
         return std::nullopt;
     }
     channel_.resize(request_limit);
-    return Helper{
-        .pid = pid, .fd = fds[0], .shared = static_cast<std::byte*>(shared), .parked = parked};
+    return Helper{.pid = pid,
+                  .fd = fds[0],
+                  .shared = static_cast<std::byte*>(shared),
+                  .parked = parked,
+                  .forker = ::gettid()};
 }
 
 inline std::string SmbPlugin::encode_error(const UsageError& e) {

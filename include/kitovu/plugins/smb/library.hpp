@@ -29,7 +29,8 @@ namespace kitovu::detail::smb {
     X(new_context)                                                                                 \
     X(free_context)                                                                                \
     X(init_context)                                                                                \
-    X(setDebug) X(setOptionDebugToStderr) X(setLogCallback) X(setFunctionAuthDataWithContext)      \
+    X(setDebug)                                                                                    \
+    X(setOptionDebugToStderr) X(setLogCallback) X(setFunctionAuthDataWithContext)                  \
         X(getFunctionCheckServer) X(getFunctionAddCachedServer) X(setFunctionCheckServer)          \
             X(setFunctionAddCachedServer) X(setOptionUserData) X(getOptionUserData)                \
                 X(setWorkgroup) X(setUser) X(setPort) X(setTimeout) X(setOptionUseKerberos)        \
@@ -103,6 +104,7 @@ struct Helper {
     std::byte* shared = nullptr; // the blocks of a download, mapped in both processes
     bool ready = false;          // its login is over (Message::ready was read)
     bool parked = false;         // waits for Message::go before it logs in
+    pid_t forker = 0;            // the thread that forked it, with which it ends (PR_SET_PDEATHSIG)
 };
 
 // libsmbclient is not thread-safe, not even with one context per thread: it keeps process-wide
