@@ -580,12 +580,22 @@ TEST_CASE("a stopped run ends cleanly: no temporaries, the cache keeps what was 
 
 TEST_CASE("temporaries left by a killed run are removed at the next start") {
     Setup setup{"memory"};
+    std::map<std::string, std::string> expected{{"a.txt", "a"}};
     setup.put("a.txt", "a");
+    // A folder with more files than the read-ahead looks at to tell whether it is in memory.
+    for (int i = 0; i < 12; ++i) {
+        const std::string name = "week/f" + std::to_string(i) + ".txt";
+        setup.put(name, name);
+        expected.emplace(name, name);
+    }
     setup.run();
     write_file(setup.local(".kitovu-partial-0123456789abcdef"), "half a fi");
+    for (int i = 0; i < 3; ++i)
+        write_file(setup.local("week/.kitovu-partial-" + std::to_string(i) + "123456789abcdef"),
+                   "half");
     write_file(setup.cache_file().string() + ".lock", "12345\n"); // left by the killed run
     setup.run();
-    CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"a.txt", "a"}});
+    CHECK(files_in(setup.target()) == expected);
 }
 
 TEST_CASE("a second run on the same cache while one is running is refused") {

@@ -7,9 +7,37 @@
 
 namespace kitovu::detail {
 
+// Whether a folder's metadata is in memory already, from looking at its first files twice: the
+// first look costs no more than the second only if it read nothing from disk and built nothing
+// in memory. A busy machine can only make the first look seem slower, so a cold folder is
+// never taken for a warm one.
+class WarmProbe {
+  public:
+    static constexpr int files = 4;
+    bool done() const noexcept { return looked_ == files; }
+    bool warm() const noexcept { return first_ <= 2 * second_; }
+    void look(int folder_fd, const char* name) {
+        using clock = std::chrono::steady_clock;
+        struct ::stat info {};
+        const auto start = clock::now();
+        ::fstatat(folder_fd, name, &info, AT_SYMLINK_NOFOLLOW);
+        const auto middle = clock::now();
+        ::fstatat(folder_fd, name, &info, AT_SYMLINK_NOFOLLOW);
+        first_ += middle - start;
+        second_ += clock::now() - middle;
+        ++looked_;
+    }
+
+  private:
+    int looked_ = 0;
+    std::chrono::steady_clock::duration first_{}, second_{};
+};
+
 // Reads the metadata of everything below `root`, so that the planner, which looks at each
-// listed file's local copy, finds it in memory: run while the remote is listed, it overlaps
-// the local disk reads of a cold cache with the listing. Symbolic links are not followed. On
+// listed file's local copy, finds it in memory: run while the remote is listed, it takes the
+// local disk reads of a cold cache, and building the metadata in memory, off the planner's
+// thread. A folder whose metadata is in memory already (WarmProbe) is only walked: looking at
+// each file again would cost the CPU the listing needs. Symbolic links are not followed. On
 // the way it removes temporaries that dead runs left (`sweep`), whatever became of their lock;
 // once `stop` is requested it only walks on for that, by the types readdir reports.
 inline void read_ahead_metadata(const std::filesystem::path& root, bool sweep,
@@ -21,6 +49,7 @@ inline void read_ahead_metadata(const std::filesystem::path& root, bool sweep,
         DIR* dir = ::opendir(folder.c_str());
         if (dir == nullptr)
             continue;
+        WarmProbe probe;
         while (const ::dirent* entry = ::readdir(dir)) {
             const std::string_view name = entry->d_name;
             if (name == "." || name == "..")
@@ -30,7 +59,12 @@ inline void read_ahead_metadata(const std::filesystem::path& root, bool sweep,
                 continue;
             }
             bool is_folder = entry->d_type == DT_DIR;
-            if (!stop.stop_requested() || entry->d_type == DT_UNKNOWN) {
+            if (entry->d_type == DT_REG && !probe.done() && !stop.stop_requested()) {
+                probe.look(::dirfd(dir), entry->d_name);
+                continue;
+            }
+            if (entry->d_type == DT_UNKNOWN ||
+                (!stop.stop_requested() && !(probe.done() && probe.warm()))) {
                 struct ::stat info {};
                 is_folder =
                     ::fstatat(::dirfd(dir), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
