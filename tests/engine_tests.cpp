@@ -613,6 +613,22 @@ TEST_CASE("a second run on the same cache while one is running is refused") {
     CHECK_FALSE(std::filesystem::exists(setup.local("a.txt")));
 }
 
+// The cache loads while the first connection logs in: one that cannot be read must still stop
+// the run before anything is planned or downloaded.
+TEST_CASE("a cache that cannot be read stops the run before any download, naming the cache") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    std::filesystem::create_directories(setup.cache_file()); // a folder where the file should be
+    SyncOptions options;
+    options.cache_file = setup.cache_file();
+    auto report = sync(setup.settings(), options, no_warnings);
+    REQUIRE_FALSE(report);
+    CHECK(report.error().kind == ErrorKind::io);
+    CHECK(report.error().message.find("cannot read the file cache") != std::string::npos);
+    CHECK(report.error().path == setup.cache_file().string());
+    CHECK(files_in(setup.target()).empty());
+}
+
 TEST_CASE("the cache round-trips any path and refuses truncated or foreign files") {
     TempDir dir;
     FileCache cache;

@@ -32,6 +32,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <new>
@@ -118,6 +119,11 @@ class Engine {
     }
 
     void report_lost_connections();
+
+    // Loads the cache and replays the journal (run() starts it in a thread).
+    expected<void, UsageError> load_cache();
+    // Waits until the cache is loaded; false when it cannot be, and run() fails with why.
+    bool cache_ready();
 
     void count(FileState state) {
         std::scoped_lock lock{mutex_};
@@ -310,7 +316,9 @@ class Engine {
         std::size_t files = 0;           // files not downloaded because of it
     };
     std::map<std::string, LostConnection> lost_connections_; // by connection name
-    FileCache cache_;
+    FileCache cache_; // loaded while the first connection logs in: see cache_ready
+    std::future<expected<void, UsageError>> cache_loading_;
+    std::optional<expected<void, UsageError>> cache_loaded_; // planning thread only
     std::size_t planned_files_ = 0;
     std::uint64_t planned_bytes_ = 0;
     std::optional<CacheJournal> journal_; // appended by workers without the lock (see CacheJournal)

@@ -110,6 +110,8 @@ inline void Engine::plan_connection(std::size_t index) {
         error(std::move(e), false);
         return;
     }
+    if (!cache_ready())
+        return;
     for (const Source* source : sources) {
         if (options_.stop.stop_requested())
             break;

@@ -26,11 +26,55 @@ inline expected<SyncReport, UsageError> Engine::run() {
             return fail(acquired.error());
         lock.emplace(std::move(*acquired));
     }
+    // Every password is asked before the first transfer: the run then goes on unattended and
+    // prompts never interleave with progress output.
+    for (std::size_t index = 0; index < settings_.connections.size(); ++index)
+        if (!sources_of(settings_.connections[index]).empty() && !options_.stop.stop_requested())
+            resolved_[index] = resolve_options(index);
+    // Nothing needs the cache before the first listing: it loads while the first connection logs
+    // in (a large cache takes as long to read as a login, and libsmbclient as long to load).
+    cache_loading_ = std::async(std::launch::async, [this] { return load_cache(); });
+    {
+        std::vector<std::jthread> workers;
+        workers_ = &workers;
+        if (!options_.dry_run)
+            for (unsigned i = 0; i < (options_.jobs > 0 ? options_.jobs : jobs_for_link({})); ++i)
+                workers.emplace_back([this] { work(); });
+        for (std::size_t index = 0; index < settings_.connections.size(); ++index) {
+            if (options_.stop.stop_requested() || (cache_loaded_ && !*cache_loaded_))
+                break;
+            plan_connection(index);
+        }
+        queue_.close();
+        workers_ = nullptr;
+    } // joins the workers
+    if (!cache_ready())
+        return fail(cache_loaded_->error());
+    report_lost_connections();
+    if (!options_.stop.stop_requested())
+        report_remote_deletions();
+    settle_placed();
+    report_.cancelled = options_.stop.stop_requested();
+    if (!options_.dry_run) {
+        // Unchanged, the cache on disk is already right (a no-change run writes nothing).
+        if (auto saved = cache_.changed() ? cache_.save(cache_file_) : expected<void, UsageError>{};
+            !saved)
+            report_.errors.push_back(saved.error());
+        else
+            journal_->remove();
+    }
+    report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    return std::move(report_);
+}
+
+// The cache as the last run left it, with what the journal says a crashed run placed after it.
+inline expected<void, UsageError> Engine::load_cache() {
     auto cache = FileCache::load(
         cache_file_, [this](const Warning& w) { warn(w); }, !options_.dry_run);
     if (!cache)
         return fail(cache.error());
-    cache_ = std::move(*cache);
+    cache_ = std::move(*cache); // read by others only after cache_ready()
     if (!options_.dry_run) {
         // Journaled just before the rename, which changes the change time: the rest of the
         // identity tells whether the file is still the one placed; its content is
@@ -53,42 +97,13 @@ inline expected<SyncReport, UsageError> Engine::run() {
             return fail(journal.error());
         journal_.emplace(std::move(*journal));
     }
+    return {};
+}
 
-    // Every password is asked before the first transfer: the run then goes on unattended and
-    // prompts never interleave with progress output.
-    for (std::size_t index = 0; index < settings_.connections.size(); ++index)
-        if (!sources_of(settings_.connections[index]).empty() && !options_.stop.stop_requested())
-            resolved_[index] = resolve_options(index);
-    {
-        std::vector<std::jthread> workers;
-        workers_ = &workers;
-        if (!options_.dry_run)
-            for (unsigned i = 0; i < (options_.jobs > 0 ? options_.jobs : jobs_for_link({})); ++i)
-                workers.emplace_back([this] { work(); });
-        for (std::size_t index = 0; index < settings_.connections.size(); ++index) {
-            if (options_.stop.stop_requested())
-                break;
-            plan_connection(index);
-        }
-        queue_.close();
-        workers_ = nullptr;
-    } // joins the workers
-    report_lost_connections();
-    if (!options_.stop.stop_requested())
-        report_remote_deletions();
-    settle_placed();
-    report_.cancelled = options_.stop.stop_requested();
-    if (!options_.dry_run) {
-        // Unchanged, the cache on disk is already right (a no-change run writes nothing).
-        if (auto saved = cache_.changed() ? cache_.save(cache_file_) : expected<void, UsageError>{};
-            !saved)
-            report_.errors.push_back(saved.error());
-        else
-            journal_->remove();
-    }
-    report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - started);
-    return std::move(report_);
+inline bool Engine::cache_ready() {
+    if (!cache_loaded_)
+        cache_loaded_ = cache_loading_.get();
+    return cache_loaded_->has_value();
 }
 
 inline void Engine::report_lost_connections() {
