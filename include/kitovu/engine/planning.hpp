@@ -8,9 +8,9 @@
 namespace kitovu::detail {
 
 // Whether a folder's metadata is in memory already, from looking at its first files twice: the
-// first look costs no more than the second only if it read nothing from disk and built nothing
-// in memory. A busy machine can only make the first look seem slower, so a cold folder is
-// never taken for a warm one.
+// first look costs no more than twice the second only if it read nothing from disk and built
+// nothing in memory. A busy machine can slow either look; a wrong verdict only costs time (the
+// planner looks at every file itself).
 class WarmProbe {
   public:
     static constexpr int files = 4;
