@@ -1,5 +1,6 @@
-// The run from start to end: the cache locked and loaded, secrets resolved, every source listed
-// and decided while workers download, deletions reported, the cache saved.
+// The run from start to end: the cache locked, secrets resolved, the cache loaded while the first
+// connection logs in, every source listed and decided while workers download, deletions
+// reported, the cache saved.
 #pragma once
 
 #include "kitovu/engine.hpp"
