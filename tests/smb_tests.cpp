@@ -15,12 +15,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <random>
 #include <regex>
@@ -1096,6 +1098,96 @@ TEST_CASE("a download process still logging in gives way to a listing process th
     // A listing process downloaded; the stopped one was ended.
     CHECK(idle_pids().size() == finished.size() - 1);
     CHECK_FALSE(children().contains(logging_in));
+}
+
+// What the thread `tid` of this process is blocked in: its system call's number, or -1 when it
+// runs or has ended.
+long blocked_in(pid_t tid) {
+    std::istringstream fields{read_file("/proc/self/task/" + std::to_string(tid) + "/syscall")};
+    long number = -1;
+    return fields >> number ? number : -1;
+}
+
+// A helper ends with the thread that forked it (PR_SET_PDEATHSIG), and a program may list in a
+// thread that ends before its downloads do: a download process still logging in gives way only
+// to one forked by the download's own thread or the main thread.
+TEST_CASE("a download process still logging in does not give way to a listing process of another "
+          "thread") {
+    SambaServer server;
+    if (!test::samba_ready(server))
+        return;
+    put_four_folders(server);
+    auto options = smb_options(server);
+    options.set_secret(SambaServer::password());
+
+    // Catch's assertions are for the test's own thread: the others hand over what they saw.
+    // The listing thread logs in, lists when told, and lives on until the download is done: its
+    // listing processes are idle and ready meanwhile.
+    std::promise<bool> logged_in;
+    std::promise<void> may_list;
+    std::promise<std::optional<RemoteEntry>> listed;
+    std::promise<void> listing_may_end;
+    std::jthread lister{[&] {
+        SmbPlugin planner;
+        const bool connected = planner.configure("skripte", options) && planner.connect();
+        logged_in.set_value(connected);
+        may_list.get_future().wait();
+        std::optional<RemoteEntry> file;
+        if (connected)
+            if (const auto listing = testing::detail::list(planner, "EPJ"); listing.result)
+                file = listing.by_path().at("b/y.txt");
+        listed.set_value(file);
+        listing_may_end.get_future().wait();
+    }};
+    const bool planner_logged_in = logged_in.get_future().get();
+
+    // The worker thread opens before the listing: nothing is idle, so it starts its own process.
+    // That one is stopped before its login: it stands for a login over a slow link.
+    std::promise<std::pair<pid_t, pid_t>> started; // the thread, its process (0: none)
+    std::promise<std::optional<RemoteEntry>> to_fetch;
+    std::atomic<bool> fetched_yet{false};
+    testing::detail::Fetched fetched;
+    bool own_process_kept = false;
+    std::jthread worker{[&] {
+        SmbPlugin plugin;
+        const auto before = children();
+        std::vector<pid_t> forked;
+        if (planner_logged_in && plugin.configure("skripte", options) && plugin.connect())
+            std::ranges::set_difference(children(), before, std::back_inserter(forked));
+        const pid_t own =
+            forked.size() == 1 && ::kill(forked.front(), SIGSTOP) == 0 ? forked[0] : 0;
+        started.set_value({::gettid(), own});
+        const std::optional<RemoteEntry> file = to_fetch.get_future().get();
+        if (own != 0 && file) {
+            fetched = testing::detail::fetch(plugin, *file);
+            own_process_kept = children().contains(own);
+        }
+        fetched_yet = true;
+    }};
+    const auto [worker_tid, logging_in] = started.get_future().get();
+    may_list.set_value();
+    const std::optional<RemoteEntry> file = listed.get_future().get();
+    const std::set<pid_t> listers = idle_pids();
+
+    to_fetch.set_value(file);
+    // Its process goes on once the download waits for it (poll), or once it is done elsewhere.
+    while (!fetched_yet && blocked_in(worker_tid) != SYS_poll)
+        std::this_thread::yield();
+    if (logging_in != 0)
+        ::kill(logging_in, SIGCONT);
+    worker.join();
+    const std::set<pid_t> idle_after = idle_pids();
+    listing_may_end.set_value();
+    lister.join();
+
+    REQUIRE(file);
+    REQUIRE(listers.size() >= 2);
+    REQUIRE(logging_in != 0);
+    REQUIRE(fetched.result);
+    CHECK(fetched.bytes == "EPJ/b/y.txt");
+    // Its own process downloaded; the listing thread's processes were left alone.
+    CHECK(own_process_kept);
+    CHECK(idle_after == listers);
 }
 
 TEST_CASE("a listing's time shows the round trip, less what its entries cost in CPU; a login's "
