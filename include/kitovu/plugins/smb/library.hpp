@@ -24,23 +24,44 @@
 
 namespace kitovu::detail::smb {
 
-// The libsmbclient functions the plugin calls, each named without its "smbc_".
-#define KITOVU_SMBC_FUNCTIONS(X)                                                                   \
-    X(new_context)                                                                                 \
-    X(free_context)                                                                                \
-    X(init_context)                                                                                \
-    X(setDebug)                                                                                    \
-    X(setOptionDebugToStderr) X(setLogCallback) X(setFunctionAuthDataWithContext)                  \
-        X(getFunctionCheckServer) X(getFunctionAddCachedServer) X(setFunctionCheckServer)          \
-            X(setFunctionAddCachedServer) X(setOptionUserData) X(getOptionUserData)                \
-                X(setWorkgroup) X(setUser) X(setPort) X(setTimeout) X(setOptionUseKerberos)        \
-                    X(setOptionFallbackAfterKerberos) X(setOptionUseCCache)                        \
-                        X(setOptionNoAutoAnonymousLogin) X(setOptionSmbEncryptionLevel)            \
-                            X(setConfiguration) X(getFunctionStat) X(getFunctionOpen)              \
-                                X(getFunctionRead) X(getFunctionClose) X(getFunctionOpendir)       \
-                                    X(getFunctionClosedir) X(getFunctionReaddirPlus)               \
-                                        X(getFunctionReaddirPlus2) X(getFunctionTelldir)           \
-                                            X(getFunctionLseekdir)
+// The libsmbclient functions the plugin calls, each named without its "smbc_" (one a line:
+// clang-format folds the list into a staircase).
+// clang-format off
+#define KITOVU_SMBC_FUNCTIONS(X)      \
+    X(new_context)                    \
+    X(free_context)                   \
+    X(init_context)                   \
+    X(setDebug)                       \
+    X(setOptionDebugToStderr)         \
+    X(setLogCallback)                 \
+    X(setFunctionAuthDataWithContext) \
+    X(getFunctionCheckServer)         \
+    X(getFunctionAddCachedServer)     \
+    X(setFunctionCheckServer)         \
+    X(setFunctionAddCachedServer)     \
+    X(setOptionUserData)              \
+    X(getOptionUserData)              \
+    X(setWorkgroup)                   \
+    X(setUser)                        \
+    X(setPort)                        \
+    X(setTimeout)                     \
+    X(setOptionUseKerberos)           \
+    X(setOptionFallbackAfterKerberos) \
+    X(setOptionUseCCache)             \
+    X(setOptionNoAutoAnonymousLogin)  \
+    X(setOptionSmbEncryptionLevel)    \
+    X(setConfiguration)               \
+    X(getFunctionStat)                \
+    X(getFunctionOpen)                \
+    X(getFunctionRead)                \
+    X(getFunctionClose)               \
+    X(getFunctionOpendir)             \
+    X(getFunctionClosedir)            \
+    X(getFunctionReaddirPlus)         \
+    X(getFunctionReaddirPlus2)        \
+    X(getFunctionTelldir)             \
+    X(getFunctionLseekdir)
+// clang-format on
 
 // libsmbclient is opened at run time, not linked: with what it needs it is 90 libraries more,
 // which take 130 ms and more to load from a cold disk, before main() if linked. Opened in a thread
