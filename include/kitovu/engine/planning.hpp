@@ -461,7 +461,7 @@ inline void Engine::plan_folder(std::size_t index, const Source& source, const R
                                        [&] { return content_hash_of(key.c_str()); });
         }
         if (untouched) {
-            if (!options_.dry_run && ::unlink(key.c_str()) != 0)
+            if (!options_.dry_run && !remove_file(key))
                 return error(UsageError{ErrorKind::io,
                                         "cannot remove the file the remote replaced by a "
                                         "folder: " +
@@ -557,7 +557,7 @@ inline bool Engine::remove_folder(const std::string& key) {
          it.increment(ec))
         if (!it->is_directory(ec))
             files.push_back(it->path().string());
-    if (std::filesystem::remove_all(key, ec) == static_cast<std::uintmax_t>(-1) || ec)
+    if (!remove_tree(key, ec))
         return false;
     for (const auto& file : files)
         forget(file);
@@ -575,7 +575,7 @@ inline expected<void, UsageError> Engine::ensure_folder(const std::filesystem::p
     if (!known_folders_.contains(base.string())) {
         std::error_code ec;
         if (!options_.dry_run)
-            std::filesystem::create_directories(base, ec);
+            make_folders(base, ec);
         if (ec)
             return fail(ErrorKind::io, "cannot create the folder: " + ec.message(), base.string());
         known_folders_.insert(base.string());
@@ -591,7 +591,7 @@ inline expected<void, UsageError> Engine::ensure_folder(const std::filesystem::p
                             folder.string());
             if (options_.dry_run)
                 return {};
-            if (::mkdir(folder.c_str(), 0755) != 0 && errno != EEXIST)
+            if (!make_folder(folder))
                 return fail(ErrorKind::io, "cannot create the folder: " + errno_message(),
                             folder.string());
         } else if (S_ISLNK(info.st_mode)) {

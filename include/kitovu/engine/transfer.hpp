@@ -121,7 +121,7 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
         return finish(
             file_error(ErrorKind::io, "cannot create a temporary file: " + errno_message()));
     Descriptor file{temporary.fd}; // open (and locked) until the file is placed
-    const auto discard = [&] { ::unlinkat(folder.fd, temporary.name.c_str(), 0); };
+    const auto discard = [&] { temporary.discard(folder.fd); };
     ContentHash hash;
     std::uint64_t bytes = 0;
     auto retrieved = plugin.retrieve(
