@@ -974,3 +974,24 @@ TEST_CASE("kitovu sync --json prints exactly one JSON document with the errors a
     ::close(lock);
     CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
 }
+
+TEST_CASE("a default cache path that is a FIFO ends the run with exit 2 and says so, never hangs") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const std::string config = home.config().string();
+    const auto info = home.kitovu({"fileinfo", "--config", config});
+    const auto start = info.out.find("cache:  ") + 8;
+    const std::filesystem::path cache = info.out.substr(start, info.out.find(" (", start) - start);
+    REQUIRE(cache.parent_path() == home.path("data/kitovu"));
+    std::filesystem::create_directories(cache.parent_path());
+    std::filesystem::permissions(cache.parent_path(), std::filesystem::perms::owner_all);
+    REQUIRE(::mkfifo(cache.c_str(), 0600) == 0);
+
+    const auto result = home.kitovu({"sync", "--config", config});
+    CHECK(result.exit_code == 2); // before: no end until killed (SIGTERM did not end it either)
+    CHECK_THAT(result.err, Catch::Contains(cache.string() + ": cannot read the file cache: it is "
+                                                            "a FIFO, not a regular file"));
+    CHECK(std::filesystem::is_fifo(cache));
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/Mathe/a.txt")));
+}

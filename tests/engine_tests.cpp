@@ -623,8 +623,9 @@ TEST_CASE("a cache that cannot be read stops the run before any download, naming
     options.cache_file = setup.cache_file();
     auto report = sync(setup.settings(), options, no_warnings);
     REQUIRE_FALSE(report);
-    CHECK(report.error().kind == ErrorKind::io);
-    CHECK(report.error().message.find("cannot read the file cache") != std::string::npos);
+    CHECK(report.error().kind == ErrorKind::usage); // exit 2, as for `--cache FOLDER`
+    CHECK(report.error().message ==
+          "cannot read the file cache: it is a folder, not a regular file");
     CHECK(report.error().path == setup.cache_file().string());
     CHECK(files_in(setup.target()).empty());
 }

@@ -197,7 +197,7 @@ class FileCache {
         }
         std::string problem;
         if (auto read = cache.parse(file, problem); !read)
-            return fail(ErrorKind::io, "cannot read the file cache: " + read.error().message,
+            return fail(read.error().kind, "cannot read the file cache: " + read.error().message,
                         file.string());
         cache.changed_ = !problem.empty();
         if (!problem.empty()) {
