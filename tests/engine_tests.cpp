@@ -934,3 +934,37 @@ TEST_CASE("two connections to one account ask for its password once and keep it 
     CHECK(asked == 1);
     CHECK(keyring.stores == 1);
 }
+
+// A user who keeps the cache elsewhere (another disk, a dotfiles folder) and names it through a
+// symbolic link means the file the link leads to. The cache is saved by rename, which would
+// replace the link itself: it is saved at the target, and the lock and the journal sit beside
+// the target, so every name of one cache shares one lock.
+TEST_CASE("a cache named through a symbolic link is the file it leads to; the link stays") {
+    Setup setup{"local"};
+    setup.put("a.txt", "a");
+    setup.run();
+    TempDir elsewhere;
+    const auto real = elsewhere / "real.cache";
+    std::filesystem::rename(setup.cache_file(), real);
+    const auto link = setup.cache_file().parent_path() / "named.cache";
+    std::filesystem::create_symlink(real, link);
+    SyncOptions options;
+    options.cache_file = link;
+
+    setup.put("b.txt", "b");
+    const auto report = setup.run(options);
+    CHECK(report.count(FileState::unchanged) == 1);
+    CHECK(report.count(FileState::new_file) == 1);
+    CHECK(std::filesystem::is_symlink(link));
+    CHECK(read_file(real).find(setup.local("b.txt").string()) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(link.string() + ".lock"));
+    CHECK(setup.run(options).count(FileState::unchanged) == 2);
+
+    // The lock is the target's: a run that holds it there keeps a run through the link out.
+    auto held = CacheLock::acquire(real);
+    REQUIRE(held);
+    CollectingSink sink;
+    const auto refused = sync(setup.settings(), options, sink);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("another kitovu sync") != std::string::npos);
+}

@@ -144,6 +144,23 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
     return !local_path.empty() && local_path.front() == '/';
 }
 
+// A cache named through a symbolic link (a dotfiles folder, another disk) is the file the link
+// leads to, and its lock and journal live beside that file: the cache is saved by rename, which
+// would replace the link itself, and every name of one cache then shares one lock. Only the
+// name the user gave is followed; links at the lock's and the journal's names never are.
+inline std::filesystem::path followed_link(std::filesystem::path file) {
+    for (int hops = 0; hops < 40; ++hops) { // a loop of links fails later, as ELOOP
+        std::error_code ec;
+        if (!std::filesystem::is_symlink(file, ec))
+            break;
+        const auto target = std::filesystem::read_symlink(file, ec);
+        if (ec)
+            break;
+        file = target.is_absolute() ? target : file.parent_path() / target;
+    }
+    return file;
+}
+
 // Makes sure the folder of `cache_file` exists, created 0700 where kitovu creates it, and belongs
 // to the user running kitovu: the cache, its lock, journal and temporaries must not be reachable
 // by another local user who could plant links or files at their predictable names.
