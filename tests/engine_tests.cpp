@@ -968,3 +968,46 @@ TEST_CASE("a cache named through a symbolic link is the file it leads to; the li
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message.find("another kitovu sync") != std::string::npos);
 }
+
+// A remote folder renamed: kitovu moves the local files one by one, and removes the old folders
+// once the last file is out. A run killed in between leaves them empty; the journal says which
+// folders it moved files out of, and the next run removes those, once empty.
+TEST_CASE("old-name folders that a killed run emptied by moving files are removed by the next "
+          "run; one the user put a file in stays") {
+    Setup setup{"local"};
+    setup.put("Woche 1/a.txt", "a");
+    setup.put("Woche 2/Extra/b.txt", "b");
+    setup.run();
+    const std::string before = read_file(setup.cache_file());
+    std::filesystem::rename(setup.remote_root() / "EPJ/Woche 1", setup.remote_root() / "EPJ/W1");
+    std::filesystem::rename(setup.remote_root() / "EPJ/Woche 2", setup.remote_root() / "EPJ/W2");
+    // What a run killed after moving both files leaves (built from a run that completed, without
+    // forking a run to kill): the files at their new names, the old folders empty, the cache as
+    // before and the journal's move lines.
+    REQUIRE(setup.run().count(FileState::moved) == 2);
+    const FileCache completed = setup.cache();
+    write_file(setup.cache_file(), before);
+    {
+        auto journal = CacheJournal::open(setup.cache_file());
+        REQUIRE(journal);
+        for (const auto& [from, to] :
+             {std::pair{"Woche 1/a.txt", "W1/a.txt"}, {"Woche 2/Extra/b.txt", "W2/Extra/b.txt"}}) {
+            const CacheEntry* placed = completed.find(setup.local(to).string());
+            REQUIRE(placed != nullptr);
+            REQUIRE(journal->append_move(setup.local(from).string(), setup.local(to).string(),
+                                         *placed));
+        }
+    }
+    std::filesystem::create_directories(setup.local("Woche 1"));
+    std::filesystem::create_directories(setup.local("Woche 2/Extra"));
+    write_file(setup.local("Woche 1/notes.txt"), "mine");
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::unchanged) == 2);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{
+              {"W1/a.txt", "a"}, {"W2/Extra/b.txt", "b"}, {"Woche 1/notes.txt", "mine"}});
+    CHECK_FALSE(std::filesystem::exists(setup.local("Woche 2")));
+    CHECK(std::filesystem::exists(setup.local("Woche 1/notes.txt")));
+}

@@ -266,8 +266,10 @@ class FileCache {
                 return true;
             if (forget) {
                 struct ::stat info {};
-                if (::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT)
+                if (::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT) {
                     changed_ = entries_.erase(local_path) > 0 || changed_;
+                    moved_away_.push_back(std::move(local_path));
+                }
             } else if (verify(local_path, entry)) {
                 entries_.insert_or_assign(std::move(local_path), std::move(entry));
                 ++added;
@@ -277,6 +279,9 @@ class FileCache {
         changed_ = changed_ || added > 0;
         return added;
     }
+
+    // The old names of the files a replayed journal moved: their folders may be left empty.
+    const std::vector<std::string>& moved_away() const noexcept { return moved_away_; }
 
     const CacheEntry* find(const std::string& local_path) const {
         auto it = entries_.find(local_path);
@@ -372,6 +377,7 @@ class FileCache {
 
     bool changed_ = false;
     std::unordered_map<std::string, CacheEntry> entries_;
+    std::vector<std::string> moved_away_; // see moved_away()
 };
 
 // Where the cache of `config_file` lives: $XDG_DATA_HOME/kitovu (~/.local/share/kitovu), one

@@ -149,8 +149,10 @@ inline void Engine::plan_connection(std::size_t index) {
                 e.path = source->remote_dir;
             error(std::move(e), false);
         }
-        if (!options_.stop.stop_requested())
+        if (!options_.stop.stop_requested()) {
             plan_arrivals(index, **lister, status, listed.has_value());
+            remove_left_by_killed_moves(*source);
+        }
         if (!listed)
             continue;
         status.listed = !options_.stop.stop_requested();
