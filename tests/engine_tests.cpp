@@ -1011,3 +1011,24 @@ TEST_CASE("old-name folders that a killed run emptied by moving files are remove
     CHECK_FALSE(std::filesystem::exists(setup.local("Woche 2")));
     CHECK(std::filesystem::exists(setup.local("Woche 1/notes.txt")));
 }
+
+TEST_CASE("a file not placed because it changed while downloading makes the run exit 1") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "stable");
+    setup.put("b.txt", "being saved", old_time);
+    setup.memory().during_retrieve = [&](const std::string& locator) {
+        std::scoped_lock lock{setup.memory().mutex}; // not held while the hook runs
+        if (locator == "EPJ/b.txt")
+            setup.memory().files[locator].mtime = new_time;
+    };
+    const auto report = setup.run();
+    CHECK(has_warning(setup.warnings, WarningKind::changing));
+    CHECK_FALSE(std::filesystem::exists(setup.local("b.txt")));
+    CHECK(report.exit_code() == 1); // not everything listed is in step
+    CHECK(report.failed == 1);
+
+    setup.memory().during_retrieve = nullptr;
+    const auto again = setup.run();
+    CHECK(again.exit_code() == 0);
+    CHECK(read_file(setup.local("b.txt")) == "being saved");
+}
