@@ -1032,3 +1032,57 @@ TEST_CASE("a file not placed because it changed while downloading makes the run 
     CHECK(again.exit_code() == 0);
     CHECK(read_file(setup.local("b.txt")) == "being saved");
 }
+
+// impacket's SMB server, say: links followed by the server, no file ids. Two links back up double
+// the paths at every level, so a depth limit alone lists millions of folders first.
+TEST_CASE("a remote without file ids whose folders link back up is listed once; each loop is one "
+          "unlisted warning") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    setup.put("Sub/b.txt", "b");
+    setup.memory().folder_links = {{"EPJ/current", "EPJ"}, {"EPJ/latest", "EPJ"}};
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::new_file) == 2);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"a.txt", "a"}, {"Sub/b.txt", "b"}});
+    std::vector<std::string> unlisted;
+    for (const Warning& w : setup.warnings.warnings())
+        if (w.kind == WarningKind::unlisted) {
+            unlisted.push_back(w.path);
+            CHECK_THAT(w.message, Catch::Contains("lists the same as 'EPJ'"));
+        }
+    std::ranges::sort(unlisted);
+    CHECK(unlisted == std::vector<std::string>{"EPJ/current", "EPJ/latest"});
+
+    // Deeper: a link to the folder above a subfolder.
+    test::forget_remote("main");
+    setup.put("a.txt", "a");
+    setup.put("Sub/b.txt", "b");
+    setup.memory().folder_links = {{"EPJ/Sub/up", "EPJ"}};
+    CHECK(setup.run().exit_code() == 0);
+    CHECK(has_warning(setup.warnings, WarningKind::unlisted));
+}
+
+TEST_CASE("a loop of folders without files ends too, and a real chain of same-named folders (a "
+          "zip unpacked into its name) is synced whole") {
+    Setup setup{"memory"};
+    setup.put("Material/Material/x.pdf", "x");
+    setup.put("Folien/Folien/Folien/y.pdf", "y"); // no loop: the third level differs
+    auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"Material/Material/x.pdf", "x"},
+                                             {"Folien/Folien/Folien/y.pdf", "y"}});
+    CHECK_FALSE(has_warning(setup.warnings, WarningKind::unlisted));
+
+    // The top holds folders only: `current -> .` repeats a listing without a file.
+    test::forget_remote("main");
+    setup.put("Sub/b.txt", "b");
+    setup.memory().folders = {"EPJ/Sub"};
+    setup.memory().folder_links = {{"EPJ/current", "EPJ"}};
+    report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(read_file(setup.local("Sub/b.txt")) == "b");
+    CHECK(has_warning(setup.warnings, WarningKind::unlisted));
+}

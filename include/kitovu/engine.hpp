@@ -9,6 +9,7 @@
 #include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
 #include "kitovu/link.hpp"
+#include "kitovu/listing_loops.hpp"
 #include "kitovu/moves.hpp"
 #include "kitovu/names.hpp"
 #include "kitovu/placement.hpp"
