@@ -9,6 +9,7 @@
 #include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
 #include "kitovu/link.hpp"
+#include "kitovu/listing_loops.hpp"
 #include "kitovu/moves.hpp"
 #include "kitovu/names.hpp"
 #include "kitovu/placement.hpp"
@@ -250,6 +251,7 @@ class Engine {
     // Folders that moves left empty and the remote no longer has go too (rmdir removes only
     // empty ones), up to the source's target folder.
     void remove_emptied_folders(const Source& source, std::vector<std::filesystem::path> folders);
+    void remove_left_by_killed_moves(const Source& source);
 
     // Creates base/relative folder by folder, refusing symbolic links and files in the way, so
     // nothing planted locally can redirect a download outside the target folder.

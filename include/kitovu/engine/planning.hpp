@@ -120,11 +120,12 @@ inline void Engine::plan_connection(std::size_t index) {
         redirected_folders_.clear();
         arrivals_.clear();
         follow_moves_ = has_records(connection.name, *source);
+        ListingLoops loops;
         // Decided batch by batch while the rest is listed, so downloads start early.
         auto listed = (*lister)->list(
             source->remote_dir,
-            [source](std::string_view path, bool is_folder) {
-                return !source->ignore.ignores(path, is_folder);
+            [source, &loops](std::string_view path, bool is_folder) {
+                return !source->ignore.ignores(path, is_folder) && !loops.inside_loop(path);
             },
             [&](const Warning& w) {
                 if (w.kind != WarningKind::unlisted && w.kind != WarningKind::unavailable)
@@ -136,7 +137,19 @@ inline void Engine::plan_connection(std::size_t index) {
             },
             [&](std::span<RemoteEntry> batch) {
                 add_workers_for(**lister);
-                plan_batch(index, **lister, status, batch);
+                const auto [kept, found] = loops.take(batch);
+                for (const ListingLoops::Loop& loop : found) {
+                    status.unlisted.push_back(loop.folder);
+                    std::string above = join_remote(source->remote_dir, loop.same_as);
+                    if (above.ends_with('/'))
+                        above.pop_back();
+                    warn(Warning{WarningKind::unlisted,
+                                 fmt::format("lists the same as '{}' (a link to it?), skipped: "
+                                             "it is synced once",
+                                             above),
+                                 connection.name, join_remote(source->remote_dir, loop.folder)});
+                }
+                plan_batch(index, **lister, status, batch.first(kept));
             });
         follow_moves_ = false;
         if (!listed) {
@@ -149,8 +162,10 @@ inline void Engine::plan_connection(std::size_t index) {
                 e.path = source->remote_dir;
             error(std::move(e), false);
         }
-        if (!options_.stop.stop_requested())
+        if (!options_.stop.stop_requested()) {
             plan_arrivals(index, **lister, status, listed.has_value());
+            remove_left_by_killed_moves(*source);
+        }
         if (!listed)
             continue;
         status.listed = !options_.stop.stop_requested();

@@ -164,6 +164,10 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
         const UsageError e{
             ErrorKind::protocol, "changed while downloading", connection.name, job.remote_path, {}};
         observe([&](SyncObserver& o) { o.finished(event, &e); });
+        {
+            std::scoped_lock lock{mutex_};
+            ++report_.failed; // not in step: the run is not exit 0
+        }
         return warn(Warning{WarningKind::changing,
                             "it changed while downloading; not placed, the next run fetches "
                             "it again",
