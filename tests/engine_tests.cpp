@@ -334,6 +334,49 @@ TEST_CASE("a connection that fails is skipped and the other connections go on") 
     CHECK(read_file(good.local("a.txt")) == "a");
 }
 
+TEST_CASE("a plugin that says cancelled when nobody stopped the run is an error naming the "
+          "plugin") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    const UsageError cancelled{ErrorKind::cancelled, "stopped", "uni", {}, {}};
+    const std::string when = GENERATE(as<std::string>{}, "connect", "list", "retrieve");
+    (when == "connect" ? setup.memory().connect_error
+     : when == "list"  ? setup.memory().list_error
+                       : setup.memory().retrieve_error) = cancelled;
+
+    const auto report = setup.run();
+    INFO(when);
+    CHECK(report.exit_code() == 1);
+    CHECK_FALSE(report.cancelled);
+    REQUIRE(report.errors.size() == 1);
+    CHECK(report.errors[0].kind == ErrorKind::internal);
+    CHECK(report.errors[0].to_string().find("plugin 'memory'") != std::string::npos);
+    CHECK(report.errors[0].to_string().find("no stop was asked for") != std::string::npos);
+}
+
+TEST_CASE("a source none of whose listed entries could be placed is not in step") {
+    Setup setup{"memory"};
+    for (const auto& bad : {"../escape.txt", ".kitovu-partial-x", "../../up.txt"})
+        setup.memory().put(std::string{"EPJ/"} + bad, "evil");
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    CHECK(report.errors[0].to_string().starts_with("uni: EPJ: none of the"));
+}
+
+TEST_CASE("a source whose remote-dir is missing is not in step") {
+    Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
+    setup.put("a.txt", "a");
+    auto settings = setup.settings();
+    settings.subjects[0].sources[0].remote_dir = "no such folder";
+
+    const auto report = setup.run(settings);
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    CHECK(report.errors[0].kind == ErrorKind::not_found);
+}
+
 TEST_CASE("a dry run decides and reports but changes nothing on disk") {
     Setup setup{GENERATE(as<std::string>{}, "memory", "local")};
     setup.put("new.txt", "new");

@@ -29,10 +29,12 @@ struct MemoryRemote {
 
     // Failure switches.
     std::optional<UsageError> connect_error;
-    std::set<std::string> unlistable;                        // folders whose listing fails
-    std::set<std::string> failing;                           // files whose retrieval fails
-    std::set<std::string> vanishing;                         // files removed right after listing
-    std::size_t short_by = 0;                                // bytes each retrieval leaves out
+    std::optional<UsageError> list_error;     // what list() gives after handing out its batches
+    std::optional<UsageError> retrieve_error; // what every retrieve() gives
+    std::set<std::string> unlistable;         // folders whose listing fails
+    std::set<std::string> failing;            // files whose retrieval fails
+    std::set<std::string> vanishing;          // files removed right after listing
+    std::size_t short_by = 0;                 // bytes each retrieval leaves out
     std::function<void(const std::string&)> during_retrieve; // runs mid-transfer
     std::function<void()> after_batch; // runs in list() after each batch is handed out
     bool ignores_keep = false;         // lists everything, as a plugin that never calls keep()
@@ -76,6 +78,8 @@ inline void forget_remote(const std::string& name) {
     r->failing.clear();
     r->vanishing.clear();
     r->connect_error.reset();
+    r->list_error.reset();
+    r->retrieve_error.reset();
     r->short_by = 0;
     r->during_retrieve = nullptr;
     r->after_batch = nullptr;
@@ -103,6 +107,9 @@ class MemoryPlugin final : public SyncPlugin {
     }
 
     expected<void, UsageError> connect() override {
+        if (stopping())
+            return fail(
+                {.kind = ErrorKind::cancelled, .message = "stopped", .connection = connection_});
         ++remote_->connects;
         std::scoped_lock lock{remote_->mutex};
         if (remote_->connect_error)
@@ -154,6 +161,9 @@ class MemoryPlugin final : public SyncPlugin {
             if (remote_->after_batch)
                 remote_->after_batch();
         }
+        std::scoped_lock lock{remote_->mutex};
+        if (remote_->list_error)
+            return fail(*remote_->list_error);
         return {};
     }
 
@@ -167,6 +177,8 @@ class MemoryPlugin final : public SyncPlugin {
         std::size_t short_by = 0;
         {
             std::scoped_lock lock{remote_->mutex};
+            if (remote_->retrieve_error)
+                return fail(*remote_->retrieve_error);
             if (remote_->failing.contains(entry.locator))
                 return fail({.kind = ErrorKind::permission,
                              .message = "access denied",

@@ -80,7 +80,8 @@ class Engine {
     struct SourceStatus {
         const Source* source;
         bool listed = false;
-        std::vector<std::string> unlisted{}; // subfolders whose records stay, as the remote names
+        std::vector<std::string> unlisted{};  // subfolders whose records stay, as the remote names
+        std::size_t entries = 0, refused = 0; // listed (not ignored); of them, names refused
     };
 
     // ---- shared state: everything below is guarded by mutex_ --------------------------------
@@ -105,6 +106,20 @@ class Engine {
             return;
         }
         report_.errors.push_back(std::move(error));
+    }
+
+    // Whether a plugin's `cancelled` is the run's stop. One that nobody asked for is the plugin's
+    // mistake, not the user's stop: it becomes an error naming the plugin, so the run is not in
+    // step (exit 1) and says why.
+    bool stopped_by_user(UsageError& e, const Connection& connection) const {
+        if (e.kind != ErrorKind::cancelled)
+            return false;
+        if (options_.stop.stop_requested())
+            return true;
+        e.kind = ErrorKind::internal;
+        e.message = "the plugin '" + connection.plugin + "' said it was stopped (\"" + e.message +
+                    "\") but no stop was asked for";
+        return false;
     }
 
     // Whether a download of this connection failed because the connection was lost: its

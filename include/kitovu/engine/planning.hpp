@@ -101,7 +101,7 @@ inline void Engine::plan_connection(std::size_t index) {
     auto lister = *resolved_[index] ? open(index) : fail(resolved_[index]->error());
     if (!lister) {
         auto e = lister.error();
-        if (e.kind == ErrorKind::cancelled)
+        if (stopped_by_user(e, connection))
             return;
         if (e.connection.empty())
             e.connection = connection.name;
@@ -154,7 +154,7 @@ inline void Engine::plan_connection(std::size_t index) {
         follow_moves_ = false;
         if (!listed) {
             auto e = listed.error();
-            if (e.kind == ErrorKind::cancelled)
+            if (stopped_by_user(e, connection))
                 break;
             if (e.connection.empty())
                 e.connection = connection.name;
@@ -168,6 +168,14 @@ inline void Engine::plan_connection(std::size_t index) {
         }
         if (!listed)
             continue;
+        if (status.entries > 0 && status.refused == status.entries)
+            error({.kind = ErrorKind::protocol,
+                   .message = fmt::format("none of the {} listed entr{} could be placed (every "
+                                          "name was refused)",
+                                          status.entries, status.entries == 1 ? "y" : "ies"),
+                   .connection = connection.name,
+                   .path = source->remote_dir},
+                  false);
         status.listed = !options_.stop.stop_requested();
     }
     (*lister)->disconnect();
@@ -185,8 +193,10 @@ inline void Engine::plan_batch(std::size_t index, SyncPlugin& plugin, SourceStat
                 skipped_folders_.insert(entry.path);
             continue;
         }
+        ++status.entries;
         auto relative = local_relative_path(entry.path);
         if (!relative) {
+            ++status.refused;
             warn(Warning{WarningKind::refused_name, relative.error().message + ", skipped",
                          connection.name, join_remote(source.remote_dir, entry.path)});
             continue;

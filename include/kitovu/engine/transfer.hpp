@@ -79,6 +79,7 @@ inline void Engine::work_queue() {
         }
         if (failures[job->connection]) {
             auto e = *failures[job->connection];
+            stopped_by_user(e, connection);
             e.path = job->remote_path;
             if (e.connection.empty())
                 e.connection = connection.name;
@@ -145,7 +146,7 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
     if (!retrieved) {
         discard();
         UsageError e = retrieved.error();
-        if (e.kind == ErrorKind::cancelled)
+        if (stopped_by_user(e, connection))
             return observe([&](SyncObserver& o) { o.finished(event, &e); });
         if (e.kind == ErrorKind::not_found) {
             observe([&](SyncObserver& o) { o.finished(event, &e); });
