@@ -87,6 +87,38 @@ TEST_CASE("moves are matched by the plugin's identity, else by a unique name and
     CHECK_FALSE(moves[6]);
 }
 
+TEST_CASE("moves are matched by identity, then fingerprint, then name and digest in any case") {
+    using C = MoveCandidate;
+    const std::vector<C> vanished{
+        {"a", "", "Skript.pdf", "1-1"},      {"b", "", "Blatt1.pdf", "2-2", "fp2"},
+        {"c", "", "c.pdf", "3-3", "fp3"},    {"d", "", "d.pdf", "4-4", "fp3"},
+        {"e", "id5", "e.pdf", "5-5", "fp5"}, {"f", "", "F.pdf", "6-6"},
+        {"g", "", "f.pdf", "6-6"},           {"h", "", "h.pdf", "7-7", "fp7"},
+        {"i", "id9", "i.pdf", "9-9", "fp9"}, {"l", "", "Links amp; Tools.html", "t5"}};
+    const std::vector<C> arriving{
+        {"A", "", "skript.pdf", "1-1"},                     // case-only rename: a move
+        {"B", "", "Blatt 1.pdf", "2-3", "fp2"},             // renamed, fingerprint kept: a move
+        {"C", "", "other.pdf", "3-3", "fp3"},               // fingerprint of two: no move by it
+        {"E", "id5", "x.pdf", "5-6", "fp-new"},             // the identity decides before all else
+        {"F", "", "f.PDF", "6-6"},                          // two names in another case: none
+        {"H", "", "h-renamed.pdf", "7-7", "fp-x"},          // other fingerprint, other name: none
+        {"I", "id-other", "i.pdf", "9-9", "fp-y"},          // nothing but name and digest: a move
+        {"J", "", "Links & Tools.html", "t5", "", "h.pdf"}, // other digest than h: none
+        {"L", "", "Links & Tools.html", "t5", "", "Links amp; Tools.html"}, // named anew: a move
+    };
+    const auto moves = match_moves(vanished, arriving);
+    REQUIRE(moves.size() == arriving.size());
+    CHECK(moves[0] == std::optional<std::size_t>{0});
+    CHECK(moves[1] == std::optional<std::size_t>{1});
+    CHECK_FALSE(moves[2]);
+    CHECK(moves[3] == std::optional<std::size_t>{4});
+    CHECK_FALSE(moves[4]);
+    CHECK_FALSE(moves[5]);
+    CHECK(moves[6] == std::optional<std::size_t>{8});
+    CHECK_FALSE(moves[7]);
+    CHECK(moves[8] == std::optional<std::size_t>{9});
+}
+
 TEST_CASE("a renamed remote folder is renamed locally: nothing downloaded, the edit moves along") {
     const std::string plugin = GENERATE("memory", "local");
     Setup setup{plugin};
@@ -123,6 +155,65 @@ TEST_CASE("a renamed remote folder is renamed locally: nothing downloaded, the e
     report = setup.run();
     CHECK(report.count(FileState::conflict) == 1);
     CHECK(read_file(setup.local("Woche 01/f007.pdf")) == "my notes on file 7");
+}
+
+TEST_CASE("a case-only rename of a file and of a folder is followed: nothing downloaded or stale") {
+    Setup setup{"memory"};
+    setup.put("Skript.pdf", "script", old_time);
+    setup.put("Folien/v1.pdf", "slides 1", old_time);
+    setup.put("Folien/v2.pdf", "slides 2", old_time);
+    setup.run();
+    write_file(setup.local("Folien/v2.pdf"), "my notes on slides 2");
+    setup.remove("Skript.pdf");
+    setup.put("skript.pdf", "script", old_time);
+    rename_remote_folder(setup, "Folien", "folien", "memory");
+
+    auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::moved) == 3);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"skript.pdf", "script"},
+                                             {"folien/v1.pdf", "slides 1"},
+                                             {"folien/v2.pdf", "my notes on slides 2"}});
+    CHECK(has_warning(setup.warnings, WarningKind::moved));
+    report = setup.run(); // a no-op
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(report.count(FileState::unchanged) == 2);
+    CHECK(report.count(FileState::local_changed) == 1);
+}
+
+TEST_CASE("a renamed file whose fingerprint stays is moved though its digest changed") {
+    // Moodle's rename: the URL and timemodified change, module, timecreated and size stay.
+    Setup setup{"memory"};
+    setup.put("Vorlesung 1.pdf", "lecture", old_time);
+    setup.memory().files["EPJ/Vorlesung 1.pdf"].fingerprint = "module 7 1700000000 7";
+    setup.put("other.pdf", "other", old_time);
+    setup.memory().files["EPJ/other.pdf"].fingerprint = "module 8 1700000000 5";
+    setup.run();
+    setup.remove("Vorlesung 1.pdf");
+    setup.put("Vorlesung 01.pdf", "lecture", new_time);
+    setup.memory().files["EPJ/Vorlesung 01.pdf"].fingerprint = "module 7 1700000000 7";
+
+    auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::moved) == 1);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK(files_in(setup.target()) == std::map<std::string, std::string>{
+                                          {"Vorlesung 01.pdf", "lecture"}, {"other.pdf", "other"}});
+    report = setup.run(); // a no-op: the record took the new digest
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::unchanged) == 2);
+
+    // Renamed and replaced (another fingerprint): no move, the new file is fetched.
+    setup.remove("Vorlesung 01.pdf");
+    setup.put("Vorlesung 2.pdf", "lecture, new", new_time + 5);
+    setup.memory().files["EPJ/Vorlesung 2.pdf"].fingerprint = "module 7 1700000999 12";
+    report = setup.run();
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(report.count(FileState::new_file) == 1);
 }
 
 TEST_CASE("a file moved into another folder is moved locally") {
