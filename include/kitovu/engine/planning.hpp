@@ -119,7 +119,8 @@ inline void Engine::plan_connection(std::size_t index) {
         skipped_folders_.clear();
         redirected_folders_.clear();
         arrivals_.clear();
-        follow_moves_ = has_records(connection.name, *source);
+        const bool synced_before = has_records(connection.name, *source);
+        follow_moves_ = synced_before;
         // Decided batch by batch while the rest is listed, so downloads start early.
         auto listed = (*lister)->list(
             source->remote_dir,
@@ -147,6 +148,8 @@ inline void Engine::plan_connection(std::size_t index) {
                 e.connection = connection.name;
             if (e.path.empty())
                 e.path = source->remote_dir;
+            if (e.kind == ErrorKind::not_found && synced_before)
+                e.message += " (synced before: the local files are kept)";
             error(std::move(e), false);
         }
         if (!options_.stop.stop_requested())
