@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -351,6 +352,123 @@ TEST_CASE("a run that moves 500 files killed at 20 points loses nothing and conv
 }
 
 #ifdef KITOVU_BINARY
+namespace {
+
+// Uploads `files` (path below the share -> content) through SMB with smbclient, as a lecturer
+// does: smbd then keeps each file's creation time (which a rename or a rewrite keeps), while a
+// file written into the share directly shows the earliest of its times, which a rewrite changes.
+// The share must be writable (ServerOptions{.skripte = "read only = no"}).
+void upload(const test::SambaServer& server, const test::TempDir& dir,
+            const std::map<std::string, std::string>& files) {
+    const passwd* smb_user = ::getpwnam(test::SambaServer::user().c_str());
+    REQUIRE(smb_user != nullptr);
+    const auto give = [&](const std::filesystem::path& path) {
+        REQUIRE(::chown(path.c_str(), smb_user->pw_uid, smb_user->pw_gid) == 0);
+    };
+    give(server.share());
+    std::string commands;
+    for (const auto& [path, content] : files) {
+        const auto folder = (server.share() / path).parent_path();
+        server.make_folders(folder);
+        for (auto at = folder; at != server.share(); at = at.parent_path())
+            give(at);
+        const auto local = dir / "upload" / path;
+        std::filesystem::create_directories(local.parent_path());
+        write_file(local, content);
+        commands += "put \"" + local.string() + "\" \"" + path + "\"; ";
+    }
+    write_file(dir / "smb-auth", "username = " + test::SambaServer::user() +
+                                     "\npassword = " + test::SambaServer::password() + "\n");
+    const auto smbclient = test::find_program("smbclient");
+    REQUIRE(smbclient); // in cmake/install-deps.sh
+    const auto result = test::run_process({smbclient->string(), "//127.0.0.1/skripte", "-p",
+                                           std::to_string(server.port()), "-A",
+                                           (dir / "smb-auth").string(), "-c", commands});
+    INFO(result.out << result.err);
+    REQUIRE(result.exit_code == 0);
+    for (const auto& [path, content] : files)
+        REQUIRE(read_file(server.share() / path) == content);
+}
+
+// `kitovu sync --json` of the subject EPJ from `server` into dir/home, as a student runs it;
+// its report.
+nlohmann::json sync_share(const test::SambaServer& server, const test::TempDir& dir) {
+    if (!std::filesystem::exists(dir / "kitovu.toml"))
+        write_file(dir / "kitovu.toml", server.kitovu_config(dir / "home", "uni"));
+    const test::Environment environment{{"HOME", (dir / "home").string()},
+                                        {"XDG_DATA_HOME", (dir / "data").string()},
+                                        {"KITOVU_PASSWORD_UNI", test::SambaServer::password()},
+                                        {"NO_COLOR", "1"}};
+    const auto result = test::run_process(
+        {KITOVU_BINARY, "sync", "--json", "-q", "--config", (dir / "kitovu.toml").string()},
+        environment);
+    INFO(result.err);
+    REQUIRE(result.exit_code == 0);
+    return nlohmann::json::parse(result.out);
+}
+
+} // namespace
+
+TEST_CASE("on a real share, renamed and moved files are followed: only changed bytes are fetched") {
+    test::SambaServer server{test::ServerOptions{.skripte = "read only = no"}};
+    if (!test::samba_ready(server))
+        return;
+    test::TempDir dir;
+    std::map<std::string, std::string> files{
+        {"EPJ/Blatt1.pdf", "exercise sheet 1"},    {"EPJ/Skript.pdf", "the script"},
+        {"EPJ/Folien/v1.pdf", "slides 1"},         {"EPJ/Folien/v2.pdf", "slides 2"},
+        {"EPJ/Blatt 2/loesung.pdf", "solution 2"}, {"EPJ/Notizen.pdf", "notes template"}};
+    for (const auto& [path, content] : tree_of(20, "Woche 2"))
+        files["EPJ/" + path] = content;
+    upload(server, dir, files);
+    const auto sync_json = [&] { return sync_share(server, dir); };
+    CHECK(sync_json()["counts"]["new"] == 26);
+    const auto target = dir / "home/EPJ";
+    write_file(target / "Notizen.pdf", "my own notes");
+
+    const auto share = server.share() / "EPJ";
+    const auto rename = [&](const std::string& from, const std::string& to) {
+        std::filesystem::rename(share / from, share / to);
+    };
+    rename("Blatt1.pdf", "Blatt 1.pdf");   // a file renamed
+    rename("Skript.pdf", "skript.pdf");    // case only: a file
+    rename("Folien", "folien");            // and a folder
+    server.make_folders(share / "Archiv"); // moved to another folder
+    rename("Blatt 2/loesung.pdf", "Archiv/loesung.pdf");
+    rename("Woche 2", "Woche 02"); // a folder renamed, one file in it changed
+    const std::string changed = "content of file 5, corrected and longer";
+    {
+        std::ofstream out{share / "Woche 02/f005.pdf", std::ios::binary | std::ios::trunc};
+        out << changed;
+    }
+    rename("Notizen.pdf", "Notizen WS.pdf"); // a file edited here, renamed there
+
+    auto report = sync_json();
+    INFO(report.dump(2));
+    CHECK(report["bytes_downloaded"] == changed.size());
+    CHECK(report["counts"]["moved"] == 26);
+    CHECK(report["counts"]["new"] == 0);
+    CHECK(report["counts"]["remote-deleted"] == 0);
+    auto expected = tree_of(20, "Woche 02");
+    expected["Woche 02/f005.pdf"] = changed;
+    expected["Blatt 1.pdf"] = "exercise sheet 1";
+    expected["skript.pdf"] = "the script";
+    expected["folien/v1.pdf"] = "slides 1";
+    expected["folien/v2.pdf"] = "slides 2";
+    expected["Archiv/loesung.pdf"] = "solution 2";
+    expected["Notizen WS.pdf"] = "my own notes";
+    CHECK(files_in(target) == expected);
+    CHECK(std::ranges::any_of(report["warnings"], [](const nlohmann::json& w) {
+        return w["message"] == "moved with the remote: Notizen.pdf -> Notizen WS.pdf";
+    }));
+
+    report = sync_json(); // a no-op
+    CHECK(report["bytes_downloaded"] == 0);
+    CHECK(report["counts"]["moved"] == 0);
+    CHECK(report["counts"]["local-changed"] == 1);
+    CHECK(files_in(target) == expected);
+}
+
 TEST_CASE("on a real share, a renamed folder of 200 files is moved: 0 bytes downloaded") {
     test::SambaServer server;
     if (!test::samba_ready(server))
@@ -358,19 +476,7 @@ TEST_CASE("on a real share, a renamed folder of 200 files is moved: 0 bytes down
     test::TempDir dir;
     for (const auto& [path, content] : tree_of(200, "Woche 1"))
         server.put("EPJ/" + path, content, old_time);
-    write_file(dir / "kitovu.toml", server.kitovu_config(dir / "home", "uni"));
-    const test::Environment environment{{"HOME", (dir / "home").string()},
-                                        {"XDG_DATA_HOME", (dir / "data").string()},
-                                        {"KITOVU_PASSWORD_UNI", test::SambaServer::password()},
-                                        {"NO_COLOR", "1"}};
-    const auto sync_json = [&] {
-        const auto result = test::run_process(
-            {KITOVU_BINARY, "sync", "--json", "-q", "--config", (dir / "kitovu.toml").string()},
-            environment);
-        INFO(result.err);
-        REQUIRE(result.exit_code == 0);
-        return nlohmann::json::parse(result.out);
-    };
+    const auto sync_json = [&] { return sync_share(server, dir); };
     CHECK(sync_json()["counts"]["new"] == 200);
     const auto target = dir / "home/EPJ";
     write_file(target / "Woche 1/f007.pdf", "my notes on file 7");
