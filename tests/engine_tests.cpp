@@ -679,6 +679,10 @@ TEST_CASE("the cache round-trips any path and refuses truncated or foreign files
     cache.put("/home/a\tb\nc\\d.txt",
               CacheEntry{"uni", "smb", "EPJ/a\tb", "1-2", {1, 2'000'000'003, 4, 5, 6}, "ab", true});
     cache.put("/home/x.txt", CacheEntry{"uni", "smb", "EPJ/x.txt", "3-4", {}, "", false, true});
+    cache.put(
+        "/home/y.txt",
+        CacheEntry{
+            "uni", "smb", "EPJ/y.txt", "5-6", {}, "", false, false, "id\t7", "fingerprint\t8"});
     REQUIRE(cache.save(dir / "c.cache"));
     auto loaded = FileCache::load(dir / "c.cache", no_warnings);
     REQUIRE(loaded);

@@ -20,6 +20,7 @@ namespace kitovu::test {
 struct MemoryFile {
     std::string content;
     std::int64_t mtime = 1'600'000'000;
+    std::string fingerprint{}; // listed as the entry's fingerprint
 };
 
 struct MemoryRemote {
@@ -328,7 +329,8 @@ class MemoryPlugin final : public SyncPlugin {
             found[relative] = RemoteEntry{.path = relative,
                                           .size = file.content.size(),
                                           .mtime = file.mtime,
-                                          .locator = path};
+                                          .locator = path,
+                                          .fingerprint = file.fingerprint};
             if (remote_->vanishing.contains(path))
                 vanish.push_back(path);
         }

@@ -251,6 +251,11 @@ class Engine {
 
     bool has_records(const std::string& connection, const Source& source);
 
+    // Whether the local file at `key` (`identity`) is the one another record of this run's
+    // cache placed: on a case-insensitive target a case-only rename finds the old copy at the
+    // new name. Looked up in an index of the records' inodes, made on first use.
+    bool placed_under_other_name(const std::string& key, const LocalIdentity& identity);
+
     // Files of the source that were new this run, now that the listing is complete: each that
     // is one of the synced files that disappeared (moves.hpp) is moved locally instead of
     // downloaded again; the rest is planned as usual.
@@ -378,6 +383,8 @@ class Engine {
     std::unordered_map<std::string, std::string> redirected_folders_;
     bool follow_moves_ = false;    // the source has records: new files may be moved ones
     std::vector<Listed> arrivals_; // its new files, decided when its listing is complete
+    std::optional<std::map<std::pair<std::uint64_t, std::uint64_t>, std::string>>
+        placed_inodes_; // (device, inode) -> local path, of the cache's records
     std::unordered_set<std::string> known_folders_;
     std::string current_folder_;                  // of the entry planned last, made sure of
     std::optional<Descriptor> current_folder_fd_; // it, opened; -1 when it could not be (dry run)

@@ -40,6 +40,7 @@ struct CacheEntry {
     bool racy = false; // `local` was taken in the clock tick of the last change: confirm by content
     bool gone = false; // gone remotely; kept while the local copy is there (a tombstone)
     std::string remote_id{}; // the plugin's stable identity of the remote file, if it has one
+    std::string remote_fingerprint{}; // and its fingerprint (RemoteEntry::fingerprint), if any
 
     friend bool operator==(const CacheEntry&, const CacheEntry&) = default;
 };
@@ -97,16 +98,21 @@ void append_line(Out& out, std::string_view local_path, const CacheEntry& entry)
         out += '\t';
     }
     append_escaped(out, entry.remote_id);
+    if (!entry.remote_fingerprint.empty()) { // a tenth field only where there is one
+        out += '\t';
+        append_escaped(out, entry.remote_fingerprint);
+    }
     out += '\n';
 }
 
 // The reverse of append_line (without the newline), also for lines of the first format (six
-// fields, the last a "SIZE-MTIME" digest); false when the line is malformed.
+// fields, the last a "SIZE-MTIME" digest) and lines without a fingerprint (nine); false when
+// the line is malformed.
 inline bool parse_line(std::string_view line, std::string& local_path, CacheEntry& entry,
                        bool* forget = nullptr) {
     // Split first, then unescaped straight into the entry: a cache of 100,000 lines is read at
     // the start of every run, so no string is made per field.
-    std::array<std::string_view, 9> fields;
+    std::array<std::string_view, 10> fields;
     std::size_t count = 0;
     for (;;) {
         if (count == fields.size())
@@ -117,7 +123,7 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
             break;
         line.remove_prefix(tab + 1);
     }
-    if (count != 6 && count != 9)
+    if (count != 6 && count != 9 && count != 10)
         return false;
     if (!unescape(fields[0], local_path) || !unescape(fields[1], entry.connection) ||
         !unescape(fields[2], entry.plugin) || !unescape(fields[3], entry.remote_path) ||
@@ -126,6 +132,7 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
     if (count == 6) {
         entry.content_hash.clear();
         entry.remote_id.clear();
+        entry.remote_fingerprint.clear();
         entry.racy = entry.gone = false;
         if (!parse_legacy_digest(fields[5], entry.local))
             return false;
@@ -135,6 +142,10 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
         if (!parse_identity(fields[5], entry.local) ||
             flags.find_first_not_of(forget != nullptr ? "rgx" : "rg") != std::string_view::npos ||
             !unescape(fields[6], entry.content_hash) || !unescape(fields[8], entry.remote_id))
+            return false;
+        if (count == 9)
+            entry.remote_fingerprint.clear();
+        else if (!unescape(fields[9], entry.remote_fingerprint))
             return false;
         entry.racy = flags.contains('r');
         entry.gone = flags.contains('g');

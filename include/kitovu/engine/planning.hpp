@@ -119,7 +119,8 @@ inline void Engine::plan_connection(std::size_t index) {
         skipped_folders_.clear();
         redirected_folders_.clear();
         arrivals_.clear();
-        follow_moves_ = has_records(connection.name, *source);
+        const bool synced_before = has_records(connection.name, *source);
+        follow_moves_ = synced_before;
         ListingLoops loops;
         // Decided batch by batch while the rest is listed, so downloads start early.
         auto listed = (*lister)->list(
@@ -160,6 +161,8 @@ inline void Engine::plan_connection(std::size_t index) {
                 e.connection = connection.name;
             if (e.path.empty())
                 e.path = source->remote_dir;
+            if (e.kind == ErrorKind::not_found && synced_before)
+                e.message += " (synced before: the local files are kept)";
             error(std::move(e), false);
         }
         if (!options_.stop.stop_requested()) {
@@ -392,7 +395,8 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
                 });
             stale = record->plugin != connection.plugin || record->remote_path != remote_path ||
                     record->remote_digest != remote_digest || record->local != identity ||
-                    record->racy || record->gone || record->remote_id != entry.id;
+                    record->racy || record->gone || record->remote_id != entry.id ||
+                    record->remote_fingerprint != entry.fingerprint;
             was_gone = record->gone;
             if (facts.remote_changed || facts.local_changed || !exists || folder_in_the_way)
                 previous = *record;
@@ -420,7 +424,9 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
         facts.looks_like_remote = exists && looks_like(identity, entry);
     }
     const FileState state = decide(facts);
-    if (state == FileState::new_file && !facts.known && may_defer && follow_moves_) {
+    if (!facts.known && may_defer && follow_moves_ &&
+        (state == FileState::new_file ||
+         (exists && !folder_in_the_way && placed_under_other_name(key, identity)))) {
         // Perhaps a file that moved: decided once the listing shows what disappeared.
         claims_.erase(key);
         arrivals_.push_back(std::move(item));
@@ -448,8 +454,9 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
             if (racy && hash.empty())
                 hash = content_hash_of(name, folder_fd >= 0 ? folder_fd : AT_FDCWD)
                            .value_or(std::string{});
-            record(key, CacheEntry{connection.name, connection.plugin, remote_path, remote_digest,
-                                   identity, std::move(hash), racy, false, entry.id});
+            record(key,
+                   CacheEntry{connection.name, connection.plugin, remote_path, remote_digest,
+                              identity, std::move(hash), racy, false, entry.id, entry.fingerprint});
         }
         count(state);
         return;

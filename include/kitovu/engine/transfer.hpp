@@ -203,7 +203,8 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
                      hash.hex(),
                      true,
                      false,
-                     job.entry.id};
+                     job.entry.id,
+                     job.entry.fingerprint};
     if (job.state != FileState::conflict)
         if (auto journaled = journal_->append(job.local_path.string(), entry); !journaled) {
             discard();
