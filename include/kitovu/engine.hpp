@@ -290,6 +290,8 @@ class Engine {
 
     // Whether what the plugin saw after the read is not the listed file.
     static bool changed_while_downloading(const RemoteEntry& listed, const Retrieved& seen) {
+        if (seen.changed)
+            return true;
         if (seen.size && listed.size != 0 && *seen.size != listed.size)
             return true;
         return seen.mtime && (*seen.mtime != listed.mtime || seen.mtime_nsec != listed.mtime_nsec);
