@@ -1,6 +1,7 @@
 // Races with the outside world: a source that changes under the reader after the listing (a
-// FIFO, a device, a link out of the source, a rewrite that puts size and time back). Every race is
-// set up with the engine's observer at the moment it matters, never with sleeps.
+// FIFO, a device, a link out of the source, a rewrite that puts size and time back) and two syncs
+// with different caches writing into one folder at once. Every race is set up with the engine's
+// observer at the moment it matters, never with sleeps.
 #include "engine_setup.hpp"
 #include "reliability_support.hpp"
 
@@ -246,4 +247,38 @@ TEST_CASE("a symbolic link in a local source is followed only when it stays insi
         for (const auto& [path, content] : files_in(setup.target()))
             CHECK(content != "SECRET KEY");
     }
+}
+
+TEST_CASE("two syncs into one folder at once: the second is refused, no false conflict copy") {
+    Setup setup{"memory"};
+    for (int i = 0; i < 20; ++i)
+        setup.put(fmt::format("f{:02}.txt", i), fmt::format("file {}", i));
+    TempDir other_state;
+    SyncOptions other;
+    other.cache_file = other_state / "other.cache";
+    // The second run starts while the first downloads its first file, and runs to its end
+    // before the first goes on: the worst interleaving for the first.
+    std::optional<expected<SyncReport, UsageError>> second;
+    Hooks hooks;
+    hooks.on_started = [&] { second = sync(setup.settings(), other, no_warnings); };
+    SyncOptions first;
+    first.observer = &hooks;
+    first.jobs = 1;
+    const auto report = setup.run(first);
+    CHECK(conflict_copies(setup.target()).empty());
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::new_file) == 20);
+    REQUIRE(second.has_value());
+    REQUIRE_FALSE(second->has_value());
+    CHECK(second->error().kind == ErrorKind::usage); // exit 2, as for a held cache lock
+    CHECK(second->error().message.find("another kitovu sync") != std::string::npos);
+    CHECK(second->error().path == setup.target().string());
+
+    // One after the other, both configs are in step and neither makes a copy.
+    auto again = sync(setup.settings(), other, no_warnings);
+    REQUIRE(again);
+    CHECK(again->exit_code() == 0);
+    CHECK(conflict_copies(setup.target()).empty());
+    CHECK(setup.run().exit_code() == 0);
+    CHECK(conflict_copies(setup.target()).empty());
 }

@@ -8,6 +8,7 @@
 #include "kitovu/credentials.hpp"
 #include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
+#include "kitovu/folder_lock.hpp"
 #include "kitovu/link.hpp"
 #include "kitovu/moves.hpp"
 #include "kitovu/names.hpp"
