@@ -34,6 +34,9 @@ class LocalPlugin final : public SyncPlugin {
     }
 
     expected<void, UsageError> connect() override {
+        if (stopping())
+            return fail(
+                {.kind = ErrorKind::cancelled, .message = "stopped", .connection = connection_});
         std::error_code ec;
         if (std::filesystem::is_directory(root_, ec))
             return {};
