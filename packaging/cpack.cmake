@@ -64,11 +64,12 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE all)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libfmt-dev, libtomlplusplus-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS
-    "libsmbclient-dev, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev, pkg-config, cmake")
+    "libsmbclient-dev, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev, libexpat1-dev, pkg-config, cmake")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
     "The header-only C++23 library behind the kitovu command: sync engine, file cache and the
 plugin interface with its conformance suite for plugin authors (kitovu/testing.hpp), with the
-smb and moodle plugins (which need libsmbclient-dev, resp. libcurl and nlohmann-json3-dev).
+smb, moodle and webdav plugins (which need libsmbclient-dev, resp. libcurl and
+nlohmann-json3-dev, resp. libcurl and libexpat1-dev).
 Use it with find_package(kitovu) in CMake or pkg-config --cflags kitovu.")
 
 include(CPack)

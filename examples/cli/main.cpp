@@ -14,6 +14,9 @@
 #if KITOVU_WITH_MOODLE
 #include <kitovu/plugins/moodle.hpp>
 #endif
+#if KITOVU_WITH_WEBDAV
+#include <kitovu/plugins/webdav.hpp>
+#endif
 #include <kitovu/config_template.hpp>
 #include <kitovu/settings.hpp>
 

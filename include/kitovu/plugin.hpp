@@ -103,8 +103,13 @@ class SyncPlugin {
     virtual expected<void, UsageError> configure(std::string_view connection,
                                                  const Options& options) = 0;
 
-    // Opens the connection (logs in); nothing to do by default, for remotes without one.
-    virtual expected<void, UsageError> connect() { return {}; }
+    // Opens the connection (logs in); nothing to do by default, for remotes without one. After
+    // stop() it is ErrorKind::cancelled, as every call is.
+    virtual expected<void, UsageError> connect() {
+        if (stopping())
+            return unexpected{UsageError{.kind = ErrorKind::cancelled, .message = "stopped"}};
+        return {};
+    }
 
     // Must be safe to call when not connected; the destructor calls nothing on its own.
     virtual void disconnect() noexcept {}
