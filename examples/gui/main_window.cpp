@@ -9,6 +9,7 @@
 
 #include <QAction>
 #include <QCloseEvent>
+#include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
@@ -66,19 +67,26 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
     connect(editor_, &ConfigEditor::saved, this, &MainWindow::use);
 
     editor_->open(config_);
-    if (auto settings = load_settings(config_))
-        use(*settings);
-    else
-        tabs_->setCurrentWidget(editor_);
-
     QSettings stored;
     restoreGeometry(stored.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(stored.value(QStringLiteral("window/state")).toByteArray());
     tabs_->setCurrentIndex(
         stored.value(QStringLiteral("window/tab"), tabs_->currentIndex()).toInt());
+    std::error_code ec;
+    if (auto settings = load_settings(config_))
+        use(*settings);
+    else if (std::filesystem::exists(config_, ec)) // a broken config: shown, whatever tab was last
+        show_config_problems();
+}
+
+void MainWindow::show_config_problems() {
+    tabs_->setCurrentWidget(editor_);
+    statusBar()->showMessage(tr("The configuration has problems: see the Configuration tab"));
 }
 
 void MainWindow::use(const Settings& settings) {
+    config_valid_ = true;
+    statusBar()->clearMessage();
     model_.set_settings(settings);
     sync_view_->set_root(settings.root_dir);
     conflicts_->set_place(settings, cache_file());
@@ -94,6 +102,12 @@ std::filesystem::path MainWindow::cache_file() const {
 bool MainWindow::sync(const QStringList& names, bool dry_run) {
     if (run_.running())
         return false;
+    if (!config_valid_) {
+        sync_view_->status()->setText(
+            tr("Nothing synced: the configuration has problems (see the Configuration tab)."));
+        show_config_problems();
+        return false;
+    }
     Settings settings = model_.settings();
     if (!names.isEmpty())
         std::erase_if(settings.subjects, [&](const Subject& subject) {
@@ -124,7 +138,11 @@ void MainWindow::run_assistant() {
     if (assistant.exec() != QDialog::Accepted)
         return;
     editor_->set_text(assistant.config());
-    tabs_->setCurrentWidget(editor_);
+    // OK means "use this": saved at once (the assistant offers only what the library accepts).
+    if (editor_->save())
+        tabs_->setCurrentWidget(subjects_);
+    else
+        tabs_->setCurrentWidget(editor_);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

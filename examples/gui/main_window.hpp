@@ -40,6 +40,7 @@ class MainWindow : public QMainWindow {
 
   private:
     void use(const Settings& settings);
+    void show_config_problems();
     std::filesystem::path cache_file() const;
     std::optional<QString> ask_secret(const QString& question);
 
@@ -54,6 +55,7 @@ class MainWindow : public QMainWindow {
     ConfigEditor* editor_;
     QStringList running_subjects_;
     bool running_dry_ = false;
+    bool config_valid_ = false; // the config on disk loaded; until then no run starts
     std::unique_ptr<Keyring> keyring_;
 };
 

@@ -180,6 +180,14 @@
         <source>Conflicts: see the Conflicts tab</source>
         <translation>Konflikte: siehe den Reiter „Konflikte“</translation>
     </message>
+    <message>
+        <source>The configuration has problems: see the Configuration tab</source>
+        <translation>Die Konfiguration hat Probleme: siehe den Reiter „Konfiguration“</translation>
+    </message>
+    <message>
+        <source>Nothing synced: the configuration has problems (see the Configuration tab).</source>
+        <translation>Nichts synchronisiert: Die Konfiguration hat Probleme (siehe den Reiter „Konfiguration“).</translation>
+    </message>
 </context>
 <context>
     <name>kitovu::gui::SecretDialog</name>
@@ -241,6 +249,10 @@
     <message>
         <source>%1 changes waiting</source>
         <translation>%1 Änderungen warten</translation>
+    </message>
+    <message>
+        <source>last sync complete</source>
+        <translation>letzte Synchronisation vollständig</translation>
     </message>
 </context>
 <context>
@@ -372,10 +384,6 @@
         <translation>Hinweis</translation>
     </message>
     <message>
-        <source>Syncing…</source>
-        <translation>Synchronisiere…</translation>
-    </message>
-    <message>
         <source>%1 of %2</source>
         <translation>%1 von %2</translation>
     </message>
@@ -406,6 +414,26 @@
     <message>
         <source>%1 new, %2 updated, %3 conflicts, %4 failed; %5 downloaded.</source>
         <translation>%1 neu, %2 aktualisiert, %3 Konflikte, %4 fehlgeschlagen; %5 heruntergeladen.</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>angehalten</translation>
+    </message>
+    <message>
+        <source>the next sync fetches it</source>
+        <translation>die nächste Synchronisation holt sie</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Verbinde…</translation>
+    </message>
+    <message>
+        <source>Listing…</source>
+        <translation>Liste auf…</translation>
+    </message>
+    <message>
+        <source>Downloading…</source>
+        <translation>Lade herunter…</translation>
     </message>
 </context>
 <context>
