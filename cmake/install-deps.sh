@@ -12,6 +12,7 @@ packages=(
   dpkg-dev file # cpack -G DEB computes the package's dependencies (tests/deb_test.sh)
   qt6-base-dev qt6-base-dev-tools # kitovu-gui (examples/gui) and its tests (Qt Widgets, Qt Test)
   qt6-tools-dev qt6-l10n-tools # kitovu-gui's translations (Qt6LinguistTools: lupdate, lrelease)
+  xvfb openbox trayer xdotool # the tray test on a real X display (tests/gui_tray_test.sh)
   desktop-file-utils # desktop-file-validate on the kitovu-gui package's .desktop file (deb_test.sh)
 )
 missing=()
