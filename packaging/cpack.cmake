@@ -47,12 +47,13 @@ set(CPACK_DEBIAN_GUI_PACKAGE_NAME kitovu-gui)
 set(CPACK_DEBIAN_GUI_PACKAGE_SECTION net)
 # Qt 6, libsecret, libcurl from the binary's shared libraries (dpkg-shlibdeps).
 set(CPACK_DEBIAN_GUI_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_GUI_PACKAGE_DEPENDS "libsmbclient (>= 2:4.17)") # opened at run time, as above
+# libsmbclient is opened at run time, as above; Qt's own dialog buttons and the German window
+# need Qt's translations (qt6-translations-l10n).
+set(CPACK_DEBIAN_GUI_PACKAGE_DEPENDS "libsmbclient (>= 2:4.17), qt6-translations-l10n")
 # The window draws its icon from the theme (hicolor) and its text with the system's fonts; on a
-# Wayland desktop it runs natively with qt6-wayland (else through XWayland, libqt6gui6's xcb);
-# Qt's own dialog buttons speak the user's language with qt6-translations-l10n.
+# Wayland desktop it runs natively with qt6-wayland (else through XWayland, libqt6gui6's xcb).
 set(CPACK_DEBIAN_GUI_PACKAGE_RECOMMENDS
-    "hicolor-icon-theme, fonts-dejavu-core | fonts-freefont-ttf, qt6-wayland, qt6-translations-l10n")
+    "hicolor-icon-theme, fonts-dejavu-core | fonts-freefont-ttf, qt6-wayland")
 set(CPACK_DEBIAN_GUI_DESCRIPTION
     "kitovu-gui is the desktop window of kitovu: subjects at a glance with their state, sync with
 progress and Cancel, conflicts resolved with one click (never losing either file), a config
