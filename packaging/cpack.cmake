@@ -74,9 +74,12 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE all)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libfmt-dev, libtomlplusplus-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS
-# libsmbclient runs in kitovu-smb-helper; Qt's own dialog buttons and the German window need Qt's
-# translations (qt6-translations-l10n).
-set(CPACK_DEBIAN_GUI_PACKAGE_DEPENDS "kitovu-smb-helper (= ${PROJECT_VERSION}), qt6-translations-l10n")
+    "kitovu-smb-helper, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev, libexpat1-dev, pkg-config, cmake")
+set(CPACK_DEBIAN_DEV_DESCRIPTION
+    "The header-only C++23 library behind the kitovu command: sync engine, file cache and the
+plugin interface with its conformance suite for plugin authors (kitovu/testing.hpp), with the
+smb, moodle and webdav plugins (which need kitovu-smb-helper at run time, resp. libcurl and
+nlohmann-json3-dev, resp. libcurl and libexpat1-dev).
 Use it with find_package(kitovu) in CMake or pkg-config --cflags kitovu.")
 
 include(CPack)
