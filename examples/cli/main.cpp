@@ -4,13 +4,13 @@
 #include "files.hpp"
 #include "login.hpp"
 #include "report_json.hpp"
-#include "select.hpp"
 #include "terminal.hpp"
 #include "unattended.hpp"
 
 #include <kitovu/engine.hpp>
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/smb.hpp>
+#include <kitovu/selection.hpp>
 #if KITOVU_WITH_MOODLE
 #include <kitovu/plugins/moodle.hpp>
 #endif
@@ -131,7 +131,7 @@ std::string summary(const SyncReport& report) {
 }
 
 int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsigned jobs, bool json,
-             cli::Verbosity verbosity, const cli::Selection& selection,
+             cli::Verbosity verbosity, const Selection& selection,
              const cli::Unattended& unattended) {
     const cli::Messages say;
     if (auto problem = cli::special_file_problem(cache, "--cache")) {
@@ -150,7 +150,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
                                           config.string(), config.string()));
         return exit_usage;
     }
-    auto chosen = cli::select(std::move(*loaded), selection);
+    auto chosen = select_subjects(std::move(*loaded), selection);
     if (!chosen) {
         say.error(chosen.error().to_string());
         tell_desktop(nullptr, chosen.error().to_string());
@@ -362,7 +362,7 @@ int main(int argc, char** argv) {
     std::string config, cache, editor;
     bool dry_run = false, json = false, verbose = false, quiet = false;
     unsigned jobs = 0; // from the link
-    cli::Selection selection;
+    Selection selection;
     cli::Unattended unattended;
     const auto add_config = [&](CLI::App* command) {
         command->add_option("--config", config, "config file (default: " + default_config + ")");

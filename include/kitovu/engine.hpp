@@ -304,7 +304,10 @@ class Engine {
     // Moves a complete temporary to its final name. A new file never replaces anything (a file
     // that appeared meanwhile is somebody's and makes this a conflict); a replacement happens
     // only if the local file is still what it was when the engine decided.
-    expected<void, UsageError> place(int folder, const std::string& temporary, Job& job);
+    // Moves a finished download into place; the local file's identity instead when it holds
+    // the download's bytes already (`hash`), so no conflict copy is needed.
+    expected<std::optional<LocalIdentity>, UsageError> place(int folder, const Temporary& temporary,
+                                                             const std::string& hash, Job& job);
 
     const Settings& settings_;
     const SyncOptions& options_;
@@ -351,6 +354,10 @@ class Engine {
         bool is_folder;
     };
     std::unordered_map<std::string, Claim> claims_; // by local path
+    // On targets that fold case: local paths by their folded form, and which targets fold.
+    std::unordered_map<std::string, std::string> folded_claims_;
+    std::unordered_map<std::string, bool> folds_case_;
+    bool folds_case(const Source& source);
     // Of the source being listed: folders skipped, as it names them, and folders saved under a
     // conflict name, by local path below its target folder.
     std::unordered_set<std::string> skipped_folders_;

@@ -36,6 +36,9 @@ class SyncObserver {
     virtual void decided(const FileEvent& /*file*/, FileState /*state*/) {}
     virtual void started(const FileEvent& /*file*/) {}
     virtual void received(std::uint64_t /*bytes*/) {} // bytes since the last call
+    // A local file about to be replaced by its new version, just after kitovu checked it is
+    // the file it left there: an edit saved from here on is still noticed and kept.
+    virtual void replacing(const FileEvent& /*file*/) {}
     // `error` is null when the file is in place.
     virtual void finished(const FileEvent& /*file*/, const UsageError* /*error*/) {}
 };

@@ -178,12 +178,26 @@ inline void Engine::plan_batch(std::size_t index, SyncPlugin& plugin, SourceStat
         }
         listed.push_back(Listed{std::move(entry), relative->string()});
     }
-    std::ranges::sort(listed, [](const Listed& a, const Listed& b) {
-        return std::tie(a.relative, a.entry.path) < std::tie(b.relative, b.entry.path);
-    });
+    // On a target that folds case (FAT, exFAT), names that differ only in case are one name:
+    // they compete for it as names that sanitise alike do.
+    const bool folds = folds_case(source);
+    const auto name_of = [&](const Listed& l) {
+        return folds ? fold_case(l.relative) : l.relative;
+    };
+    if (folds)
+        std::ranges::sort(listed, [&](const Listed& a, const Listed& b) {
+            const std::string folded_a = name_of(a), folded_b = name_of(b);
+            return std::tie(folded_a, a.relative, a.entry.path) <
+                   std::tie(folded_b, b.relative, b.entry.path);
+        });
+    else
+        std::ranges::sort(listed, [](const Listed& a, const Listed& b) {
+            return std::tie(a.relative, a.entry.path) < std::tie(b.relative, b.entry.path);
+        });
     for (auto first = listed.begin(); first != listed.end();) {
-        auto last = std::find_if(first, listed.end(),
-                                 [&](const Listed& l) { return l.relative != first->relative; });
+        auto last = std::find_if(first, listed.end(), [&](const Listed& l) {
+            return l.relative != first->relative && (!folds || name_of(l) != name_of(*first));
+        });
         if (last - first > 1)
             std::ranges::stable_sort(first, last, {}, [&](const Listed& l) {
                 return clash_rank(connection.name, source, l);
@@ -216,6 +230,20 @@ inline int Engine::clash_rank(const std::string& connection, const Source& sourc
     const auto slash = item.entry.path.rfind('/');
     const auto name = std::string_view{item.entry.path}.substr(slash + 1);
     return portable_name(name) == name ? 1 : 2;
+}
+
+inline bool Engine::folds_case(const Source& source) {
+    if (options_.dry_run)
+        return false; // finding out writes a file
+    const auto [it, fresh] = folds_case_.try_emplace(source.local_dir.string(), false);
+    if (fresh) {
+        std::filesystem::path folder = source.local_dir;
+        std::error_code ignored;
+        while (!std::filesystem::is_directory(folder, ignored) && folder.has_relative_path())
+            folder = folder.parent_path();
+        it->second = detail::folds_case(folder, std::random_device{}());
+    }
+    return it->second;
 }
 
 inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStatus& status,
@@ -255,12 +283,23 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
     // (its warning names it, its records stay): its files would otherwise race the winner's
     // for their names in whatever order the listing hands them out. Folders of two sources
     // merge.
-    const auto claim = claims_.try_emplace(key, Claim{&source, entry.is_folder});
+    auto claim = claims_.try_emplace(key, Claim{&source, entry.is_folder});
+    std::string taken_by;
+    if (claim.second && folds_case(source))
+        if (auto folded = folded_claims_.try_emplace(fold_case(key), key);
+            !folded.second && folded.first->second != key) {
+            taken_by = folded.first->second;
+            claim = {claims_.find(taken_by), false};
+        }
     if (!claim.second) {
         const Claim& holder = claim.first->second;
         warn(Warning{WarningKind::skipped,
-                     fmt::format("{} is also provided by {}: {}; kept that one", key,
-                                 holder.source->connection, holder.source->remote_dir),
+                     taken_by.empty()
+                         ? fmt::format("{} is also provided by {}: {}; kept that one", key,
+                                       holder.source->connection, holder.source->remote_dir)
+                         : fmt::format("{} differs only in case from {}, and the file system of "
+                                       "the target folder cannot tell the two apart; kept that one",
+                                       key, taken_by),
                      connection.name, remote_path});
         if (entry.is_folder && (!holder.is_folder || holder.source == &source)) {
             skipped_folders_.insert(entry.path);
