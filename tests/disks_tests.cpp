@@ -4,6 +4,8 @@
 #include "disk_fixture.hpp"
 #include "engine_setup.hpp"
 
+#include <kitovu/conflicts.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -258,4 +260,29 @@ TEST_CASE("an editor's save between kitovu's last look and its replace is kept")
     setup.run(); // the save is an edit from now on
     CHECK(read_file(file) == saved);
     CHECK(conflict_copies(setup.target()).size() == 1);
+}
+
+TEST_CASE("take theirs on any disk: the remote version in place, mine kept, nothing replaced") {
+    const Disk kind = GENERATE(Disk::ext4, Disk::fat32, Disk::exfat);
+    MountedDisk disk{kind};
+    if (!disk_ready(disk))
+        return;
+    INFO(to_string(kind));
+    Setup setup{"memory", "main", disk.root()};
+    setup.put("blatt.txt", "remote v1", old_time);
+    setup.run();
+    write_file(setup.local("blatt.txt"), "my notes, longer");
+    setup.put("blatt.txt", "remote v2", new_time);
+    setup.run();
+    const auto conflicts = find_conflicts(setup.target());
+    REQUIRE(conflicts.size() == 1);
+    const std::time_t when = 1'764'500'000;
+    const auto backup = take_theirs(conflicts[0], setup.cache_file(), when);
+    REQUIRE(backup);
+    CHECK(read_file(setup.local("blatt.txt")) == "remote v2");
+    CHECK(read_file(*backup) == "my notes, longer");
+    CHECK(conflict_copies(setup.target()).empty());
+    const auto report = setup.run();
+    CHECK(report.count(FileState::unchanged) == 1);
+    CHECK(report.bytes_downloaded == 0);
 }

@@ -117,6 +117,9 @@ struct Temporary {
         return fmt::format("{}{:016x}", prefix_of_this_process(), random);
     }
 
+    // Removes it, unplaced.
+    void discard(int folder) const { ::unlinkat(folder, name.c_str(), 0); }
+
     static Temporary create(int folder, std::uint64_t random) {
         Temporary t{name_for(random)};
         t.fd = ::openat(folder, t.name.c_str(),
@@ -126,6 +129,22 @@ struct Temporary {
         return t;
     }
 };
+
+// Folders and files under the target that kitovu makes or removes itself. Every other change
+// under the target is a placement above; these are the plain cases, kept here so that one header
+// answers "where does kitovu write".
+inline bool make_folder(const std::filesystem::path& folder) {
+    return ::mkdir(folder.c_str(), 0755) == 0 || errno == EEXIST;
+}
+inline void make_folders(const std::filesystem::path& folder, std::error_code& ec) {
+    std::filesystem::create_directories(folder, ec);
+}
+inline bool remove_file(const std::filesystem::path& file) {
+    return ::unlink(file.c_str()) == 0;
+}
+inline bool remove_tree(const std::filesystem::path& folder, std::error_code& ec) {
+    return std::filesystem::remove_all(folder, ec) != static_cast<std::uintmax_t>(-1) && !ec;
+}
 
 // Removes `name` in `folder` if it is a temporary nobody writes any more (its writer died: the
 // lock went with it). Returns whether it was removed.
@@ -168,29 +187,36 @@ inline bool folds_case(const std::filesystem::path& folder, std::uint64_t random
     return folds;
 }
 
-// Moves `temporary` to `name` in `folder` only if nothing is there: rename without replacing;
-// where the file system cannot (some network and FUSE file systems), link() and unlink; where it
-// has no hard links either (FAT, exFAT), a look and a plain rename: a file created at `name`
-// between the two would be replaced (docs/reliability.md). errno is EEXIST when the name is taken.
-inline bool place_new(int folder, const std::string& temporary, const std::string& name) {
-    if (::renameat2(folder, temporary.c_str(), folder, name.c_str(), RENAME_NOREPLACE) == 0)
+// Moves `from` (in folder `from_folder`) to `to` (in `to_folder`) only if nothing is there:
+// rename without replacing; where the file system cannot (some network and FUSE file systems),
+// link() and unlink; where it has no hard links either (FAT, exFAT; and for folders), a look and
+// a plain rename: a file created at `to` between the two would be replaced
+// (docs/reliability.md). errno is EEXIST when the name is taken.
+inline bool move_new(int from_folder, const std::string& from, int to_folder,
+                     const std::string& to) {
+    if (::renameat2(from_folder, from.c_str(), to_folder, to.c_str(), RENAME_NOREPLACE) == 0)
         return true;
     if (!unsupported(errno) || errno == EPERM)
         return false;
-    if (::linkat(folder, temporary.c_str(), folder, name.c_str(), 0) == 0) {
-        ::unlinkat(folder, temporary.c_str(), 0);
+    if (::linkat(from_folder, from.c_str(), to_folder, to.c_str(), 0) == 0) {
+        ::unlinkat(from_folder, from.c_str(), 0);
         return true;
     }
     if (!unsupported(errno))
         return false;
     struct ::stat there {};
-    if (::fstatat(folder, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (::fstatat(to_folder, to.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0) {
         errno = EEXIST;
         return false;
     }
     if (errno != ENOENT)
         return false;
-    return ::renameat(folder, temporary.c_str(), folder, name.c_str()) == 0;
+    return ::renameat(from_folder, from.c_str(), to_folder, to.c_str()) == 0;
+}
+
+// Moves a finished download to its name in the same folder, only if nothing is there.
+inline bool place_new(int folder, const std::string& temporary, const std::string& name) {
+    return move_new(folder, temporary, folder, name);
 }
 
 // A local file as kitovu last looked at it before replacing it: open (so its bytes can be read

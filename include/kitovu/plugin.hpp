@@ -34,6 +34,10 @@ struct RemoteEntry {
     std::string locator{};        // plugin-private: how to fetch it (full remote path, URL, ...)
     std::string id{}; // what stays the same when the file is renamed or moved (an inode, a file
                       // id), where the listing tells it at no cost; "" if the remote has none
+    std::string fingerprint{}; // what stays the same when the file is renamed or moved but not
+                               // when it changes (size and creation time); "" if none
+    std::string former_name{}; // its name under kitovu's previous naming rules, where they
+                               // differ: kitovu's own rename is followed like a remote one
 
     friend bool operator==(const RemoteEntry&, const RemoteEntry&) = default;
 };
@@ -99,8 +103,13 @@ class SyncPlugin {
     virtual expected<void, UsageError> configure(std::string_view connection,
                                                  const Options& options) = 0;
 
-    // Opens the connection (logs in); nothing to do by default, for remotes without one.
-    virtual expected<void, UsageError> connect() { return {}; }
+    // Opens the connection (logs in); nothing to do by default, for remotes without one. After
+    // stop() it is ErrorKind::cancelled, as every call is.
+    virtual expected<void, UsageError> connect() {
+        if (stopping())
+            return unexpected{UsageError{.kind = ErrorKind::cancelled, .message = "stopped"}};
+        return {};
+    }
 
     // Must be safe to call when not connected; the destructor calls nothing on its own.
     virtual void disconnect() noexcept {}

@@ -66,8 +66,9 @@ struct SyncReport {
 
     std::size_t count(FileState state) const { return counts[static_cast<std::size_t>(state)]; }
     // The contract: 0 when every listed file is in step (warnings allowed), 1 when something
-    // failed or the run was stopped.
-    int exit_code() const { return errors.empty() && !cancelled ? 0 : 1; }
+    // failed (a file not placed, say because it changed while it was read) or the run was
+    // stopped.
+    int exit_code() const { return errors.empty() && failed == 0 && !cancelled ? 0 : 1; }
 };
 
 } // namespace kitovu

@@ -101,7 +101,7 @@ inline void Engine::plan_connection(std::size_t index) {
     auto lister = *resolved_[index] ? open(index) : fail(resolved_[index]->error());
     if (!lister) {
         auto e = lister.error();
-        if (e.kind == ErrorKind::cancelled)
+        if (stopped_by_user(e, connection))
             return;
         if (e.connection.empty())
             e.connection = connection.name;
@@ -119,12 +119,14 @@ inline void Engine::plan_connection(std::size_t index) {
         skipped_folders_.clear();
         redirected_folders_.clear();
         arrivals_.clear();
-        follow_moves_ = has_records(connection.name, *source);
+        const bool synced_before = has_records(connection.name, *source);
+        follow_moves_ = synced_before;
+        ListingLoops loops;
         // Decided batch by batch while the rest is listed, so downloads start early.
         auto listed = (*lister)->list(
             source->remote_dir,
-            [source](std::string_view path, bool is_folder) {
-                return !source->ignore.ignores(path, is_folder);
+            [source, &loops](std::string_view path, bool is_folder) {
+                return !source->ignore.ignores(path, is_folder) && !loops.inside_loop(path);
             },
             [&](const Warning& w) {
                 if (w.kind != WarningKind::unlisted && w.kind != WarningKind::unavailable)
@@ -136,23 +138,47 @@ inline void Engine::plan_connection(std::size_t index) {
             },
             [&](std::span<RemoteEntry> batch) {
                 add_workers_for(**lister);
-                plan_batch(index, **lister, status, batch);
+                const auto [kept, found] = loops.take(batch);
+                for (const ListingLoops::Loop& loop : found) {
+                    status.unlisted.push_back(loop.folder);
+                    std::string above = join_remote(source->remote_dir, loop.same_as);
+                    if (above.ends_with('/'))
+                        above.pop_back();
+                    warn(Warning{WarningKind::unlisted,
+                                 fmt::format("lists the same as '{}' (a link to it?), skipped: "
+                                             "it is synced once",
+                                             above),
+                                 connection.name, join_remote(source->remote_dir, loop.folder)});
+                }
+                plan_batch(index, **lister, status, batch.first(kept));
             });
         follow_moves_ = false;
         if (!listed) {
             auto e = listed.error();
-            if (e.kind == ErrorKind::cancelled)
+            if (stopped_by_user(e, connection))
                 break;
             if (e.connection.empty())
                 e.connection = connection.name;
             if (e.path.empty())
                 e.path = source->remote_dir;
+            if (e.kind == ErrorKind::not_found && synced_before)
+                e.message += " (synced before: the local files are kept)";
             error(std::move(e), false);
         }
-        if (!options_.stop.stop_requested())
+        if (!options_.stop.stop_requested()) {
             plan_arrivals(index, **lister, status, listed.has_value());
+            remove_left_by_killed_moves(*source);
+        }
         if (!listed)
             continue;
+        if (status.entries > 0 && status.refused == status.entries)
+            error({.kind = ErrorKind::protocol,
+                   .message = fmt::format("none of the {} listed entr{} could be placed (every "
+                                          "name was refused)",
+                                          status.entries, status.entries == 1 ? "y" : "ies"),
+                   .connection = connection.name,
+                   .path = source->remote_dir},
+                  false);
         status.listed = !options_.stop.stop_requested();
     }
     (*lister)->disconnect();
@@ -170,8 +196,10 @@ inline void Engine::plan_batch(std::size_t index, SyncPlugin& plugin, SourceStat
                 skipped_folders_.insert(entry.path);
             continue;
         }
+        ++status.entries;
         auto relative = local_relative_path(entry.path);
         if (!relative) {
+            ++status.refused;
             warn(Warning{WarningKind::refused_name, relative.error().message + ", skipped",
                          connection.name, join_remote(source.remote_dir, entry.path)});
             continue;
@@ -367,7 +395,8 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
                 });
             stale = record->plugin != connection.plugin || record->remote_path != remote_path ||
                     record->remote_digest != remote_digest || record->local != identity ||
-                    record->racy || record->gone || record->remote_id != entry.id;
+                    record->racy || record->gone || record->remote_id != entry.id ||
+                    record->remote_fingerprint != entry.fingerprint;
             was_gone = record->gone;
             if (facts.remote_changed || facts.local_changed || !exists || folder_in_the_way)
                 previous = *record;
@@ -395,7 +424,9 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
         facts.looks_like_remote = exists && looks_like(identity, entry);
     }
     const FileState state = decide(facts);
-    if (state == FileState::new_file && !facts.known && may_defer && follow_moves_) {
+    if (!facts.known && may_defer && follow_moves_ &&
+        (state == FileState::new_file ||
+         (exists && !folder_in_the_way && placed_under_other_name(key, identity)))) {
         // Perhaps a file that moved: decided once the listing shows what disappeared.
         claims_.erase(key);
         arrivals_.push_back(std::move(item));
@@ -423,8 +454,9 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
             if (racy && hash.empty())
                 hash = content_hash_of(name, folder_fd >= 0 ? folder_fd : AT_FDCWD)
                            .value_or(std::string{});
-            record(key, CacheEntry{connection.name, connection.plugin, remote_path, remote_digest,
-                                   identity, std::move(hash), racy, false, entry.id});
+            record(key,
+                   CacheEntry{connection.name, connection.plugin, remote_path, remote_digest,
+                              identity, std::move(hash), racy, false, entry.id, entry.fingerprint});
         }
         count(state);
         return;
@@ -461,7 +493,7 @@ inline void Engine::plan_folder(std::size_t index, const Source& source, const R
                                        [&] { return content_hash_of(key.c_str()); });
         }
         if (untouched) {
-            if (!options_.dry_run && ::unlink(key.c_str()) != 0)
+            if (!options_.dry_run && !remove_file(key))
                 return error(UsageError{ErrorKind::io,
                                         "cannot remove the file the remote replaced by a "
                                         "folder: " +
@@ -557,7 +589,7 @@ inline bool Engine::remove_folder(const std::string& key) {
          it.increment(ec))
         if (!it->is_directory(ec))
             files.push_back(it->path().string());
-    if (std::filesystem::remove_all(key, ec) == static_cast<std::uintmax_t>(-1) || ec)
+    if (!remove_tree(key, ec))
         return false;
     for (const auto& file : files)
         forget(file);
@@ -575,7 +607,7 @@ inline expected<void, UsageError> Engine::ensure_folder(const std::filesystem::p
     if (!known_folders_.contains(base.string())) {
         std::error_code ec;
         if (!options_.dry_run)
-            std::filesystem::create_directories(base, ec);
+            make_folders(base, ec);
         if (ec)
             return fail(ErrorKind::io, "cannot create the folder: " + ec.message(), base.string());
         known_folders_.insert(base.string());
@@ -591,7 +623,7 @@ inline expected<void, UsageError> Engine::ensure_folder(const std::filesystem::p
                             folder.string());
             if (options_.dry_run)
                 return {};
-            if (::mkdir(folder.c_str(), 0755) != 0 && errno != EEXIST)
+            if (!make_folder(folder))
                 return fail(ErrorKind::io, "cannot create the folder: " + errno_message(),
                             folder.string());
         } else if (S_ISLNK(info.st_mode)) {

@@ -79,6 +79,7 @@ inline void Engine::work_queue() {
         }
         if (failures[job->connection]) {
             auto e = *failures[job->connection];
+            stopped_by_user(e, connection);
             e.path = job->remote_path;
             if (e.connection.empty())
                 e.connection = connection.name;
@@ -121,7 +122,7 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
         return finish(
             file_error(ErrorKind::io, "cannot create a temporary file: " + errno_message()));
     Descriptor file{temporary.fd}; // open (and locked) until the file is placed
-    const auto discard = [&] { ::unlinkat(folder.fd, temporary.name.c_str(), 0); };
+    const auto discard = [&] { temporary.discard(folder.fd); };
     ContentHash hash;
     std::uint64_t bytes = 0;
     auto retrieved = plugin.retrieve(
@@ -153,7 +154,7 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
     if (!retrieved) {
         discard();
         UsageError e = retrieved.error();
-        if (e.kind == ErrorKind::cancelled)
+        if (stopped_by_user(e, connection))
             return observe([&](SyncObserver& o) { o.finished(event, &e); });
         if (e.kind == ErrorKind::not_found) {
             observe([&](SyncObserver& o) { o.finished(event, &e); });
@@ -172,6 +173,10 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
         const UsageError e{
             ErrorKind::protocol, "changed while downloading", connection.name, job.remote_path, {}};
         observe([&](SyncObserver& o) { o.finished(event, &e); });
+        {
+            std::scoped_lock lock{mutex_};
+            ++report_.failed; // not in step: the run is not exit 0
+        }
         return warn(Warning{WarningKind::changing,
                             "it changed while downloading; not placed, the next run fetches "
                             "it again",
@@ -206,7 +211,8 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
                      hash.hex(),
                      true,
                      false,
-                     job.entry.id};
+                     job.entry.id,
+                     job.entry.fingerprint};
     if (job.state != FileState::conflict)
         if (auto journaled = journal_->append(job.local_path.string(), entry); !journaled) {
             discard();

@@ -39,6 +39,9 @@ class LocalPlugin final : public SyncPlugin {
     }
 
     expected<void, UsageError> connect() override {
+        if (stopping())
+            return fail(
+                {.kind = ErrorKind::cancelled, .message = "stopped", .connection = connection_});
         std::error_code ec;
         if (std::filesystem::is_directory(root_, ec)) {
             if (real_root().empty()) // links are judged against it
