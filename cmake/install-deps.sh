@@ -13,6 +13,7 @@ packages=(
   qt6-base-dev qt6-base-dev-tools # kitovu-gui (examples/gui) and its tests (Qt Widgets, Qt Test)
   qt6-tools-dev qt6-l10n-tools # kitovu-gui's translations (Qt6LinguistTools: lupdate, lrelease)
   desktop-file-utils # desktop-file-validate on the kitovu-gui package's .desktop file (deb_test.sh)
+  fuse3 fusefat exfat-fuse dosfstools exfatprogs mount # FAT32/exFAT targets (tests/disk_fixture.hpp)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -34,6 +34,10 @@ struct RemoteEntry {
     std::string locator{};        // plugin-private: how to fetch it (full remote path, URL, ...)
     std::string id{}; // what stays the same when the file is renamed or moved (an inode, a file
                       // id), where the listing tells it at no cost; "" if the remote has none
+    std::string fingerprint{}; // what stays the same when the file is renamed or moved but not
+                               // when it changes (size and creation time); "" if none
+    std::string former_name{}; // its name under kitovu's previous naming rules, where they
+                               // differ: kitovu's own rename is followed like a remote one
 
     friend bool operator==(const RemoteEntry&, const RemoteEntry&) = default;
 };
@@ -72,6 +76,7 @@ struct Retrieved {
     std::optional<std::uint64_t> size{}; // the file's size after the read
     std::optional<std::int64_t> mtime{}; // its modification time after the read, seconds
     std::uint32_t mtime_nsec = 0;        // and nanoseconds, with mtime
+    bool changed = false; // the plugin saw the file change during the read (a change time moved)
 };
 
 class SyncPlugin {

@@ -40,7 +40,8 @@ inline RemoteEntry remote_entry(const Item& item, const std::string& path, std::
                        .size = item.is_folder ? 0 : item.size,
                        .mtime = item.is_folder ? 0 : item.mtime,
                        .mtime_nsec = item.is_folder ? 0u : item.mtime_nsec,
-                       .locator = join(base, path)};
+                       .locator = join(base, path),
+                       .id = item.is_folder || item.id == 0 ? "" : "b" + std::to_string(item.id)};
 }
 
 class Lister {
@@ -81,7 +82,7 @@ class Lister {
             }
             const Heard heard = crew_.wait(fds);
             if (heard == Heard::stop)
-                return fail(crew_.named(error(ErrorKind::cancelled, "stopped")));
+                return fail(crew_.stopped());
             if (heard == Heard::silence) {
                 if (auto lost = crew_.after_silence())
                     return fail(*lost);
@@ -154,12 +155,8 @@ class Lister {
             pending_.push_front(std::move(*jobs[i].folder));
         jobs[i] = Job{};
         at(i).end();
-        if (i == 0) {
-            auto replaced = crew_.another();
-            if (!replaced)
-                return replaced.error();
-            crew_.own = std::move(*replaced);
-        }
+        if (auto replaced = i == 0 ? crew_.ensure_own() : expected<void, UsageError>{}; !replaced)
+            return replaced.error();
         return crew_.gone();
     }
     std::optional<UsageError> discard(std::vector<Job>& jobs, std::size_t i) {
