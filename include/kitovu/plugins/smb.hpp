@@ -131,21 +131,14 @@ class SmbPlugin final : public SyncPlugin {
     // the helper logs in on its own meanwhile; while one is tried, the others wait for it.
     expected<void, UsageError> connect() override {
         if (stopping())
-            return fail(crew_.named(detail::smb::error(ErrorKind::cancelled, "stopped")));
+            return fail(crew_.stopped());
         if (!crew_.pool)
             crew_.pool = detail::smb::HelperPool::of(crew_.login);
         auto turn = crew_.pool->turn([this] { return stopping(); });
         if (!turn)
             return fail(crew_.named(turn.error()));
-        if (!*turn) {
-            if (crew_.own)
-                return {};
-            auto helper = crew_.another();
-            if (!helper)
-                return fail(helper.error());
-            crew_.own = std::move(*helper);
-            return {};
-        }
+        if (!*turn)
+            return crew_.ensure_own();
         auto logged_in = crew_.log_in(link_looks_slow());
         if (logged_in)
             round_trip_ = detail::smb::round_trip_of_login(*logged_in);
@@ -162,12 +155,8 @@ class SmbPlugin final : public SyncPlugin {
                                     ListSink out) override {
         if (auto ok = usable(); !ok)
             return ok;
-        if (!crew_.own) {
-            auto helper = crew_.another();
-            if (!helper)
-                return fail(helper.error());
-            crew_.own = std::move(*helper);
-        }
+        if (auto own = crew_.ensure_own(); !own)
+            return own;
         return detail::smb::Lister{crew_, round_trip_, remote_dir, keep, warn, out}.run();
     }
 
@@ -176,8 +165,7 @@ class SmbPlugin final : public SyncPlugin {
             return fail(crew_.named(ok.error(), entry.path));
         auto got = detail::smb::download(crew_, entry, out);
         if (!got && stopping())
-            return fail(
-                crew_.named(detail::smb::error(ErrorKind::cancelled, "stopped"), entry.path));
+            return fail(crew_.stopped(entry.path));
         return got;
     }
 
@@ -194,7 +182,7 @@ class SmbPlugin final : public SyncPlugin {
   private:
     expected<void, UsageError> usable() {
         if (stopping())
-            return fail(crew_.named(detail::smb::error(ErrorKind::cancelled, "stopped")));
+            return fail(crew_.stopped());
         if (!crew_.pool)
             return fail(crew_.named(detail::smb::error(ErrorKind::internal, "not connected")));
         if (auto lost = crew_.pool->lost())

@@ -61,6 +61,17 @@ class Crew {
         return started;
     }
 
+    // The own helper, where there is none (see another).
+    expected<void, UsageError> ensure_own(bool new_one = false) {
+        if (own)
+            return {};
+        auto helper = another(new_one);
+        if (!helper)
+            return fail(helper.error());
+        own = std::move(*helper);
+        return {};
+    }
+
     // The first login of this pool, in this instance's own helper. Over a link that looks slow
     // the helpers a tree will need are started beside it, parked, and log in as soon as its
     // session setup succeeded (a VPN's eight round trips before the login is over); a password
@@ -102,7 +113,7 @@ class Crew {
             std::vector<::pollfd> fds{{helper.fd(), POLLIN, 0}};
             const Heard heard = wait_for(fds, stop_fd, limit);
             if (heard == Heard::stop)
-                return fail(named(error(ErrorKind::cancelled, "stopped")));
+                return fail(stopped());
             if (heard == Heard::silence) {
                 helper.end();
                 return fail(named(
@@ -145,6 +156,9 @@ class Crew {
         return pool->lost();
     }
 
+    UsageError stopped(std::string path = {}) const {
+        return named(error(ErrorKind::cancelled, "stopped"), std::move(path));
+    }
     UsageError gone() const {
         return named(error(ErrorKind::internal,
                            "an SMB helper process ended unexpectedly; the next run tries again"));

@@ -21,7 +21,7 @@ inline expected<void, UsageError> own_ready(Crew& crew) {
             continue;
         }
         if (heard == Heard::stop)
-            return fail(crew.named(error(ErrorKind::cancelled, "stopped")));
+            return fail(crew.stopped());
         if (auto ready = crew.await_ready(crew.own, {}, std::chrono::milliseconds{0}); !ready)
             return fail(ready.error());
     }
@@ -37,12 +37,8 @@ inline expected<Retrieved, UsageError> download(Crew& crew, const RemoteEntry& e
             return fail(crew.named(*lost, entry.path));
         if (crew.lost)
             return fail(crew.named(*crew.lost, entry.path));
-        if (!crew.own) {
-            auto started = crew.another(attempt > 0); // not another stuck one of the pool
-            if (!started)
-                return fail(crew.named(started.error(), entry.path));
-            crew.own = std::move(*started);
-        }
+        if (auto own = crew.ensure_own(attempt > 0); !own) // not another stuck one of the pool
+            return fail(crew.named(own.error(), entry.path));
         if (auto ready = own_ready(crew); !ready) {
             if (ready.error().kind == ErrorKind::connection)
                 crew.lost = ready.error();
@@ -63,7 +59,7 @@ inline expected<Retrieved, UsageError> download(Crew& crew, const RemoteEntry& e
             if (heard != Heard::message)
                 crew.own.end();
             if (heard == Heard::stop)
-                return fail(crew.named(error(ErrorKind::cancelled, "stopped"), entry.path));
+                return fail(crew.stopped(entry.path));
             if (heard == Heard::silence) {
                 if (auto lost = crew.after_silence())
                     return fail(crew.named(*lost, entry.path));

@@ -34,11 +34,6 @@ constexpr std::chrono::microseconds round_trip_of_login(std::chrono::microsecond
 
 // One listed entry as the engine gets it: the one place that turns a directory entry into a
 // RemoteEntry.
-// A file's id is its creation time: it comes with the listing at no cost, survives renames,
-// moves and rewrites, and a file deleted and uploaded again is born anew (a reused inode would
-// not be). Samba keeps the creation time of a file made through SMB; for one written into the
-// share on the server it shows the earliest of the file's times, which a rewrite changes (such a
-// file is then followed by name and digest).
 inline RemoteEntry remote_entry(const Item& item, const std::string& path, std::string_view base) {
     return RemoteEntry{.path = path,
                        .is_folder = item.is_folder,
@@ -46,8 +41,7 @@ inline RemoteEntry remote_entry(const Item& item, const std::string& path, std::
                        .mtime = item.is_folder ? 0 : item.mtime,
                        .mtime_nsec = item.is_folder ? 0u : item.mtime_nsec,
                        .locator = join(base, path),
-                       .id = item.is_folder || item.btime == 0 ? std::string{}
-                                                               : "b" + std::to_string(item.btime)};
+                       .id = item.is_folder || item.id == 0 ? "" : "b" + std::to_string(item.id)};
 }
 
 class Lister {
@@ -88,7 +82,7 @@ class Lister {
             }
             const Heard heard = crew_.wait(fds);
             if (heard == Heard::stop)
-                return fail(crew_.named(error(ErrorKind::cancelled, "stopped")));
+                return fail(crew_.stopped());
             if (heard == Heard::silence) {
                 if (auto lost = crew_.after_silence())
                     return fail(*lost);
@@ -161,12 +155,8 @@ class Lister {
             pending_.push_front(std::move(*jobs[i].folder));
         jobs[i] = Job{};
         at(i).end();
-        if (i == 0) {
-            auto replaced = crew_.another();
-            if (!replaced)
-                return replaced.error();
-            crew_.own = std::move(*replaced);
-        }
+        if (auto replaced = i == 0 ? crew_.ensure_own() : expected<void, UsageError>{}; !replaced)
+            return replaced.error();
         return crew_.gone();
     }
     std::optional<UsageError> discard(std::vector<Job>& jobs, std::size_t i) {

@@ -47,6 +47,17 @@ struct SessionLog {
     }
 };
 
+// A file's id: its creation time in nanoseconds, 0 where the server has none. readdirplus brings
+// it with every entry at no cost (the server's file id only comes from readdirplus2, see list); a
+// file made through SMB keeps it across a rename and a rewrite (Samba 4.17: user.DOSATTRIB), a new
+// upload is born anew.
+inline std::uint64_t birth_id(const libsmb_file_info& file) {
+    if (file.btime_ts.tv_sec <= 0)
+        return 0;
+    return static_cast<std::uint64_t>(file.btime_ts.tv_sec) * 1'000'000'000 +
+           static_cast<std::uint64_t>(file.btime_ts.tv_nsec);
+}
+
 class Session {
   public:
     using Reply = expected<void, UsageError>;
@@ -108,7 +119,7 @@ class Session {
         if (fell_back_to_plain()) {
             if (dir != nullptr)
                 smbc_getFunctionClosedir(context_)(context_, dir);
-            return fail(with_path(not_encrypted(login_), folder));
+            return fail(not_encrypted(login_, folder));
         }
         if (dir == nullptr) {
             if (code == EINVAL && SessionLog::get().last.find("bad finfo") != std::string::npos)
@@ -144,7 +155,7 @@ class Session {
         SMBCFILE* file = smbc_getFunctionOpen(context_)(context_, url(path).c_str(), O_RDONLY, 0);
         const int code = errno;
         if (fell_back_to_plain())
-            return fail(with_path(not_encrypted(login_), path));
+            return fail(not_encrypted(login_, path));
         if (file == nullptr)
             return fail(failure(code, path, "cannot open"));
         const auto close = [&](Reply reply) {
@@ -160,7 +171,7 @@ class Session {
             const ssize_t got = smbc_getFunctionRead(context_)(context_, file, block.data(), want);
             const int read_error = errno;
             if (fell_back_to_plain())
-                return close(fail(with_path(not_encrypted(login_), path)));
+                return close(fail(not_encrypted(login_, path)));
             if (got < 0)
                 return close(fail(failure(read_error, path, "cannot read")));
             if (got == 0)
@@ -174,11 +185,6 @@ class Session {
     }
 
   private:
-    static UsageError with_path(UsageError e, std::string path) {
-        e.path = std::move(path);
-        return e;
-    }
-
     UsageError failure(int code, std::string path, std::string_view doing) {
         fresh_.clear(); // libsmbclient checks its connections from now on (see check_server)
         return transfer_error(login_, code, std::move(path), doing);
@@ -204,9 +210,7 @@ class Session {
                   .size = file.size,
                   .mtime = file.mtime_ts.tv_sec,
                   .mtime_nsec = static_cast<std::uint32_t>(file.mtime_ts.tv_nsec),
-                  .btime = file.btime_ts.tv_sec <= 0
-                               ? 0
-                               : file.btime_ts.tv_sec * 1'000'000'000 + file.btime_ts.tv_nsec};
+                  .id = (file.attrs & directory) != 0 ? 0 : birth_id(file)};
         struct ::stat info {};
         if (item.is_folder && smbc_getFunctionLseekdir(context_)(context_, dir, at) == 0)
             if (const auto* again = smbc_getFunctionReaddirPlus2(context_)(context_, dir, &info);

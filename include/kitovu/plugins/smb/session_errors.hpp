@@ -21,11 +21,12 @@ inline UsageError error(ErrorKind kind, std::string message, std::string path = 
     return UsageError{kind, std::move(message), {}, std::move(path), {}};
 }
 
-inline UsageError not_encrypted(const Login& login) {
+inline UsageError not_encrypted(const Login& login, std::string path = {}) {
     return error(ErrorKind::connection,
                  "the server at " + login.where() +
                      " does not offer SMB3 encryption, which 'encrypt = true' requires; "
-                     "nothing was transferred unencrypted");
+                     "nothing was transferred unencrypted",
+                 std::move(path));
 }
 
 inline UsageError stopped_answering(int timeout_seconds) {

@@ -158,23 +158,22 @@ struct Item {
     std::uint64_t size = 0;
     std::int64_t mtime = 0;
     std::uint32_t mtime_nsec = 0; // SMB times have 100 ns steps
-    std::int64_t btime = 0;       // creation time in ns, 0 when the server gives none
-    std::uint64_t id = 0;         // folders: the server's file id (a link's is its target's)
+    std::uint64_t id = 0; // folders: the server's file id (a link to a folder has its target's);
+                          // files: the creation time in ns (birth_id in session.hpp)
 };
 
-// flags (1: folder, 2: link), size, mtime, its nanoseconds, btime, id (8 each), name, '\0'
+// flags (1: folder, 2: link), size, mtime, its nanoseconds, id (8 each), name, '\0'
 inline void encode_item(const Item& item, std::string& out) {
     out += static_cast<char>((item.is_folder ? 1 : 0) | (item.is_link ? 2 : 0));
-    for (const std::uint64_t n :
-         {item.size, static_cast<std::uint64_t>(item.mtime), std::uint64_t{item.mtime_nsec},
-          static_cast<std::uint64_t>(item.btime), item.id})
+    for (const std::uint64_t n : {item.size, static_cast<std::uint64_t>(item.mtime),
+                                  std::uint64_t{item.mtime_nsec}, item.id})
         out += encode_size(n);
     out += item.name + '\0';
 }
 
 inline bool decode_items(std::string_view in, std::vector<Item>& out) {
     while (!in.empty()) {
-        if (in.size() < 1 + 5 * 8 + 1)
+        if (in.size() < 1 + 4 * 8 + 1)
             return false;
         Item item;
         item.is_folder = (in.front() & 1) != 0;
@@ -183,7 +182,6 @@ inline bool decode_items(std::string_view in, std::vector<Item>& out) {
         item.size = take_size(in);
         item.mtime = static_cast<std::int64_t>(take_size(in));
         item.mtime_nsec = static_cast<std::uint32_t>(take_size(in) % 1'000'000'000);
-        item.btime = static_cast<std::int64_t>(take_size(in));
         item.id = take_size(in);
         item.name = take_string(in);
         out.push_back(std::move(item));
