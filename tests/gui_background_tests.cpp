@@ -110,7 +110,9 @@ TEST_CASE("background: autostart on, kitovu in the tray syncs on its interval an
         window.show();
         window.tabs()->setCurrentWidget(window.background());
         CHECK_FALSE(window.background()->autostart()->isChecked());
-        QTest::mouseClick(window.background()->autostart(), Qt::LeftButton);
+        // On its box (a check box takes clicks on its box and words, not on its whole row).
+        QCheckBox* box = window.background()->autostart();
+        QTest::mouseClick(box, Qt::LeftButton, {}, QPoint{8, box->height() / 2});
         CHECK(window.background()->autostart()->isChecked());
     }
     REQUIRE(autostart_enabled());
@@ -133,12 +135,13 @@ TEST_CASE("background: autostart on, kitovu in the tray syncs on its interval an
     REQUIRE(wait_until([&] { return notifications.titles.contains("3 new files in EPJ"); }));
     CHECK(notifications.apps.front() == "kitovu");
     CHECK(read_file(place.home() / "EPJ/Blatt 2.pdf") == "sheet 2");
-    CHECK(window.tray().state() == TrayState::in_step);
     // The next turns find nothing new: the student hears nothing more.
     QSignalSpy ended{&window.run(), &SyncRun::ended};
     REQUIRE(wait_until([&] { return ended.count() >= 2; }));
     CHECK(notifications.titles == QStringList{"3 new files in EPJ"});
     window.set_interval({});
+    REQUIRE(wait_until([&] { return !window.run().running(); }));
+    CHECK(window.tray().state() == TrayState::in_step);
 }
 
 TEST_CASE("background: the timer skips its turn while another run holds the lock (of the cache or "

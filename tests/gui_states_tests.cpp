@@ -208,7 +208,7 @@ TEST_CASE("states: a sync that cannot start (another holds the lock) leaves the 
     CHECK_FALSE(outcome.started);
     const QString status = w.view().status()->text();
     INFO(status.toStdString());
-    CHECK(status.contains("another kitovu sync"));
+    CHECK(status.contains("Another sync with this configuration is running"));
     CHECK_FALSE(w.bar_full());
     CHECK(w.state(0) == "in step");
     CHECK(w.state(1) == "in step");

@@ -106,8 +106,14 @@ void ConfigEditor::check() {
     text_->setExtraSelections(marks);
     save_->setEnabled(errors_.empty() && !file_.empty());
     fix_->setEnabled(false);
-    if (!errors_.empty())
-        problems_->setCurrentRow(0); // its quick fix, if any, one click away
+    if (!errors_.empty()) {
+        // The first problem that has a quick fix, one click away; else the first.
+        const auto fixable = std::find_if(errors_.begin(), errors_.end(), [](const auto& error) {
+            return did_you_mean(error.message).has_value();
+        });
+        problems_->setCurrentRow(
+            fixable == errors_.end() ? 0 : static_cast<int>(fixable - errors_.begin()));
+    }
     state_->setText(
         errors_.empty() ? tr("The config is valid.")
         : errors_.size() == 1

@@ -103,7 +103,8 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
 
     editor_->open(config_);
     QSettings stored;
-    restoreGeometry(stored.value(QStringLiteral("window/geometry")).toByteArray());
+    if (!restoreGeometry(stored.value(QStringLiteral("window/geometry")).toByteArray()))
+        resize(900, 560); // the first start: room for the subjects' table and the sync list
     restoreState(stored.value(QStringLiteral("window/state")).toByteArray());
     tabs_->setCurrentIndex(
         stored.value(QStringLiteral("window/tab"), tabs_->currentIndex()).toInt());

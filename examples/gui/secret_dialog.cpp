@@ -5,6 +5,8 @@
 #include <QLineEdit>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace kitovu::gui {
 
 SecretDialog::SecretDialog(const QString& question, QWidget* parent)
@@ -23,6 +25,8 @@ SecretDialog::SecretDialog(const QString& question, QWidget* parent)
     layout->addWidget(buttons);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    // Wide enough for its title and a long question on one or two lines.
+    setMinimumWidth(std::max(420, fontMetrics().horizontalAdvance(windowTitle()) + 160));
 }
 
 std::optional<QString> SecretDialog::ask(QWidget* parent, const QString& question) {

@@ -59,9 +59,13 @@ SubjectsView::SubjectsView(SubjectsModel& model, QWidget* parent)
         for (const QModelIndex& index : table_->selectionModel()->selectedRows()) {
             const Subject& subject =
                 model_.settings().subjects[static_cast<std::size_t>(index.row())];
-            if (!subject.sources.empty())
-                QDesktopServices::openUrl(QUrl::fromLocalFile(
-                    QString::fromStdString(subject.sources.front().local_dir.string())));
+            if (subject.sources.empty())
+                continue;
+            // Never synced yet: the folder is made (empty), as the first sync would make it.
+            const auto& folder = subject.sources.front().local_dir;
+            std::error_code ec;
+            std::filesystem::create_directories(folder, ec);
+            QDesktopServices::openUrl(QUrl::fromLocalFile(QString::fromStdString(folder.string())));
         }
     });
 }

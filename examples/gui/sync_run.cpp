@@ -101,6 +101,7 @@ bool SyncRun::start(Settings settings, SyncOptions options) {
             outcome.report = std::move(*report);
         } else {
             outcome.error = QString::fromStdString(report.error().to_string());
+            outcome.start_error = report.error();
         }
         // finished_ is only read and written on the GUI thread: set there, with the outcome.
         QMetaObject::invokeMethod(

@@ -22,6 +22,7 @@ struct SyncOutcome {
     bool started = false; // false: the run could not start (error says why)
     SyncReport report;
     QString error;
+    UsageError start_error; // why it could not start, for the words of error_words()
 };
 
 QString question_without_terminal_hint(std::string_view question);

@@ -1,5 +1,6 @@
 #include "sync_view.hpp"
 
+#include "error_words.hpp"
 #include "shown_path.hpp"
 
 #include <QComboBox>
@@ -171,9 +172,11 @@ double SyncView::transfer_seconds() const {
 }
 
 void SyncView::add_row(const QString& what, FileState state, const QString& path,
-                       const QString& detail) {
+                       const QString& detail, const QString& original) {
     auto* row = new QTreeWidgetItem({what, shown(path), detail});
     row->setToolTip(1, path);
+    if (!original.isEmpty()) // the library's own words, with every detail
+        row->setToolTip(2, original);
     const int role = what == tr("failed")    ? show_failed
                      : what == tr("stopped") ? stopped_row
                                              : static_cast<int>(state);
@@ -219,8 +222,9 @@ void SyncView::ended(const SyncOutcome& outcome) {
     active_ = 0;
     update_numbers();
     if (!outcome.started) {
-        add_row(tr("failed"), FileState::unchanged, {}, outcome.error);
-        status_->setText(tr("The sync could not start: %1").arg(outcome.error));
+        add_row(tr("failed"), FileState::unchanged, {}, error_words(outcome.start_error),
+                outcome.error);
+        status_->setText(tr("The sync could not start: %1").arg(error_words(outcome.start_error)));
         return;
     }
     const SyncReport& report = outcome.report;
@@ -254,11 +258,11 @@ void SyncView::ended(const SyncOutcome& outcome) {
                     tr("the next sync fetches it"));
         else
             add_row(tr("failed"), FileState::unchanged, QString::fromStdString(error.path),
-                    QString::fromStdString(error.to_string()));
+                    error_words(error), QString::fromStdString(error.to_string()));
     // The first problem in words, e.g. a refused password: "skripte: login failed for user
     // alice: wrong user name or password".
     if (!failures.empty())
-        text += QLatin1Char('\n') + QString::fromStdString(failures.front()->to_string());
+        text += QLatin1Char('\n') + error_words(*failures.front());
     status_->setText(text);
 }
 

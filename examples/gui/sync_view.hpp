@@ -42,7 +42,8 @@ class SyncView : public QWidget {
     double transfer_seconds() const;
     void transfer_began();
     void transfer_ended();
-    void add_row(const QString& what, FileState state, const QString& path, const QString& detail);
+    void add_row(const QString& what, FileState state, const QString& path, const QString& detail,
+                 const QString& original = {});
     void apply_filter(QTreeWidgetItem* row) const;
     void update_numbers();
     void ended(const SyncOutcome& outcome);

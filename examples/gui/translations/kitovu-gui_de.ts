@@ -131,6 +131,29 @@
     </message>
 </context>
 <context>
+    <name>kitovu::gui::ErrorWords</name>
+    <message>
+        <source>%1: the server cannot be reached. Are you on the university network or VPN?</source>
+        <translation>%1: Der Server ist nicht erreichbar. Sind Sie im Hochschulnetz oder im VPN?</translation>
+    </message>
+    <message>
+        <source>%1: the password kept in the keyring was refused</source>
+        <translation>%1: Das im Schlüsselbund gespeicherte Passwort wurde abgelehnt</translation>
+    </message>
+    <message>
+        <source>%1: wrong user name or password</source>
+        <translation>%1: Benutzername oder Passwort falsch</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>angehalten</translation>
+    </message>
+    <message>
+        <source>Another sync with this configuration is running; this one did not start.</source>
+        <translation>Eine andere Synchronisation mit dieser Konfiguration läuft; diese hat nicht begonnen.</translation>
+    </message>
+</context>
+<context>
     <name>kitovu::gui::FirstRunAssistant</name>
     <message>
         <source>Set up kitovu</source>
