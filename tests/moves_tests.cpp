@@ -217,6 +217,40 @@ TEST_CASE("a renamed file whose fingerprint stays is moved though its digest cha
     CHECK(report.count(FileState::new_file) == 1);
 }
 
+TEST_CASE("renamed and changed, with an id: moved, then updated, or the edit kept beside it") {
+    Setup setup{"memory"};
+    setup.put("Blatt1.pdf", "sheet 1", old_time);
+    setup.put("Blatt2.pdf", "sheet 2", old_time);
+    setup.memory().files["EPJ/Blatt1.pdf"].id = "inode 1";
+    setup.memory().files["EPJ/Blatt2.pdf"].id = "inode 2";
+    setup.run();
+    write_file(setup.local("Blatt2.pdf"), "my answers on sheet 2");
+    for (const std::string n : {"1", "2"}) {
+        setup.remove("Blatt" + n + ".pdf");
+        setup.put("Blatt " + n + ".pdf", "sheet " + n + ", corrected", new_time);
+        setup.memory().files["EPJ/Blatt " + n + ".pdf"].id = "inode " + n;
+    }
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::moved) == 2);
+    CHECK(report.count(FileState::remote_changed) == 1);
+    CHECK(report.count(FileState::conflict) == 1);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    const auto here = files_in(setup.target());
+    CHECK(here.size() == 3); // nothing left at the old names
+    CHECK(here.at("Blatt 1.pdf") == "sheet 1, corrected");
+    CHECK(here.at("Blatt 2.pdf") == "my answers on sheet 2");
+    CHECK(std::ranges::any_of(here, [](const auto& file) {
+        return file.first.starts_with("Blatt 2.remote-conflict-") &&
+               file.second == "sheet 2, corrected";
+    }));
+    CHECK(std::ranges::any_of(setup.warnings.warnings(), [](const Warning& w) {
+        return w.kind == WarningKind::moved &&
+               w.message == "moved with the remote: Blatt2.pdf -> Blatt 2.pdf";
+    }));
+}
+
 TEST_CASE("a file moved into another folder is moved locally") {
     const std::string plugin = GENERATE("memory", "local");
     Setup setup{plugin};
