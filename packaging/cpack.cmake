@@ -47,12 +47,13 @@ set(CPACK_DEBIAN_GUI_PACKAGE_NAME kitovu-gui)
 set(CPACK_DEBIAN_GUI_PACKAGE_SECTION net)
 # Qt 6, libsecret, libcurl from the binary's shared libraries (dpkg-shlibdeps).
 set(CPACK_DEBIAN_GUI_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_GUI_PACKAGE_DEPENDS "libsmbclient (>= 2:4.17)") # opened at run time, as above
+# libsmbclient is opened at run time, as above; Qt's own dialog buttons and the German window
+# need Qt's translations (qt6-translations-l10n).
+set(CPACK_DEBIAN_GUI_PACKAGE_DEPENDS "libsmbclient (>= 2:4.17), qt6-translations-l10n")
 # The window draws its icon from the theme (hicolor) and its text with the system's fonts; on a
-# Wayland desktop it runs natively with qt6-wayland (else through XWayland, libqt6gui6's xcb);
-# Qt's own dialog buttons speak the user's language with qt6-translations-l10n.
+# Wayland desktop it runs natively with qt6-wayland (else through XWayland, libqt6gui6's xcb).
 set(CPACK_DEBIAN_GUI_PACKAGE_RECOMMENDS
-    "hicolor-icon-theme, fonts-dejavu-core | fonts-freefont-ttf, qt6-wayland, qt6-translations-l10n")
+    "hicolor-icon-theme, fonts-dejavu-core | fonts-freefont-ttf, qt6-wayland")
 set(CPACK_DEBIAN_GUI_DESCRIPTION
     "kitovu-gui is the desktop window of kitovu: subjects at a glance with their state, sync with
 progress and Cancel, conflicts resolved with one click (never losing either file), a config
@@ -64,11 +65,12 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE all)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libfmt-dev, libtomlplusplus-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS
-    "libsmbclient-dev, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev, pkg-config, cmake")
+    "libsmbclient-dev, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev, libexpat1-dev, pkg-config, cmake")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
     "The header-only C++23 library behind the kitovu command: sync engine, file cache and the
 plugin interface with its conformance suite for plugin authors (kitovu/testing.hpp), with the
-smb and moodle plugins (which need libsmbclient-dev, resp. libcurl and nlohmann-json3-dev).
+smb, moodle and webdav plugins (which need libsmbclient-dev, resp. libcurl and
+nlohmann-json3-dev, resp. libcurl and libexpat1-dev).
 Use it with find_package(kitovu) in CMake or pkg-config --cflags kitovu.")
 
 include(CPack)

@@ -419,6 +419,38 @@ TEST_CASE("kitovu sync --skip-if-running exits 0 while another sync holds the lo
     CHECK(read_file(home.path("kitovu/Mathe/a.txt")) == "a");
 }
 
+TEST_CASE("kitovu sync into a folder another sync (another config or cache) is placing files "
+          "into exits 2, or 0 with --skip-if-running") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const auto sync = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), {"sync", "--cache", home.path("other.cache").string(), "--config",
+                                   home.config().string()});
+        return home.kitovu(more);
+    };
+    // Held exactly as a running sync holds it (FolderLocks): an exclusive flock on the folder.
+    const auto folder = home.path("kitovu/Mathe");
+    std::filesystem::create_directories(folder);
+    const int lock = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(lock >= 0);
+    REQUIRE(::flock(lock, LOCK_EX) == 0);
+
+    const auto refused = sync({});
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.err.find(folder.string() + ": another kitovu sync is placing files into this "
+                                             "folder") != std::string::npos);
+    const auto skipped = sync({"--skip-if-running"});
+    CHECK(skipped.exit_code == 0);
+    CHECK(skipped.err == "another kitovu sync is placing files into a folder of this config; this "
+                         "run is skipped\n");
+    CHECK(kitovu::test::files_in(folder).empty());
+
+    ::close(lock);
+    CHECK(sync({"--skip-if-running"}).exit_code == 0);
+    CHECK(read_file(folder / "a.txt") == "a");
+}
+
 TEST_CASE("kitovu sync --notify tells the desktop about conflicts and errors through notify-send, "
           "only when there is a session bus") {
     Home home;
@@ -911,5 +943,87 @@ TEST_CASE("a --cache or --config that is a FIFO or a folder is refused with exit
     const auto folder = home.kitovu({"sync", "--config", home.path().string()});
     CHECK(folder.exit_code == 2);
     CHECK_THAT(folder.err, Catch::Contains("--config must be a regular file, not a folder"));
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/Mathe/a.txt")));
+}
+
+TEST_CASE("kitovu sync --json prints exactly one JSON document with the errors also when the run "
+          "ends with exit 2") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const std::string config = home.config().string();
+    const std::string cache = home.path("kitovu.cache").string();
+    const auto fifo = home.path("pipe");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    write_file(home.path("broken.toml"), "root-dir = 1\n");
+    struct Case {
+        std::string what;
+        std::vector<std::string> args;
+        std::string message; // in an error of the document
+    };
+    const std::vector<Case> cases{
+        {"missing config",
+         {"--config", home.path("nope.toml").string()},
+         home.path("nope.toml").string()},
+        {"config error",
+         {"--config", home.path("broken.toml").string()},
+         "expected a string for 'root-dir'"},
+        {"unknown subject", {"--config", config, "Physik"}, "unknown subject 'Physik'"},
+        {"--cache a FIFO",
+         {"--config", config, "--cache", fifo.string()},
+         "--cache must be a regular file, not a FIFO"},
+        {"held lock",
+         {"--config", config, "--cache", cache},
+         "another kitovu sync with this config is running"},
+        {"bad option", {"--config", config, "--jobs", "0"}, "--jobs"},
+    };
+    const int lock = ::open((cache + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(lock >= 0);
+    REQUIRE(::flock(lock, LOCK_EX) == 0);
+    for (const Case& c : cases) {
+        INFO(c.what);
+        auto args = c.args;
+        args.insert(args.begin(), {"sync", "--json"});
+        const auto result = home.kitovu(args);
+        CHECK(result.exit_code == 2);
+        nlohmann::json report;
+        REQUIRE_NOTHROW(report = nlohmann::json::parse(result.out)); // exactly one document
+        CHECK(report.at("exit_code") == 2);
+        CHECK(report.at("counts").at("new") == 0);
+        REQUIRE_FALSE(report.at("errors").empty());
+        CHECK_THAT(report.at("errors")[0].at("message").get<std::string>() + " " +
+                       report.at("errors")[0].at("path").get<std::string>(),
+                   Catch::Contains(c.message));
+    }
+    // A run skipped because another holds the lock is exit 0 and still one document.
+    const auto skipped =
+        home.kitovu({"sync", "--json", "--skip-if-running", "--config", config, "--cache", cache});
+    CHECK(skipped.exit_code == 0);
+    nlohmann::json report;
+    REQUIRE_NOTHROW(report = nlohmann::json::parse(skipped.out));
+    CHECK(report.at("exit_code") == 0);
+    CHECK(report.at("errors").empty());
+    ::close(lock);
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
+}
+
+TEST_CASE("a default cache path that is a FIFO ends the run with exit 2 and says so, never hangs") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const std::string config = home.config().string();
+    const auto info = home.kitovu({"fileinfo", "--config", config});
+    const auto start = info.out.find("cache:  ") + 8;
+    const std::filesystem::path cache = info.out.substr(start, info.out.find(" (", start) - start);
+    REQUIRE(cache.parent_path() == home.path("data/kitovu"));
+    std::filesystem::create_directories(cache.parent_path());
+    std::filesystem::permissions(cache.parent_path(), std::filesystem::perms::owner_all);
+    REQUIRE(::mkfifo(cache.c_str(), 0600) == 0);
+
+    const auto result = home.kitovu({"sync", "--config", config});
+    CHECK(result.exit_code == 2); // before: no end until killed (SIGTERM did not end it either)
+    CHECK_THAT(result.err, Catch::Contains(cache.string() + ": cannot read the file cache: it is "
+                                                            "a FIFO, not a regular file"));
+    CHECK(std::filesystem::is_fifo(cache));
     CHECK_FALSE(std::filesystem::exists(home.path("kitovu/Mathe/a.txt")));
 }

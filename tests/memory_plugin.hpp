@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace kitovu::test {
 
@@ -30,16 +32,26 @@ struct MemoryRemote {
 
     // Failure switches.
     std::optional<UsageError> connect_error;
-    std::set<std::string> unlistable;                        // folders whose listing fails
-    std::set<std::string> failing;                           // files whose retrieval fails
-    std::set<std::string> vanishing;                         // files removed right after listing
-    std::size_t short_by = 0;                                // bytes each retrieval leaves out
+    std::optional<UsageError> list_error;     // what list() gives after handing out its batches
+    std::optional<UsageError> retrieve_error; // what every retrieve() gives
+    std::set<std::string> unlistable;         // folders whose listing fails
+    std::set<std::string> failing;            // files whose retrieval fails
+    std::set<std::string> vanishing;          // files removed right after listing
+    std::size_t short_by = 0;                 // bytes each retrieval leaves out
+    std::size_t extra_bytes = 0; // bytes each retrieval sends beyond the file (a device), 64 KiB
+                                 // at a time while they are taken
     std::function<void(const std::string&)> during_retrieve; // runs mid-transfer
     std::function<void()> after_batch; // runs in list() after each batch is handed out
     bool ignores_keep = false;         // lists everything, as a plugin that never calls keep()
+    // Folders that show another folder's content, as a server that follows links serves them
+    // (full remote paths: "EPJ/current" -> "EPJ"); listed folder by folder, without ids. The
+    // listing gives up after `most_folders` folders (an endless tree would never end).
+    std::map<std::string, std::string> folder_links;
+    std::size_t most_folders = 1000;
 
     std::atomic<int> connects{0};
     std::atomic<int> retrievals{0};
+    std::atomic<std::uint64_t> sent_bytes{0}; // of extra_bytes, what the engine took
 
     void put(const std::string& path, std::string content, std::int64_t mtime = 1'600'000'000) {
         std::scoped_lock lock{mutex};
@@ -72,10 +84,16 @@ inline void forget_remote(const std::string& name) {
     r->failing.clear();
     r->vanishing.clear();
     r->connect_error.reset();
+    r->list_error.reset();
+    r->retrieve_error.reset();
     r->short_by = 0;
+    r->extra_bytes = 0;
+    r->sent_bytes = 0;
     r->during_retrieve = nullptr;
     r->after_batch = nullptr;
     r->ignores_keep = false;
+    r->folder_links.clear();
+    r->most_folders = 1000;
     r->connects = 0;
     r->retrievals = 0;
 }
@@ -97,6 +115,9 @@ class MemoryPlugin final : public SyncPlugin {
     }
 
     expected<void, UsageError> connect() override {
+        if (stopping())
+            return fail(
+                {.kind = ErrorKind::cancelled, .message = "stopped", .connection = connection_});
         ++remote_->connects;
         std::scoped_lock lock{remote_->mutex};
         if (remote_->connect_error)
@@ -110,6 +131,8 @@ class MemoryPlugin final : public SyncPlugin {
     // warning.
     expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
                                     ListSink out) override {
+        if (!remote_->folder_links.empty())
+            return list_through_links(std::string{remote_dir}, keep, out);
         std::map<std::string, std::vector<RemoteEntry>> by_folder;
         std::vector<std::string> unlisted;
         {
@@ -146,6 +169,9 @@ class MemoryPlugin final : public SyncPlugin {
             if (remote_->after_batch)
                 remote_->after_batch();
         }
+        std::scoped_lock lock{remote_->mutex};
+        if (remote_->list_error)
+            return fail(*remote_->list_error);
         return {};
     }
 
@@ -157,8 +183,11 @@ class MemoryPlugin final : public SyncPlugin {
         MemoryFile file;
         std::function<void(const std::string&)> hook;
         std::size_t short_by = 0;
+        std::size_t extra = 0;
         {
             std::scoped_lock lock{remote_->mutex};
+            if (remote_->retrieve_error)
+                return fail(*remote_->retrieve_error);
             if (remote_->failing.contains(entry.locator))
                 return fail({.kind = ErrorKind::permission,
                              .message = "access denied",
@@ -173,6 +202,7 @@ class MemoryPlugin final : public SyncPlugin {
             file = it->second;
             hook = remote_->during_retrieve;
             short_by = remote_->short_by;
+            extra = remote_->extra_bytes;
         }
         const auto bytes = std::as_bytes(std::span{file.content});
         const std::size_t half = bytes.size() / 2;
@@ -185,6 +215,13 @@ class MemoryPlugin final : public SyncPlugin {
         const std::size_t rest = bytes.size() - half - std::min(short_by, bytes.size() - half);
         if (auto written = out(bytes.subspan(half, rest)); !written)
             return fail(written.error());
+        const std::vector<std::byte> zeros(std::size_t{64} << 10);
+        for (std::size_t sent = 0; sent < extra; sent += zeros.size()) {
+            remote_->sent_bytes += zeros.size();
+            if (auto written = out(std::span{zeros}.first(std::min(zeros.size(), extra - sent)));
+                !written)
+                return fail(written.error());
+        }
         // What the remote holds now: a hook may have rewritten it meanwhile.
         std::scoped_lock lock{remote_->mutex};
         auto now = remote_->files.find(entry.locator);
@@ -194,6 +231,69 @@ class MemoryPlugin final : public SyncPlugin {
     }
 
   private:
+    // Folder by folder, going down only into what keep() wants, as smb and webdav list.
+    expected<void, UsageError> list_through_links(const std::string& remote_dir, ListFilter keep,
+                                                  ListSink out) {
+        std::deque<std::string> pending{std::string{}}; // relative to remote_dir
+        for (std::size_t listed = 0; !pending.empty(); ++listed) {
+            if (stopping())
+                return fail(ErrorKind::cancelled, "stopped");
+            if (listed == remote_->most_folders)
+                return fail(ErrorKind::protocol, "the test remote gave up: endless tree");
+            const std::string folder = std::move(pending.front());
+            pending.pop_front();
+            const auto join = [](const std::string& a, const std::string& b) {
+                return a.empty() ? b : b.empty() ? a : a + '/' + b;
+            };
+            std::vector<RemoteEntry> entries;
+            {
+                std::scoped_lock lock{remote_->mutex};
+                const std::string real = resolve(join(remote_dir, folder));
+                const std::string prefix = real.empty() ? "" : real + '/';
+                std::set<std::string> folders;
+                for (const auto& [path, file] : remote_->files) {
+                    if (!path.starts_with(prefix))
+                        continue;
+                    const std::string rest = path.substr(prefix.size());
+                    if (const auto slash = rest.find('/'); slash != std::string::npos) {
+                        folders.insert(rest.substr(0, slash));
+                        continue;
+                    }
+                    const std::string relative = join(folder, rest);
+                    if (keep(relative, false))
+                        entries.push_back(RemoteEntry{.path = relative,
+                                                      .size = file.content.size(),
+                                                      .mtime = file.mtime,
+                                                      .locator = path});
+                }
+                for (const auto& [link, target] : remote_->folder_links)
+                    if (link.starts_with(prefix) && link.find('/', prefix.size()) == link.npos)
+                        folders.insert(link.substr(prefix.size()));
+                for (const std::string& name : folders)
+                    if (const std::string relative = join(folder, name); keep(relative, true)) {
+                        entries.push_back(RemoteEntry{
+                            .path = relative, .is_folder = true, .locator = prefix + name});
+                        pending.push_back(relative);
+                    }
+            }
+            out(entries);
+        }
+        return {};
+    }
+
+    // The folder a path through folder links shows; call with the mutex held.
+    std::string resolve(const std::string& path) const {
+        std::string real;
+        for (std::size_t start = 0; start <= path.size();) {
+            const auto slash = std::min(path.find('/', start), path.size());
+            real += (real.empty() ? "" : "/") + path.substr(start, slash - start);
+            if (auto link = remote_->folder_links.find(real); link != remote_->folder_links.end())
+                real = link->second;
+            start = slash + 1;
+        }
+        return real;
+    }
+
     // What a listing of `remote_dir` finds, by path; call with the mutex held.
     expected<std::map<std::string, RemoteEntry>, UsageError> find(std::string_view remote_dir,
                                                                   ListFilter keep) {

@@ -10,7 +10,7 @@ cmake/install-deps.sh
 build=${KITOVU_BUILD_DIR:-build}
 asan=${KITOVU_ASAN_BUILD_DIR:-$build-asan}
 tsan=${KITOVU_TSAN_BUILD_DIR:-$build-tsan}
-config=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DKITOVU_REQUIRE_SMB=ON -DKITOVU_REQUIRE_MOODLE=ON
+config=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DKITOVU_REQUIRE_SMB=ON -DKITOVU_REQUIRE_MOODLE=ON -DKITOVU_REQUIRE_WEBDAV=ON
         -DKITOVU_WITH_KEYRING=ON)
 step() { printf '\n==== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 

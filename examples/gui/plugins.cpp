@@ -7,3 +7,6 @@
 #if KITOVU_WITH_MOODLE
 #include <kitovu/plugins/moodle.hpp>
 #endif
+#if KITOVU_WITH_WEBDAV
+#include <kitovu/plugins/webdav.hpp>
+#endif

@@ -8,7 +8,9 @@
 #include "kitovu/credentials.hpp"
 #include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
+#include "kitovu/folder_lock.hpp"
 #include "kitovu/link.hpp"
+#include "kitovu/listing_loops.hpp"
 #include "kitovu/moves.hpp"
 #include "kitovu/names.hpp"
 #include "kitovu/placement.hpp"
@@ -79,7 +81,8 @@ class Engine {
     struct SourceStatus {
         const Source* source;
         bool listed = false;
-        std::vector<std::string> unlisted{}; // subfolders whose records stay, as the remote names
+        std::vector<std::string> unlisted{};  // subfolders whose records stay, as the remote names
+        std::size_t entries = 0, refused = 0; // listed (not ignored); of them, names refused
     };
 
     // ---- shared state: everything below is guarded by mutex_ --------------------------------
@@ -104,6 +107,20 @@ class Engine {
             return;
         }
         report_.errors.push_back(std::move(error));
+    }
+
+    // Whether a plugin's `cancelled` is the run's stop. One that nobody asked for is the plugin's
+    // mistake, not the user's stop: it becomes an error naming the plugin, so the run is not in
+    // step (exit 1) and says why.
+    bool stopped_by_user(UsageError& e, const Connection& connection) const {
+        if (e.kind != ErrorKind::cancelled)
+            return false;
+        if (options_.stop.stop_requested())
+            return true;
+        e.kind = ErrorKind::internal;
+        e.message = "the plugin '" + connection.plugin + "' said it was stopped (\"" + e.message +
+                    "\") but no stop was asked for";
+        return false;
     }
 
     // Whether a download of this connection failed because the connection was lost: its
@@ -255,6 +272,7 @@ class Engine {
     // Folders that moves left empty and the remote no longer has go too (rmdir removes only
     // empty ones), up to the source's target folder.
     void remove_emptied_folders(const Source& source, std::vector<std::filesystem::path> folders);
+    void remove_left_by_killed_moves(const Source& source);
 
     // Creates base/relative folder by folder, refusing symbolic links and files in the way, so
     // nothing planted locally can redirect a download outside the target folder.
@@ -295,6 +313,8 @@ class Engine {
 
     // Whether what the plugin saw after the read is not the listed file.
     static bool changed_while_downloading(const RemoteEntry& listed, const Retrieved& seen) {
+        if (seen.changed)
+            return true;
         if (seen.size && listed.size != 0 && *seen.size != listed.size)
             return true;
         return seen.mtime && (*seen.mtime != listed.mtime || seen.mtime_nsec != listed.mtime_nsec);
@@ -306,7 +326,10 @@ class Engine {
     // Moves a complete temporary to its final name. A new file never replaces anything (a file
     // that appeared meanwhile is somebody's and makes this a conflict); a replacement happens
     // only if the local file is still what it was when the engine decided.
-    expected<void, UsageError> place(int folder, const std::string& temporary, Job& job);
+    // Moves a finished download into place; the local file's identity instead when it holds
+    // the download's bytes already (`hash`), so no conflict copy is needed.
+    expected<std::optional<LocalIdentity>, UsageError> place(int folder, const Temporary& temporary,
+                                                             const std::string& hash, Job& job);
 
     const Settings& settings_;
     const SyncOptions& options_;
@@ -353,6 +376,10 @@ class Engine {
         bool is_folder;
     };
     std::unordered_map<std::string, Claim> claims_; // by local path
+    // On targets that fold case: local paths by their folded form, and which targets fold.
+    std::unordered_map<std::string, std::string> folded_claims_;
+    std::unordered_map<std::string, bool> folds_case_;
+    bool folds_case(const Source& source);
     // Of the source being listed: folders skipped, as it names them, and folders saved under a
     // conflict name, by local path below its target folder.
     std::unordered_set<std::string> skipped_folders_;

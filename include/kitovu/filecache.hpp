@@ -155,6 +155,23 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
     return !local_path.empty() && local_path.front() == '/';
 }
 
+// A cache named through a symbolic link (a dotfiles folder, another disk) is the file the link
+// leads to, and its lock and journal live beside that file: the cache is saved by rename, which
+// would replace the link itself, and every name of one cache then shares one lock. Only the
+// name the user gave is followed; links at the lock's and the journal's names never are.
+inline std::filesystem::path followed_link(std::filesystem::path file) {
+    for (int hops = 0; hops < 40; ++hops) { // a loop of links fails later, as ELOOP
+        std::error_code ec;
+        if (!std::filesystem::is_symlink(file, ec))
+            break;
+        const auto target = std::filesystem::read_symlink(file, ec);
+        if (ec)
+            break;
+        file = target.is_absolute() ? target : file.parent_path() / target;
+    }
+    return file;
+}
+
 // Makes sure the folder of `cache_file` exists, created 0700 where kitovu creates it, and belongs
 // to the user running kitovu: the cache, its lock, journal and temporaries must not be reachable
 // by another local user who could plant links or files at their predictable names.
@@ -208,7 +225,7 @@ class FileCache {
         }
         std::string problem;
         if (auto read = cache.parse(file, problem); !read)
-            return fail(ErrorKind::io, "cannot read the file cache: " + read.error().message,
+            return fail(read.error().kind, "cannot read the file cache: " + read.error().message,
                         file.string());
         cache.changed_ = !problem.empty();
         if (!problem.empty()) {
@@ -260,8 +277,10 @@ class FileCache {
                 return true;
             if (forget) {
                 struct ::stat info {};
-                if (::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT)
+                if (::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT) {
                     changed_ = entries_.erase(local_path) > 0 || changed_;
+                    moved_away_.push_back(std::move(local_path));
+                }
             } else if (verify(local_path, entry)) {
                 entries_.insert_or_assign(std::move(local_path), std::move(entry));
                 ++added;
@@ -271,6 +290,9 @@ class FileCache {
         changed_ = changed_ || added > 0;
         return added;
     }
+
+    // The old names of the files a replayed journal moved: their folders may be left empty.
+    const std::vector<std::string>& moved_away() const noexcept { return moved_away_; }
 
     const CacheEntry* find(const std::string& local_path) const {
         auto it = entries_.find(local_path);
@@ -366,6 +388,7 @@ class FileCache {
 
     bool changed_ = false;
     std::unordered_map<std::string, CacheEntry> entries_;
+    std::vector<std::string> moved_away_; // see moved_away()
 };
 
 // Where the cache of `config_file` lives: $XDG_DATA_HOME/kitovu (~/.local/share/kitovu), one

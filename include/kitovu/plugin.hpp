@@ -76,6 +76,7 @@ struct Retrieved {
     std::optional<std::uint64_t> size{}; // the file's size after the read
     std::optional<std::int64_t> mtime{}; // its modification time after the read, seconds
     std::uint32_t mtime_nsec = 0;        // and nanoseconds, with mtime
+    bool changed = false; // the plugin saw the file change during the read (a change time moved)
 };
 
 class SyncPlugin {
@@ -102,8 +103,13 @@ class SyncPlugin {
     virtual expected<void, UsageError> configure(std::string_view connection,
                                                  const Options& options) = 0;
 
-    // Opens the connection (logs in); nothing to do by default, for remotes without one.
-    virtual expected<void, UsageError> connect() { return {}; }
+    // Opens the connection (logs in); nothing to do by default, for remotes without one. After
+    // stop() it is ErrorKind::cancelled, as every call is.
+    virtual expected<void, UsageError> connect() {
+        if (stopping())
+            return unexpected{UsageError{.kind = ErrorKind::cancelled, .message = "stopped"}};
+        return {};
+    }
 
     // Must be safe to call when not connected; the destructor calls nothing on its own.
     virtual void disconnect() noexcept {}

@@ -10,15 +10,24 @@
 #pragma once
 
 #include "kitovu/plugin.hpp"
+#include "kitovu/testing/checker.hpp"
+#include "kitovu/testing/child_process.hpp"
 #include "kitovu/testing/fixture.hpp"
 #include "kitovu/testing/probes.hpp"
+#include "kitovu/testing/remote_tree.hpp"
+#include "kitovu/testing/stop_checks.hpp"
+
+#include <stdlib.h> // setenv
+#include <time.h>   // tzset
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,24 +41,34 @@ namespace kitovu::testing {
 namespace detail {
 
 // The suite's state: what it expects of the remote and what it found.
-class Suite {
+class Suite : Checker {
   public:
-    Suite(const PluginFactory& create, const Fixture& fixture)
-        : create_(create), fixture_(fixture) {}
+    Suite(const PluginFactory& create, const Fixture& fixture, Progress progress)
+        : Checker(create, fixture), progress_(std::move(progress)), tree_(fixture, report_) {}
 
     Report run() {
+        progress_("configure");
         if (!check_configure())
             return std::move(report_);
         auto plugin = open();
         if (!plugin)
             return std::move(report_);
         if (fixture_.writer)
-            build_tree();
+            tree_.build();
+        progress_("list");
         const Listing listing = check_listing(*plugin);
         if (listing.result) {
+            progress_("list in another time zone");
+            check_time_zone(*plugin);
+            progress_("retrieve");
             check_retrieve(*plugin, listing);
-            check_two_instances(listing, *plugin);
-            check_stop(listing);
+            progress_("two instances");
+            check_two_instances(*this, tree_, listing, *plugin);
+            progress_("stop");
+            check_stop(*this, tree_, listing);
+            progress_("a server that holds still");
+            check_hold_still(*this, tree_, listing);
+            progress_("changes");
             if (fixture_.writer)
                 check_changes(*plugin, listing);
             else
@@ -57,18 +76,12 @@ class Suite {
                                               "the listing (the suite cannot write this remote)");
             check_rename(*plugin);
         }
+        progress_("a missing folder");
         check_missing(*plugin);
+        progress_("disconnect");
         plugin->disconnect();
         plugin->disconnect();
         return std::move(report_);
-    }
-
-  private:
-    bool check(bool ok, const std::string& what, const std::string& why) {
-        ++report_.checks;
-        if (!ok)
-            report_.failures.push_back(what + ": " + why);
-        return ok;
     }
 
     bool check_configure() {
@@ -76,9 +89,13 @@ class Suite {
         if (!check(plugin != nullptr, "factory", "made no instance (is the plugin registered?)"))
             return false;
         plugin->disconnect(); // safe when not connected
+        if (fixture_.refused_options.empty())
+            report_.not_checked.push_back("configure: that it refuses bad options (no "
+                                          "refused_options)");
         for (std::size_t i = 0; i < fixture_.refused_options.size(); ++i) {
             auto fresh = create_();
-            auto configured = fresh->configure(fixture_.connection, fixture_.refused_options[i]);
+            auto configured =
+                seen(fresh->configure(fixture_.connection, fixture_.refused_options[i]));
             check(!configured && configured.error().kind == ErrorKind::config, "configure",
                   "refused_options[" + std::to_string(i) + "] gave " + error_text(configured) +
                       ", not a config error");
@@ -88,84 +105,9 @@ class Suite {
                      "the fixture's options were refused: " + error_text(configured));
     }
 
-    std::unique_ptr<SyncPlugin> open(bool must_connect = true) {
-        auto plugin = create_();
-        if (auto configured = plugin->configure(fixture_.connection, fixture_.options); !configured)
-            return nullptr;
-        if (!must_connect)
-            return plugin;
-        auto connected = plugin->connect();
-        if (!check(static_cast<bool>(connected), "connect", error_text(connected)))
-            return nullptr;
-        return plugin;
-    }
-
-    // Files of several sizes (one larger than any plausible block), an empty file and folder,
-    // a name beyond ASCII, a folder `keep` refuses and, where the writer can, a folder that
-    // cannot be listed and a file that cannot be read.
-    void build_tree() {
-        const RemoteWriter& w = *fixture_.writer;
-        std::string big(2 * 1024 * 1024 + 17, '\0');
-        for (std::size_t i = 0; i < big.size(); ++i)
-            big[i] = static_cast<char>((i * 7919 + i / 4096) % 251);
-        const auto file = [&](std::string path, std::string bytes, std::int64_t mtime) {
-            w.make_file(path, bytes, mtime);
-            expected_.push_back(TreeEntry{path, false, bytes.size(), mtime, bytes, {}});
-        };
-        const auto folder = [&](std::string path) {
-            w.make_folder(path);
-            expected_.push_back(TreeEntry{std::move(path), true});
-        };
-        folder("sub");
-        folder("sub/deeper");
-        folder("empty folder");
-        file("a.txt", "alpha\n", 1'600'000'000);
-        file("empty.txt", "", 1'600'000'001);
-        file("sub/b.txt", "bravo", 1'600'000'002);
-        file("sub/deeper/big.bin", std::move(big), 1'600'000'003);
-        file("Übung – ß.txt", "unicode", 1'600'000'004);
-        w.make_file("pruned/x.txt", "x", 1'600'000'005); // keep refuses "pruned"
-        refuse_ = "pruned";
-        if (w.make_unreadable_folder) {
-            w.make_file("locked/hidden.txt", "hidden", 1'600'000'006);
-            w.make_unreadable_folder("locked");
-            unlisted_.push_back("locked");
-        } else {
-            report_.not_checked.push_back("a folder that cannot be listed (no "
-                                          "make_unreadable_folder)");
-        }
-        if (w.make_unreadable_file) {
-            w.make_file("secret.txt", "secret", 1'600'000'007);
-            w.make_unreadable_file("secret.txt");
-            unreadable_ = "secret.txt";
-        } else {
-            report_.not_checked.push_back("a file that cannot be read (no make_unreadable_file)");
-        }
-    }
-
-    const std::vector<TreeEntry>& tree() const {
-        return fixture_.writer ? expected_ : fixture_.tree;
-    }
-    const std::vector<std::string>& unlisted() const {
-        return fixture_.writer ? unlisted_ : fixture_.unlisted;
-    }
-    // For a fixed tree: keep refuses the top-level folder of its first entry in a folder.
-    std::string refused_folder() const {
-        if (fixture_.writer)
-            return refuse_;
-        for (const TreeEntry& e : fixture_.tree)
-            if (const auto slash = e.path.find('/'); slash != std::string::npos)
-                return e.path.substr(0, slash);
-        return {};
-    }
-    static bool under(std::string_view path, std::string_view folder) {
-        return !folder.empty() && path.size() > folder.size() && path.starts_with(folder) &&
-               path[folder.size()] == '/';
-    }
-
     Listing check_listing(SyncPlugin& plugin) {
-        const std::string refuse = refused_folder();
-        Listing listing = list(plugin, fixture_.remote_dir, refuse);
+        const std::string refuse = tree_.refused_folder();
+        Listing listing = seen(list(plugin, fixture_.remote_dir, refuse));
         if (!check(static_cast<bool>(listing.result), "list",
                    "listing " + fixture_.remote_dir + " gave " + error_text(listing.result)))
             return listing;
@@ -184,7 +126,7 @@ class Suite {
                        path.find('/' + std::string{part}) == std::string::npos;
             sane = sane && path != "." && path != ".." && !path.ends_with("/.") &&
                    !path.ends_with("/..");
-            check(sane || described(path) != nullptr, "list: paths",
+            check(sane || tree_.described(path) != nullptr, "list: paths",
                   "'" + path + "' is not a relative '/'-separated path");
             check(!entry.is_folder || entry.size == 0, "list: sizes",
                   "folder '" + path + "' has size " + std::to_string(entry.size));
@@ -193,8 +135,8 @@ class Suite {
         }
 
         // What the remote holds: each expected entry once, as described.
-        for (const TreeEntry& want : tree()) {
-            if (under(want.path, refuse) || want.path == refuse)
+        for (const TreeEntry& want : tree_.entries()) {
+            if (RemoteTree::under(want.path, refuse) || want.path == refuse)
                 continue;
             const auto it = all.find(want.path);
             if (!check(it != all.end(), "list: entries", "'" + want.path + "' was not listed"))
@@ -212,12 +154,15 @@ class Suite {
                       ", it has " + std::to_string(want.mtime));
         }
         for (const auto& [path, entry] : all) {
-            const bool known =
-                std::ranges::any_of(tree(), [&](const TreeEntry& e) { return e.path == path; });
-            const bool hidden = std::ranges::any_of(
-                unlisted(), [&](const std::string& folder) { return under(path, folder); });
-            check(known || path == unreadable_ || under(path, refuse) || path == refuse ||
-                      std::ranges::find(unlisted(), path) != unlisted().end(),
+            const bool known = std::ranges::any_of(
+                tree_.entries(), [&](const TreeEntry& e) { return e.path == path; });
+            const bool hidden =
+                std::ranges::any_of(tree_.unlisted(), [&](const std::string& folder) {
+                    return RemoteTree::under(path, folder);
+                });
+            check(known || path == tree_.unreadable() || RemoteTree::under(path, refuse) ||
+                      path == refuse ||
+                      std::ranges::find(tree_.unlisted(), path) != tree_.unlisted().end(),
                   "list: entries", "'" + path + "' was listed but is not on the remote");
             check(!hidden, "list: unlistable folder",
                   "'" + path + "' was listed from a folder that cannot be listed");
@@ -247,26 +192,26 @@ class Suite {
         for (const auto& [path, is_folder] : listing.refused_by_keep) {
             check(!all.contains(path), "list: keep", "'" + path + "' was refused but listed");
             for (const std::string& asked : listing.asked)
-                check(!under(asked, path), "list: keep",
+                check(!RemoteTree::under(asked, path), "list: keep",
                       "keep was asked about '" + asked + "' inside refused folder '" + path + "'");
             for (const auto& [listed, entry] : all)
-                check(!under(listed, path), "list: keep",
+                check(!RemoteTree::under(listed, path), "list: keep",
                       "'" + listed + "' was listed inside refused folder '" + path + "'");
         }
 
         // A folder that cannot be listed: a warning, not an error; a file that cannot be read:
         // skipped with a warning, or listed and refused by retrieve().
-        for (const std::string& folder : unlisted())
+        for (const std::string& folder : tree_.unlisted())
             check(listing.warned(WarningKind::unlisted, folder) ||
                       listing.warned(WarningKind::unavailable, folder),
                   "list: unlistable folder",
                   "no unlisted warning with path '" + folder + "' (relative to remote_dir)");
-        if (!unreadable_.empty() && !all.contains(unreadable_))
-            check(listing.warned(WarningKind::skipped, unreadable_), "list: unreadable file",
-                  "'" + unreadable_ + "' was neither listed nor warned about");
+        if (!tree_.unreadable().empty() && !all.contains(tree_.unreadable()))
+            check(listing.warned(WarningKind::skipped, tree_.unreadable()), "list: unreadable file",
+                  "'" + tree_.unreadable() + "' was neither listed nor warned about");
 
         // Repeatable: the same entries, digests and ids the second time.
-        const Listing again = list(plugin, fixture_.remote_dir, refuse);
+        const Listing again = seen(list(plugin, fixture_.remote_dir, refuse));
         check(again.result && again.count() == listing.count(), "list: repeatable",
               "a second listing differs: " + error_text(again.result) + ", " +
                   std::to_string(again.count()) + " entries, first " +
@@ -279,33 +224,13 @@ class Suite {
         return listing;
     }
 
-    const TreeEntry* described(const std::string& path) const {
-        for (const TreeEntry& e : tree())
-            if (e.path == path)
-                return &e;
-        return nullptr;
-    }
-
-    // The largest listed file that can be retrieved: for the block-wise checks.
-    const RemoteEntry* largest(const Listing& listing) const {
-        const RemoteEntry* best = nullptr;
-        for (const auto& batch : listing.batches)
-            for (const RemoteEntry& entry : batch) {
-                const TreeEntry* d = described(entry.path);
-                if (!entry.is_folder && d != nullptr && !d->refused &&
-                    (best == nullptr || entry.size > best->size))
-                    best = &entry;
-            }
-        return best;
-    }
-
     void check_retrieve(SyncPlugin& plugin, const Listing& listing) {
         for (const auto& [path, entry] : listing.by_path()) {
             if (entry.is_folder)
                 continue;
-            const Fetched got = fetch(plugin, entry);
-            const TreeEntry* want = described(path);
-            if (path == unreadable_ || (want != nullptr && want->refused)) {
+            const Fetched got = seen(fetch(plugin, entry));
+            const TreeEntry* want = tree_.described(path);
+            if (path == tree_.unreadable() || (want != nullptr && want->refused)) {
                 const ErrorKind kind =
                     want != nullptr && want->refused ? *want->refused : ErrorKind::permission;
                 check(!got.result && got.result.error().kind == kind, "retrieve: refused",
@@ -341,11 +266,11 @@ class Suite {
         }
 
         // The writer's error ends the retrieval and comes back as it is.
-        const RemoteEntry* big = largest(listing);
+        const RemoteEntry* big = tree_.largest(listing);
         if (big == nullptr)
             return report_.not_checked.push_back("retrieve: no file to retrieve");
         const UsageError full{ErrorKind::io, "disk full (conformance suite)", {}, "/x", {}};
-        const Fetched got = fetch(plugin, *big, [&](std::size_t) { return fail(full); });
+        const Fetched got = seen(fetch(plugin, *big, [&](std::size_t) { return fail(full); }));
         check(!got.result && got.result.error() == full && got.chunks == 1,
               "retrieve: writer's error",
               "'" + big->path + "': the writer failed the first chunk; retrieve() gave " +
@@ -355,102 +280,13 @@ class Suite {
                   "unchanged, after 1)");
     }
 
-    // Two instances at once list and retrieve the same; stopping one leaves the other going.
-    void check_two_instances(const Listing& reference, const SyncPlugin& reference_plugin) {
-        const auto expected = facts(reference, reference_plugin);
-        auto first = open();
-        auto second = open();
-        if (!first || !second)
-            return;
-        const std::string refuse = refused_folder();
-        const RemoteEntry* big = largest(reference);
-        const TreeEntry* want = big != nullptr ? described(big->path) : nullptr;
-        const auto complete = [&](const Fetched& got) {
-            if (!got.result)
-                return false;
-            if (want != nullptr && want->bytes)
-                return got.bytes == *want->bytes;
-            return big->size == 0 || got.bytes.size() == big->size;
-        };
-        Listing listed_first;
-        Fetched fetched_first;
-        {
-            std::jthread other{[&] {
-                listed_first = list(*first, fixture_.remote_dir, refuse);
-                if (big != nullptr)
-                    fetched_first = fetch(*first, *big);
-            }};
-            const Listing listed_second = list(*second, fixture_.remote_dir, refuse);
-            check(listed_second.result && facts(listed_second, *second) == expected,
-                  "two instances", "a listing differs while another instance lists");
-            if (big != nullptr)
-                check(complete(fetch(*second, *big)), "two instances",
-                      "'" + big->path + "' differs while another instance reads it");
-        }
-        check(listed_first.result && facts(listed_first, *first) == expected, "two instances",
-              "a listing differs while another instance lists");
-        check(big == nullptr || complete(fetched_first), "two instances",
-              "'" + (big ? big->path : std::string{}) +
-                  "' differs while another instance reads it");
-        first->stop();
-        const Listing after = list(*second, fixture_.remote_dir, refuse);
-        check(after.result && facts(after, *second) == expected, "two instances",
-              "stopping one instance stopped the other: " + error_text(after.result));
-    }
-
-    // stop(): before connect, during a listing, during a retrieval.
-    void check_stop(const Listing& reference) {
-        const RemoteEntry* big = largest(reference);
-        if (auto plugin = open(false)) {
-            plugin->stop();
-            const auto connected = plugin->connect();
-            check(connected || connected.error().kind == ErrorKind::cancelled, "stop",
-                  "connect() after stop() gave " + error_text(connected));
-            const Listing listed = list(*plugin, fixture_.remote_dir);
-            check(!listed.result && listed.result.error().kind == ErrorKind::cancelled &&
-                      listed.batches.empty(),
-                  "stop",
-                  "list() after stop() gave " + error_text(listed.result) + " and " +
-                      std::to_string(listed.batches.size()) + " batches");
-            if (big != nullptr) {
-                const Fetched got = fetch(*plugin, *big);
-                check(!got.result && got.result.error().kind == ErrorKind::cancelled, "stop",
-                      "retrieve() after stop() gave " +
-                          (got.result ? std::string{"success"} : got.result.error().to_string()));
-            }
-        }
-        if (reference.batches.size() > 1)
-            if (auto plugin = open()) {
-                const Listing listed =
-                    list(*plugin, fixture_.remote_dir, refused_folder(), [&] { plugin->stop(); });
-                check(!listed.result && listed.result.error().kind == ErrorKind::cancelled &&
-                          listed.batches.size() == 1,
-                      "stop",
-                      "stopped in the first of " + std::to_string(reference.batches.size()) +
-                          " batches, list() gave " + error_text(listed.result) + " after " +
-                          std::to_string(listed.batches.size()) + " batches");
-            }
-        if (big != nullptr)
-            if (auto plugin = open()) {
-                const Fetched got = fetch(*plugin, *big, [&](std::size_t) {
-                    plugin->stop();
-                    return expected<void, UsageError>{};
-                });
-                const bool whole = got.chunks == 1 && got.bytes.size() == big->size;
-                check(whole || (!got.result && got.result.error().kind == ErrorKind::cancelled),
-                      "stop",
-                      "stopped in the first chunk of '" + big->path + "', retrieve() gave " +
-                          (got.result ? std::string{"success"} : got.result.error().to_string()) +
-                          " after " + std::to_string(got.chunks) + " chunks");
-            }
-    }
-
     // A changed file gets a new digest; a file gone since the listing is not_found.
     void check_changes(SyncPlugin& plugin, const Listing& listing) {
         const auto before = listing.by_path();
         const RemoteWriter& w = *fixture_.writer;
         w.make_file("sub/b.txt", "bravo, again", 1'600'000'100);
-        const auto after = list(plugin, fixture_.remote_dir, refuse_).by_path();
+        const auto after =
+            seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
         if (before.contains("sub/b.txt") && after.contains("sub/b.txt"))
             check(plugin.remote_digest(before.at("sub/b.txt")) !=
                       plugin.remote_digest(after.at("sub/b.txt")),
@@ -460,7 +296,7 @@ class Suite {
         if (!before.contains("a.txt"))
             return;
         w.remove("a.txt");
-        const Fetched got = fetch(plugin, before.at("a.txt"));
+        const Fetched got = seen(fetch(plugin, before.at("a.txt")));
         check(!got.result && got.result.error().kind == ErrorKind::not_found, "retrieve: not found",
               "a file removed since the listing gave " +
                   (got.result ? std::string{"success"} : got.result.error().to_string()));
@@ -477,9 +313,9 @@ class Suite {
         const std::string from = "renamed/Blatt1.pdf";
         const std::string to = "renamed/Blatt 1.pdf";
         fixture_.writer->make_file(from, "renamed by the suite", 1'600'000'200);
-        const auto before = list(plugin, fixture_.remote_dir, refuse_).by_path();
+        const auto before = seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
         fixture_.writer->rename(from, to);
-        const auto after = list(plugin, fixture_.remote_dir, refuse_).by_path();
+        const auto after = seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
         if (!check(before.contains(from) && after.contains(to) && !after.contains(from), "rename",
                    "the file was not listed under its name before and after"))
             return;
@@ -497,18 +333,39 @@ class Suite {
                   "' became '" + is.id + "' and '" + is.fingerprint + "'");
     }
 
+    // mtimes are UTC: a date read as local time passes where the machine runs in UTC only.
+    void check_time_zone(SyncPlugin& plugin) {
+        const char* before = std::getenv("TZ");
+        const std::string saved = before != nullptr ? before : "";
+        const std::string zone =
+            saved == "Pacific/Kiritimati" ? "America/Adak" : "Pacific/Kiritimati";
+        ::setenv("TZ", zone.c_str(), 1);
+        ::tzset();
+        const auto all = seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
+        before != nullptr ? ::setenv("TZ", saved.c_str(), 1) : ::unsetenv("TZ");
+        ::tzset();
+        for (const TreeEntry& want : tree_.entries())
+            if (const auto it = all.find(want.path); !want.is_folder && it != all.end())
+                check(it->second.mtime == want.mtime, "list: mtimes",
+                      "with TZ=" + zone + ", '" + want.path + "' is listed with mtime " +
+                          std::to_string(it->second.mtime) + ", it has " +
+                          std::to_string(want.mtime));
+    }
+
+    // A server that stops answering: `timeout` ends the wait with an error (not a hang, not
+
     void check_missing(SyncPlugin& plugin) {
         const std::string missing = fixture_.missing_dir.empty()
                                         ? join(fixture_.remote_dir, "no such folder (conformance)")
                                         : fixture_.missing_dir;
-        const Listing listed = list(plugin, missing);
+        const Listing listed = seen(list(plugin, missing));
         check(!listed.result && listed.result.error().kind == ErrorKind::not_found &&
                   listed.batches.empty(),
               "list: missing folder",
               "listing '" + missing + "' gave " + error_text(listed.result) + " and " +
                   std::to_string(listed.batches.size()) + " batches");
-        for (const std::string& folder : unlisted_) {
-            const Listing locked = list(plugin, join(fixture_.remote_dir, folder));
+        for (const std::string& folder : tree_.made_unlisted()) {
+            const Listing locked = seen(list(plugin, join(fixture_.remote_dir, folder)));
             check(!locked.result && locked.result.error().kind == ErrorKind::permission,
                   "list: unlistable folder",
                   "listing '" + folder + "' itself gave " + error_text(locked.result) +
@@ -516,21 +373,23 @@ class Suite {
         }
     }
 
-    const PluginFactory& create_;
-    const Fixture& fixture_;
-    Report report_;
-    std::vector<TreeEntry> expected_;   // what build_tree made
-    std::vector<std::string> unlisted_; // folders build_tree made unlistable
-    std::string refuse_;                // the folder keep refuses
-    std::string unreadable_;            // the file build_tree made unreadable
+    Progress progress_;
+    RemoteTree tree_;
 };
 
 } // namespace detail
 
 // Checks every promise of the plugin interface on instances from `create` against the remote
 // `fixture` describes. Never throws for a plugin's failure: each is a line of the report.
+// With Fixture::in_child_process (the default) the plugin runs in a child process, so a crash is
+// a failed check.
 inline Report check_plugin(const PluginFactory& create, const Fixture& fixture) {
-    return detail::Suite{create, fixture}.run();
+    const auto suite = [&](const detail::Progress& progress) {
+        return detail::Suite{create, fixture, progress}.run();
+    };
+    if (fixture.in_child_process)
+        return detail::run_in_child(suite);
+    return suite([](std::string_view) {});
 }
 
 } // namespace kitovu::testing

@@ -187,6 +187,20 @@ inline bool Engine::move(std::size_t index, SyncPlugin& plugin, const Source& so
     return true;
 }
 
+// A run killed while it moved a renamed folder's files left the old folders behind; those it
+// moved files out of (its journal says which) go once empty, as they would have at its end.
+inline void Engine::remove_left_by_killed_moves(const Source& source) {
+    const std::string prefix = source.local_dir.string() + '/';
+    std::vector<std::filesystem::path> folders;
+    {
+        std::scoped_lock lock{mutex_};
+        for (const std::string& file : cache_.moved_away())
+            if (file.starts_with(prefix))
+                folders.push_back(std::filesystem::path{file}.parent_path());
+    }
+    remove_emptied_folders(source, std::move(folders));
+}
+
 inline void Engine::remove_emptied_folders(const Source& source,
                                            std::vector<std::filesystem::path> folders) {
     if (options_.dry_run)

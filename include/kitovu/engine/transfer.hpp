@@ -79,6 +79,7 @@ inline void Engine::work_queue() {
         }
         if (failures[job->connection]) {
             auto e = *failures[job->connection];
+            stopped_by_user(e, connection);
             e.path = job->remote_path;
             if (e.connection.empty())
                 e.connection = connection.name;
@@ -121,13 +122,21 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
         return finish(
             file_error(ErrorKind::io, "cannot create a temporary file: " + errno_message()));
     Descriptor file{temporary.fd}; // open (and locked) until the file is placed
-    const auto discard = [&] { ::unlinkat(folder.fd, temporary.name.c_str(), 0); };
+    const auto discard = [&] { temporary.discard(folder.fd); };
     ContentHash hash;
     std::uint64_t bytes = 0;
     auto retrieved = plugin.retrieve(
         job.entry, [&](std::span<const std::byte> chunk) -> expected<void, UsageError> {
             if (options_.stop.stop_requested())
                 return fail(ErrorKind::cancelled, "stopped");
+            // More than listed: the file grew, or it is a device that never ends. Refused before
+            // a byte of it is written, so that no plugin can fill the disk.
+            if (job.entry.size != 0 && bytes + chunk.size() > job.entry.size)
+                return fail(ErrorKind::protocol,
+                            fmt::format("more bytes than the listing said ({}); it may be "
+                                        "changing on the remote, the next run tries again",
+                                        job.entry.size),
+                            job.local_path.string());
             for (std::size_t done = 0; done < chunk.size();) {
                 const auto n = ::write(file.fd, chunk.data() + done, chunk.size() - done);
                 if (n < 0 && errno == EINTR)
@@ -145,7 +154,7 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
     if (!retrieved) {
         discard();
         UsageError e = retrieved.error();
-        if (e.kind == ErrorKind::cancelled)
+        if (stopped_by_user(e, connection))
             return observe([&](SyncObserver& o) { o.finished(event, &e); });
         if (e.kind == ErrorKind::not_found) {
             observe([&](SyncObserver& o) { o.finished(event, &e); });
@@ -164,6 +173,10 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
         const UsageError e{
             ErrorKind::protocol, "changed while downloading", connection.name, job.remote_path, {}};
         observe([&](SyncObserver& o) { o.finished(event, &e); });
+        {
+            std::scoped_lock lock{mutex_};
+            ++report_.failed; // not in step: the run is not exit 0
+        }
         return warn(Warning{WarningKind::changing,
                             "it changed while downloading; not placed, the next run fetches "
                             "it again",
@@ -205,12 +218,18 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
             discard();
             return finish(journaled.error());
         }
-    auto placed = place(folder.fd, temporary.name, job);
+    auto placed = place(folder.fd, temporary, hash.hex(), job);
     if (!placed) {
         discard();
         return finish(placed.error());
     }
-    if (job.state == FileState::conflict) {
+    if (*placed) {
+        // The local file holds these very bytes already: in step, no copy beside it.
+        discard();
+        entry.local = **placed;
+        entry.racy = racily_clean(entry.local);
+        job.state = job.previous ? FileState::unchanged : FileState::adopted;
+    } else if (job.state == FileState::conflict) {
         warn(conflict_warning(connection.name, job.local_path, job.target));
         // The record keeps describing the local file as kitovu left it, so the edit stays
         // an edit; the remote side is now in step.
@@ -230,27 +249,46 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
     finish(std::nullopt);
 }
 
-inline expected<void, UsageError> Engine::place(int folder, const std::string& temporary,
-                                                Job& job) {
+inline expected<std::optional<LocalIdentity>, UsageError>
+Engine::place(int folder, const Temporary& temporary, const std::string& hash, Job& job) {
     const auto io_error = [&](std::string message) {
         return fail(ErrorKind::io, std::move(message), job.local_path.string());
     };
     const std::string name = job.local_path.filename().string();
     if (job.state == FileState::remote_changed) {
-        struct ::stat now {};
-        if (::fstatat(folder, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISREG(now.st_mode) && LocalIdentity::of(now) == job.seen) {
-            if (::renameat(folder, temporary.c_str(), folder, name.c_str()) != 0)
+        // The last look before the local file is replaced: it must still be the file kitovu
+        // decided on, and its bytes those kitovu placed, whatever its times say (FAT keeps no
+        // change time, and `touch -d` puts a modification time back).
+        const auto seen = look_at(folder, name);
+        const bool untouched = seen && LocalIdentity::of(seen->info) == job.seen &&
+                               (!job.previous || job.previous->content_hash.empty() ||
+                                seen->hash == job.previous->content_hash);
+        if (untouched) {
+            observe([&](SyncObserver& o) {
+                o.replacing(FileEvent{settings_.connections[job.connection].name, job.remote_path,
+                                      job.local_path, job.entry.size});
+            });
+            switch (replace_checked(folder, temporary.name, temporary.fd, name, *seen)) {
+            case Replaced::done: return std::nullopt;
+            case Replaced::failed:
                 return io_error("cannot move the download into place: " + errno_message());
-            return {};
+            case Replaced::edited: break;
+            }
         }
-        job.state = FileState::conflict; // edited while downloading: the edit wins
+        job.state = FileState::conflict; // edited since kitovu looked: the edit wins
     }
     for (int attempt = 1; attempt <= 100; ++attempt) {
-        if (job.state == FileState::conflict)
+        if (job.state == FileState::conflict) {
+            if (attempt == 1)
+                if (auto local = look_at(folder, name); local && local->hash == hash)
+                    return LocalIdentity::of(local->info);
             job.target = conflict_path(job.local_path, run_start_, attempt);
-        if (place_new(folder, temporary, job.target.filename().string()))
-            return {};
+        }
+        if (place_new(folder, temporary.name, job.target.filename().string()))
+            return std::nullopt;
+        if (errno == EILSEQ || errno == EINVAL || errno == EPERM || errno == ENAMETOOLONG)
+            return io_error("the file system of the target folder refuses this name (" +
+                            errno_message() + ")");
         if (errno != EEXIST)
             return io_error("cannot move the download into place: " + errno_message());
         if (job.state == FileState::new_file) {

@@ -8,6 +8,7 @@
 #include "kitovu/plugin.hpp"
 #include "kitovu/registry.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,6 +44,16 @@ struct TreeEntry {
     std::optional<ErrorKind> refused{}; // retrieve() fails with this kind (a refused download)
 };
 
+// A remote the fixture can make stop answering (testing/hold_still.hpp has a proxy for it), so
+// that the suite can check that `timeout` ends a wait and stop() ends one at once.
+struct HoldStillHook {
+    std::function<void()> freeze; // from now on nothing passes either way
+    std::function<void()> thaw;   // as before
+    // Returns true once a request waits, frozen; false when none came within the time given.
+    std::function<bool(std::chrono::milliseconds)> wait_until_held;
+    std::chrono::seconds timeout{}; // the plugin's time-out in Fixture::options
+};
+
 struct Fixture {
     std::string connection = "conformance";
     Options options{};                      // validated: defaults filled in, secret set
@@ -52,6 +63,10 @@ struct Fixture {
     std::vector<TreeEntry> tree{};       // without a writer: what remote_dir holds
     std::vector<std::string> unlisted{}; // without a writer: subfolders that cannot be listed
     std::string missing_dir{};           // a remote_dir that does not exist; default: made up
+    std::optional<HoldStillHook> hold_still{};
+    // The plugin runs in a child process, so that a crash is a failed check, not the end of the
+    // test program (false: in this process, e.g. under a debugger).
+    bool in_child_process = true;
 };
 
 // A new, unconfigured instance per call.

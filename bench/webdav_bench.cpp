@@ -1,0 +1,81 @@
+// Lists a WebDAV folder with the webdav plugin (several folders at once, as a sync does) and,
+// for comparison, folder by folder over one connection, and prints both times. bench/webdav.sh
+// runs it against Apache behind bench/delay_proxy (a VPN's round trip).
+//   webdav_bench URL USER PASSWORD REMOTE_DIR
+#include <kitovu/plugins/webdav.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+using namespace kitovu;
+namespace dav = kitovu::detail::webdav;
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+// Folder by folder, one PROPFIND at a time on one connection: what a simple client does.
+std::size_t list_one_by_one(const SyncPlugin& owner, const std::string& root,
+                            const std::string& user, const std::string& password) {
+    dav::Transfers http{user, password, std::chrono::seconds{30}};
+    std::vector<std::string> folders{root};
+    std::size_t entries = 0;
+    while (!folders.empty()) {
+        dav::Request request{.method = "PROPFIND", .url = folders.back(), .depth = 1};
+        folders.pop_back();
+        http.start(request);
+        if (http.next_done(owner) == nullptr || request.status != 207)
+            return entries;
+        for (const dav::DavEntry& e :
+             dav::read_multistatus(request.text).value_or(std::vector<dav::DavEntry>{})) {
+            const auto name = dav::below(request.url, e.href);
+            if (!name || name->empty())
+                continue;
+            ++entries;
+            if (e.is_folder)
+                folders.push_back(request.url + dav::encode_path(*name) + '/');
+        }
+    }
+    return entries;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 5) {
+        std::fprintf(stderr, "usage: webdav_bench URL USER PASSWORD REMOTE_DIR\n");
+        return 2;
+    }
+    Options options;
+    options.set("url", std::string{argv[1]});
+    options.set("username", std::string{argv[2]});
+    options.set("timeout", std::int64_t{30});
+    options.set_secret(argv[3]);
+    WebdavPlugin plugin;
+    if (auto configured = plugin.configure("bench", options); !configured)
+        return std::fprintf(stderr, "%s\n", configured.error().to_string().c_str()), 1;
+    if (auto connected = plugin.connect(); !connected)
+        return std::fprintf(stderr, "%s\n", connected.error().to_string().c_str()), 1;
+
+    auto start = std::chrono::steady_clock::now();
+    auto listed = plugin.list_all(
+        argv[4], [](std::string_view, bool) { return true; }, no_warnings);
+    const double parallel = ms_since(start);
+    if (!listed)
+        return std::fprintf(stderr, "%s\n", listed.error().to_string().c_str()), 1;
+
+    start = std::chrono::steady_clock::now();
+    const std::size_t one_by_one =
+        list_one_by_one(plugin, dav::folder_url(argv[1], argv[4]), argv[2], argv[3]);
+    const double serial = ms_since(start);
+    std::printf("webdav plugin (%zu at once): %zu entries in %.0f ms\n",
+                WebdavPlugin::parallel_listings, listed->size(), parallel);
+    std::printf("folder by folder, one connection: %zu entries in %.0f ms\n", one_by_one, serial);
+    std::printf("speed-up: %.1fx\n", serial / parallel);
+    return listed->size() == one_by_one ? 0 : 1;
+}
