@@ -14,6 +14,7 @@
 #include "tray.hpp"
 
 #include <kitovu/cache_lock.hpp>
+#include <kitovu/folder_lock.hpp>
 
 #include <QCheckBox>
 #include <QMenu>
@@ -140,13 +141,22 @@ TEST_CASE("background: autostart on, kitovu in the tray syncs on its interval an
     window.set_interval({});
 }
 
-TEST_CASE("background: the timer skips its turn while another run holds the lock, and while "
-          "paused") {
+TEST_CASE("background: the timer skips its turn while another run holds the lock (of the cache or "
+          "of a folder), and while paused") {
     WaitingPlace place;
     MainWindow window{place.config(), place.cache()};
     window.set_keyring(nullptr);
     {
         auto held = CacheLock::acquire(place.cache()); // `kitovu sync` from the systemd timer
+        REQUIRE(held);
+        CHECK_FALSE(window.background_sync());
+        CHECK_FALSE(window.run().running());
+        CHECK(window.subjects_model().state(0).failed == 0);
+    }
+    {
+        // A run of another config or cache placing files into this config's folder.
+        const std::filesystem::path folders[] = {place.home() / "EPJ"};
+        auto held = FolderLocks::acquire(folders);
         REQUIRE(held);
         CHECK_FALSE(window.background_sync());
         CHECK_FALSE(window.run().running());

@@ -9,6 +9,7 @@
 #endif
 
 #include <kitovu/cache_lock.hpp>
+#include <kitovu/folder_lock.hpp>
 
 #include <QAction>
 #include <QApplication>
@@ -162,9 +163,11 @@ void MainWindow::set_interval(std::chrono::milliseconds interval) {
 
 bool MainWindow::background_sync() {
     // As `kitovu sync --skip-if-running`: a run going on anywhere (this window, another, the
-    // kitovu command or its timer) has the cache's lock; this turn is skipped, not failed.
+    // kitovu command or its timer) has the cache's lock, or one with another config or cache
+    // the lock of a folder of this config; this turn is skipped, not failed.
     if (run_.running() || tray_.pause()->isChecked() || !config_valid_ ||
-        CacheLock::held_elsewhere(cache_file()))
+        CacheLock::held_elsewhere(cache_file()) ||
+        FolderLocks::held_elsewhere(target_folders(model_.settings())))
         return false;
     running_background_ = true;
     return sync({}, false);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,20 +143,21 @@ inline expected<std::string, UsageError> first_line_of(const std::string& comman
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
         return failed("could not be started");
-    const pid_t child = ::fork();
-    if (child < 0) {
+    // Started by exec (posix_spawn), never by fork() of a host whose threads may hold locks.
+    pid_t child = -1;
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+    std::string shell = "sh", dash_c = "-c", line_to_run = command;
+    char* argv[] = {shell.data(), dash_c.data(), line_to_run.data(), nullptr};
+    const int spawned = ::posix_spawn(&child, "/bin/sh", &actions, nullptr, argv, environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::close(pipe_fds[1]);
+    if (spawned != 0) {
         ::close(pipe_fds[0]);
-        ::close(pipe_fds[1]);
         return failed("could not be started");
     }
-    if (child == 0) {
-        const int null = ::open("/dev/null", O_RDONLY);
-        ::dup2(null, STDIN_FILENO);
-        ::dup2(pipe_fds[1], STDOUT_FILENO);
-        ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    ::close(pipe_fds[1]);
     std::string output;
     char buffer[512];
     bool stopped = false;

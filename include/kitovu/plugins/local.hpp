@@ -86,7 +86,7 @@ class LocalPlugin final : public SyncPlugin {
                 relative_folder.empty() ? base.string() : (base / relative_folder).string();
             DIR* dir = ::opendir(full_folder.c_str());
             if (dir == nullptr) {
-                const std::string why = "cannot list: " + std::generic_category().message(errno);
+                const std::string why = "cannot list: " + detail::errno_message();
                 if (relative_folder.empty())
                     return fail({.kind = ErrorKind::permission,
                                  .message = why,
@@ -159,8 +159,8 @@ class LocalPlugin final : public SyncPlugin {
             }
             if (const int error = errno; error != 0) // what was read before still counts
                 warn(Warning{WarningKind::unlisted,
-                             "cannot list all of it: " + std::generic_category().message(error),
-                             connection_, relative_folder});
+                             "cannot list all of it: " + detail::errno_message(error), connection_,
+                             relative_folder});
             ::closedir(dir);
             out(entries);
             entries.clear();
