@@ -22,6 +22,7 @@ struct MemoryFile {
     std::string content;
     std::int64_t mtime = 1'600'000'000;
     std::string fingerprint{}; // listed as the entry's fingerprint
+    std::string id{};          // listed as the entry's id
 };
 
 struct MemoryRemote {
@@ -345,6 +346,7 @@ class MemoryPlugin final : public SyncPlugin {
                                           .size = file.content.size(),
                                           .mtime = file.mtime,
                                           .locator = path,
+                                          .id = file.id,
                                           .fingerprint = file.fingerprint};
             if (remote_->vanishing.contains(path))
                 vanish.push_back(path);

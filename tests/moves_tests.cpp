@@ -1,5 +1,6 @@
 // Renames and moves on the remote are followed locally: one rename, no download, local edits
 // moved along, nothing stale left behind; anything uncertain falls back to downloading.
+#include "disk_fixture.hpp"
 #include "engine_setup.hpp"
 #ifdef KITOVU_BINARY
 #include "process.hpp"
@@ -215,6 +216,92 @@ TEST_CASE("a renamed file whose fingerprint stays is moved though its digest cha
     report = setup.run();
     CHECK(report.count(FileState::moved) == 0);
     CHECK(report.count(FileState::new_file) == 1);
+}
+
+TEST_CASE("renamed and changed, with an id: moved, then updated, or the edit kept beside it") {
+    Setup setup{"memory"};
+    setup.put("Blatt1.pdf", "sheet 1", old_time);
+    setup.put("Blatt2.pdf", "sheet 2", old_time);
+    setup.memory().files["EPJ/Blatt1.pdf"].id = "inode 1";
+    setup.memory().files["EPJ/Blatt2.pdf"].id = "inode 2";
+    setup.run();
+    write_file(setup.local("Blatt2.pdf"), "my answers on sheet 2");
+    for (const std::string n : {"1", "2"}) {
+        setup.remove("Blatt" + n + ".pdf");
+        setup.put("Blatt " + n + ".pdf", "sheet " + n + ", corrected", new_time);
+        setup.memory().files["EPJ/Blatt " + n + ".pdf"].id = "inode " + n;
+    }
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::moved) == 2);
+    CHECK(report.count(FileState::remote_changed) == 1);
+    CHECK(report.count(FileState::conflict) == 1);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    const auto here = files_in(setup.target());
+    CHECK(here.size() == 3); // nothing left at the old names
+    CHECK(here.at("Blatt 1.pdf") == "sheet 1, corrected");
+    CHECK(here.at("Blatt 2.pdf") == "my answers on sheet 2");
+    CHECK(std::ranges::any_of(here, [](const auto& file) {
+        return file.first.starts_with("Blatt 2.remote-conflict-") &&
+               file.second == "sheet 2, corrected";
+    }));
+    CHECK(std::ranges::any_of(setup.warnings.warnings(), [](const Warning& w) {
+        return w.kind == WarningKind::moved &&
+               w.message == "moved with the remote: Blatt2.pdf -> Blatt 2.pdf";
+    }));
+}
+
+TEST_CASE("on a FAT or exFAT stick too, renames, case-only renames and moves are followed") {
+    const test::Disk kind = GENERATE(test::Disk::ext4, test::Disk::fat32, test::Disk::exfat);
+    test::MountedDisk disk{kind};
+    if (!test::disk_ready(disk))
+        return;
+    INFO(to_string(kind));
+    Setup setup{"memory", "main", disk.root()};
+    setup.put("Skript.pdf", "script", old_time);
+    setup.put("Notizen.pdf", "notes template", old_time);
+    setup.put("Blatt1.pdf", "sheet 1", old_time);
+    setup.memory().files["EPJ/Blatt1.pdf"].id = "inode 1";
+    setup.put("Alt/loesung.pdf", "solution", old_time);
+    setup.put("Folien/v1.pdf", "slides", old_time);
+    REQUIRE(setup.run().exit_code() == 0);
+    // Longer than before: fusefat keeps the mtime of a file written in place.
+    write_file(setup.local("Notizen.pdf"), "my notes, longer than the template");
+    for (const auto& [from, to] :
+         std::map<std::string, std::string>{{"Skript.pdf", "skript.pdf"},
+                                            {"Notizen.pdf", "notizen.pdf"},
+                                            {"Blatt1.pdf", "Blatt 1.pdf"},
+                                            {"Alt/loesung.pdf", "Neu/loesung.pdf"}}) {
+        std::scoped_lock lock{setup.memory().mutex};
+        auto& files = setup.memory().files;
+        files["EPJ/" + to] = files.at("EPJ/" + from);
+        files.erase("EPJ/" + from);
+    }
+    rename_remote_folder(setup, "Folien", "folien", "memory");
+
+    auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::moved) == 5);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    // Names as the file system keeps them, in their case. A folder's case-only rename keeps the
+    // folder's old case where the file system folds case (its file is in step all the same).
+    const std::string slides = disk.folds_case() ? "Folien/v1.pdf" : "folien/v1.pdf";
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"skript.pdf", "script"},
+                                             {"notizen.pdf", "my notes, longer than the template"},
+                                             {"Blatt 1.pdf", "sheet 1"},
+                                             {"Neu/loesung.pdf", "solution"},
+                                             {slides, "slides"}});
+    CHECK(std::ranges::any_of(setup.warnings.warnings(), [](const Warning& w) {
+        return w.message == "moved with the remote: Notizen.pdf -> notizen.pdf";
+    }));
+    report = setup.run(); // a no-op
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(report.count(FileState::unchanged) == 4);
+    CHECK(report.count(FileState::local_changed) == 1);
+    CHECK(report.bytes_downloaded == 0);
 }
 
 TEST_CASE("a file moved into another folder is moved locally") {

@@ -252,10 +252,11 @@ class Engine {
 
     bool has_records(const std::string& connection, const Source& source);
 
-    // Whether the local file at `key` (`identity`) is the one another record of this run's
-    // cache placed: on a case-insensitive target a case-only rename finds the old copy at the
-    // new name. Looked up in an index of the records' inodes, made on first use.
-    bool placed_under_other_name(const std::string& key, const LocalIdentity& identity);
+    // Whether another record's path differs from `key` in case only: on a case-insensitive
+    // target a case-only rename finds the old copy at the new name (FUSE gives the two names
+    // different inode numbers). Looked up in an index of the records' paths in one case, made on
+    // first use.
+    bool placed_under_other_name(const std::string& key);
 
     // Files of the source that were new this run, now that the listing is complete: each that
     // is one of the synced files that disappeared (moves.hpp) is moved locally instead of
@@ -386,8 +387,8 @@ class Engine {
     std::unordered_map<std::string, std::string> redirected_folders_;
     bool follow_moves_ = false;    // the source has records: new files may be moved ones
     std::vector<Listed> arrivals_; // its new files, decided when its listing is complete
-    std::optional<std::map<std::pair<std::uint64_t, std::uint64_t>, std::string>>
-        placed_inodes_; // (device, inode) -> local path, of the cache's records
+    std::optional<std::unordered_map<std::string, std::string>>
+        folded_paths_; // the cache's records' local paths in one case -> the path
     std::unordered_set<std::string> known_folders_;
     std::string current_folder_;                  // of the entry planned last, made sure of
     std::optional<Descriptor> current_folder_fd_; // it, opened; -1 when it could not be (dry run)

@@ -2,6 +2,8 @@
 // reappeared at another path. A pure function, tested as a table.
 #pragma once
 
+#include "kitovu/names.hpp"
+
 #include <cstddef>
 #include <iterator>
 #include <map>
@@ -21,15 +23,6 @@ struct MoveCandidate {
     std::string fingerprint{}; // what survives a rename but not a change; "" if none
     std::string former_name{}; // arriving: its name under kitovu's previous naming rules
 };
-
-// A name with ASCII letters in lower case: a case-only rename is still found by name.
-inline std::string folded_name(std::string_view name) {
-    std::string folded{name};
-    for (char& c : folded)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return folded;
-}
 
 // The last component of a '/'-separated remote path.
 inline std::string move_name(std::string_view remote_path) {
@@ -63,7 +56,7 @@ match_moves(const std::vector<MoveCandidate>& vanished,
         if (!file.fingerprint.empty())
             by_fingerprint.emplace(file.fingerprint, i);
         by_name.emplace(name_key(file.name, file.digest), i);
-        by_folded_name.emplace(name_key(folded_name(file.name), file.digest), i);
+        by_folded_name.emplace(name_key(fold_case(file.name), file.digest), i);
     }
     // The one file `key` names in `index`, if exactly one (not counted: thousands of files can
     // share a key, such as a creation time that a server derives from equal mtimes).
@@ -85,7 +78,7 @@ match_moves(const std::vector<MoveCandidate>& vanished,
         if (!match)
             match = one(by_name, name_key(file.name, file.digest));
         if (!match)
-            match = one(by_folded_name, name_key(folded_name(file.name), file.digest));
+            match = one(by_folded_name, name_key(fold_case(file.name), file.digest));
         if (!match && !file.former_name.empty())
             match = one(by_name, name_key(file.former_name, file.digest));
         if (match) {

@@ -313,9 +313,11 @@ class Suite : Checker {
         const std::string from = "renamed/Blatt1.pdf";
         const std::string to = "renamed/Blatt 1.pdf";
         fixture_.writer->make_file(from, "renamed by the suite", 1'600'000'200);
-        const auto before = seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
+        const auto before =
+            seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
         fixture_.writer->rename(from, to);
-        const auto after = seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
+        const auto after =
+            seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
         if (!check(before.contains(from) && after.contains(to) && !after.contains(from), "rename",
                    "the file was not listed under its name before and after"))
             return;

@@ -19,36 +19,24 @@ inline bool Engine::has_records(const std::string& connection, const Source& sou
 // system: a direct rename would find `to` to be `from` itself and do nothing. By way of a
 // visible temporary name, which a crash between the two steps leaves for the user to see.
 inline bool rename_in_case(int folder, const std::string& from, const std::string& to) {
-    const auto step = [folder](const std::string& old_name, const std::string& new_name) {
-        if (::renameat2(folder, old_name.c_str(), folder, new_name.c_str(), RENAME_NOREPLACE) == 0)
-            return true;
-        if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-            return false;
-        // FUSE FAT and exFAT refuse the flag: a look, then a plain rename.
-        struct ::stat there {};
-        return ::fstatat(folder, new_name.c_str(), &there, AT_SYMLINK_NOFOLLOW) != 0 &&
-               errno == ENOENT &&
-               ::renameat(folder, old_name.c_str(), folder, new_name.c_str()) == 0;
-    };
     const std::string temporary = to + ".kitovu-rename";
-    if (!step(from, temporary))
+    if (!place_new(folder, from, temporary))
         return false;
-    if (step(temporary, to))
+    if (place_new(folder, temporary, to))
         return true;
     ::renameat(folder, temporary.c_str(), folder, from.c_str()); // back: nothing else changed
     return false;
 }
 
-inline bool Engine::placed_under_other_name(const std::string& key, const LocalIdentity& identity) {
+inline bool Engine::placed_under_other_name(const std::string& key) {
     std::scoped_lock lock{mutex_};
-    if (!placed_inodes_) {
-        placed_inodes_.emplace();
+    if (!folded_paths_) {
+        folded_paths_.emplace();
         for (const auto& [path, record] : cache_.entries())
-            if (record.local.inode != 0)
-                placed_inodes_->emplace(std::pair{record.local.device, record.local.inode}, path);
+            folded_paths_->emplace(fold_case(path), path);
     }
-    const auto found = placed_inodes_->find(std::pair{identity.device, identity.inode});
-    return found != placed_inodes_->end() && found->second != key;
+    const auto found = folded_paths_->find(fold_case(key));
+    return found != folded_paths_->end() && found->second != key;
 }
 
 inline void Engine::plan_arrivals(std::size_t index, SyncPlugin& plugin, SourceStatus& status,
@@ -108,8 +96,9 @@ inline bool Engine::move(std::size_t index, SyncPlugin& plugin, const Source& so
     if (::lstat(from.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
         return false;
     // A case-only rename on a case-insensitive target finds the file itself at the new name.
+    // Where it is another file (a case-sensitive target), rename_in_case refuses to replace it.
     const bool taken = ::lstat(to.c_str(), &there) == 0;
-    const bool same_file = taken && there.st_ino == info.st_ino && there.st_dev == info.st_dev;
+    const bool same_file = taken && fold_case(from) == fold_case(to.string());
     if ((taken && !same_file) || (!taken && errno != ENOENT))
         return false;
     if (!ensure_folder(source.local_dir, std::filesystem::path{item.relative}.parent_path()))
@@ -154,9 +143,8 @@ inline bool Engine::move(std::size_t index, SyncPlugin& plugin, const Source& so
             return false;
         const auto old_name = std::filesystem::path{from}.filename().string();
         const auto new_name = to.filename().string();
-        if (same_file ? !rename_in_case(new_folder.fd, old_name, new_name)
-                      : ::renameat2(old_folder.fd, old_name.c_str(), new_folder.fd,
-                                    new_name.c_str(), RENAME_NOREPLACE) != 0)
+        if (!(same_file ? rename_in_case(new_folder.fd, old_name, new_name)
+                        : move_new(old_folder.fd, old_name, new_folder.fd, new_name)))
             return false;
         if (!edited && ::fstatat(new_folder.fd, new_name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0)
             moved.local = LocalIdentity::of(info);

@@ -426,7 +426,7 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
     const FileState state = decide(facts);
     if (!facts.known && may_defer && follow_moves_ &&
         (state == FileState::new_file ||
-         (exists && !folder_in_the_way && placed_under_other_name(key, identity)))) {
+         (exists && !folder_in_the_way && placed_under_other_name(key)))) {
         // Perhaps a file that moved: decided once the listing shows what disappeared.
         claims_.erase(key);
         arrivals_.push_back(std::move(item));
