@@ -15,6 +15,7 @@ packages=(
   libexpat1-dev # the webdav plugin's XML parser
   apache2 apache2-utils rclone # the webdav plugin's tests: two real WebDAV servers on loopback
   desktop-file-utils # desktop-file-validate on the kitovu-gui package's .desktop file (deb_test.sh)
+  fuse3 fusefat exfat-fuse dosfstools exfatprogs mount # FAT32/exFAT targets (tests/disk_fixture.hpp)
 )
 missing=()
 for p in "${packages[@]}"; do

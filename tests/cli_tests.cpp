@@ -913,3 +913,85 @@ TEST_CASE("a --cache or --config that is a FIFO or a folder is refused with exit
     CHECK_THAT(folder.err, Catch::Contains("--config must be a regular file, not a folder"));
     CHECK_FALSE(std::filesystem::exists(home.path("kitovu/Mathe/a.txt")));
 }
+
+TEST_CASE("kitovu sync --json prints exactly one JSON document with the errors also when the run "
+          "ends with exit 2") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const std::string config = home.config().string();
+    const std::string cache = home.path("kitovu.cache").string();
+    const auto fifo = home.path("pipe");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    write_file(home.path("broken.toml"), "root-dir = 1\n");
+    struct Case {
+        std::string what;
+        std::vector<std::string> args;
+        std::string message; // in an error of the document
+    };
+    const std::vector<Case> cases{
+        {"missing config",
+         {"--config", home.path("nope.toml").string()},
+         home.path("nope.toml").string()},
+        {"config error",
+         {"--config", home.path("broken.toml").string()},
+         "expected a string for 'root-dir'"},
+        {"unknown subject", {"--config", config, "Physik"}, "unknown subject 'Physik'"},
+        {"--cache a FIFO",
+         {"--config", config, "--cache", fifo.string()},
+         "--cache must be a regular file, not a FIFO"},
+        {"held lock",
+         {"--config", config, "--cache", cache},
+         "another kitovu sync with this config is running"},
+        {"bad option", {"--config", config, "--jobs", "0"}, "--jobs"},
+    };
+    const int lock = ::open((cache + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(lock >= 0);
+    REQUIRE(::flock(lock, LOCK_EX) == 0);
+    for (const Case& c : cases) {
+        INFO(c.what);
+        auto args = c.args;
+        args.insert(args.begin(), {"sync", "--json"});
+        const auto result = home.kitovu(args);
+        CHECK(result.exit_code == 2);
+        nlohmann::json report;
+        REQUIRE_NOTHROW(report = nlohmann::json::parse(result.out)); // exactly one document
+        CHECK(report.at("exit_code") == 2);
+        CHECK(report.at("counts").at("new") == 0);
+        REQUIRE_FALSE(report.at("errors").empty());
+        CHECK_THAT(report.at("errors")[0].at("message").get<std::string>() + " " +
+                       report.at("errors")[0].at("path").get<std::string>(),
+                   Catch::Contains(c.message));
+    }
+    // A run skipped because another holds the lock is exit 0 and still one document.
+    const auto skipped =
+        home.kitovu({"sync", "--json", "--skip-if-running", "--config", config, "--cache", cache});
+    CHECK(skipped.exit_code == 0);
+    nlohmann::json report;
+    REQUIRE_NOTHROW(report = nlohmann::json::parse(skipped.out));
+    CHECK(report.at("exit_code") == 0);
+    CHECK(report.at("errors").empty());
+    ::close(lock);
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu")));
+}
+
+TEST_CASE("a default cache path that is a FIFO ends the run with exit 2 and says so, never hangs") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const std::string config = home.config().string();
+    const auto info = home.kitovu({"fileinfo", "--config", config});
+    const auto start = info.out.find("cache:  ") + 8;
+    const std::filesystem::path cache = info.out.substr(start, info.out.find(" (", start) - start);
+    REQUIRE(cache.parent_path() == home.path("data/kitovu"));
+    std::filesystem::create_directories(cache.parent_path());
+    std::filesystem::permissions(cache.parent_path(), std::filesystem::perms::owner_all);
+    REQUIRE(::mkfifo(cache.c_str(), 0600) == 0);
+
+    const auto result = home.kitovu({"sync", "--config", config});
+    CHECK(result.exit_code == 2); // before: no end until killed (SIGTERM did not end it either)
+    CHECK_THAT(result.err, Catch::Contains(cache.string() + ": cannot read the file cache: it is "
+                                                            "a FIFO, not a regular file"));
+    CHECK(std::filesystem::is_fifo(cache));
+    CHECK_FALSE(std::filesystem::exists(home.path("kitovu/Mathe/a.txt")));
+}

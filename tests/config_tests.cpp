@@ -6,6 +6,7 @@
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/moodle.hpp>
 #include <kitovu/plugins/smb.hpp>
+#include <kitovu/selection.hpp>
 #include <kitovu/settings.hpp>
 #include <kitovu/validate.hpp>
 
@@ -1010,5 +1011,70 @@ TEST_CASE("validate checks settings a program built the way it checks a config f
         REQUIRE(problems.size() == 1);
         CHECK(problems[0].kind == ErrorKind::config);
         CHECK(problems[0].to_string().starts_with(row.error));
+    }
+}
+
+TEST_CASE("select_subjects: what a run of some subjects or one connection syncs, as a table") {
+    const auto source = [](std::string connection, std::string local) {
+        return Source{.connection = std::move(connection), .remote_dir = "r", .local_dir = local};
+    };
+    Settings settings;
+    settings.file = "/c/kitovu.toml";
+    settings.connections = {Connection{.name = "uni"}, Connection{.name = "moodle"}};
+    settings.subjects = {
+        Subject{.name = "Mathe",
+                .sources = {source("uni", "/k/Mathe"), source("moodle", "/k/Mathe")}},
+        Subject{.name = "Archiv", .sources = {source("uni", "/k/Mathe/Alt")}},
+        Subject{.name = "Alt2019", .sources = {source("uni", "/k/Mathe/Alt/2019")}},
+        Subject{.name = "Mathematik", .sources = {source("uni", "/k/Mathematik")}},
+        Subject{.name = "EPJ", .sources = {source("moodle", "/k/EPJ")}},
+    };
+    struct Row {
+        Selection selection;
+        std::string synced; // "subject:connection ..." in config order, or the error
+        std::vector<std::string> notes;
+    };
+    const std::vector<Row> table{
+        {{}, "Mathe:uni Mathe:moodle Archiv:uni Alt2019:uni Mathematik:uni EPJ:moodle", {}},
+        {{.subjects = {"EPJ"}}, "EPJ:moodle", {}},
+        // Nested on the same connection: synced too, however deep; a folder whose name only starts
+        // the same (Mathematik) is not inside.
+        {{.subjects = {"Mathe"}},
+         "Mathe:uni Mathe:moodle Archiv:uni Alt2019:uni",
+         {"also syncing 'Archiv' from uni: its folder /k/Mathe/Alt is inside the folder of 'Mathe'",
+          "also syncing 'Alt2019' from uni: its folder /k/Mathe/Alt/2019 is inside the folder of "
+          "'Mathe'"}},
+        // Only Mathe's moodle source: Archiv is on uni, not nested in anything synced.
+        {{.subjects = {"Mathe"}, .connection = "moodle"}, "Mathe:moodle", {}},
+        {{.subjects = {"Archiv"}},
+         "Archiv:uni Alt2019:uni",
+         {"also syncing 'Alt2019' from uni: its folder /k/Mathe/Alt/2019 is inside the folder of "
+          "'Archiv'"}},
+        {{.connection = "moodle"}, "Mathe:moodle EPJ:moodle", {}},
+        {{.subjects = {"Nope", "EPJ", "Nope"}},
+         "unknown subject 'Nope' (subjects in /c/kitovu.toml: Mathe, Archiv, Alt2019, Mathematik, "
+         "EPJ)",
+         {}},
+        {{.connection = "ftp"},
+         "unknown connection 'ftp' (connections in /c/kitovu.toml: uni, moodle)",
+         {}},
+        {{.subjects = {"EPJ"}, .connection = "uni"},
+         "nothing to sync: 'EPJ' has no source on connection 'uni'",
+         {}},
+    };
+    for (const Row& row : table) {
+        INFO(row.synced);
+        const auto chosen = select_subjects(settings, row.selection);
+        std::string synced;
+        if (!chosen) {
+            CHECK(chosen.error().kind == ErrorKind::usage);
+            synced = chosen.error().message;
+        } else {
+            for (const Subject& subject : chosen->settings.subjects)
+                for (const Source& source : subject.sources)
+                    synced += (synced.empty() ? "" : " ") + subject.name + ":" + source.connection;
+            CHECK(chosen->notes == row.notes);
+        }
+        CHECK(synced == row.synced);
     }
 }

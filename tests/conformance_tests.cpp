@@ -36,6 +36,10 @@ testing::RemoteWriter folder_writer(const std::filesystem::path& root, bool unre
         .make_folder =
             [root](const std::string& path) { std::filesystem::create_directories(root / path); },
         .remove = [root](const std::string& path) { std::filesystem::remove(root / path); },
+        .rename =
+            [root](const std::string& from, const std::string& to) {
+                std::filesystem::rename(root / from, root / to);
+            },
     };
     if (unreadable)
         writer.make_unreadable_folder =
@@ -251,4 +255,22 @@ TEST_CASE("the suite reports a careless plugin's broken promises, each naming wh
         CHECK(std::ranges::any_of(report.failures, [&](const std::string& failure) {
             return failure.starts_with(broken);
         }));
+}
+
+TEST_CASE("the suite reports a renamed file that lost its id and fingerprint") {
+    const test::TempDir dir;
+    const auto root = dir / "remote";
+    std::filesystem::create_directories(root);
+    auto writer = folder_writer(root, false);
+    writer.rename = [root](const std::string& from, const std::string& to) {
+        std::filesystem::copy_file(root / from, root / to); // a new file: a new inode
+        std::filesystem::remove(root / from);
+    };
+    const testing::Fixture fixture{
+        .options = option("path", dir.path().string()), .remote_dir = "remote", .writer = writer};
+    const auto report = check_plugin(registered("local"), fixture);
+    INFO(report.to_string());
+    CHECK(std::ranges::any_of(report.failures, [](const std::string& failure) {
+        return failure.starts_with("rename: a renamed file's id '");
+    }));
 }

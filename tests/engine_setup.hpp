@@ -23,14 +23,17 @@ inline constexpr std::int64_t new_time = 1'700'000'000;
 // folder, and a cache: what a user's setup with one source looks like.
 class Setup {
   public:
-    explicit Setup(std::string plugin, std::string remote_name = "main")
-        : plugin_(std::move(plugin)), remote_name_(std::move(remote_name)) {
+    // `home`: where the target folder goes (a mounted disk, say); else a temp folder.
+    explicit Setup(std::string plugin, std::string remote_name = "main",
+                   std::filesystem::path home = {})
+        : plugin_(std::move(plugin)), remote_name_(std::move(remote_name)),
+          home_(home.empty() ? dir_ / "home" : std::move(home)) {
         test::forget_remote(remote_name_);
         std::filesystem::create_directories(remote_root());
     }
 
     std::filesystem::path remote_root() const { return dir_ / "remote"; }
-    std::filesystem::path target() const { return dir_ / "home/EPJ"; }
+    std::filesystem::path target() const { return home_ / "EPJ"; }
     std::filesystem::path local(const std::string& relative) const { return target() / relative; }
     std::filesystem::path cache_file() const { return dir_ / "state/kitovu.cache"; }
     test::MemoryRemote& memory() const { return *test::remote(remote_name_); }
@@ -58,7 +61,7 @@ class Setup {
 
     Settings settings() const {
         Settings settings;
-        settings.root_dir = dir_ / "home";
+        settings.root_dir = home_;
         settings.connections.push_back(connection());
         settings.subjects.push_back(Subject{"EPJ", {Source{"uni", "EPJ", target(), {}, {}}}, {}});
         return settings;
@@ -86,6 +89,7 @@ class Setup {
     TempDir dir_;
     std::string plugin_;
     std::string remote_name_;
+    std::filesystem::path home_;
 };
 
 inline std::vector<std::string> conflict_copies(const std::filesystem::path& folder) {

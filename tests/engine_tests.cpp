@@ -666,8 +666,9 @@ TEST_CASE("a cache that cannot be read stops the run before any download, naming
     options.cache_file = setup.cache_file();
     auto report = sync(setup.settings(), options, no_warnings);
     REQUIRE_FALSE(report);
-    CHECK(report.error().kind == ErrorKind::io);
-    CHECK(report.error().message.find("cannot read the file cache") != std::string::npos);
+    CHECK(report.error().kind == ErrorKind::usage); // exit 2, as for `--cache FOLDER`
+    CHECK(report.error().message ==
+          "cannot read the file cache: it is a folder, not a regular file");
     CHECK(report.error().path == setup.cache_file().string());
     CHECK(files_in(setup.target()).empty());
 }
@@ -678,6 +679,10 @@ TEST_CASE("the cache round-trips any path and refuses truncated or foreign files
     cache.put("/home/a\tb\nc\\d.txt",
               CacheEntry{"uni", "smb", "EPJ/a\tb", "1-2", {1, 2'000'000'003, 4, 5, 6}, "ab", true});
     cache.put("/home/x.txt", CacheEntry{"uni", "smb", "EPJ/x.txt", "3-4", {}, "", false, true});
+    cache.put(
+        "/home/y.txt",
+        CacheEntry{
+            "uni", "smb", "EPJ/y.txt", "5-6", {}, "", false, false, "id\t7", "fingerprint\t8"});
     REQUIRE(cache.save(dir / "c.cache"));
     auto loaded = FileCache::load(dir / "c.cache", no_warnings);
     REQUIRE(loaded);
@@ -975,4 +980,156 @@ TEST_CASE("two connections to one account ask for its password once and keep it 
     CHECK(report->count(FileState::new_file) == 40);
     CHECK(asked == 1);
     CHECK(keyring.stores == 1);
+}
+
+// A user who keeps the cache elsewhere (another disk, a dotfiles folder) and names it through a
+// symbolic link means the file the link leads to. The cache is saved by rename, which would
+// replace the link itself: it is saved at the target, and the lock and the journal sit beside
+// the target, so every name of one cache shares one lock.
+TEST_CASE("a cache named through a symbolic link is the file it leads to; the link stays") {
+    Setup setup{"local"};
+    setup.put("a.txt", "a");
+    setup.run();
+    TempDir elsewhere;
+    const auto real = elsewhere / "real.cache";
+    std::filesystem::rename(setup.cache_file(), real);
+    const auto link = setup.cache_file().parent_path() / "named.cache";
+    std::filesystem::create_symlink(real, link);
+    SyncOptions options;
+    options.cache_file = link;
+
+    setup.put("b.txt", "b");
+    const auto report = setup.run(options);
+    CHECK(report.count(FileState::unchanged) == 1);
+    CHECK(report.count(FileState::new_file) == 1);
+    CHECK(std::filesystem::is_symlink(link));
+    CHECK(read_file(real).find(setup.local("b.txt").string()) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(link.string() + ".lock"));
+    CHECK(setup.run(options).count(FileState::unchanged) == 2);
+
+    // The lock is the target's: a run that holds it there keeps a run through the link out.
+    auto held = CacheLock::acquire(real);
+    REQUIRE(held);
+    CollectingSink sink;
+    const auto refused = sync(setup.settings(), options, sink);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("another kitovu sync") != std::string::npos);
+}
+
+// A remote folder renamed: kitovu moves the local files one by one, and removes the old folders
+// once the last file is out. A run killed in between leaves them empty; the journal says which
+// folders it moved files out of, and the next run removes those, once empty.
+TEST_CASE("old-name folders that a killed run emptied by moving files are removed by the next "
+          "run; one the user put a file in stays") {
+    Setup setup{"local"};
+    setup.put("Woche 1/a.txt", "a");
+    setup.put("Woche 2/Extra/b.txt", "b");
+    setup.run();
+    const std::string before = read_file(setup.cache_file());
+    std::filesystem::rename(setup.remote_root() / "EPJ/Woche 1", setup.remote_root() / "EPJ/W1");
+    std::filesystem::rename(setup.remote_root() / "EPJ/Woche 2", setup.remote_root() / "EPJ/W2");
+    // What a run killed after moving both files leaves (built from a run that completed, without
+    // forking a run to kill): the files at their new names, the old folders empty, the cache as
+    // before and the journal's move lines.
+    REQUIRE(setup.run().count(FileState::moved) == 2);
+    const FileCache completed = setup.cache();
+    write_file(setup.cache_file(), before);
+    {
+        auto journal = CacheJournal::open(setup.cache_file());
+        REQUIRE(journal);
+        for (const auto& [from, to] :
+             {std::pair{"Woche 1/a.txt", "W1/a.txt"}, {"Woche 2/Extra/b.txt", "W2/Extra/b.txt"}}) {
+            const CacheEntry* placed = completed.find(setup.local(to).string());
+            REQUIRE(placed != nullptr);
+            REQUIRE(journal->append_move(setup.local(from).string(), setup.local(to).string(),
+                                         *placed));
+        }
+    }
+    std::filesystem::create_directories(setup.local("Woche 1"));
+    std::filesystem::create_directories(setup.local("Woche 2/Extra"));
+    write_file(setup.local("Woche 1/notes.txt"), "mine");
+
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::unchanged) == 2);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{
+              {"W1/a.txt", "a"}, {"W2/Extra/b.txt", "b"}, {"Woche 1/notes.txt", "mine"}});
+    CHECK_FALSE(std::filesystem::exists(setup.local("Woche 2")));
+    CHECK(std::filesystem::exists(setup.local("Woche 1/notes.txt")));
+}
+
+TEST_CASE("a file not placed because it changed while downloading makes the run exit 1") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "stable");
+    setup.put("b.txt", "being saved", old_time);
+    setup.memory().during_retrieve = [&](const std::string& locator) {
+        std::scoped_lock lock{setup.memory().mutex}; // not held while the hook runs
+        if (locator == "EPJ/b.txt")
+            setup.memory().files[locator].mtime = new_time;
+    };
+    const auto report = setup.run();
+    CHECK(has_warning(setup.warnings, WarningKind::changing));
+    CHECK_FALSE(std::filesystem::exists(setup.local("b.txt")));
+    CHECK(report.exit_code() == 1); // not everything listed is in step
+    CHECK(report.failed == 1);
+
+    setup.memory().during_retrieve = nullptr;
+    const auto again = setup.run();
+    CHECK(again.exit_code() == 0);
+    CHECK(read_file(setup.local("b.txt")) == "being saved");
+}
+
+// impacket's SMB server, say: links followed by the server, no file ids. Two links back up double
+// the paths at every level, so a depth limit alone lists millions of folders first.
+TEST_CASE("a remote without file ids whose folders link back up is listed once; each loop is one "
+          "unlisted warning") {
+    Setup setup{"memory"};
+    setup.put("a.txt", "a");
+    setup.put("Sub/b.txt", "b");
+    setup.memory().folder_links = {{"EPJ/current", "EPJ"}, {"EPJ/latest", "EPJ"}};
+    const auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::new_file) == 2);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"a.txt", "a"}, {"Sub/b.txt", "b"}});
+    std::vector<std::string> unlisted;
+    for (const Warning& w : setup.warnings.warnings())
+        if (w.kind == WarningKind::unlisted) {
+            unlisted.push_back(w.path);
+            CHECK_THAT(w.message, Catch::Contains("lists the same as 'EPJ'"));
+        }
+    std::ranges::sort(unlisted);
+    CHECK(unlisted == std::vector<std::string>{"EPJ/current", "EPJ/latest"});
+
+    // Deeper: a link to the folder above a subfolder.
+    test::forget_remote("main");
+    setup.put("a.txt", "a");
+    setup.put("Sub/b.txt", "b");
+    setup.memory().folder_links = {{"EPJ/Sub/up", "EPJ"}};
+    CHECK(setup.run().exit_code() == 0);
+    CHECK(has_warning(setup.warnings, WarningKind::unlisted));
+}
+
+TEST_CASE("a loop of folders without files ends too, and a real chain of same-named folders (a "
+          "zip unpacked into its name) is synced whole") {
+    Setup setup{"memory"};
+    setup.put("Material/Material/x.pdf", "x");
+    setup.put("Folien/Folien/Folien/y.pdf", "y"); // no loop: the third level differs
+    auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"Material/Material/x.pdf", "x"},
+                                             {"Folien/Folien/Folien/y.pdf", "y"}});
+    CHECK_FALSE(has_warning(setup.warnings, WarningKind::unlisted));
+
+    // The top holds folders only: `current -> .` repeats a listing without a file.
+    test::forget_remote("main");
+    setup.put("Sub/b.txt", "b");
+    setup.memory().folders = {"EPJ/Sub"};
+    setup.memory().folder_links = {{"EPJ/current", "EPJ"}};
+    report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(read_file(setup.local("Sub/b.txt")) == "b");
+    CHECK(has_warning(setup.warnings, WarningKind::unlisted));
 }

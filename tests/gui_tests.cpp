@@ -32,6 +32,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
@@ -451,6 +452,37 @@ std::string memory_config(const Place& place, const std::string& name, int count
 }
 
 } // namespace
+
+TEST_CASE("Sync of a subject also syncs a subject nested in its folder, as kitovu sync SUBJECT "
+          "does, so no record is lost") {
+    Place place;
+    write_file(place.remote() / "EPJ/skript.pdf", "skript");
+    write_file(place.remote() / "EPJ/Archiv/2019.pdf", "old");
+    // Archiv's folder lies inside EPJ's: left out of a run of EPJ, its files would look gone.
+    write_file(place.config(), read_file(place.config()) +
+                                   "\n[[subjects]]\nname = \"Archiv\"\n  [[subjects.sources]]\n"
+                                   "  connection = \"uni\"\n  remote-dir = \"EPJ/Archiv\"\n"
+                                   "  local-dir = \"" +
+                                   (place.home() / "EPJ/Alt").string() + "\"\n");
+    MainWindow window{place.config(), place.cache()};
+    window.show();
+    REQUIRE(window.subjects_model().rowCount() == 3);
+    REQUIRE(sync_in(window).report.count(FileState::new_file) == 3);
+    const std::string records = read_file(place.cache());
+
+    window.subjects()->table()->selectRow(0); // EPJ only
+    QSignalSpy ended{&window.run(), &SyncRun::ended};
+    QTest::mouseClick(window.subjects()->sync_button(), Qt::LeftButton);
+    REQUIRE(wait_until([&] { return ended.count() > 0; }));
+    const auto outcome = qvariant_cast<SyncOutcome>(ended.at(0).at(0));
+    REQUIRE(outcome.started);
+    CHECK(outcome.report.count(FileState::remote_deleted) == 0);
+    CHECK(read_file(place.cache()) == records);
+    CHECK(window.statusBar()->currentMessage().toStdString() ==
+          "also syncing 'Archiv' from uni: its folder " + (place.home() / "EPJ/Alt").string() +
+              " is inside the folder of 'EPJ'");
+    CHECK(read_file(place.home() / "EPJ/Alt/2019.pdf") == "old");
+}
 
 TEST_CASE("Cancel stops a sync within a second, the window responsive meanwhile") {
     Place place;

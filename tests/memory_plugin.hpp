@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@ namespace kitovu::test {
 struct MemoryFile {
     std::string content;
     std::int64_t mtime = 1'600'000'000;
+    std::string fingerprint{}; // listed as the entry's fingerprint
 };
 
 struct MemoryRemote {
@@ -37,6 +39,11 @@ struct MemoryRemote {
     std::function<void(const std::string&)> during_retrieve; // runs mid-transfer
     std::function<void()> after_batch; // runs in list() after each batch is handed out
     bool ignores_keep = false;         // lists everything, as a plugin that never calls keep()
+    // Folders that show another folder's content, as a server that follows links serves them
+    // (full remote paths: "EPJ/current" -> "EPJ"); listed folder by folder, without ids. The
+    // listing gives up after `most_folders` folders (an endless tree would never end).
+    std::map<std::string, std::string> folder_links;
+    std::size_t most_folders = 1000;
 
     std::atomic<int> connects{0};
     std::atomic<int> retrievals{0};
@@ -78,6 +85,8 @@ inline void forget_remote(const std::string& name) {
     r->during_retrieve = nullptr;
     r->after_batch = nullptr;
     r->ignores_keep = false;
+    r->folder_links.clear();
+    r->most_folders = 1000;
     r->connects = 0;
     r->retrievals = 0;
 }
@@ -115,6 +124,8 @@ class MemoryPlugin final : public SyncPlugin {
     // warning.
     expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
                                     ListSink out) override {
+        if (!remote_->folder_links.empty())
+            return list_through_links(std::string{remote_dir}, keep, out);
         std::map<std::string, std::vector<RemoteEntry>> by_folder;
         std::vector<std::string> unlisted;
         {
@@ -204,6 +215,69 @@ class MemoryPlugin final : public SyncPlugin {
     }
 
   private:
+    // Folder by folder, going down only into what keep() wants, as smb and webdav list.
+    expected<void, UsageError> list_through_links(const std::string& remote_dir, ListFilter keep,
+                                                  ListSink out) {
+        std::deque<std::string> pending{std::string{}}; // relative to remote_dir
+        for (std::size_t listed = 0; !pending.empty(); ++listed) {
+            if (stopping())
+                return fail(ErrorKind::cancelled, "stopped");
+            if (listed == remote_->most_folders)
+                return fail(ErrorKind::protocol, "the test remote gave up: endless tree");
+            const std::string folder = std::move(pending.front());
+            pending.pop_front();
+            const auto join = [](const std::string& a, const std::string& b) {
+                return a.empty() ? b : b.empty() ? a : a + '/' + b;
+            };
+            std::vector<RemoteEntry> entries;
+            {
+                std::scoped_lock lock{remote_->mutex};
+                const std::string real = resolve(join(remote_dir, folder));
+                const std::string prefix = real.empty() ? "" : real + '/';
+                std::set<std::string> folders;
+                for (const auto& [path, file] : remote_->files) {
+                    if (!path.starts_with(prefix))
+                        continue;
+                    const std::string rest = path.substr(prefix.size());
+                    if (const auto slash = rest.find('/'); slash != std::string::npos) {
+                        folders.insert(rest.substr(0, slash));
+                        continue;
+                    }
+                    const std::string relative = join(folder, rest);
+                    if (keep(relative, false))
+                        entries.push_back(RemoteEntry{.path = relative,
+                                                      .size = file.content.size(),
+                                                      .mtime = file.mtime,
+                                                      .locator = path});
+                }
+                for (const auto& [link, target] : remote_->folder_links)
+                    if (link.starts_with(prefix) && link.find('/', prefix.size()) == link.npos)
+                        folders.insert(link.substr(prefix.size()));
+                for (const std::string& name : folders)
+                    if (const std::string relative = join(folder, name); keep(relative, true)) {
+                        entries.push_back(RemoteEntry{
+                            .path = relative, .is_folder = true, .locator = prefix + name});
+                        pending.push_back(relative);
+                    }
+            }
+            out(entries);
+        }
+        return {};
+    }
+
+    // The folder a path through folder links shows; call with the mutex held.
+    std::string resolve(const std::string& path) const {
+        std::string real;
+        for (std::size_t start = 0; start <= path.size();) {
+            const auto slash = std::min(path.find('/', start), path.size());
+            real += (real.empty() ? "" : "/") + path.substr(start, slash - start);
+            if (auto link = remote_->folder_links.find(real); link != remote_->folder_links.end())
+                real = link->second;
+            start = slash + 1;
+        }
+        return real;
+    }
+
     // What a listing of `remote_dir` finds, by path; call with the mutex held.
     expected<std::map<std::string, RemoteEntry>, UsageError> find(std::string_view remote_dir,
                                                                   ListFilter keep) {
@@ -255,7 +329,8 @@ class MemoryPlugin final : public SyncPlugin {
             found[relative] = RemoteEntry{.path = relative,
                                           .size = file.content.size(),
                                           .mtime = file.mtime,
-                                          .locator = path};
+                                          .locator = path,
+                                          .fingerprint = file.fingerprint};
             if (remote_->vanishing.contains(path))
                 vanish.push_back(path);
         }

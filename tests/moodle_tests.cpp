@@ -257,6 +257,127 @@ TEST_CASE("a renamed section: its files are moved to the new folder, nothing sta
     CHECK(setup.server.stats().at("downloads") == 0);
 }
 
+namespace {
+
+// Renames the file content `from` as Moodle 4.5's file manager does (recorded on a real site):
+// the name, and the URL with the resource's revision bumped (/content/0/Vorlesung%201.pdf ->
+// /content/1/Vorlesung%2001.pdf); timemodified changes, timecreated and filesize stay.
+void rename_fixture_file(nlohmann::json& fixture, std::string_view from, const std::string& to,
+                         const std::string& url_name, std::int64_t timemodified) {
+    auto& content = test::fixture_content(fixture, from);
+    const std::string old_key = test::fixture_file_key(content);
+    const std::string url = content.at("fileurl").get<std::string>();
+    const auto name_at = old_key.rfind('/');
+    const auto revision_at = old_key.rfind('/', name_at - 1) + 1;
+    const int revision = std::stoi(old_key.substr(revision_at, name_at - revision_at));
+    const std::string new_key =
+        old_key.substr(0, revision_at) + std::to_string(revision + 1) + '/' + url_name;
+    content["filename"] = to;
+    content["fileurl"] = new_key + url.substr(old_key.size());
+    content["timemodified"] = timemodified;
+    auto& files = fixture.at("files");
+    files[new_key] = files.at(old_key);
+    files.erase(old_key);
+}
+
+// `report` says `moved` files were moved and nothing else happened: nothing downloaded (since
+// the server's stats were reset), nothing new, nothing left behind as gone.
+void check_moved_only(const Setup& setup, const SyncReport& report, std::size_t moved) {
+    INFO(problems(report));
+    CHECK(report.exit_code() == 0);
+    CHECK(report.count(FileState::moved) == moved);
+    CHECK(report.count(FileState::new_file) == 0);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK(setup.server.stats().at("downloads") == 0);
+}
+
+} // namespace
+
+TEST_CASE("a file renamed in a resource is moved: nothing downloaded, nothing stale") {
+    Setup setup;
+    REQUIRE(setup.run().exit_code() == 0);
+    const auto folder = setup.local("01 - Week 1_ Introduction/Slides 01");
+    const auto reader_folder = setup.local("01 - Week 1_ Introduction/Reader");
+    test::write_file(reader_folder / "Reader.pdf", "my notes in the reader");
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        rename_fixture_file(fixture, "Slides 01.pdf", "Slides 1.pdf", "Slides%201.pdf", 1700300000);
+        rename_fixture_file(fixture, "Reader.pdf", "Reader WS24.pdf", "Reader%20WS24.pdf",
+                            1700300001);
+    });
+    setup.server.reset_stats();
+    auto report = setup.run();
+    check_moved_only(setup, report, 2);
+    CHECK(read_file(folder / "Slides 1.pdf") == served(setup.fixture(), "Slides 1.pdf"));
+    CHECK_FALSE(std::filesystem::exists(folder / "Slides 01.pdf"));
+    // The edited file moved with its edit, and the user is told.
+    CHECK(read_file(reader_folder / "Reader WS24.pdf") == "my notes in the reader");
+    CHECK_FALSE(std::filesystem::exists(reader_folder / "Reader.pdf"));
+    CHECK(setup.warned("moved with the remote", "Reader WS24.pdf"));
+
+    report = setup.run(); // a no-op
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(report.count(FileState::local_changed) == 1);
+    CHECK(setup.server.stats().at("downloads") == 0);
+}
+
+TEST_CASE("a tree and cache of kitovu's previous naming are moved to the new names, 0 downloads") {
+    // Kitovu before 2026-11-30 named folders by Moodle's escaped names as sent ('&amp;',
+    // trailing spaces kept) and a url module's file by Moodle's file name ('Moodle docs amp;
+    // more.html'), and kept no file ids. Made here from a sync by the new names.
+    Setup setup;
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        for (auto& course : fixture.at("courses"))
+            for (auto& section : course.at("sections"))
+                for (auto& module : section.at("modules")) {
+                    if (module.at("name") == "Slides 01")
+                        module["name"] = "Slides 01 ";
+                    if (module.at("name") == "Moodle docs") {
+                        module["name"] = "Moodle docs & more";
+                        module.at("contents").at(0).erase("filename"); // Moodle derives it
+                    }
+                }
+    });
+    REQUIRE(setup.run().exit_code() == 0);
+    const auto new_tree = files_in(setup.target());
+    const std::string week = "01 - Week 1_ Introduction/";
+    REQUIRE(new_tree.contains(week + "Slides 01/Slides 01.pdf"));
+    REQUIRE(new_tree.contains(week + "Moodle docs & more/Moodle docs & more.html"));
+
+    const std::vector<std::pair<std::string, std::string>> renamed{
+        {"/Slides 01/", "/Slides 01 /"},
+        {"/Moodle docs & more/Moodle docs & more.html",
+         "/Moodle docs &amp; more/Moodle docs amp; more.html"}};
+    const auto old_name = [&](std::string path) {
+        for (const auto& [now, before] : renamed)
+            if (const auto at = path.find(now); at != std::string::npos)
+                path.replace(at, now.size(), before);
+        return path;
+    };
+    auto cache = FileCache::load(setup.cache_file(), no_warnings);
+    REQUIRE(cache);
+    FileCache old_cache;
+    for (auto [key, entry] : cache->entries()) {
+        entry.remote_path = old_name(entry.remote_path);
+        entry.remote_id.clear();
+        entry.remote_fingerprint.clear();
+        old_cache.put(old_name(key), entry);
+    }
+    REQUIRE(old_cache.save(setup.cache_file()));
+    const auto in_week = setup.local(week);
+    std::filesystem::rename(in_week / "Slides 01", in_week / "Slides 01 ");
+    std::filesystem::rename(in_week / "Moodle docs & more", in_week / "Moodle docs &amp; more");
+    std::filesystem::rename(in_week / "Moodle docs &amp; more/Moodle docs & more.html",
+                            in_week / "Moodle docs &amp; more/Moodle docs amp; more.html");
+
+    setup.server.reset_stats();
+    auto report = setup.run();
+    check_moved_only(setup, report, 2);
+    CHECK(files_in(setup.target()) == new_tree);
+    report = setup.run(); // a no-op
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(setup.server.stats().at("downloads") == 0);
+}
+
 TEST_CASE("a refused download fails that file alone with exit 1 and Moodle's message") {
     Setup setup;
     const auto report = setup.run(setup.settings(std::string{se1}, {}));
@@ -329,6 +450,30 @@ TEST_CASE("a course the user is not enrolled in is not found, and the error list
     CHECK(e.message.find("Geheimkurs") != std::string::npos);
     CHECK(e.message.find("'Software Engineering 1'") != std::string::npos);
     CHECK(e.message.find("'Datenbanksysteme'") != std::string::npos);
+}
+
+TEST_CASE("a course the user is no longer enrolled in: an error saying so, the local files kept") {
+    Setup setup;
+    REQUIRE(setup.run().exit_code() == 0);
+    const auto before = test::files_in(setup.target());
+    test::edit_fixture(setup.fixture(), [](nlohmann::json& fixture) {
+        for (auto& course : fixture.at("courses"))
+            if (course.at("fullname") == se1)
+                course["enrolled"] = false;
+    });
+    const auto report = setup.run();
+    INFO(problems(report));
+    CHECK(report.exit_code() == 1);
+    REQUIRE(report.errors.size() == 1);
+    const UsageError& e = report.errors.front();
+    CHECK(e.kind == ErrorKind::not_found);
+    CHECK(e.message ==
+          "the course 'Software Engineering 1' is not, or no longer, among this user's courses "
+          "('Datenbanksysteme', 'Mathe & Statistik für Informatik'): check remote-dir, or, if the "
+          "enrolment ended, remove this source from the config (synced before: the local files "
+          "are kept)");
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK(test::files_in(setup.target()) == before);
 }
 
 TEST_CASE("remote-dir / syncs every course of the user, each in its own folder") {
@@ -829,7 +974,8 @@ TEST_CASE("kitovu: Moodle errors give the contract's exit codes and say what to 
         const auto result = cli.kitovu({"sync"}, env);
         INFO(result.out << result.err);
         CHECK(result.exit_code == 1);
-        CHECK(result.err.find("no course named 'Geheimkurs'") != std::string::npos);
+        CHECK(result.err.find("the course 'Geheimkurs' is not, or no longer, among this user's "
+                              "courses") != std::string::npos);
         CHECK(result.err.find("'Datenbanksysteme'") != std::string::npos);
     }
     SECTION("a download Moodle refuses: exit 1, the rest synced") {

@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +88,38 @@ TEST_CASE("moves are matched by the plugin's identity, else by a unique name and
     CHECK_FALSE(moves[6]);
 }
 
+TEST_CASE("moves are matched by identity, then fingerprint, then name and digest in any case") {
+    using C = MoveCandidate;
+    const std::vector<C> vanished{
+        {"a", "", "Skript.pdf", "1-1"},      {"b", "", "Blatt1.pdf", "2-2", "fp2"},
+        {"c", "", "c.pdf", "3-3", "fp3"},    {"d", "", "d.pdf", "4-4", "fp3"},
+        {"e", "id5", "e.pdf", "5-5", "fp5"}, {"f", "", "F.pdf", "6-6"},
+        {"g", "", "f.pdf", "6-6"},           {"h", "", "h.pdf", "7-7", "fp7"},
+        {"i", "id9", "i.pdf", "9-9", "fp9"}, {"l", "", "Links amp; Tools.html", "t5"}};
+    const std::vector<C> arriving{
+        {"A", "", "skript.pdf", "1-1"},                     // case-only rename: a move
+        {"B", "", "Blatt 1.pdf", "2-3", "fp2"},             // renamed, fingerprint kept: a move
+        {"C", "", "other.pdf", "3-3", "fp3"},               // fingerprint of two: no move by it
+        {"E", "id5", "x.pdf", "5-6", "fp-new"},             // the identity decides before all else
+        {"F", "", "f.PDF", "6-6"},                          // two names in another case: none
+        {"H", "", "h-renamed.pdf", "7-7", "fp-x"},          // other fingerprint, other name: none
+        {"I", "id-other", "i.pdf", "9-9", "fp-y"},          // nothing but name and digest: a move
+        {"J", "", "Links & Tools.html", "t5", "", "h.pdf"}, // other digest than h: none
+        {"L", "", "Links & Tools.html", "t5", "", "Links amp; Tools.html"}, // named anew: a move
+    };
+    const auto moves = match_moves(vanished, arriving);
+    REQUIRE(moves.size() == arriving.size());
+    CHECK(moves[0] == std::optional<std::size_t>{0});
+    CHECK(moves[1] == std::optional<std::size_t>{1});
+    CHECK_FALSE(moves[2]);
+    CHECK(moves[3] == std::optional<std::size_t>{4});
+    CHECK_FALSE(moves[4]);
+    CHECK_FALSE(moves[5]);
+    CHECK(moves[6] == std::optional<std::size_t>{8});
+    CHECK_FALSE(moves[7]);
+    CHECK(moves[8] == std::optional<std::size_t>{9});
+}
+
 TEST_CASE("a renamed remote folder is renamed locally: nothing downloaded, the edit moves along") {
     const std::string plugin = GENERATE("memory", "local");
     Setup setup{plugin};
@@ -123,6 +156,65 @@ TEST_CASE("a renamed remote folder is renamed locally: nothing downloaded, the e
     report = setup.run();
     CHECK(report.count(FileState::conflict) == 1);
     CHECK(read_file(setup.local("Woche 01/f007.pdf")) == "my notes on file 7");
+}
+
+TEST_CASE("a case-only rename of a file and of a folder is followed: nothing downloaded or stale") {
+    Setup setup{"memory"};
+    setup.put("Skript.pdf", "script", old_time);
+    setup.put("Folien/v1.pdf", "slides 1", old_time);
+    setup.put("Folien/v2.pdf", "slides 2", old_time);
+    setup.run();
+    write_file(setup.local("Folien/v2.pdf"), "my notes on slides 2");
+    setup.remove("Skript.pdf");
+    setup.put("skript.pdf", "script", old_time);
+    rename_remote_folder(setup, "Folien", "folien", "memory");
+
+    auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::moved) == 3);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK(files_in(setup.target()) ==
+          std::map<std::string, std::string>{{"skript.pdf", "script"},
+                                             {"folien/v1.pdf", "slides 1"},
+                                             {"folien/v2.pdf", "my notes on slides 2"}});
+    CHECK(has_warning(setup.warnings, WarningKind::moved));
+    report = setup.run(); // a no-op
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(report.count(FileState::unchanged) == 2);
+    CHECK(report.count(FileState::local_changed) == 1);
+}
+
+TEST_CASE("a renamed file whose fingerprint stays is moved though its digest changed") {
+    // Moodle's rename: the URL and timemodified change, module, timecreated and size stay.
+    Setup setup{"memory"};
+    setup.put("Vorlesung 1.pdf", "lecture", old_time);
+    setup.memory().files["EPJ/Vorlesung 1.pdf"].fingerprint = "module 7 1700000000 7";
+    setup.put("other.pdf", "other", old_time);
+    setup.memory().files["EPJ/other.pdf"].fingerprint = "module 8 1700000000 5";
+    setup.run();
+    setup.remove("Vorlesung 1.pdf");
+    setup.put("Vorlesung 01.pdf", "lecture", new_time);
+    setup.memory().files["EPJ/Vorlesung 01.pdf"].fingerprint = "module 7 1700000000 7";
+
+    auto report = setup.run();
+    CHECK(report.exit_code() == 0);
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::moved) == 1);
+    CHECK(report.count(FileState::remote_deleted) == 0);
+    CHECK(files_in(setup.target()) == std::map<std::string, std::string>{
+                                          {"Vorlesung 01.pdf", "lecture"}, {"other.pdf", "other"}});
+    report = setup.run(); // a no-op: the record took the new digest
+    CHECK(report.bytes_downloaded == 0);
+    CHECK(report.count(FileState::unchanged) == 2);
+
+    // Renamed and replaced (another fingerprint): no move, the new file is fetched.
+    setup.remove("Vorlesung 01.pdf");
+    setup.put("Vorlesung 2.pdf", "lecture, new", new_time + 5);
+    setup.memory().files["EPJ/Vorlesung 2.pdf"].fingerprint = "module 7 1700000999 12";
+    report = setup.run();
+    CHECK(report.count(FileState::moved) == 0);
+    CHECK(report.count(FileState::new_file) == 1);
 }
 
 TEST_CASE("a file moved into another folder is moved locally") {
@@ -260,6 +352,123 @@ TEST_CASE("a run that moves 500 files killed at 20 points loses nothing and conv
 }
 
 #ifdef KITOVU_BINARY
+namespace {
+
+// Uploads `files` (path below the share -> content) through SMB with smbclient, as a lecturer
+// does: smbd then keeps each file's creation time (which a rename or a rewrite keeps), while a
+// file written into the share directly shows the earliest of its times, which a rewrite changes.
+// The share must be writable (ServerOptions{.skripte = "read only = no"}).
+void upload(const test::SambaServer& server, const test::TempDir& dir,
+            const std::map<std::string, std::string>& files) {
+    const passwd* smb_user = ::getpwnam(test::SambaServer::user().c_str());
+    REQUIRE(smb_user != nullptr);
+    const auto give = [&](const std::filesystem::path& path) {
+        REQUIRE(::chown(path.c_str(), smb_user->pw_uid, smb_user->pw_gid) == 0);
+    };
+    give(server.share());
+    std::string commands;
+    for (const auto& [path, content] : files) {
+        const auto folder = (server.share() / path).parent_path();
+        server.make_folders(folder);
+        for (auto at = folder; at != server.share(); at = at.parent_path())
+            give(at);
+        const auto local = dir / "upload" / path;
+        std::filesystem::create_directories(local.parent_path());
+        write_file(local, content);
+        commands += "put \"" + local.string() + "\" \"" + path + "\"; ";
+    }
+    write_file(dir / "smb-auth", "username = " + test::SambaServer::user() +
+                                     "\npassword = " + test::SambaServer::password() + "\n");
+    const auto smbclient = test::find_program("smbclient");
+    REQUIRE(smbclient); // in cmake/install-deps.sh
+    const auto result = test::run_process({smbclient->string(), "//127.0.0.1/skripte", "-p",
+                                           std::to_string(server.port()), "-A",
+                                           (dir / "smb-auth").string(), "-c", commands});
+    INFO(result.out << result.err);
+    REQUIRE(result.exit_code == 0);
+    for (const auto& [path, content] : files)
+        REQUIRE(read_file(server.share() / path) == content);
+}
+
+// `kitovu sync --json` of the subject EPJ from `server` into dir/home, as a student runs it;
+// its report.
+nlohmann::json sync_share(const test::SambaServer& server, const test::TempDir& dir) {
+    if (!std::filesystem::exists(dir / "kitovu.toml"))
+        write_file(dir / "kitovu.toml", server.kitovu_config(dir / "home", "uni"));
+    const test::Environment environment{{"HOME", (dir / "home").string()},
+                                        {"XDG_DATA_HOME", (dir / "data").string()},
+                                        {"KITOVU_PASSWORD_UNI", test::SambaServer::password()},
+                                        {"NO_COLOR", "1"}};
+    const auto result = test::run_process(
+        {KITOVU_BINARY, "sync", "--json", "-q", "--config", (dir / "kitovu.toml").string()},
+        environment);
+    INFO(result.err);
+    REQUIRE(result.exit_code == 0);
+    return nlohmann::json::parse(result.out);
+}
+
+} // namespace
+
+TEST_CASE("on a real share, renamed and moved files are followed: only changed bytes are fetched") {
+    test::SambaServer server{test::ServerOptions{.skripte = "read only = no"}};
+    if (!test::samba_ready(server))
+        return;
+    test::TempDir dir;
+    std::map<std::string, std::string> files{
+        {"EPJ/Blatt1.pdf", "exercise sheet 1"},    {"EPJ/Skript.pdf", "the script"},
+        {"EPJ/Folien/v1.pdf", "slides 1"},         {"EPJ/Folien/v2.pdf", "slides 2"},
+        {"EPJ/Blatt 2/loesung.pdf", "solution 2"}, {"EPJ/Notizen.pdf", "notes template"}};
+    for (const auto& [path, content] : tree_of(20, "Woche 2"))
+        files["EPJ/" + path] = content;
+    upload(server, dir, files);
+    const auto sync_json = [&] { return sync_share(server, dir); };
+    CHECK(sync_json()["counts"]["new"] == 26);
+    const auto target = dir / "home/EPJ";
+    write_file(target / "Notizen.pdf", "my own notes");
+
+    const auto share = server.share() / "EPJ";
+    const auto rename = [&](const std::string& from, const std::string& to) {
+        std::filesystem::rename(share / from, share / to);
+    };
+    rename("Blatt1.pdf", "Blatt 1.pdf");   // a file renamed
+    rename("Skript.pdf", "skript.pdf");    // case only: a file
+    rename("Folien", "folien");            // and a folder
+    server.make_folders(share / "Archiv"); // moved to another folder
+    rename("Blatt 2/loesung.pdf", "Archiv/loesung.pdf");
+    rename("Woche 2", "Woche 02"); // a folder renamed, one file in it changed
+    const std::string changed = "content of file 5, corrected and longer";
+    {
+        std::ofstream out{share / "Woche 02/f005.pdf", std::ios::binary | std::ios::trunc};
+        out << changed;
+    }
+    rename("Notizen.pdf", "Notizen WS.pdf"); // a file edited here, renamed there
+
+    auto report = sync_json();
+    INFO(report.dump(2));
+    CHECK(report["bytes_downloaded"] == changed.size());
+    CHECK(report["counts"]["moved"] == 26);
+    CHECK(report["counts"]["new"] == 0);
+    CHECK(report["counts"]["remote-deleted"] == 0);
+    auto expected = tree_of(20, "Woche 02");
+    expected["Woche 02/f005.pdf"] = changed;
+    expected["Blatt 1.pdf"] = "exercise sheet 1";
+    expected["skript.pdf"] = "the script";
+    expected["folien/v1.pdf"] = "slides 1";
+    expected["folien/v2.pdf"] = "slides 2";
+    expected["Archiv/loesung.pdf"] = "solution 2";
+    expected["Notizen WS.pdf"] = "my own notes";
+    CHECK(files_in(target) == expected);
+    CHECK(std::ranges::any_of(report["warnings"], [](const nlohmann::json& w) {
+        return w["message"] == "moved with the remote: Notizen.pdf -> Notizen WS.pdf";
+    }));
+
+    report = sync_json(); // a no-op
+    CHECK(report["bytes_downloaded"] == 0);
+    CHECK(report["counts"]["moved"] == 0);
+    CHECK(report["counts"]["local-changed"] == 1);
+    CHECK(files_in(target) == expected);
+}
+
 TEST_CASE("on a real share, a renamed folder of 200 files is moved: 0 bytes downloaded") {
     test::SambaServer server;
     if (!test::samba_ready(server))
@@ -267,19 +476,7 @@ TEST_CASE("on a real share, a renamed folder of 200 files is moved: 0 bytes down
     test::TempDir dir;
     for (const auto& [path, content] : tree_of(200, "Woche 1"))
         server.put("EPJ/" + path, content, old_time);
-    write_file(dir / "kitovu.toml", server.kitovu_config(dir / "home", "uni"));
-    const test::Environment environment{{"HOME", (dir / "home").string()},
-                                        {"XDG_DATA_HOME", (dir / "data").string()},
-                                        {"KITOVU_PASSWORD_UNI", test::SambaServer::password()},
-                                        {"NO_COLOR", "1"}};
-    const auto sync_json = [&] {
-        const auto result = test::run_process(
-            {KITOVU_BINARY, "sync", "--json", "-q", "--config", (dir / "kitovu.toml").string()},
-            environment);
-        INFO(result.err);
-        REQUIRE(result.exit_code == 0);
-        return nlohmann::json::parse(result.out);
-    };
+    const auto sync_json = [&] { return sync_share(server, dir); };
     CHECK(sync_json()["counts"]["new"] == 200);
     const auto target = dir / "home/EPJ";
     write_file(target / "Woche 1/f007.pdf", "my notes on file 7");

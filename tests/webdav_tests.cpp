@@ -40,6 +40,10 @@ testing::RemoteWriter dav_writer(std::filesystem::path root, bool unreadable) {
         .make_folder =
             [root](const std::string& path) { std::filesystem::create_directories(root / path); },
         .remove = [root](const std::string& path) { std::filesystem::remove(root / path); },
+        .rename =
+            [root](const std::string& from, const std::string& to) {
+                std::filesystem::rename(root / from, root / to);
+            },
     };
     if (unreadable)
         writer.make_unreadable_folder =
@@ -189,6 +193,14 @@ TEST_CASE("webdav keeps every promise of the plugin interface against rclone ser
     INFO(rclone.log());
     testing::require_passed(
         testing::check_plugin(testing::registered("webdav"), conformance_fixture(rclone, false)));
+}
+
+// The fake Nextcloud gives file ids (oc:fileid): the suite's rename check runs on them.
+TEST_CASE("webdav keeps every promise of the plugin interface against the fake Nextcloud") {
+    test::DavServer cloud{"nextcloud"};
+    INFO(cloud.log());
+    testing::require_passed(
+        testing::check_plugin(testing::registered("webdav"), conformance_fixture(cloud, false)));
 }
 
 TEST_CASE("webdav: a folder rclone cannot read is not taken for emptied, its files stay known") {

@@ -2,8 +2,7 @@
 // program itself and of the user's config, so they never go out of step with either.
 #pragma once
 
-#include "select.hpp"
-
+#include <kitovu/selection.hpp>
 #include <kitovu/settings.hpp>
 
 #include <CLI/CLI.hpp>
@@ -60,8 +59,8 @@ inline int complete(const CLI::App& app, std::string_view what, const std::strin
             fmt::print(stderr, "{}\n", error.to_string());
         return 2;
     }
-    for (const std::string& name :
-         what == "subjects" ? names_of(settings->subjects) : names_of(settings->connections))
+    for (const std::string& name : what == "subjects" ? detail::names_of(settings->subjects)
+                                                      : detail::names_of(settings->connections))
         fmt::print("{}\n", name);
     return 0;
 }

@@ -2,6 +2,8 @@
 // A FIFO would block the run for ever, a device would be read or overwritten.
 #pragma once
 
+#include <kitovu/detail/file_io.hpp>
+
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -17,11 +19,8 @@ inline std::optional<std::string> special_file_problem(const std::filesystem::pa
     struct ::stat info {};
     if (::stat(file.c_str(), &info) != 0 || S_ISREG(info.st_mode))
         return std::nullopt;
-    const char* what = S_ISDIR(info.st_mode)    ? "a folder"
-                       : S_ISFIFO(info.st_mode) ? "a FIFO"
-                       : S_ISSOCK(info.st_mode) ? "a socket"
-                                                : "a device";
-    return file.string() + ": " + std::string{option} + " must be a regular file, not " + what;
+    return file.string() + ": " + std::string{option} + " must be a regular file, not " +
+           detail::special_file_kind(info.st_mode);
 }
 
 } // namespace kitovu::cli

@@ -4,13 +4,13 @@
 #include "files.hpp"
 #include "login.hpp"
 #include "report_json.hpp"
-#include "select.hpp"
 #include "terminal.hpp"
 #include "unattended.hpp"
 
 #include <kitovu/engine.hpp>
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/smb.hpp>
+#include <kitovu/selection.hpp>
 #if KITOVU_WITH_MOODLE
 #include <kitovu/plugins/moodle.hpp>
 #endif
@@ -49,10 +49,14 @@ int exit_code_for(const UsageError& error) {
                                                                              : exit_failed;
 }
 
-// Loads and validates; on failure prints every problem, one a line.
-std::optional<Settings> load(const fs::path& config, const cli::Messages& say) {
+// Loads and validates; on failure prints every problem, one a line, and hands them to
+// `problems` (for --json).
+std::optional<Settings> load(const fs::path& config, const cli::Messages& say,
+                             std::vector<UsageError>* problems = nullptr) {
     if (auto problem = cli::special_file_problem(config, "--config")) {
         say.error(*problem);
+        if (problems != nullptr)
+            problems->push_back(UsageError{ErrorKind::usage, *problem, {}, {}, {}});
         return std::nullopt;
     }
     auto settings = load_settings(config);
@@ -60,6 +64,8 @@ std::optional<Settings> load(const fs::path& config, const cli::Messages& say) {
         return std::move(*settings);
     for (const UsageError& error : settings.error())
         fmt::print(stderr, "{}\n", error.to_string());
+    if (problems != nullptr)
+        *problems = settings.error();
     std::error_code ec;
     if (!fs::exists(config, ec))
         say.note(fmt::format("create it with: kitovu edit --config {}", config.string()));
@@ -134,12 +140,19 @@ std::string summary(const SyncReport& report) {
 }
 
 int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsigned jobs, bool json,
-             cli::Verbosity verbosity, const cli::Selection& selection,
+             cli::Verbosity verbosity, const Selection& selection,
              const cli::Unattended& unattended) {
     const cli::Messages say;
+    // With --json stdout carries one document whatever the end: a run that does not start
+    // says why there too.
+    const auto refused = [&](std::vector<UsageError> errors, int code) {
+        if (json)
+            fmt::print(stdout, "{}", cli::to_json(std::move(errors), code));
+        return code;
+    };
     if (auto problem = cli::special_file_problem(cache, "--cache")) {
         say.error(*problem);
-        return exit_usage;
+        return refused({UsageError{ErrorKind::usage, *problem, {}, {}, {}}}, exit_usage);
     }
     const auto tell_desktop = [&](const SyncReport* report, const std::string& problem) {
         if (!unattended.notify)
@@ -147,17 +160,18 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
         if (auto notification = cli::notification_for(report, problem))
             cli::notify_desktop(*notification);
     };
-    auto loaded = load(config, say);
+    std::vector<UsageError> problems;
+    auto loaded = load(config, say, &problems);
     if (!loaded) {
         tell_desktop(nullptr, fmt::format("{} has problems: kitovu validate --config {} lists them",
                                           config.string(), config.string()));
-        return exit_usage;
+        return refused(std::move(problems), exit_usage);
     }
-    auto chosen = cli::select(std::move(*loaded), selection);
+    auto chosen = select_subjects(std::move(*loaded), selection);
     if (!chosen) {
         say.error(chosen.error().to_string());
         tell_desktop(nullptr, chosen.error().to_string());
-        return exit_usage;
+        return refused({chosen.error()}, exit_usage);
     }
     if (verbosity != cli::Verbosity::quiet)
         for (const std::string& note : chosen->notes)
@@ -170,7 +184,7 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
     auto cache_file = cache.empty() ? default_cache_path(config) : cache;
     if (!cache_file) {
         say.error(cache_file.error().to_string());
-        return exit_usage;
+        return refused({cache_file.error()}, exit_usage);
     }
     options.cache_file = *cache_file;
     options.jobs = jobs;
@@ -198,11 +212,11 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
         if (unattended.skip_if_running && CacheLock::held_elsewhere(options.cache_file)) {
             if (verbosity != cli::Verbosity::quiet)
                 say.note("another kitovu sync with this config is running; this run is skipped");
-            return exit_ok;
+            return refused({}, exit_ok);
         }
         say.error(report.error().to_string());
         tell_desktop(nullptr, report.error().to_string());
-        return exit_code_for(report.error());
+        return refused({report.error()}, exit_code_for(report.error()));
     }
     for (const UsageError& error : report->errors)
         say.error(error.to_string());
@@ -359,7 +373,7 @@ int main(int argc, char** argv) {
     std::string config, cache, editor;
     bool dry_run = false, json = false, verbose = false, quiet = false;
     unsigned jobs = 0; // from the link
-    cli::Selection selection;
+    Selection selection;
     cli::Unattended unattended;
     const auto add_config = [&](CLI::App* command) {
         command->add_option("--config", config, "config file (default: " + default_config + ")");
@@ -437,6 +451,13 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
         const int code = app.exit(error);
+        // `kitovu sync --json` with a bad option still answers with its one document.
+        const std::vector<std::string_view> args(argv + 1, argv + argc);
+        if (code != 0 && !args.empty() && args.front() == "sync" &&
+            std::ranges::find(args, "--json") != args.end())
+            fmt::print(
+                stdout, "{}",
+                cli::to_json({UsageError{ErrorKind::usage, error.what(), {}, {}, {}}}, exit_usage));
         return code == 0 ? exit_ok : exit_usage;
     }
 

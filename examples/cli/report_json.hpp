@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kitovu::cli {
 
@@ -47,7 +48,16 @@ inline std::string json_string(std::string_view text) {
     return out + '"';
 }
 
-inline std::string to_json(const SyncReport& report) {
+// Where an error is: its path, else its position in the config file ("FILE:LINE:COLUMN").
+inline std::string place_of(const UsageError& error) {
+    if (!error.path.empty() || !error.location.known())
+        return error.path;
+    std::string place = UsageError{.location = error.location}.to_string(); // "FILE:L:C: "
+    return place.substr(0, place.size() - 2);
+}
+
+// `exit_code` is the command's: a run that never started (exit 2) has an empty report.
+inline std::string to_json(const SyncReport& report, int exit_code) {
     std::string out = "{\n  \"counts\": {";
     for (std::size_t i = 0; i < file_state_count; ++i)
         out += fmt::format("{}{}: {}", i == 0 ? "" : ", ", json_string(to_string(FileState(i))),
@@ -56,7 +66,7 @@ inline std::string to_json(const SyncReport& report) {
         fmt::format("}},\n  \"failed\": {},\n  \"bytes_downloaded\": {},\n  \"duration_ms\": {},\n"
                     "  \"dry_run\": {},\n  \"cancelled\": {},\n  \"exit_code\": {},\n",
                     report.failed, report.bytes_downloaded, report.duration.count(), report.dry_run,
-                    report.cancelled, report.exit_code());
+                    report.cancelled, exit_code);
     const auto item = [](std::string_view kind, const std::string& message,
                          const std::string& connection, const std::string& path) {
         return fmt::format("{{\"kind\": {}, \"message\": {}, \"connection\": {}, \"path\": {}}}",
@@ -74,10 +84,21 @@ inline std::string to_json(const SyncReport& report) {
     for (std::size_t i = 0; i < report.errors.size(); ++i) {
         const UsageError& e = report.errors[i];
         out += (i == 0 ? "\n    " : ",\n    ") +
-               item(to_string(e.kind), e.message, e.connection, e.path);
+               item(to_string(e.kind), e.message, e.connection, place_of(e));
     }
     out += report.errors.empty() ? "]\n}\n" : "\n  ]\n}\n";
     return out;
+}
+
+inline std::string to_json(const SyncReport& report) {
+    return to_json(report, report.exit_code());
+}
+
+// The document of a run that did not sync (exit 2, or skipped): nothing counted, its errors.
+inline std::string to_json(std::vector<UsageError> errors, int exit_code) {
+    SyncReport report;
+    report.errors = std::move(errors);
+    return to_json(report, exit_code);
 }
 
 } // namespace kitovu::cli

@@ -3,6 +3,7 @@
 #include "first_run.hpp"
 #include "secret_dialog.hpp"
 
+#include <kitovu/selection.hpp>
 #if KITOVU_WITH_KEYRING
 #include <kitovu/keyring.hpp>
 #endif
@@ -94,11 +95,19 @@ std::filesystem::path MainWindow::cache_file() const {
 bool MainWindow::sync(const QStringList& names, bool dry_run) {
     if (run_.running())
         return false;
-    Settings settings = model_.settings();
-    if (!names.isEmpty())
-        std::erase_if(settings.subjects, [&](const Subject& subject) {
-            return !names.contains(QString::fromStdString(subject.name));
-        });
+    // The library's choice, as `kitovu sync SUBJECT…` makes it: a subject nested in a chosen
+    // one's folder is synced with it, so its records are not taken for gone.
+    Selection selection;
+    for (const QString& name : names)
+        selection.subjects.push_back(name.toStdString());
+    auto chosen = select_subjects(model_.settings(), selection);
+    if (!chosen) {
+        statusBar()->showMessage(QString::fromStdString(chosen.error().to_string()));
+        return false;
+    }
+    if (!chosen->notes.empty()) // the library's words, English as its other messages
+        statusBar()->showMessage(QString::fromStdString(detail::join(chosen->notes, "; ")));
+    Settings settings = std::move(chosen->settings);
     running_subjects_.clear();
     for (const Subject& subject : settings.subjects)
         running_subjects_ << QString::fromStdString(subject.name);

@@ -73,7 +73,7 @@ class CacheLock {
     // Whether another process holds the lock of `cache_file`. Asked with a shared lock on a
     // descriptor of our own, closed at once: the file stays, and a holder is never disturbed.
     static bool held_elsewhere(const std::filesystem::path& cache_file) {
-        const std::string lock = path_for(cache_file);
+        const std::string lock = path_for(detail::followed_link(cache_file));
         const int fd = ::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
             return false;

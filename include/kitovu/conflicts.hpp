@@ -17,7 +17,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <stdio.h> // renameat2
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -112,7 +111,7 @@ take_theirs(const Conflict& conflict, const std::filesystem::path& cache_file, s
 
     const auto backup = backup_path(conflict.mine, now);
     const auto rename_new = [](const std::filesystem::path& from, const std::filesystem::path& to) {
-        return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0;
+        return detail::move_new(AT_FDCWD, from.string(), AT_FDCWD, to.string());
     };
     if (!rename_new(conflict.mine, backup))
         return fail(ErrorKind::io,

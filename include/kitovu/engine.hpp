@@ -9,6 +9,7 @@
 #include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
 #include "kitovu/link.hpp"
+#include "kitovu/listing_loops.hpp"
 #include "kitovu/moves.hpp"
 #include "kitovu/names.hpp"
 #include "kitovu/placement.hpp"
@@ -250,6 +251,11 @@ class Engine {
 
     bool has_records(const std::string& connection, const Source& source);
 
+    // Whether the local file at `key` (`identity`) is the one another record of this run's
+    // cache placed: on a case-insensitive target a case-only rename finds the old copy at the
+    // new name. Looked up in an index of the records' inodes, made on first use.
+    bool placed_under_other_name(const std::string& key, const LocalIdentity& identity);
+
     // Files of the source that were new this run, now that the listing is complete: each that
     // is one of the synced files that disappeared (moves.hpp) is moved locally instead of
     // downloaded again; the rest is planned as usual.
@@ -265,6 +271,7 @@ class Engine {
     // Folders that moves left empty and the remote no longer has go too (rmdir removes only
     // empty ones), up to the source's target folder.
     void remove_emptied_folders(const Source& source, std::vector<std::filesystem::path> folders);
+    void remove_left_by_killed_moves(const Source& source);
 
     // Creates base/relative folder by folder, refusing symbolic links and files in the way, so
     // nothing planted locally can redirect a download outside the target folder.
@@ -316,7 +323,10 @@ class Engine {
     // Moves a complete temporary to its final name. A new file never replaces anything (a file
     // that appeared meanwhile is somebody's and makes this a conflict); a replacement happens
     // only if the local file is still what it was when the engine decided.
-    expected<void, UsageError> place(int folder, const std::string& temporary, Job& job);
+    // Moves a finished download into place; the local file's identity instead when it holds
+    // the download's bytes already (`hash`), so no conflict copy is needed.
+    expected<std::optional<LocalIdentity>, UsageError> place(int folder, const Temporary& temporary,
+                                                             const std::string& hash, Job& job);
 
     const Settings& settings_;
     const SyncOptions& options_;
@@ -363,12 +373,18 @@ class Engine {
         bool is_folder;
     };
     std::unordered_map<std::string, Claim> claims_; // by local path
+    // On targets that fold case: local paths by their folded form, and which targets fold.
+    std::unordered_map<std::string, std::string> folded_claims_;
+    std::unordered_map<std::string, bool> folds_case_;
+    bool folds_case(const Source& source);
     // Of the source being listed: folders skipped, as it names them, and folders saved under a
     // conflict name, by local path below its target folder.
     std::unordered_set<std::string> skipped_folders_;
     std::unordered_map<std::string, std::string> redirected_folders_;
     bool follow_moves_ = false;    // the source has records: new files may be moved ones
     std::vector<Listed> arrivals_; // its new files, decided when its listing is complete
+    std::optional<std::map<std::pair<std::uint64_t, std::uint64_t>, std::string>>
+        placed_inodes_; // (device, inode) -> local path, of the cache's records
     std::unordered_set<std::string> known_folders_;
     std::string current_folder_;                  // of the entry planned last, made sure of
     std::optional<Descriptor> current_folder_fd_; // it, opened; -1 when it could not be (dry run)

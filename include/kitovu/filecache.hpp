@@ -40,6 +40,7 @@ struct CacheEntry {
     bool racy = false; // `local` was taken in the clock tick of the last change: confirm by content
     bool gone = false; // gone remotely; kept while the local copy is there (a tombstone)
     std::string remote_id{}; // the plugin's stable identity of the remote file, if it has one
+    std::string remote_fingerprint{}; // and its fingerprint (RemoteEntry::fingerprint), if any
 
     friend bool operator==(const CacheEntry&, const CacheEntry&) = default;
 };
@@ -97,16 +98,21 @@ void append_line(Out& out, std::string_view local_path, const CacheEntry& entry)
         out += '\t';
     }
     append_escaped(out, entry.remote_id);
+    if (!entry.remote_fingerprint.empty()) { // a tenth field only where there is one
+        out += '\t';
+        append_escaped(out, entry.remote_fingerprint);
+    }
     out += '\n';
 }
 
 // The reverse of append_line (without the newline), also for lines of the first format (six
-// fields, the last a "SIZE-MTIME" digest); false when the line is malformed.
+// fields, the last a "SIZE-MTIME" digest) and lines without a fingerprint (nine); false when
+// the line is malformed.
 inline bool parse_line(std::string_view line, std::string& local_path, CacheEntry& entry,
                        bool* forget = nullptr) {
     // Split first, then unescaped straight into the entry: a cache of 100,000 lines is read at
     // the start of every run, so no string is made per field.
-    std::array<std::string_view, 9> fields;
+    std::array<std::string_view, 10> fields;
     std::size_t count = 0;
     for (;;) {
         if (count == fields.size())
@@ -117,7 +123,7 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
             break;
         line.remove_prefix(tab + 1);
     }
-    if (count != 6 && count != 9)
+    if (count != 6 && count != 9 && count != 10)
         return false;
     if (!unescape(fields[0], local_path) || !unescape(fields[1], entry.connection) ||
         !unescape(fields[2], entry.plugin) || !unescape(fields[3], entry.remote_path) ||
@@ -126,6 +132,7 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
     if (count == 6) {
         entry.content_hash.clear();
         entry.remote_id.clear();
+        entry.remote_fingerprint.clear();
         entry.racy = entry.gone = false;
         if (!parse_legacy_digest(fields[5], entry.local))
             return false;
@@ -136,12 +143,33 @@ inline bool parse_line(std::string_view line, std::string& local_path, CacheEntr
             flags.find_first_not_of(forget != nullptr ? "rgx" : "rg") != std::string_view::npos ||
             !unescape(fields[6], entry.content_hash) || !unescape(fields[8], entry.remote_id))
             return false;
+        if (count == 9)
+            entry.remote_fingerprint.clear();
+        else if (!unescape(fields[9], entry.remote_fingerprint))
+            return false;
         entry.racy = flags.contains('r');
         entry.gone = flags.contains('g');
         if (forget != nullptr)
             *forget = flags.contains('x');
     }
     return !local_path.empty() && local_path.front() == '/';
+}
+
+// A cache named through a symbolic link (a dotfiles folder, another disk) is the file the link
+// leads to, and its lock and journal live beside that file: the cache is saved by rename, which
+// would replace the link itself, and every name of one cache then shares one lock. Only the
+// name the user gave is followed; links at the lock's and the journal's names never are.
+inline std::filesystem::path followed_link(std::filesystem::path file) {
+    for (int hops = 0; hops < 40; ++hops) { // a loop of links fails later, as ELOOP
+        std::error_code ec;
+        if (!std::filesystem::is_symlink(file, ec))
+            break;
+        const auto target = std::filesystem::read_symlink(file, ec);
+        if (ec)
+            break;
+        file = target.is_absolute() ? target : file.parent_path() / target;
+    }
+    return file;
 }
 
 // Makes sure the folder of `cache_file` exists, created 0700 where kitovu creates it, and belongs
@@ -197,7 +225,7 @@ class FileCache {
         }
         std::string problem;
         if (auto read = cache.parse(file, problem); !read)
-            return fail(ErrorKind::io, "cannot read the file cache: " + read.error().message,
+            return fail(read.error().kind, "cannot read the file cache: " + read.error().message,
                         file.string());
         cache.changed_ = !problem.empty();
         if (!problem.empty()) {
@@ -249,8 +277,10 @@ class FileCache {
                 return true;
             if (forget) {
                 struct ::stat info {};
-                if (::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT)
+                if (::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT) {
                     changed_ = entries_.erase(local_path) > 0 || changed_;
+                    moved_away_.push_back(std::move(local_path));
+                }
             } else if (verify(local_path, entry)) {
                 entries_.insert_or_assign(std::move(local_path), std::move(entry));
                 ++added;
@@ -260,6 +290,9 @@ class FileCache {
         changed_ = changed_ || added > 0;
         return added;
     }
+
+    // The old names of the files a replayed journal moved: their folders may be left empty.
+    const std::vector<std::string>& moved_away() const noexcept { return moved_away_; }
 
     const CacheEntry* find(const std::string& local_path) const {
         auto it = entries_.find(local_path);
@@ -355,6 +388,7 @@ class FileCache {
 
     bool changed_ = false;
     std::unordered_map<std::string, CacheEntry> entries_;
+    std::vector<std::string> moved_away_; // see moved_away()
 };
 
 // Where the cache of `config_file` lives: $XDG_DATA_HOME/kitovu (~/.local/share/kitovu), one

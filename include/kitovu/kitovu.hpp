@@ -12,6 +12,7 @@
 #include "kitovu/config_template.hpp"
 #include "kitovu/ignore.hpp"
 #include "kitovu/options.hpp"
+#include "kitovu/selection.hpp"
 #include "kitovu/settings.hpp"
 #include "kitovu/settings_model.hpp"
 #include "kitovu/validate.hpp"

@@ -149,28 +149,33 @@ class ContentHash {
     std::uint64_t total_ = 0;
 };
 
-// The hash of what is in `file` now, read without following a symbolic link; nothing when it
+// The hash of what an open file holds from its current offset to its end; nothing when it
 // cannot be read.
-inline std::optional<std::string> content_hash_of(const char* file, int folder = AT_FDCWD) {
-    const int fd = ::openat(folder, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return std::nullopt;
+inline std::optional<std::string> content_hash_of_fd(int fd) {
     ContentHash hash;
     std::vector<std::byte> block(std::size_t{1} << 20);
     for (;;) {
         const auto n = ::read(fd, block.data(), block.size());
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            ::close(fd);
+        if (n < 0)
             return std::nullopt;
-        }
         if (n == 0)
             break;
         hash.update(std::span{block.data(), static_cast<std::size_t>(n)});
     }
-    ::close(fd);
     return hash.hex();
+}
+
+// The hash of what is in `file` now, read without following a symbolic link; nothing when it
+// cannot be read.
+inline std::optional<std::string> content_hash_of(const char* file, int folder = AT_FDCWD) {
+    const int fd = ::openat(folder, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return std::nullopt;
+    auto hash = content_hash_of_fd(fd);
+    ::close(fd);
+    return hash;
 }
 
 } // namespace kitovu

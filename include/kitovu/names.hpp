@@ -30,6 +30,16 @@ inline std::string portable_name(std::string_view name) {
     return out;
 }
 
+// `name` with ASCII letters in one case (lower, or upper when `upper`): the form in which FAT
+// and exFAT compare names. Other characters stay: rare enough in course material to leave.
+inline std::string fold_case(std::string_view name, bool upper = false) {
+    std::string out{name};
+    for (char& c : out)
+        if (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z'))
+            c = static_cast<char>(c ^ 0x20);
+    return out;
+}
+
 // The local path, relative to the target folder, for a remote path relative to the listed
 // folder ('/'-separated). Empty, absolute, `.` and `..` components, over-long names and names
 // kitovu reserves are refused: the caller skips the entry with a warning.

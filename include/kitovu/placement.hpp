@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kitovu/error.hpp"
+#include "kitovu/local_identity.hpp"
 #include "kitovu/names.hpp"
 
 #include <fmt/chrono.h>
@@ -18,9 +19,11 @@
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 namespace kitovu::detail {
 
@@ -66,6 +69,7 @@ inline std::filesystem::path conflict_path(const std::filesystem::path& file, st
 struct Descriptor {
     int fd = -1;
     explicit Descriptor(int descriptor) : fd(descriptor) {}
+    Descriptor(Descriptor&& other) noexcept : fd(std::exchange(other.fd, -1)) {}
     Descriptor(const Descriptor&) = delete;
     Descriptor& operator=(const Descriptor&) = delete;
     ~Descriptor() {
@@ -109,8 +113,15 @@ struct Temporary {
         return fmt::format("{}{:08x}-", temporary_prefix, static_cast<unsigned>(::getpid()));
     }
 
+    static std::string name_for(std::uint64_t random) {
+        return fmt::format("{}{:016x}", prefix_of_this_process(), random);
+    }
+
+    // Removes it, unplaced.
+    void discard(int folder) const { ::unlinkat(folder, name.c_str(), 0); }
+
     static Temporary create(int folder, std::uint64_t random) {
-        Temporary t{fmt::format("{}{:016x}", prefix_of_this_process(), random)};
+        Temporary t{name_for(random)};
         t.fd = ::openat(folder, t.name.c_str(),
                         O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (t.fd >= 0)
@@ -118,6 +129,22 @@ struct Temporary {
         return t;
     }
 };
+
+// Folders and files under the target that kitovu makes or removes itself. Every other change
+// under the target is a placement above; these are the plain cases, kept here so that one header
+// answers "where does kitovu write".
+inline bool make_folder(const std::filesystem::path& folder) {
+    return ::mkdir(folder.c_str(), 0755) == 0 || errno == EEXIST;
+}
+inline void make_folders(const std::filesystem::path& folder, std::error_code& ec) {
+    std::filesystem::create_directories(folder, ec);
+}
+inline bool remove_file(const std::filesystem::path& file) {
+    return ::unlink(file.c_str()) == 0;
+}
+inline bool remove_tree(const std::filesystem::path& folder, std::error_code& ec) {
+    return std::filesystem::remove_all(folder, ec) != static_cast<std::uintmax_t>(-1) && !ec;
+}
 
 // Removes `name` in `folder` if it is a temporary nobody writes any more (its writer died: the
 // lock went with it). Returns whether it was removed.
@@ -135,17 +162,144 @@ inline bool remove_dead_temporary(int folder, const char* name) {
     return removed;
 }
 
-// Moves `temporary` to `name` in `folder` only if nothing is there: rename without replacing,
-// or, where the file system cannot (some network and FUSE file systems), link() and unlink.
-// errno is EEXIST when the name is taken.
-inline bool place_new(int folder, const std::string& temporary, const std::string& name) {
-    int placed = ::renameat2(folder, temporary.c_str(), folder, name.c_str(), RENAME_NOREPLACE);
-    if (placed != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
-        placed = ::linkat(folder, temporary.c_str(), folder, name.c_str(), 0);
-        if (placed == 0)
-            ::unlinkat(folder, temporary.c_str(), 0);
+// Whether `error` (an errno) says the file system cannot do what was asked at all, rather than
+// that this call failed: FUSE file systems such as fusefat and exfat-fuse refuse rename flags
+// (EINVAL) and hard links (EPERM).
+inline bool unsupported(int error) {
+    return error == EINVAL || error == ENOSYS || error == ENOTSUP || error == EOPNOTSUPP ||
+           error == EPERM;
+}
+
+// Whether names in `folder` that differ only in case name one file (FAT, exFAT; NTFS and APFS as
+// usually set up): a temporary is created and looked up in upper case.
+inline bool folds_case(const std::filesystem::path& folder, std::uint64_t random) {
+    const Descriptor dir{::open(folder.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+    if (dir.fd < 0)
+        return false;
+    const Descriptor probe{Temporary::create(dir.fd, random).fd};
+    if (probe.fd < 0)
+        return false;
+    const std::string name = Temporary::name_for(random);
+    struct ::stat info {};
+    const bool folds =
+        ::fstatat(dir.fd, fold_case(name, true).c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0;
+    ::unlinkat(dir.fd, name.c_str(), 0);
+    return folds;
+}
+
+// Moves `from` (in folder `from_folder`) to `to` (in `to_folder`) only if nothing is there:
+// rename without replacing; where the file system cannot (some network and FUSE file systems),
+// link() and unlink; where it has no hard links either (FAT, exFAT; and for folders), a look and
+// a plain rename: a file created at `to` between the two would be replaced
+// (docs/reliability.md). errno is EEXIST when the name is taken.
+inline bool move_new(int from_folder, const std::string& from, int to_folder,
+                     const std::string& to) {
+    if (::renameat2(from_folder, from.c_str(), to_folder, to.c_str(), RENAME_NOREPLACE) == 0)
+        return true;
+    if (!unsupported(errno) || errno == EPERM)
+        return false;
+    if (::linkat(from_folder, from.c_str(), to_folder, to.c_str(), 0) == 0) {
+        ::unlinkat(from_folder, from.c_str(), 0);
+        return true;
     }
-    return placed == 0;
+    if (!unsupported(errno))
+        return false;
+    struct ::stat there {};
+    if (::fstatat(to_folder, to.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0) {
+        errno = EEXIST;
+        return false;
+    }
+    if (errno != ENOENT)
+        return false;
+    return ::renameat(from_folder, from.c_str(), to_folder, to.c_str()) == 0;
+}
+
+// Moves a finished download to its name in the same folder, only if nothing is there.
+inline bool place_new(int folder, const std::string& temporary, const std::string& name) {
+    return move_new(folder, temporary, folder, name);
+}
+
+// A local file as kitovu last looked at it before replacing it: open (so its bytes can be read
+// and its inode told apart from whatever an editor renames over it later), with the identity
+// and content hash it had then.
+struct LookedAt {
+    Descriptor file{-1};
+    struct ::stat info {};
+    std::string hash;
+};
+
+// Opens `name` in `folder` and reads it: nothing when it is not a regular file (or gone).
+inline std::optional<LookedAt> look_at(int folder, const std::string& name) {
+    LookedAt seen{
+        Descriptor{::openat(folder, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)},
+        {},
+        {}};
+    if (seen.file.fd < 0)
+        return std::nullopt;
+    std::optional<std::string> hash;
+    if (::fstat(seen.file.fd, &seen.info) == 0 && S_ISREG(seen.info.st_mode))
+        hash = content_hash_of_fd(seen.file.fd);
+    if (!hash)
+        return std::nullopt;
+    seen.hash = std::move(*hash);
+    return seen;
+}
+
+inline bool same_inode(const struct ::stat& a, const struct ::stat& b) {
+    return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+// How replacing a file ended.
+enum class Replaced {
+    done,   // the new version is at the name, the one kitovu looked at is gone
+    edited, // the file at the name is not (or no longer) the one kitovu looked at: it stays,
+            // and the new version is still at the temporary name
+    failed, // errno says why; the file at the name is as it was
+};
+
+// Moves `temporary` (open as `download`) over `name`, which must still be the file `seen`. The
+// two are exchanged atomically and what came out is looked at: an editor that saved by renaming
+// a new file over `name`, or wrote into it, after kitovu's look gets its file back and the new
+// version stays at the temporary name. Where the file system cannot exchange (FAT, exFAT: see
+// docs/reliability.md), the file is looked at once more just before a plain rename.
+inline Replaced replace_checked(int folder, const std::string& temporary, int download,
+                                const std::string& name, const LookedAt& seen) {
+    // The same inode, not written since (a rename changes the change time, so that one
+    // cannot tell).
+    const auto still_seen = [&](const struct ::stat& now) {
+        struct ::stat info {};
+        return same_inode(now, seen.info) && ::fstat(seen.file.fd, &info) == 0 &&
+               info.st_size == seen.info.st_size &&
+               LocalIdentity::nanoseconds(info.st_mtim) ==
+                   LocalIdentity::nanoseconds(seen.info.st_mtim);
+    };
+    if (::renameat2(folder, temporary.c_str(), folder, name.c_str(), RENAME_EXCHANGE) != 0) {
+        if (!unsupported(errno))
+            return Replaced::failed;
+        // Read once more: FUSE file systems may answer with cached times and sizes.
+        struct ::stat now {};
+        if (::fstatat(folder, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 || !still_seen(now) ||
+            content_hash_of(name.c_str(), folder) != seen.hash)
+            return Replaced::edited;
+        return ::renameat(folder, temporary.c_str(), folder, name.c_str()) == 0 ? Replaced::done
+                                                                                : Replaced::failed;
+    }
+    struct ::stat out {};
+    if (::fstatat(folder, temporary.c_str(), &out, AT_SYMLINK_NOFOLLOW) == 0 && still_seen(out)) {
+        ::unlinkat(folder, temporary.c_str(), 0);
+        return Replaced::done;
+    }
+    // Not the file kitovu looked at: give it its name back. What is at the temporary name then
+    // is the download again, unless another save came in between; that one is kept too.
+    ::renameat2(folder, temporary.c_str(), folder, name.c_str(), RENAME_EXCHANGE);
+    struct ::stat back {
+    }, mine{};
+    if (::fstatat(folder, temporary.c_str(), &back, AT_SYMLINK_NOFOLLOW) == 0 &&
+        ::fstat(download, &mine) == 0 && !same_inode(back, mine)) {
+        errno = EBUSY;
+        return Replaced::failed;
+    }
+    return Replaced::edited;
 }
 
 } // namespace kitovu::detail

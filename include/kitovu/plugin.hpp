@@ -34,6 +34,10 @@ struct RemoteEntry {
     std::string locator{};        // plugin-private: how to fetch it (full remote path, URL, ...)
     std::string id{}; // what stays the same when the file is renamed or moved (an inode, a file
                       // id), where the listing tells it at no cost; "" if the remote has none
+    std::string fingerprint{}; // what stays the same when the file is renamed or moved but not
+                               // when it changes (size and creation time); "" if none
+    std::string former_name{}; // its name under kitovu's previous naming rules, where they
+                               // differ: kitovu's own rename is followed like a remote one
 
     friend bool operator==(const RemoteEntry&, const RemoteEntry&) = default;
 };

@@ -36,6 +36,9 @@ class SyncObserver {
     virtual void decided(const FileEvent& /*file*/, FileState /*state*/) {}
     virtual void started(const FileEvent& /*file*/) {}
     virtual void received(std::uint64_t /*bytes*/) {} // bytes since the last call
+    // A local file about to be replaced by its new version, just after kitovu checked it is
+    // the file it left there: an edit saved from here on is still noticed and kept.
+    virtual void replacing(const FileEvent& /*file*/) {}
     // `error` is null when the file is in place.
     virtual void finished(const FileEvent& /*file*/, const UsageError* /*error*/) {}
 };
@@ -63,8 +66,9 @@ struct SyncReport {
 
     std::size_t count(FileState state) const { return counts[static_cast<std::size_t>(state)]; }
     // The contract: 0 when every listed file is in step (warnings allowed), 1 when something
-    // failed or the run was stopped.
-    int exit_code() const { return errors.empty() && !cancelled ? 0 : 1; }
+    // failed (a file not placed, say because it changed while it was read) or the run was
+    // stopped.
+    int exit_code() const { return errors.empty() && failed == 0 && !cancelled ? 0 : 1; }
 };
 
 } // namespace kitovu

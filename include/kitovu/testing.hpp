@@ -74,6 +74,8 @@ class Suite : Checker {
             else
                 report_.not_checked.push_back("a changed file's digest and a file removed since "
                                               "the listing (the suite cannot write this remote)");
+            progress_("rename");
+            check_rename(*plugin);
         }
         progress_("a missing folder");
         check_missing(*plugin);
@@ -320,7 +322,38 @@ class Suite : Checker {
                           std::to_string(want.mtime));
     }
 
-    // A server that stops answering: `timeout` ends the wait with an error (not a hang, not
+    // A renamed file keeps its id or its fingerprint: the engine then moves the local copy, edits
+    // and all, instead of fetching it again and leaving the old one behind (moves.hpp).
+    void check_rename(SyncPlugin& plugin) {
+        if (!fixture_.writer || !fixture_.writer->rename) {
+            report_.not_checked.push_back("a renamed file's id or fingerprint (the fixture "
+                                          "cannot rename)");
+            return;
+        }
+        const std::string from = "renamed/Blatt1.pdf";
+        const std::string to = "renamed/Blatt 1.pdf";
+        fixture_.writer->make_file(from, "renamed by the suite", 1'600'000'200);
+        const auto before =
+            seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
+        fixture_.writer->rename(from, to);
+        const auto after =
+            seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
+        if (!check(before.contains(from) && after.contains(to) && !after.contains(from), "rename",
+                   "the file was not listed under its name before and after"))
+            return;
+        const RemoteEntry& was = before.at(from);
+        const RemoteEntry& is = after.at(to);
+        if (was.id.empty() && was.fingerprint.empty()) {
+            report_.not_checked.push_back("a renamed file's id or fingerprint (the plugin gives "
+                                          "neither: renames are followed by name and digest)");
+            return;
+        }
+        check((!was.id.empty() && was.id == is.id) ||
+                  (!was.fingerprint.empty() && was.fingerprint == is.fingerprint),
+              "rename",
+              "a renamed file's id '" + was.id + "' and fingerprint '" + was.fingerprint +
+                  "' became '" + is.id + "' and '" + is.fingerprint + "'");
+    }
 
     void check_missing(SyncPlugin& plugin) {
         const std::string missing = fixture_.missing_dir.empty()

@@ -1,13 +1,13 @@
 #!/bin/sh
-# Writes kitovu.toml(5) with go-md2man: the head in kitovu.toml.5.md, then the "### Config"
-# section of README.md (up to the next heading of its level or above), so the man page says
-# what the README says. Usage: config-page.sh SOURCE_DIR VERSION OUTPUT
+# Writes kitovu.toml(5) with go-md2man: the head in kitovu.toml.5.md, then docs/config.md from
+# its first "## " section on (its title and introduction are for the web page), so the man page
+# says what the config reference says. Usage: config-page.sh SOURCE_DIR VERSION OUTPUT
 set -eu
 source_dir=$1 version=$2 output=$3
 date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" '+%B %Y')
-config=$(awk '/^### Config$/ { on = 1; next } on && /^#+ / && length($1) <= 3 { exit } on' "$source_dir/README.md")
+config=$(awk '/^## / { on = 1 } on' "$source_dir/docs/config.md")
 if [ -z "$config" ]; then
-  echo "config-page.sh: no '### Config' section in $source_dir/README.md" >&2
+  echo "config-page.sh: no '## ' section in $source_dir/docs/config.md" >&2
   exit 1
 fi
 {

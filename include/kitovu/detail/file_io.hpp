@@ -6,6 +6,7 @@
 #include "kitovu/function_ref.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,15 +53,33 @@ inline bool unescape(std::string_view field, std::string& out) {
     return true;
 }
 
+// What a file that is not a regular one is, for messages.
+inline const char* special_file_kind(mode_t mode) noexcept {
+    return S_ISDIR(mode)    ? "a folder"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISSOCK(mode) ? "a socket"
+           : S_ISLNK(mode)  ? "a symbolic link"
+                            : "a device";
+}
+
 // Calls `on_line` for each complete line of `file`, reading it in blocks so a large cache is
 // never held whole in memory; `on_line` returns false to stop. The result tells whether the
 // file ended with a complete line (a crash can cut the last one short).
 inline expected<bool, UsageError> for_each_line(const std::filesystem::path& file,
                                                 FunctionRef<bool(std::string_view)> on_line) {
-    const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    // Opened without waiting and read only when regular: a FIFO at the name would block the
+    // open for ever (no signal ends it), a device would be read without end.
+    const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return fail(ErrorKind::io, "cannot read: " + std::generic_category().message(errno),
                     file.string());
+    if (struct ::stat info{}; ::fstat(fd, &info) == 0 && !S_ISREG(info.st_mode)) {
+        ::close(fd);
+        return fail(ErrorKind::usage,
+                    std::string{"it is "} + special_file_kind(info.st_mode) +
+                        ", not a regular file",
+                    file.string());
+    }
     std::string pending;
     std::vector<char> block(1 << 20);
     for (;;) {

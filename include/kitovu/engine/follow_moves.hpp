@@ -15,6 +15,42 @@ inline bool Engine::has_records(const std::string& connection, const Source& sou
     });
 }
 
+// Renames `from` to `to` in `folder`, names that differ only in case on a case-insensitive file
+// system: a direct rename would find `to` to be `from` itself and do nothing. By way of a
+// visible temporary name, which a crash between the two steps leaves for the user to see.
+inline bool rename_in_case(int folder, const std::string& from, const std::string& to) {
+    const auto step = [folder](const std::string& old_name, const std::string& new_name) {
+        if (::renameat2(folder, old_name.c_str(), folder, new_name.c_str(), RENAME_NOREPLACE) == 0)
+            return true;
+        if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+            return false;
+        // FUSE FAT and exFAT refuse the flag: a look, then a plain rename.
+        struct ::stat there {};
+        return ::fstatat(folder, new_name.c_str(), &there, AT_SYMLINK_NOFOLLOW) != 0 &&
+               errno == ENOENT &&
+               ::renameat(folder, old_name.c_str(), folder, new_name.c_str()) == 0;
+    };
+    const std::string temporary = to + ".kitovu-rename";
+    if (!step(from, temporary))
+        return false;
+    if (step(temporary, to))
+        return true;
+    ::renameat(folder, temporary.c_str(), folder, from.c_str()); // back: nothing else changed
+    return false;
+}
+
+inline bool Engine::placed_under_other_name(const std::string& key, const LocalIdentity& identity) {
+    std::scoped_lock lock{mutex_};
+    if (!placed_inodes_) {
+        placed_inodes_.emplace();
+        for (const auto& [path, record] : cache_.entries())
+            if (record.local.inode != 0)
+                placed_inodes_->emplace(std::pair{record.local.device, record.local.inode}, path);
+    }
+    const auto found = placed_inodes_->find(std::pair{identity.device, identity.inode});
+    return found != placed_inodes_->end() && found->second != key;
+}
+
 inline void Engine::plan_arrivals(std::size_t index, SyncPlugin& plugin, SourceStatus& status,
                                   bool listed_completely) {
     if (arrivals_.empty())
@@ -39,15 +75,15 @@ inline void Engine::plan_arrivals(std::size_t index, SyncPlugin& plugin, SourceS
                 }))
                 continue; // not listed on purpose, or not listable now: no move from there
             vanished.push_back(MoveCandidate{key, record.remote_id, move_name(record.remote_path),
-                                             record.remote_digest});
+                                             record.remote_digest, record.remote_fingerprint});
         }
     }
     std::vector<MoveCandidate> arriving;
     arriving.reserve(arrivals.size());
     for (const Listed& item : arrivals)
-        arriving.push_back(MoveCandidate{(source.local_dir / item.relative).string(), item.entry.id,
-                                         move_name(item.entry.path),
-                                         plugin.remote_digest(item.entry)});
+        arriving.push_back(MoveCandidate{
+            (source.local_dir / item.relative).string(), item.entry.id, move_name(item.entry.path),
+            plugin.remote_digest(item.entry), item.entry.fingerprint, item.entry.former_name});
     const auto moves = match_moves(vanished, arriving);
     std::vector<std::filesystem::path> emptied;
     for (std::size_t i = 0; i < arrivals.size(); ++i) {
@@ -68,8 +104,13 @@ inline bool Engine::move(std::size_t index, SyncPlugin& plugin, const Source& so
     const std::filesystem::path to = source.local_dir / item.relative;
     const std::string remote_path = join_remote(source.remote_dir, item.entry.path);
     struct ::stat info {};
-    if (::lstat(from.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
-        ::lstat(to.c_str(), &info) == 0 || errno != ENOENT || ::lstat(from.c_str(), &info) != 0)
+    struct ::stat there {};
+    if (::lstat(from.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
+        return false;
+    // A case-only rename on a case-insensitive target finds the file itself at the new name.
+    const bool taken = ::lstat(to.c_str(), &there) == 0;
+    const bool same_file = taken && there.st_ino == info.st_ino && there.st_dev == info.st_dev;
+    if ((taken && !same_file) || (!taken && errno != ENOENT))
         return false;
     if (!ensure_folder(source.local_dir, std::filesystem::path{item.relative}.parent_path()))
         return false;
@@ -84,11 +125,18 @@ inline bool Engine::move(std::size_t index, SyncPlugin& plugin, const Source& so
         moved = *record;
         edited = local_changed(*record, before, [&] { return content_hash_of(from.c_str()); });
     }
+    // A fingerprint does not survive a change: the same one is the same bytes, whatever a rename
+    // did to the digest (Moodle's timemodified).
+    const std::string remote_digest = plugin.remote_digest(item.entry);
+    const bool same_remote_file =
+        moved.remote_digest == remote_digest ||
+        (!item.entry.fingerprint.empty() && moved.remote_fingerprint == item.entry.fingerprint);
+    if (same_remote_file)
+        moved.remote_digest = remote_digest;
     moved.remote_path = remote_path;
     moved.remote_id = item.entry.id;
+    moved.remote_fingerprint = item.entry.fingerprint;
     moved.gone = false;
-    const std::string remote_digest = plugin.remote_digest(item.entry);
-    const bool same_remote_file = moved.remote_digest == remote_digest;
     if (!options_.dry_run) {
         Descriptor old_folder{
             open_folder_below(source.local_dir, std::filesystem::path{from}.parent_path())};
@@ -106,8 +154,9 @@ inline bool Engine::move(std::size_t index, SyncPlugin& plugin, const Source& so
             return false;
         const auto old_name = std::filesystem::path{from}.filename().string();
         const auto new_name = to.filename().string();
-        if (::renameat2(old_folder.fd, old_name.c_str(), new_folder.fd, new_name.c_str(),
-                        RENAME_NOREPLACE) != 0)
+        if (same_file ? !rename_in_case(new_folder.fd, old_name, new_name)
+                      : ::renameat2(old_folder.fd, old_name.c_str(), new_folder.fd,
+                                    new_name.c_str(), RENAME_NOREPLACE) != 0)
             return false;
         if (!edited && ::fstatat(new_folder.fd, new_name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0)
             moved.local = LocalIdentity::of(info);
@@ -136,6 +185,20 @@ inline bool Engine::move(std::size_t index, SyncPlugin& plugin, const Source& so
         claims_.try_emplace(to.string(), Claim{&source, false});
     }
     return true;
+}
+
+// A run killed while it moved a renamed folder's files left the old folders behind; those it
+// moved files out of (its journal says which) go once empty, as they would have at its end.
+inline void Engine::remove_left_by_killed_moves(const Source& source) {
+    const std::string prefix = source.local_dir.string() + '/';
+    std::vector<std::filesystem::path> folders;
+    {
+        std::scoped_lock lock{mutex_};
+        for (const std::string& file : cache_.moved_away())
+            if (file.starts_with(prefix))
+                folders.push_back(std::filesystem::path{file}.parent_path());
+    }
+    remove_emptied_folders(source, std::move(folders));
 }
 
 inline void Engine::remove_emptied_folders(const Source& source,

@@ -119,12 +119,14 @@ inline void Engine::plan_connection(std::size_t index) {
         skipped_folders_.clear();
         redirected_folders_.clear();
         arrivals_.clear();
-        follow_moves_ = has_records(connection.name, *source);
+        const bool synced_before = has_records(connection.name, *source);
+        follow_moves_ = synced_before;
+        ListingLoops loops;
         // Decided batch by batch while the rest is listed, so downloads start early.
         auto listed = (*lister)->list(
             source->remote_dir,
-            [source](std::string_view path, bool is_folder) {
-                return !source->ignore.ignores(path, is_folder);
+            [source, &loops](std::string_view path, bool is_folder) {
+                return !source->ignore.ignores(path, is_folder) && !loops.inside_loop(path);
             },
             [&](const Warning& w) {
                 if (w.kind != WarningKind::unlisted && w.kind != WarningKind::unavailable)
@@ -136,7 +138,19 @@ inline void Engine::plan_connection(std::size_t index) {
             },
             [&](std::span<RemoteEntry> batch) {
                 add_workers_for(**lister);
-                plan_batch(index, **lister, status, batch);
+                const auto [kept, found] = loops.take(batch);
+                for (const ListingLoops::Loop& loop : found) {
+                    status.unlisted.push_back(loop.folder);
+                    std::string above = join_remote(source->remote_dir, loop.same_as);
+                    if (above.ends_with('/'))
+                        above.pop_back();
+                    warn(Warning{WarningKind::unlisted,
+                                 fmt::format("lists the same as '{}' (a link to it?), skipped: "
+                                             "it is synced once",
+                                             above),
+                                 connection.name, join_remote(source->remote_dir, loop.folder)});
+                }
+                plan_batch(index, **lister, status, batch.first(kept));
             });
         follow_moves_ = false;
         if (!listed) {
@@ -147,10 +161,14 @@ inline void Engine::plan_connection(std::size_t index) {
                 e.connection = connection.name;
             if (e.path.empty())
                 e.path = source->remote_dir;
+            if (e.kind == ErrorKind::not_found && synced_before)
+                e.message += " (synced before: the local files are kept)";
             error(std::move(e), false);
         }
-        if (!options_.stop.stop_requested())
+        if (!options_.stop.stop_requested()) {
             plan_arrivals(index, **lister, status, listed.has_value());
+            remove_left_by_killed_moves(*source);
+        }
         if (!listed)
             continue;
         if (status.entries > 0 && status.refused == status.entries)
@@ -188,12 +206,26 @@ inline void Engine::plan_batch(std::size_t index, SyncPlugin& plugin, SourceStat
         }
         listed.push_back(Listed{std::move(entry), relative->string()});
     }
-    std::ranges::sort(listed, [](const Listed& a, const Listed& b) {
-        return std::tie(a.relative, a.entry.path) < std::tie(b.relative, b.entry.path);
-    });
+    // On a target that folds case (FAT, exFAT), names that differ only in case are one name:
+    // they compete for it as names that sanitise alike do.
+    const bool folds = folds_case(source);
+    const auto name_of = [&](const Listed& l) {
+        return folds ? fold_case(l.relative) : l.relative;
+    };
+    if (folds)
+        std::ranges::sort(listed, [&](const Listed& a, const Listed& b) {
+            const std::string folded_a = name_of(a), folded_b = name_of(b);
+            return std::tie(folded_a, a.relative, a.entry.path) <
+                   std::tie(folded_b, b.relative, b.entry.path);
+        });
+    else
+        std::ranges::sort(listed, [](const Listed& a, const Listed& b) {
+            return std::tie(a.relative, a.entry.path) < std::tie(b.relative, b.entry.path);
+        });
     for (auto first = listed.begin(); first != listed.end();) {
-        auto last = std::find_if(first, listed.end(),
-                                 [&](const Listed& l) { return l.relative != first->relative; });
+        auto last = std::find_if(first, listed.end(), [&](const Listed& l) {
+            return l.relative != first->relative && (!folds || name_of(l) != name_of(*first));
+        });
         if (last - first > 1)
             std::ranges::stable_sort(first, last, {}, [&](const Listed& l) {
                 return clash_rank(connection.name, source, l);
@@ -226,6 +258,20 @@ inline int Engine::clash_rank(const std::string& connection, const Source& sourc
     const auto slash = item.entry.path.rfind('/');
     const auto name = std::string_view{item.entry.path}.substr(slash + 1);
     return portable_name(name) == name ? 1 : 2;
+}
+
+inline bool Engine::folds_case(const Source& source) {
+    if (options_.dry_run)
+        return false; // finding out writes a file
+    const auto [it, fresh] = folds_case_.try_emplace(source.local_dir.string(), false);
+    if (fresh) {
+        std::filesystem::path folder = source.local_dir;
+        std::error_code ignored;
+        while (!std::filesystem::is_directory(folder, ignored) && folder.has_relative_path())
+            folder = folder.parent_path();
+        it->second = detail::folds_case(folder, std::random_device{}());
+    }
+    return it->second;
 }
 
 inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStatus& status,
@@ -265,12 +311,23 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
     // (its warning names it, its records stay): its files would otherwise race the winner's
     // for their names in whatever order the listing hands them out. Folders of two sources
     // merge.
-    const auto claim = claims_.try_emplace(key, Claim{&source, entry.is_folder});
+    auto claim = claims_.try_emplace(key, Claim{&source, entry.is_folder});
+    std::string taken_by;
+    if (claim.second && folds_case(source))
+        if (auto folded = folded_claims_.try_emplace(fold_case(key), key);
+            !folded.second && folded.first->second != key) {
+            taken_by = folded.first->second;
+            claim = {claims_.find(taken_by), false};
+        }
     if (!claim.second) {
         const Claim& holder = claim.first->second;
         warn(Warning{WarningKind::skipped,
-                     fmt::format("{} is also provided by {}: {}; kept that one", key,
-                                 holder.source->connection, holder.source->remote_dir),
+                     taken_by.empty()
+                         ? fmt::format("{} is also provided by {}: {}; kept that one", key,
+                                       holder.source->connection, holder.source->remote_dir)
+                         : fmt::format("{} differs only in case from {}, and the file system of "
+                                       "the target folder cannot tell the two apart; kept that one",
+                                       key, taken_by),
                      connection.name, remote_path});
         if (entry.is_folder && (!holder.is_folder || holder.source == &source)) {
             skipped_folders_.insert(entry.path);
@@ -338,7 +395,8 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
                 });
             stale = record->plugin != connection.plugin || record->remote_path != remote_path ||
                     record->remote_digest != remote_digest || record->local != identity ||
-                    record->racy || record->gone || record->remote_id != entry.id;
+                    record->racy || record->gone || record->remote_id != entry.id ||
+                    record->remote_fingerprint != entry.fingerprint;
             was_gone = record->gone;
             if (facts.remote_changed || facts.local_changed || !exists || folder_in_the_way)
                 previous = *record;
@@ -366,7 +424,9 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
         facts.looks_like_remote = exists && looks_like(identity, entry);
     }
     const FileState state = decide(facts);
-    if (state == FileState::new_file && !facts.known && may_defer && follow_moves_) {
+    if (!facts.known && may_defer && follow_moves_ &&
+        (state == FileState::new_file ||
+         (exists && !folder_in_the_way && placed_under_other_name(key, identity)))) {
         // Perhaps a file that moved: decided once the listing shows what disappeared.
         claims_.erase(key);
         arrivals_.push_back(std::move(item));
@@ -394,8 +454,9 @@ inline void Engine::plan_entry(std::size_t index, SyncPlugin& plugin, SourceStat
             if (racy && hash.empty())
                 hash = content_hash_of(name, folder_fd >= 0 ? folder_fd : AT_FDCWD)
                            .value_or(std::string{});
-            record(key, CacheEntry{connection.name, connection.plugin, remote_path, remote_digest,
-                                   identity, std::move(hash), racy, false, entry.id});
+            record(key,
+                   CacheEntry{connection.name, connection.plugin, remote_path, remote_digest,
+                              identity, std::move(hash), racy, false, entry.id, entry.fingerprint});
         }
         count(state);
         return;
@@ -432,7 +493,7 @@ inline void Engine::plan_folder(std::size_t index, const Source& source, const R
                                        [&] { return content_hash_of(key.c_str()); });
         }
         if (untouched) {
-            if (!options_.dry_run && ::unlink(key.c_str()) != 0)
+            if (!options_.dry_run && !remove_file(key))
                 return error(UsageError{ErrorKind::io,
                                         "cannot remove the file the remote replaced by a "
                                         "folder: " +
@@ -528,7 +589,7 @@ inline bool Engine::remove_folder(const std::string& key) {
          it.increment(ec))
         if (!it->is_directory(ec))
             files.push_back(it->path().string());
-    if (std::filesystem::remove_all(key, ec) == static_cast<std::uintmax_t>(-1) || ec)
+    if (!remove_tree(key, ec))
         return false;
     for (const auto& file : files)
         forget(file);
@@ -546,7 +607,7 @@ inline expected<void, UsageError> Engine::ensure_folder(const std::filesystem::p
     if (!known_folders_.contains(base.string())) {
         std::error_code ec;
         if (!options_.dry_run)
-            std::filesystem::create_directories(base, ec);
+            make_folders(base, ec);
         if (ec)
             return fail(ErrorKind::io, "cannot create the folder: " + ec.message(), base.string());
         known_folders_.insert(base.string());
@@ -562,7 +623,7 @@ inline expected<void, UsageError> Engine::ensure_folder(const std::filesystem::p
                             folder.string());
             if (options_.dry_run)
                 return {};
-            if (::mkdir(folder.c_str(), 0755) != 0 && errno != EEXIST)
+            if (!make_folder(folder))
                 return fail(ErrorKind::io, "cannot create the folder: " + errno_message(),
                             folder.string());
         } else if (S_ISLNK(info.st_mode)) {

@@ -20,6 +20,7 @@ inline expected<SyncReport, UsageError> Engine::run() {
     } else {
         cache_file_ = options_.cache_file;
     }
+    cache_file_ = followed_link(cache_file_);
     std::optional<CacheLock> lock;
     if (!options_.dry_run) {
         auto acquired = CacheLock::acquire(cache_file_);

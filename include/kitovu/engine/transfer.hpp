@@ -122,7 +122,7 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
         return finish(
             file_error(ErrorKind::io, "cannot create a temporary file: " + errno_message()));
     Descriptor file{temporary.fd}; // open (and locked) until the file is placed
-    const auto discard = [&] { ::unlinkat(folder.fd, temporary.name.c_str(), 0); };
+    const auto discard = [&] { temporary.discard(folder.fd); };
     ContentHash hash;
     std::uint64_t bytes = 0;
     auto retrieved = plugin.retrieve(
@@ -165,6 +165,10 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
         const UsageError e{
             ErrorKind::protocol, "changed while downloading", connection.name, job.remote_path, {}};
         observe([&](SyncObserver& o) { o.finished(event, &e); });
+        {
+            std::scoped_lock lock{mutex_};
+            ++report_.failed; // not in step: the run is not exit 0
+        }
         return warn(Warning{WarningKind::changing,
                             "it changed while downloading; not placed, the next run fetches "
                             "it again",
@@ -199,18 +203,25 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
                      hash.hex(),
                      true,
                      false,
-                     job.entry.id};
+                     job.entry.id,
+                     job.entry.fingerprint};
     if (job.state != FileState::conflict)
         if (auto journaled = journal_->append(job.local_path.string(), entry); !journaled) {
             discard();
             return finish(journaled.error());
         }
-    auto placed = place(folder.fd, temporary.name, job);
+    auto placed = place(folder.fd, temporary, hash.hex(), job);
     if (!placed) {
         discard();
         return finish(placed.error());
     }
-    if (job.state == FileState::conflict) {
+    if (*placed) {
+        // The local file holds these very bytes already: in step, no copy beside it.
+        discard();
+        entry.local = **placed;
+        entry.racy = racily_clean(entry.local);
+        job.state = job.previous ? FileState::unchanged : FileState::adopted;
+    } else if (job.state == FileState::conflict) {
         warn(conflict_warning(connection.name, job.local_path, job.target));
         // The record keeps describing the local file as kitovu left it, so the edit stays
         // an edit; the remote side is now in step.
@@ -230,27 +241,46 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
     finish(std::nullopt);
 }
 
-inline expected<void, UsageError> Engine::place(int folder, const std::string& temporary,
-                                                Job& job) {
+inline expected<std::optional<LocalIdentity>, UsageError>
+Engine::place(int folder, const Temporary& temporary, const std::string& hash, Job& job) {
     const auto io_error = [&](std::string message) {
         return fail(ErrorKind::io, std::move(message), job.local_path.string());
     };
     const std::string name = job.local_path.filename().string();
     if (job.state == FileState::remote_changed) {
-        struct ::stat now {};
-        if (::fstatat(folder, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISREG(now.st_mode) && LocalIdentity::of(now) == job.seen) {
-            if (::renameat(folder, temporary.c_str(), folder, name.c_str()) != 0)
+        // The last look before the local file is replaced: it must still be the file kitovu
+        // decided on, and its bytes those kitovu placed, whatever its times say (FAT keeps no
+        // change time, and `touch -d` puts a modification time back).
+        const auto seen = look_at(folder, name);
+        const bool untouched = seen && LocalIdentity::of(seen->info) == job.seen &&
+                               (!job.previous || job.previous->content_hash.empty() ||
+                                seen->hash == job.previous->content_hash);
+        if (untouched) {
+            observe([&](SyncObserver& o) {
+                o.replacing(FileEvent{settings_.connections[job.connection].name, job.remote_path,
+                                      job.local_path, job.entry.size});
+            });
+            switch (replace_checked(folder, temporary.name, temporary.fd, name, *seen)) {
+            case Replaced::done: return std::nullopt;
+            case Replaced::failed:
                 return io_error("cannot move the download into place: " + errno_message());
-            return {};
+            case Replaced::edited: break;
+            }
         }
-        job.state = FileState::conflict; // edited while downloading: the edit wins
+        job.state = FileState::conflict; // edited since kitovu looked: the edit wins
     }
     for (int attempt = 1; attempt <= 100; ++attempt) {
-        if (job.state == FileState::conflict)
+        if (job.state == FileState::conflict) {
+            if (attempt == 1)
+                if (auto local = look_at(folder, name); local && local->hash == hash)
+                    return LocalIdentity::of(local->info);
             job.target = conflict_path(job.local_path, run_start_, attempt);
-        if (place_new(folder, temporary, job.target.filename().string()))
-            return {};
+        }
+        if (place_new(folder, temporary.name, job.target.filename().string()))
+            return std::nullopt;
+        if (errno == EILSEQ || errno == EINVAL || errno == EPERM || errno == ENAMETOOLONG)
+            return io_error("the file system of the target folder refuses this name (" +
+                            errno_message() + ")");
         if (errno != EEXIST)
             return io_error("cannot move the download into place: " + errno_message());
         if (job.state == FileState::new_file) {

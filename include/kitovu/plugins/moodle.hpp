@@ -22,6 +22,8 @@
 #include "kitovu/plugins/moodle/layout.hpp"
 #include "kitovu/registry.hpp"
 
+#include <fmt/format.h>
+
 #include <string.h> // explicit_bzero
 
 #include <algorithm>
@@ -397,11 +399,14 @@ class MoodlePlugin final : public SyncPlugin {
         for (const auto& course : courses)
             names += (names.empty() ? "'" : ", '") +
                      detail::moodle::shown_name(detail::moodle::text(course, "fullname")) + "'";
-        if (names.empty())
-            return error(ErrorKind::not_found, "no course named '" + std::string{name} +
-                                                   "': this user is not enrolled in any course");
-        return error(ErrorKind::not_found, "no course named '" + std::string{name} +
-                                               "' among this user's courses: " + names);
+        // A typo in remote-dir, or an enrolment that ended (the engine adds that kitovu keeps
+        // what it synced from there).
+        const std::string what = "the course '" + std::string{name} +
+                                 "' is not, or no longer, among this user's courses (" +
+                                 (names.empty() ? "they have none" : names) + ")";
+        return error(ErrorKind::not_found,
+                     what + ": check remote-dir, or, if the enrolment ended, remove this source "
+                            "from the config");
     }
 
     // Calls a web-service function: a POST, so the token is in no URL.
@@ -512,11 +517,16 @@ class MoodlePlugin final : public SyncPlugin {
                            !detail::moodle::text(content, "mimetype").empty();
         char kind = file_kind;
         std::string locator = url;
+        std::string former_name;
         if (type == "url") {
             // Moodle derives this file name from the escaped module name ("Links amp; Tools"):
-            // the module's name as Moodle shows it is the better one.
+            // the module's name as Moodle shows it is the better one. Kitovu before 2026-11-30
+            // took Moodle's: a file of that name is moved, not fetched again.
             kind = link_kind;
             path.clear();
+            former_name = detail::moodle::one_component(name.empty() ? "link" : name);
+            if (!former_name.ends_with(".html"))
+                former_name += ".html";
             name = detail::moodle::one_component(module.name);
             if (name.empty())
                 name = "link";
@@ -551,7 +561,20 @@ class MoodlePlugin final : public SyncPlugin {
             .locator = std::string{kind} + ' ' + locator,
             .id = kind == link_kind
                       ? "module " + std::to_string(detail::moodle::number(*module.module, "id"))
-                      : file_identity(url)});
+                      : file_identity(url),
+            .fingerprint = kind == file_kind ? file_fingerprint(content, *module.module) : "",
+            .former_name = former_name != name ? former_name : ""});
+    }
+
+    // What a rename in Moodle's file manager leaves of a file: its module, creation time and
+    // size (the URL and timemodified change; a replaced file is created anew).
+    static std::string file_fingerprint(const detail::moodle::json& content,
+                                        const detail::moodle::json& module) {
+        const std::int64_t created = detail::moodle::number(content, "timecreated");
+        if (created <= 0)
+            return {};
+        return fmt::format("module {} {} {}", detail::moodle::number(module, "id"), created,
+                           detail::moodle::number(content, "filesize"));
     }
 
     // What names a file in Moodle whatever section or folder shows it: its context, component,

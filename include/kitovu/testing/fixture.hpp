@@ -30,6 +30,8 @@ struct RemoteWriter {
     // folder unlistable, resp. the existing file unreadable, for the plugin's user.
     std::function<void(const std::string& path)> make_unreadable_folder{};
     std::function<void(const std::string& path)> make_unreadable_file{};
+    // Optional: renames a file as a user of the remote would (its id stays, where it has one).
+    std::function<void(const std::string& from, const std::string& to)> rename{};
 };
 
 // One entry of a remote the suite cannot write.

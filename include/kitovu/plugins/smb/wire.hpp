@@ -77,7 +77,8 @@ struct Item {
     std::uint64_t size = 0;
     std::int64_t mtime = 0;
     std::uint32_t mtime_nsec = 0; // SMB times have 100 ns steps
-    std::uint64_t id = 0; // folders: the server's file id (a link to a folder has its target's)
+    std::uint64_t id = 0; // folders: the server's file id (a link to a folder has its target's);
+                          // files: the creation time in ns (detail::smb::birth_id)
 };
 
 // An item on the wire: flags (1: folder, 2: link), size, mtime, its nanoseconds and id (8

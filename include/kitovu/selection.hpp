@@ -1,9 +1,12 @@
-// `kitovu sync SUBJECT… --connection NAME`: the part of the config a run syncs. The engine
-// syncs the Settings it is given and leaves the cache records of every other source alone, so
-// choosing what to sync is narrowing the Settings before the run.
+// Choosing what a run syncs (`kitovu sync SUBJECT… --connection NAME`, the window's "Sync"):
+// the engine syncs the Settings it is given and leaves the cache records of every other source
+// alone, so choosing is narrowing the Settings before the run. The command and the window call
+// the same function, so both sync a nested subject with the one around it.
 #pragma once
 
-#include <kitovu/settings.hpp>
+#include "kitovu/detail/config_text.hpp"
+#include "kitovu/error.hpp"
+#include "kitovu/settings_model.hpp"
 
 #include <fmt/format.h>
 
@@ -13,16 +16,23 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
-namespace kitovu::cli {
+namespace kitovu {
 
-// What `kitovu sync` was asked to sync; empty means everything.
+// What a run was asked to sync; empty means everything.
 struct Selection {
-    std::vector<std::string> subjects;
-    std::optional<std::string> connection;
+    std::vector<std::string> subjects{};
+    std::optional<std::string> connection{};
 };
+
+// What a run syncs, and why more than was asked for, if so (one note a line).
+struct Chosen {
+    Settings settings{};
+    std::vector<std::string> notes{};
+};
+
+namespace detail {
 
 // "'a', 'b'": names as the user typed them, quoted so an empty or spaced name is visible.
 inline std::string quoted_names(std::span<const std::string> names) {
@@ -40,20 +50,17 @@ std::vector<std::string> names_of(const std::vector<Named>& items) {
     return names;
 }
 
-// What a run syncs, and why more than was asked for, if so (one note a line).
-struct Chosen {
-    Settings settings;
-    std::vector<std::string> notes;
-};
-
 inline bool is_inside(const std::filesystem::path& folder, const std::filesystem::path& outer) {
     return folder == outer || folder.native().starts_with(outer.native() + '/');
 }
 
+} // namespace detail
+
 // The subjects named (all when none is), each with only its sources on `connection` (all when
-// none is given). Unknown names, or a choice that leaves nothing to sync, are usage errors that
-// list what the config has.
-inline expected<Chosen, UsageError> select(Settings settings, const Selection& selection) {
+// none is given), plus every source whose folder lies inside a chosen source's folder on the
+// same connection. Unknown names, or a choice that leaves nothing to sync, are usage errors
+// that list what the config has.
+inline expected<Chosen, UsageError> select_subjects(Settings settings, const Selection& selection) {
     const std::vector<std::string>& subjects = selection.subjects;
     const std::optional<std::string>& connection = selection.connection;
     std::vector<std::string> unknown;
@@ -65,12 +72,14 @@ inline expected<Chosen, UsageError> select(Settings settings, const Selection& s
     if (!unknown.empty())
         return fail(ErrorKind::usage,
                     fmt::format("unknown subject{} {} (subjects in {}: {})",
-                                unknown.size() == 1 ? "" : "s", quoted_names(unknown),
-                                settings.file.string(), detail::join(names_of(settings.subjects))));
+                                unknown.size() == 1 ? "" : "s", detail::quoted_names(unknown),
+                                settings.file.string(),
+                                detail::join(detail::names_of(settings.subjects))));
     if (connection && settings.connection(*connection) == nullptr)
-        return fail(ErrorKind::usage, fmt::format("unknown connection '{}' (connections in {}: {})",
-                                                  *connection, settings.file.string(),
-                                                  detail::join(names_of(settings.connections))));
+        return fail(ErrorKind::usage,
+                    fmt::format("unknown connection '{}' (connections in {}: {})", *connection,
+                                settings.file.string(),
+                                detail::join(detail::names_of(settings.connections))));
 
     // keep[i][j]: source j of subject i is synced.
     std::vector<std::vector<bool>> keep;
@@ -88,7 +97,7 @@ inline expected<Chosen, UsageError> select(Settings settings, const Selection& s
         return fail(ErrorKind::usage,
                     fmt::format("nothing to sync: {} no source on connection '{}'",
                                 subjects.empty() ? std::string{"the config has"}
-                                                 : quoted_names(subjects) +
+                                                 : detail::quoted_names(subjects) +
                                                        (subjects.size() == 1 ? " has" : " have"),
                                 *connection));
 
@@ -105,7 +114,7 @@ inline expected<Chosen, UsageError> select(Settings settings, const Selection& s
                     for (std::size_t l = 0; !keep[i][j] && l < keep[k].size(); ++l) {
                         const Source& synced = settings.subjects[k].sources[l];
                         if (!keep[k][l] || synced.connection != left_out.connection ||
-                            !is_inside(left_out.local_dir, synced.local_dir))
+                            !detail::is_inside(left_out.local_dir, synced.local_dir))
                             continue;
                         keep[i][j] = grew = true;
                         chosen.notes.push_back(fmt::format(
@@ -127,4 +136,4 @@ inline expected<Chosen, UsageError> select(Settings settings, const Selection& s
     return chosen;
 }
 
-} // namespace kitovu::cli
+} // namespace kitovu
