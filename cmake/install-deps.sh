@@ -14,6 +14,7 @@ packages=(
   qt6-tools-dev qt6-l10n-tools # kitovu-gui's translations (Qt6LinguistTools: lupdate, lrelease)
   libexpat1-dev # the webdav plugin's XML parser
   apache2 apache2-utils rclone # the webdav plugin's tests: two real WebDAV servers on loopback
+  xvfb openbox trayer xdotool # the tray test on a real X display (tests/gui_tray_test.sh)
   desktop-file-utils # desktop-file-validate on the kitovu-gui package's .desktop file (deb_test.sh)
   fuse3 fusefat exfat-fuse dosfstools exfatprogs mount # FAT32/exFAT targets (tests/disk_fixture.hpp)
 )

@@ -419,6 +419,38 @@ TEST_CASE("kitovu sync --skip-if-running exits 0 while another sync holds the lo
     CHECK(read_file(home.path("kitovu/Mathe/a.txt")) == "a");
 }
 
+TEST_CASE("kitovu sync into a folder another sync (another config or cache) is placing files "
+          "into exits 2, or 0 with --skip-if-running") {
+    Home home;
+    home.share("Mathe/a.txt", "a");
+    home.write_config();
+    const auto sync = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), {"sync", "--cache", home.path("other.cache").string(), "--config",
+                                   home.config().string()});
+        return home.kitovu(more);
+    };
+    // Held exactly as a running sync holds it (FolderLocks): an exclusive flock on the folder.
+    const auto folder = home.path("kitovu/Mathe");
+    std::filesystem::create_directories(folder);
+    const int lock = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(lock >= 0);
+    REQUIRE(::flock(lock, LOCK_EX) == 0);
+
+    const auto refused = sync({});
+    CHECK(refused.exit_code == 2);
+    CHECK(refused.err.find(folder.string() + ": another kitovu sync is placing files into this "
+                                             "folder") != std::string::npos);
+    const auto skipped = sync({"--skip-if-running"});
+    CHECK(skipped.exit_code == 0);
+    CHECK(skipped.err == "another kitovu sync is placing files into a folder of this config; this "
+                         "run is skipped\n");
+    CHECK(kitovu::test::files_in(folder).empty());
+
+    ::close(lock);
+    CHECK(sync({"--skip-if-running"}).exit_code == 0);
+    CHECK(read_file(folder / "a.txt") == "a");
+}
+
 TEST_CASE("kitovu sync --notify tells the desktop about conflicts and errors through notify-send, "
           "only when there is a session bus") {
     Home home;

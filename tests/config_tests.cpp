@@ -990,18 +990,18 @@ TEST_CASE("validate checks settings a program built the way it checks a config f
         {"out of range", [](Settings& s) { s.connections[0].options.set("size", std::int64_t{0}); },
          "g: 'size' must be between 1 and 9, found 0"},
         {"wrong type", [](Settings& s) { s.connections[0].options.set("size", std::string{"3"}); },
-         "g: option 'size' must be of type integer"},
+         "g: expected an integer for 'size', found a string"},
         {"missing", [](Settings& s) { s.connections[0].options = Options{}; },
-         "g: missing required option 'colour' of plugin 'gadget'"},
+         "connection 'g' is missing required option 'colour' of plugin 'gadget'"},
         {"undeclared", [](Settings& s) { s.connections[0].options.set("color", std::string{"x"}); },
-         "g: plugin 'gadget' has no option 'color'"},
+         "g: unknown key 'color' (did you mean 'colour'?)"},
         {"refused by the plugin",
          [](Settings& s) { s.connections[0].options.set("colour", std::string{"invisible"}); },
          "g: an invisible gadget cannot be found"},
         {"unknown plugin", [](Settings& s) { s.connections[0].plugin = "gizmo"; },
          "g: unknown plugin 'gizmo'"},
         {"unknown connection", [](Settings& s) { s.subjects[0].sources[0].connection = "h"; },
-         "subject 'S' uses unknown connection 'h'"},
+         "unknown connection 'h' (defined connections: g)"},
     };
     for (const Row& row : table) {
         INFO(row.what);
@@ -1011,6 +1011,43 @@ TEST_CASE("validate checks settings a program built the way it checks a config f
         REQUIRE(problems.size() == 1);
         CHECK(problems[0].kind == ErrorKind::config);
         CHECK(problems[0].to_string().starts_with(row.error));
+    }
+}
+
+TEST_CASE("what a config's values mean is judged once, by validate; the reader reports the shape") {
+    const std::string connection = "\n[[connections]]\nname = \"mirror\"\nplugin = \"local\"\n";
+    const std::string subject = "\n[[subjects]]\nname = \"EPJ\"\n  [[subjects.sources]]\n"
+                                "  connection = \"nowhere\"\n  remote-dir = \"EPJ\"\n";
+    const std::string head = "root-dir = \"/k\"\n" + connection;
+    struct Row {
+        std::string text;
+        std::string error;
+    };
+    const std::vector<Row> table{
+        {head + "path = \"/r\"\n" + connection + "path = \"/r\"\n",
+         "kitovu.toml:9:8: duplicate connection name 'mirror' (first defined on line 4)"},
+        {head, "kitovu.toml:3:1: connection 'mirror' is missing required option 'path' of plugin "
+               "'local'"},
+        {head + "path = \"/r\"\npathh = \"/r\"\n",
+         "kitovu.toml:7:1: unknown key 'pathh' (did you mean 'path'?)"},
+        {"root-dir = \"/k\"\n\n[[connections]]\nname = \"mirror\"\nplugin = \"ftp\"\n",
+         "kitovu.toml:5:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)"},
+        {head + "path = \"/r\"\n" + subject,
+         "kitovu.toml:11:16: unknown connection 'nowhere' (defined connections: mirror)"},
+    };
+    for (const Row& row : table) {
+        INFO(row.text);
+        Settings settings;
+        detail::SettingsReader reader{"kitovu.toml", "/c"};
+        reader.read(toml::parse(row.text, std::string_view{"kitovu.toml"}), settings);
+        CHECK(reader.take_errors().empty());
+        const auto problems = validate(settings);
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].to_string() == row.error);
+        const auto loaded = parse_settings(row.text, "kitovu.toml");
+        REQUIRE_FALSE(loaded);
+        REQUIRE(loaded.error().size() == 1);
+        CHECK(loaded.error()[0].to_string() == row.error);
     }
 }
 
@@ -1077,4 +1114,18 @@ TEST_CASE("select_subjects: what a run of some subjects or one connection syncs,
         }
         CHECK(synced == row.synced);
     }
+}
+
+TEST_CASE("a value is shown as it is written in TOML, a string's quotes and backslashes escaped") {
+    CHECK(display(OptionValue{std::string{R"(say "hi" \o/)"}}) == R"("say \"hi\" \\o/")");
+    CHECK(display(OptionValue{std::int64_t{445}}) == "445");
+    CHECK(display(OptionValue{true}) == "true");
+    // What the template writes parses back to the same value.
+    const auto settings = parse_settings(
+        "root-dir = \"/k\"\n[[connections]]\nname = \"m\"\nplugin = \"local\"\npath = " +
+            display(OptionValue{std::string{R"(/r/"x"\y)"}}) + "\n",
+        "kitovu.toml");
+    REQUIRE(settings);
+    CHECK(settings->connections[0].options.values().at("path") ==
+          OptionValue{std::string{R"(/r/"x"\y)"}});
 }

@@ -4,6 +4,7 @@
 #include <kitovu/credentials.hpp>
 #include <kitovu/decide.hpp>
 #include <kitovu/kitovu.hpp>
+#include <kitovu/listing_loops.hpp>
 #include <kitovu/placement.hpp>
 
 #include <catch2/catch.hpp>
@@ -624,5 +625,62 @@ TEST_CASE("the link's round trip decides how many downloads and listings run at 
         CHECK(listers_for_link(2, row.round_trip) == row.listers_for_2);
         CHECK(listers_for_link(10, row.round_trip) == row.listers_for_10);
         CHECK(listers_for_link(0, row.round_trip) == 0);
+    }
+}
+
+TEST_CASE("a folder that lists as a folder above it is a loop; folders only must repeat twice") {
+    const auto file = [](std::string path, std::uint64_t size = 1) {
+        return RemoteEntry{.path = std::move(path), .size = size, .mtime = 1'600'000'000};
+    };
+    const auto folder = [](std::string path) {
+        return RemoteEntry{.path = std::move(path), .is_folder = true};
+    };
+    struct Row {
+        std::string what;
+        std::vector<std::vector<RemoteEntry>> batches; // as the plugin hands them out
+        std::vector<std::string> loops;                // folder=same_as, in order found
+        std::size_t kept;                              // entries kept of the last batch
+    };
+    const std::vector<Row> rows{
+        {"a self-link beside a file",
+         {{file("a.txt"), folder("current")}, {file("current/a.txt"), folder("current/current")}},
+         {"current="},
+         0},
+        {"a link up from a subfolder",
+         {{file("a.txt"), folder("Sub")},
+          {file("Sub/b.txt"), folder("Sub/up")},
+          {file("Sub/up/a.txt"), folder("Sub/up/Sub")}},
+         {"Sub/up="},
+         0},
+        {"the same file names with another size is no loop",
+         {{file("a.txt"), folder("x")}, {file("x/a.txt", 2), folder("x/x")}},
+         {},
+         2},
+        {"folders only: one repeat is a real chain (M/M), a second one a loop",
+         {{folder("M")}, {folder("M/M")}, {folder("M/M/M")}},
+         {"M/M=M"},
+         0},
+        {"folders only, twice but not at equal steps",
+         {{folder("A")}, {folder("A/A")}, {file("A/A/x.pdf")}},
+         {},
+         1},
+        {"a batch with a folder and its subfolder",
+         {{file("a.txt"), folder("c"), file("c/a.txt"), folder("c/c")}},
+         {"c="},
+         2},
+    };
+    for (const Row& row : rows) {
+        INFO(row.what);
+        ListingLoops loops;
+        std::vector<std::string> found;
+        std::size_t kept = 0;
+        for (auto batch : row.batches) {
+            const auto taken = loops.take(batch);
+            for (const auto& loop : taken.loops)
+                found.push_back(loop.folder + '=' + loop.same_as);
+            kept = taken.kept;
+        }
+        CHECK(found == row.loops);
+        CHECK(kept == row.kept);
     }
 }

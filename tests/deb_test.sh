@@ -3,7 +3,7 @@
 # libkitovu-dev_VERSION_all.deb and, where BUILD_DIR builds the window, kitovu-gui_VERSION_amd64.deb
 # from BUILD_DIR (a built tree, e.g. tests/run-all.sh's plain build), apt-get installs them, the
 # command, its man pages, completions, units and kitovu.pc are checked, examples/custom_plugin is
-# built against the installed package, the window starts (--version, --help) and its .desktop
+# built against the installed package, the smb helper is in libexec, the window starts (--version, --help) and its .desktop
 # entry validates, and all are purged again; the list of installed packages must then be what it was. BUILD_DIR is set to
 # prefix /usr for the packages and back afterwards: only the service unit and kitovu.pc name
 # the prefix, so nothing is compiled again. Usage (as root): tests/deb_test.sh BUILD_DIR
@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 build=$(realpath "$1") # absolute: apt-get takes "a/b.deb" for a package "a" of release "b.deb"
 work=$(mktemp -d)
 chmod 755 "$work" # apt-get reads the packages as user _apt
-packages=(kitovu libkitovu-dev)
-targets=(kitovu_cli kitovu_man)
+packages=(kitovu kitovu-smb-helper libkitovu-dev)
+targets=(kitovu_cli kitovu_smb_helper kitovu_man)
 gui=$(sed -n 's/^KITOVU_BUILD_GUI:BOOL=//p' "$build/CMakeCache.txt")
 if [ "$gui" = ON ]; then
   packages+=(kitovu-gui)
@@ -39,12 +39,15 @@ cmake --build "$build" -j2 --target "${targets[@]}"
 (cd "$build" && cpack -G DEB -B "$work/packages" >/dev/null)
 version=$(sed -n 's/^project(kitovu VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 deb=$work/packages/kitovu_${version}_amd64.deb dev=$work/packages/libkitovu-dev_${version}_all.deb
-debs=("$deb" "$dev")
+debs=("$deb" "$dev" "$work/packages/kitovu-smb-helper_${version}_amd64.deb")
 [ "$gui" = ON ] && debs+=("$work/packages/kitovu-gui_${version}_amd64.deb")
 for d in "${debs[@]}"; do dpkg-deb --info "$d" | grep -E '^ (Package|Version|Depends|Recommends):'; done
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
 
 test "$(kitovu --version)" = "kitovu $version"
+# The smb plugin's helper, where the installed command looks for it; it is not run by hand.
+test -x /usr/libexec/kitovu/kitovu-smb-helper
+! /usr/libexec/kitovu/kitovu-smb-helper 2>/dev/null
 man -w kitovu
 man -w kitovu.toml
 pkg-config --cflags kitovu | grep -- -DKITOVU_USE_TL_EXPECTED=

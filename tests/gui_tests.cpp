@@ -1,7 +1,7 @@
 // kitovu-gui driven as a user drives it: QTest types and clicks into the real widgets
 // (offscreen), which run the real library against the local and memory plugins. Each test
 // waits for what the window shows (signals, state), never for time to pass.
-#include "gui_app.hpp"
+#include "gui_support.hpp"
 #if KITOVU_WITH_KEYRING
 #include "keyring_fixture.hpp"
 #endif
@@ -47,74 +47,6 @@
 using namespace kitovu;
 using namespace kitovu::gui;
 using namespace kitovu::test;
-
-namespace {
-
-// Generous: only reached when something is broken (sanitizer builds are slow).
-constexpr int patience_ms = 120'000;
-
-// Events are processed until `done` holds; false if it never does within the patience.
-template <class Done>
-bool wait_until(Done done) {
-    QElapsedTimer clock;
-    clock.start();
-    while (!done()) {
-        if (clock.elapsed() > patience_ms)
-            return false;
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
-    }
-    return true;
-}
-
-// A user's setup: a remote folder (plugin local) with the subject EPJ, a config and a cache.
-struct Place {
-    TempDir dir;
-    std::filesystem::path remote() const { return dir / "remote"; }
-    std::filesystem::path home() const { return dir / "home"; }
-    std::filesystem::path config() const { return dir / "config/kitovu.toml"; }
-    std::filesystem::path cache() const { return dir / "state/kitovu.cache"; }
-
-    Place() {
-        std::filesystem::create_directories(remote() / "EPJ");
-        std::filesystem::create_directories(remote() / "AnI");
-        write_file(config(), "root-dir = \"" + home().string() +
-                                 "\"\n\n[[connections]]\nname = \"uni\"\nplugin = \"local\"\n"
-                                 "path = \"" +
-                                 remote().string() +
-                                 "\"\n\n[[subjects]]\nname = \"EPJ\"\n  [[subjects.sources]]\n"
-                                 "  connection = \"uni\"\n  remote-dir = \"EPJ\"\n\n"
-                                 "[[subjects]]\nname = \"AnI\"\n  [[subjects.sources]]\n"
-                                 "  connection = \"uni\"\n  remote-dir = \"AnI\"\n");
-    }
-};
-
-std::string text_of(const QTreeWidget* list) {
-    std::string text;
-    for (int i = 0; i < list->topLevelItemCount(); ++i) {
-        const auto* row = list->topLevelItem(i);
-        text += row->text(0).toStdString() + " | " + row->text(1).toStdString() + "\n";
-    }
-    return text;
-}
-
-// Runs a sync from the window and waits for its end.
-SyncOutcome sync_in(MainWindow& window, const QStringList& subjects = {}) {
-    QSignalSpy ended{&window.run(), &SyncRun::ended};
-    REQUIRE(window.sync(subjects, false));
-    REQUIRE(wait_until([&] { return ended.count() > 0; }));
-    return qvariant_cast<SyncOutcome>(ended.takeFirst().at(0));
-}
-
-// Saves a screen as the PNG README shows (docs/images), as the test made it.
-void screenshot(QWidget& widget, const char* name) {
-    widget.resize(900, 520);
-    QCoreApplication::processEvents();
-    const auto file = std::filesystem::path{KITOVU_SOURCE_DIR} / "docs/images" / name;
-    std::filesystem::create_directories(file.parent_path());
-    CHECK(widget.grab().save(QString::fromStdString(file.string()), "PNG"));
-}
-
-} // namespace
 
 TEST_CASE("the editor's helpers: did-you-mean hints and what is underlined") {
     CHECK(did_you_mean("unknown key 'pluign' (did you mean 'plugin'?)") == "plugin");
@@ -407,52 +339,6 @@ TEST_CASE("a sync shows progress to completion and lists a conflict that keep mi
     }
 }
 
-namespace {
-
-// Holds one download of the memory remote mid-transfer until released, so a test sees a run
-// in the middle (progress, Cancel) without depending on how fast the machine is.
-struct Gate {
-    std::mutex mutex;
-    std::condition_variable changed;
-    bool reached = false;
-    bool released = false;
-
-    void hold() {
-        std::unique_lock lock{mutex};
-        reached = true;
-        changed.notify_all();
-        changed.wait(lock, [&] { return released; });
-    }
-    bool was_reached() {
-        std::scoped_lock lock{mutex};
-        return reached;
-    }
-    void release() {
-        std::scoped_lock lock{mutex};
-        released = true;
-        changed.notify_all();
-    }
-};
-
-// A config with one memory remote `name` holding EPJ/ files 0..count-1, the last held by `gate`.
-std::string memory_config(const Place& place, const std::string& name, int count, Gate& gate) {
-    forget_remote(name);
-    auto remote = test::remote(name);
-    for (int i = 0; i < count; ++i)
-        remote->put("EPJ/" + std::to_string(i) + ".pdf", random_bytes(20'000, i));
-    remote->during_retrieve = [&gate, held = "EPJ/" + std::to_string(count - 1) +
-                                             ".pdf"](const std::string& locator) {
-        if (locator == held)
-            gate.hold();
-    };
-    return "root-dir = \"" + place.home().string() +
-           "\"\n[[connections]]\nname = \"uni\"\nplugin = \"memory\"\nremote = \"" + name +
-           "\"\n[[subjects]]\nname = \"EPJ\"\n  [[subjects.sources]]\n  connection = \"uni\"\n"
-           "  remote-dir = \"EPJ\"\n";
-}
-
-} // namespace
-
 TEST_CASE("Sync of a subject also syncs a subject nested in its folder, as kitovu sync SUBJECT "
           "does, so no record is lost") {
     Place place;
@@ -567,49 +453,6 @@ TEST_CASE("screenshots: the subjects view and a conflict, as README shows them")
 }
 
 #if KITOVU_WITH_SMB
-namespace {
-
-// Answers the window's dialogs from inside their own event loops (exec() waits for them): the
-// password dialog with `password`, the offer to remember it with `remember`. What was asked is
-// kept, in order.
-struct DialogAnswers {
-    QStringList questions;
-    bool masked = true;
-    QTimer responder;
-
-    DialogAnswers(const QString& password, bool remember) {
-        QObject::connect(&responder, &QTimer::timeout, [this, password, remember] {
-            if (auto* offer = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
-                questions << offer->text();
-                offer->button(remember ? QMessageBox::Yes : QMessageBox::No)->click();
-                return;
-            }
-            auto* dialog = qobject_cast<SecretDialog*>(QApplication::activeModalWidget());
-            if (dialog == nullptr)
-                return;
-            questions << dialog->findChild<QLabel*>()->text();
-            masked = masked && dialog->field()->echoMode() == QLineEdit::Password;
-            QTest::keyClicks(dialog->field(), password);
-            QTest::keyClick(dialog->field(), Qt::Key_Return);
-        });
-        responder.start(10);
-    }
-};
-
-// A real smbd sharing EPJ/Skript.pdf and a config with its connection `skripte`.
-struct SmbPlace : Place {
-    SambaServer server;
-    bool ready() {
-        if (!samba_ready(server))
-            return false;
-        server.put("EPJ/Skript.pdf", "notes");
-        ::unsetenv("KITOVU_PASSWORD_SKRIPTE");
-        write_file(config(), server.kitovu_config(home(), "skripte"));
-        return true;
-    }
-};
-
-} // namespace
 
 TEST_CASE("a password is asked in a masked dialog, and a refused one says so (real smbd)") {
     SmbPlace place;

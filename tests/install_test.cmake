@@ -15,6 +15,10 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/custom_plugin -B ${WORK} -DCMAKE_
     -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK})
 run(${WORK}/custom_plugin)
+if(EXISTS ${STAGED}/include/kitovu/plugins/smb.hpp
+   AND NOT EXISTS ${STAGED}/libexec/kitovu/kitovu-smb-helper)
+  message(FATAL_ERROR "the smb plugin's helper (libexec/kitovu/kitovu-smb-helper) was not installed")
+endif()
 if(NOT EXISTS ${STAGED}/include/kitovu/testing.hpp)
   message(FATAL_ERROR "the conformance suite (kitovu/testing.hpp) was not installed")
 endif()

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace kitovu::test {
 
@@ -36,6 +37,8 @@ struct MemoryRemote {
     std::set<std::string> failing;            // files whose retrieval fails
     std::set<std::string> vanishing;          // files removed right after listing
     std::size_t short_by = 0;                 // bytes each retrieval leaves out
+    std::size_t extra_bytes = 0; // bytes each retrieval sends beyond the file (a device), 64 KiB
+                                 // at a time while they are taken
     std::function<void(const std::string&)> during_retrieve; // runs mid-transfer
     std::function<void()> after_batch; // runs in list() after each batch is handed out
     bool ignores_keep = false;         // lists everything, as a plugin that never calls keep()
@@ -47,6 +50,7 @@ struct MemoryRemote {
 
     std::atomic<int> connects{0};
     std::atomic<int> retrievals{0};
+    std::atomic<std::uint64_t> sent_bytes{0}; // of extra_bytes, what the engine took
 
     void put(const std::string& path, std::string content, std::int64_t mtime = 1'600'000'000) {
         std::scoped_lock lock{mutex};
@@ -82,6 +86,8 @@ inline void forget_remote(const std::string& name) {
     r->list_error.reset();
     r->retrieve_error.reset();
     r->short_by = 0;
+    r->extra_bytes = 0;
+    r->sent_bytes = 0;
     r->during_retrieve = nullptr;
     r->after_batch = nullptr;
     r->ignores_keep = false;
@@ -176,6 +182,7 @@ class MemoryPlugin final : public SyncPlugin {
         MemoryFile file;
         std::function<void(const std::string&)> hook;
         std::size_t short_by = 0;
+        std::size_t extra = 0;
         {
             std::scoped_lock lock{remote_->mutex};
             if (remote_->retrieve_error)
@@ -194,6 +201,7 @@ class MemoryPlugin final : public SyncPlugin {
             file = it->second;
             hook = remote_->during_retrieve;
             short_by = remote_->short_by;
+            extra = remote_->extra_bytes;
         }
         const auto bytes = std::as_bytes(std::span{file.content});
         const std::size_t half = bytes.size() / 2;
@@ -206,6 +214,13 @@ class MemoryPlugin final : public SyncPlugin {
         const std::size_t rest = bytes.size() - half - std::min(short_by, bytes.size() - half);
         if (auto written = out(bytes.subspan(half, rest)); !written)
             return fail(written.error());
+        const std::vector<std::byte> zeros(std::size_t{64} << 10);
+        for (std::size_t sent = 0; sent < extra; sent += zeros.size()) {
+            remote_->sent_bytes += zeros.size();
+            if (auto written = out(std::span{zeros}.first(std::min(zeros.size(), extra - sent)));
+                !written)
+                return fail(written.error());
+        }
         // What the remote holds now: a hook may have rewritten it meanwhile.
         std::scoped_lock lock{remote_->mutex};
         auto now = remote_->files.find(entry.locator);

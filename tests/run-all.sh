@@ -56,12 +56,12 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$asan" --output-on-failure -j2 -E '^install:'
 
 # Only the tests with threads: the engine's parallel workers, and the smb and moodle plugins on
-# them (clean; libsmbclient itself is not instrumented, kitovu makes every call into it under one
-# lock; libcurl gets one handle per worker).
-step "ThreadSanitizer: engine_tests, smb_tests, moodle_tests"
+# them (libsmbclient runs only in kitovu-smb-helper processes, one session each; libcurl gets one
+# handle per worker), and a host with threads of its own that ignores SIGCHLD (smb_host_tests).
+step "ThreadSanitizer: engine_tests, smb_tests, smb_host_tests, moodle_tests"
 cmake -S . -B "$tsan" "${config[@]}" -DKITOVU_SANITIZE=thread -DKITOVU_FUZZ=OFF \
   -DKITOVU_BUILD_GUI=OFF >/dev/null
-cmake --build "$tsan" -j2 --target engine_tests smb_tests moodle_tests
+cmake --build "$tsan" -j2 --target engine_tests smb_tests smb_host_tests moodle_tests
 TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1 \
-  ctest --test-dir "$tsan" --output-on-failure -j2 -R '^(engine_tests|smb_tests|moodle_tests):'
+  ctest --test-dir "$tsan" --output-on-failure -j2 -R '^(engine_tests|smb_tests|smb_host_tests|moodle_tests):'
 step "all passed"

@@ -214,6 +214,12 @@ int run_sync(const fs::path& config, const fs::path& cache, bool dry_run, unsign
                 say.note("another kitovu sync with this config is running; this run is skipped");
             return refused({}, exit_ok);
         }
+        if (unattended.skip_if_running && FolderLocks::held_elsewhere(target_folders(settings))) {
+            if (verbosity != cli::Verbosity::quiet)
+                say.note("another kitovu sync is placing files into a folder of this config; "
+                         "this run is skipped");
+            return exit_ok;
+        }
         say.error(report.error().to_string());
         tell_desktop(nullptr, report.error().to_string());
         return refused({report.error()}, exit_code_for(report.error()));

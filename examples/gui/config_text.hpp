@@ -25,20 +25,6 @@ struct AssistantAnswers {
     std::vector<AssistantSubject> subjects;
 };
 
-inline std::string toml_value(const OptionValue& value) {
-    return std::visit(
-        [](const auto& v) -> std::string {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::string>)
-                return detail::toml_quoted(v);
-            else if constexpr (std::is_same_v<T, bool>)
-                return v ? "true" : "false";
-            else
-                return std::to_string(v);
-        },
-        value);
-}
-
 inline std::string config_text(const AssistantAnswers& answers) {
     std::string text =
         "# Written by kitovu-gui's first-run assistant; `kitovu validate` checks it.\n";
@@ -47,7 +33,7 @@ inline std::string config_text(const AssistantAnswers& answers) {
     text += "name = " + detail::toml_quoted(answers.connection) + "\n";
     text += "plugin = " + detail::toml_quoted(answers.plugin) + "\n";
     for (const auto& [name, value] : answers.options)
-        text += name + " = " + toml_value(value) + "\n";
+        text += name + " = " + display(value) + "\n";
     for (const AssistantSubject& subject : answers.subjects) {
         text += "\n[[subjects]]\nname = " + detail::toml_quoted(subject.name) + "\n";
         text += "  [[subjects.sources]]\n";

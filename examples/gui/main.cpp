@@ -5,6 +5,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QSystemTrayIcon>
 
 int main(int argc, char** argv) {
     QApplication app{argc, argv};
@@ -26,8 +27,12 @@ int main(int argc, char** argv) {
     const QCommandLineOption cache{QStringLiteral("cache"),
                                    QApplication::translate("main", "The file cache."),
                                    QApplication::translate("main", "FILE")};
+    const QCommandLineOption background{
+        QStringLiteral("background"),
+        QApplication::translate("main", "Start in the tray, without the window (autostart).")};
     options.addOption(config);
     options.addOption(cache);
+    options.addOption(background);
     options.process(app);
 
     std::filesystem::path config_file = options.value(config).toStdString();
@@ -36,7 +41,11 @@ int main(int argc, char** argv) {
         config_file = fallback;
     }
     kitovu::gui::MainWindow window{config_file, options.value(cache).toStdString()};
-    window.show();
+    // With a tray, closing the window leaves kitovu running there; Quit (menu, tray) ends it.
+    const bool tray = QSystemTrayIcon::isSystemTrayAvailable();
+    QApplication::setQuitOnLastWindowClosed(!tray);
+    if (!tray || !options.isSet(background))
+        window.show();
     std::error_code ec;
     if (!std::filesystem::exists(config_file, ec))
         window.run_assistant(); // first run: no config yet

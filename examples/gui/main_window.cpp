@@ -8,14 +8,22 @@
 #include <kitovu/keyring.hpp>
 #endif
 
+#include <kitovu/cache_lock.hpp>
+
 #include <QAction>
+#include <QApplication>
 #include <QCloseEvent>
+#include <QLabel>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
 #include <QStatusBar>
+#include <QSystemTrayIcon>
 #include <QTabWidget>
+
+#include <utility>
 
 namespace kitovu::gui {
 
@@ -23,20 +31,44 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
                        QWidget* parent)
     : QMainWindow(parent), config_(std::move(config)), cache_file_(std::move(cache_file)),
       tabs_(new QTabWidget), subjects_(new SubjectsView(model_)), sync_view_(new SyncView(run_)),
-      conflicts_(new ConflictsView), editor_(new ConfigEditor) {
+      conflicts_(new ConflictsView), editor_(new ConfigEditor), background_(new BackgroundView),
+      notifier_(tray_.icon()) {
     setWindowTitle(tr("kitovu"));
     setWindowIcon(QIcon::fromTheme(QStringLiteral("kitovu-gui")));
     tabs_->addTab(subjects_, tr("S&ubjects"));
     tabs_->addTab(sync_view_, tr("Sy&nc"));
-    tabs_->addTab(conflicts_, tr("Con&flicts"));
+    tabs_->addTab(conflicts_, tr("Confl&icts"));
     tabs_->addTab(editor_, tr("Confi&guration"));
+    tabs_->addTab(background_, tr("&Background"));
     setCentralWidget(tabs_);
 
     auto* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Set up a new configuration…"), this, &MainWindow::run_assistant);
     file->addSeparator();
-    auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    // Per connection, what the keyring keeps for it (the menu lists the config's connections).
+    forget_menu_ = file->addMenu(tr("&Forget password"));
+    connect(forget_menu_, &QMenu::aboutToShow, this, &MainWindow::fill_forget_menu);
+    fill_forget_menu();
+    file->addSeparator();
+    auto* quit = file->addAction(tr("&Quit"), this, &MainWindow::quit);
     quit->setShortcut(QKeySequence::Quit);
+
+    // The tray, where the desktop has one: the window can close and kitovu goes on.
+    connect(tray_.sync_now(), &QAction::triggered, this, [this] { background_sync(); });
+    connect(tray_.pause(), &QAction::toggled, this, [this] { show_tray_state(); });
+    connect(tray_.open_window(), &QAction::triggered, this, [this] {
+        showNormal();
+        raise();
+        activateWindow();
+    });
+    connect(&tray_, &Tray::activated, tray_.open_window(), &QAction::trigger);
+    connect(tray_.quit(), &QAction::triggered, this, &MainWindow::quit);
+    if (QSystemTrayIcon::isSystemTrayAvailable())
+        tray_.icon()->show();
+    connect(&interval_, &QTimer::timeout, this, [this] { background_sync(); });
+    connect(background_, &BackgroundView::interval_changed, this,
+            [this](int minutes) { set_interval(std::chrono::minutes{minutes}); });
+    set_interval(std::chrono::minutes{stored_interval_minutes()});
 
 #if KITOVU_WITH_KEYRING
     keyring_ =
@@ -44,45 +76,127 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
 #endif
     run_.ask_secret = [this](const QString& question) { return ask_secret(question); };
     run_.ask_yes = [this](const QString& question) {
+        // A password typed again to replace the refused one: kept, that is why it was typed.
+        if (retyped_ && question.contains(QString::fromStdString(retyped_->connection)))
+            return true;
         return QMessageBox::question(this, tr("kitovu"), question) == QMessageBox::Yes;
     };
 
     connect(subjects_, &SubjectsView::sync_requested, this,
             [this](const QStringList& names, bool dry_run) { sync(names, dry_run); });
     connect(&run_, &SyncRun::decided, this, [this](const QString&, const QString& path, int state) {
-        model_.file_decided(path, static_cast<FileState>(state), running_dry_);
+        const auto file_state = static_cast<FileState>(state);
+        model_.file_decided(path, file_state, running_dry_);
+        const int row = model_.subject_of(path.toStdString());
+        if (!running_dry_ && row >= 0 && static_cast<std::size_t>(row) < arrivals_.size() &&
+            (file_state == FileState::new_file || file_state == FileState::remote_changed))
+            ++arrivals_[static_cast<std::size_t>(row)];
     });
     connect(&run_, &SyncRun::finished, this, [this](const QString& path, const QString& error) {
         if (!error.isEmpty())
             model_.file_failed(path);
     });
-    connect(&run_, &SyncRun::ended, this, [this](const SyncOutcome& outcome) {
-        model_.run_ended(running_subjects_, outcome, running_dry_);
-        conflicts_->refresh();
-        subjects_->sync_all_button()->setEnabled(true);
-        if (outcome.started && outcome.report.count(FileState::conflict) > 0)
-            statusBar()->showMessage(tr("Conflicts: see the Conflicts tab"));
-    });
+    connect(&run_, &SyncRun::ended, this, &MainWindow::run_ended);
     connect(conflicts_, &ConflictsView::resolved, this, [this] { model_.count_conflicts(); });
     connect(editor_, &ConfigEditor::saved, this, &MainWindow::use);
 
     editor_->open(config_);
-    if (auto settings = load_settings(config_))
-        use(*settings);
-    else
-        tabs_->setCurrentWidget(editor_);
-
     QSettings stored;
     restoreGeometry(stored.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(stored.value(QStringLiteral("window/state")).toByteArray());
     tabs_->setCurrentIndex(
         stored.value(QStringLiteral("window/tab"), tabs_->currentIndex()).toInt());
+    std::error_code ec;
+    if (auto settings = load_settings(config_))
+        use(*settings);
+    else if (std::filesystem::exists(config_, ec)) // a broken config: shown, whatever tab was last
+        show_config_problems();
+}
+
+void MainWindow::run_ended(const SyncOutcome& outcome) {
+    model_.run_ended(running_subjects_, outcome, running_dry_);
+    conflicts_->refresh();
+    subjects_->sync_all_button()->setEnabled(true);
+    if (outcome.started && outcome.report.count(FileState::conflict) > 0)
+        statusBar()->showMessage(tr("Conflicts: see the Conflicts tab"));
+    show_tray_state();
+    if (!running_background_ && isVisible())
+        ask_again_if_refused(outcome);
+    else
+        retyped_.reset();
+    // A run the student did not watch (the timer's, or with the window away) is told.
+    if (running_dry_ || !(running_background_ || !isVisible() || isMinimized()))
+        return;
+    std::vector<SubjectArrivals> arrivals;
+    for (std::size_t row = 0; row < arrivals_.size(); ++row)
+        arrivals.push_back(
+            {QString::fromStdString(model_.settings().subjects[row].name), arrivals_[row]});
+    QString failure;
+    if (!outcome.started)
+        failure = outcome.error;
+    else if (!outcome.report.errors.empty())
+        failure = QString::fromStdString(outcome.report.errors.front().to_string());
+    const std::size_t conflicts =
+        outcome.started ? outcome.report.count(FileState::conflict) : std::size_t{0};
+    for (const Notice& notice : notices_for(arrivals, conflicts, failure))
+        notifier_.send(notice);
+}
+
+void MainWindow::show_tray_state() {
+    std::size_t conflicts = 0;
+    std::size_t failed = 0;
+    for (int row = 0; row < model_.rowCount(); ++row) {
+        conflicts += model_.state(row).conflicts;
+        failed += model_.state(row).failed;
+    }
+    tray_.show_state(tray_state(run_.running(), tray_.pause()->isChecked(), conflicts, failed));
+}
+
+void MainWindow::set_interval(std::chrono::milliseconds interval) {
+    interval_.stop();
+    if (interval.count() > 0) {
+        interval_.setInterval(interval);
+        interval_.start();
+    }
+}
+
+bool MainWindow::background_sync() {
+    // As `kitovu sync --skip-if-running`: a run going on anywhere (this window, another, the
+    // kitovu command or its timer) has the cache's lock; this turn is skipped, not failed.
+    if (run_.running() || tray_.pause()->isChecked() || !config_valid_ ||
+        CacheLock::held_elsewhere(cache_file()))
+        return false;
+    running_background_ = true;
+    return sync({}, false);
+}
+
+bool MainWindow::may_stop_run() {
+    return !run_.running() ||
+           QMessageBox::question(this, tr("kitovu"),
+                                 tr("A sync is going on. Stop it and quit? Files being downloaded "
+                                    "are fetched by the next sync.")) == QMessageBox::Yes;
+}
+
+void MainWindow::quit() {
+    if (!may_stop_run())
+        return;
+    quitting_ = true;
+    close();
+    QApplication::quit();
+}
+
+void MainWindow::show_config_problems() {
+    tabs_->setCurrentWidget(editor_);
+    statusBar()->showMessage(tr("The configuration has problems: see the Configuration tab"));
 }
 
 void MainWindow::use(const Settings& settings) {
+    config_valid_ = true;
+    statusBar()->clearMessage();
     model_.set_settings(settings);
     sync_view_->set_root(settings.root_dir);
     conflicts_->set_place(settings, cache_file());
+    fill_forget_menu();
 }
 
 std::filesystem::path MainWindow::cache_file() const {
@@ -93,8 +207,16 @@ std::filesystem::path MainWindow::cache_file() const {
 }
 
 bool MainWindow::sync(const QStringList& names, bool dry_run) {
+    const bool background = std::exchange(running_background_, false);
     if (run_.running())
         return false;
+    running_background_ = background;
+    if (!config_valid_) {
+        sync_view_->status()->setText(
+            tr("Nothing synced: the configuration has problems (see the Configuration tab)."));
+        show_config_problems();
+        return false;
+    }
     // The library's choice, as `kitovu sync SUBJECT…` makes it: a subject nested in a chosen
     // one's folder is synced with it, so its records are not taken for gone.
     Selection selection;
@@ -116,16 +238,69 @@ bool MainWindow::sync(const QStringList& names, bool dry_run) {
     options.cache_file = cache_file();
     options.dry_run = dry_run;
     options.keyring = keyring_.get();
+    if (retyped_ && keyring_) { // the old item is looked past; the new one replaces it
+        looking_past_ = std::make_unique<KeyringLookingPast>(*keyring_, retyped_->item);
+        options.keyring = looking_past_.get();
+    }
     model_.run_started(running_subjects_, dry_run);
+    arrivals_.assign(model_.settings().subjects.size(), 0);
     sync_view_->begin();
-    if (!dry_run)
+    if (!dry_run && !running_background_)
         tabs_->setCurrentWidget(sync_view_);
     subjects_->sync_all_button()->setEnabled(false);
-    return run_.start(std::move(settings), std::move(options));
+    const bool started = run_.start(std::move(settings), std::move(options));
+    show_tray_state();
+    return started;
 }
 
 std::optional<QString> MainWindow::ask_secret(const QString& question) {
+    if (retyped_ && question.contains(QStringLiteral(" for %1").arg(
+                        QString::fromStdString(retyped_->connection))))
+        return retyped_->secret;
     return SecretDialog::ask(this, question);
+}
+
+void MainWindow::ask_again_if_refused(const SyncOutcome& outcome) {
+    retyped_.reset();
+    if (!outcome.started || running_dry_ || !keyring_)
+        return;
+    const auto connection = refused_keyring_secret(outcome.report);
+    if (!connection)
+        return;
+    auto item = secret_item(model_.settings(), *connection);
+    if (!item)
+        return;
+    const QString name = QString::fromStdString(*connection);
+    auto typed =
+        SecretDialog::ask(this, tr("The password for %1 was refused; type the new one:").arg(name));
+    if (!typed)
+        return;
+    retyped_ = Retyped{*connection, std::move(*item), std::move(*typed)};
+    const QStringList subjects = running_subjects_;
+    QMetaObject::invokeMethod(
+        this, [this, subjects] { sync(subjects, false); }, Qt::QueuedConnection);
+}
+
+void MainWindow::fill_forget_menu() {
+    forget_menu_->clear();
+    for (const Connection& connection : model_.settings().connections) {
+        if (!secret_item(model_.settings(), connection.name))
+            continue;
+        const QString name = QString::fromStdString(connection.name);
+        forget_menu_->addAction(name, this, [this, connection = connection.name, name] {
+            const auto item = secret_item(model_.settings(), connection);
+            if (!item || !keyring_)
+                return;
+            const KeyringAnswer answer = keyring_->forget(*item);
+            statusBar()->showMessage(answer.status == KeyringAnswer::Status::done
+                                         ? tr("The password for %1 is forgotten.").arg(name)
+                                     : answer.status == KeyringAnswer::Status::absent
+                                         ? tr("No password was kept for %1.").arg(name)
+                                         : tr("The keyring cannot be asked: %1")
+                                               .arg(QString::fromStdString(answer.why)));
+        });
+    }
+    forget_menu_->setEnabled(keyring_ != nullptr && !forget_menu_->isEmpty());
 }
 
 void MainWindow::run_assistant() {
@@ -133,13 +308,32 @@ void MainWindow::run_assistant() {
     if (assistant.exec() != QDialog::Accepted)
         return;
     editor_->set_text(assistant.config());
-    tabs_->setCurrentWidget(editor_);
+    // OK means "use this": saved at once (the assistant offers only what the library accepts).
+    if (editor_->save())
+        tabs_->setCurrentWidget(subjects_);
+    else
+        tabs_->setCurrentWidget(editor_);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    QSettings stored;
+    // With a tray, closing the window keeps kitovu (and its timer) going; said once.
+    if (!quitting_ && tray_.icon()->isVisible()) {
+        hide();
+        event->ignore();
+        if (!stored.value(QStringLiteral("background/told-tray"), false).toBool()) {
+            stored.setValue(QStringLiteral("background/told-tray"), true);
+            notifier_.send({tr("kitovu keeps running in the tray"),
+                            tr("It syncs on its interval; Quit from its menu ends it.")});
+        }
+        return;
+    }
+    if (!quitting_ && !may_stop_run()) {
+        event->ignore();
+        return;
+    }
     if (run_.running())
         run_.cancel(); // the run ends cleanly (temporaries removed, cache saved) before exit
-    QSettings stored;
     stored.setValue(QStringLiteral("window/geometry"), saveGeometry());
     stored.setValue(QStringLiteral("window/state"), saveState());
     stored.setValue(QStringLiteral("window/tab"), tabs_->currentIndex());

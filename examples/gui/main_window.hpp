@@ -1,13 +1,22 @@
-// The window: subjects, sync, conflicts and the config editor as tabs, one sync run at a time,
-// the window's size and layout remembered (QSettings, under XDG on Linux).
+// The window: subjects, sync, conflicts, the config editor and the background settings as tabs,
+// one sync run at a time, the window's size and layout remembered (QSettings, under XDG on
+// Linux). It lives on in the tray when closed (where there is a tray), syncs on an interval while
+// it runs, and notifies what a student acts on after a run they did not watch.
 #pragma once
 
+#include "background_view.hpp"
 #include "config_editor.hpp"
 #include "conflicts_view.hpp"
+#include "notifier.hpp"
+#include "password_retry.hpp"
 #include "subjects_view.hpp"
 #include "sync_view.hpp"
+#include "tray.hpp"
 
 #include <QMainWindow>
+#include <QTimer>
+
+#include <chrono>
 
 class QTabWidget;
 
@@ -26,7 +35,10 @@ class MainWindow : public QMainWindow {
     ConflictsView* conflicts() const { return conflicts_; }
     ConfigEditor* editor() const { return editor_; }
     QTabWidget* tabs() const { return tabs_; }
+    BackgroundView* background() const { return background_; }
+    Tray& tray() { return tray_; }
     SyncRun& run() { return run_; }
+    QMenu* forget_menu() const { return forget_menu_; }
 
     // Syncs the named subjects (empty: all); a dry run only counts what is waiting.
     bool sync(const QStringList& subjects, bool dry_run);
@@ -35,11 +47,26 @@ class MainWindow : public QMainWindow {
     // none: null.
     void set_keyring(std::unique_ptr<Keyring> keyring) { keyring_ = std::move(keyring); }
 
+    // The interval of syncs by themselves (0: none); the Background tab sets it in minutes.
+    void set_interval(std::chrono::milliseconds interval);
+    // A sync the timer or the tray starts: all subjects, the window left as it is; skipped when
+    // a run (this window's, another window's or the kitovu command's) holds the cache's lock,
+    // as `kitovu sync --skip-if-running` does. False when skipped.
+    bool background_sync();
+    // Quit asked (tray or menu): during a run, asks whether to stop it first.
+    void quit();
+
   protected:
     void closeEvent(QCloseEvent* event) override;
 
   private:
     void use(const Settings& settings);
+    void run_ended(const SyncOutcome& outcome);
+    void show_tray_state();
+    void ask_again_if_refused(const SyncOutcome& outcome);
+    void fill_forget_menu();
+    bool may_stop_run(); // no run, or the student agrees to stop it
+    void show_config_problems();
     std::filesystem::path cache_file() const;
     std::optional<QString> ask_secret(const QString& question);
 
@@ -52,8 +79,25 @@ class MainWindow : public QMainWindow {
     SyncView* sync_view_;
     ConflictsView* conflicts_;
     ConfigEditor* editor_;
+    BackgroundView* background_;
+    Tray tray_;
+    Notifier notifier_;
+    QTimer interval_;
     QStringList running_subjects_;
+    std::vector<std::size_t> arrivals_; // per subject row: files new or updated in this run
+    bool running_background_ = false;
+    QMenu* forget_menu_ = nullptr;
+    // A refused password typed again: the next run uses it and keeps it.
+    struct Retyped {
+        std::string connection;
+        KeyringItem item;
+        QString secret;
+    };
+    std::optional<Retyped> retyped_;
+    std::unique_ptr<KeyringLookingPast> looking_past_;
+    bool quitting_ = false;
     bool running_dry_ = false;
+    bool config_valid_ = false; // the config on disk loaded; until then no run starts
     std::unique_ptr<Keyring> keyring_;
 };
 

@@ -22,8 +22,9 @@ QString state_text(const SubjectState& state) {
         return count(state.waiting,
                      QT_TRANSLATE_NOOP("kitovu::gui::SubjectsModel", "1 change waiting"),
                      QT_TRANSLATE_NOOP("kitovu::gui::SubjectsModel", "%1 changes waiting"));
-    if (!state.checked)
-        return SubjectsModel::tr("not checked yet");
+    if (!state.checked) // this session has not looked; the last sync (another session's) did
+        return state.last_synced.isValid() ? SubjectsModel::tr("last sync complete")
+                                           : SubjectsModel::tr("not checked yet");
     return SubjectsModel::tr("in step");
 }
 
@@ -71,6 +72,7 @@ void SubjectsModel::count_conflicts() {
 }
 
 void SubjectsModel::run_started(const QStringList& subjects, bool dry_run) {
+    before_run_ = states_;
     for (std::size_t row = 0; row < states_.size(); ++row)
         if (subjects.contains(QString::fromStdString(settings_.subjects[row].name))) {
             if (!dry_run)
@@ -104,15 +106,29 @@ void SubjectsModel::run_ended(const QStringList& subjects, const SyncOutcome& ou
         if (!subjects.contains(QString::fromStdString(settings_.subjects[row].name)))
             continue;
         SubjectState& state = states_[row];
-        state.checked = outcome.started;
-        if (!outcome.started)
-            state.failed = std::max<std::size_t>(state.failed, 1);
-        else // a connection or source that failed as a whole (a file's failure names its path)
-            for (const UsageError& error : outcome.report.errors)
-                for (const Source& source : settings_.subjects[row].sources)
-                    if (error.path.empty() && error.connection == source.connection)
-                        ++state.failed;
-        if (outcome.started && !dry_run && !outcome.report.cancelled && state.failed == 0) {
+        const SubjectState before = row < before_run_.size() ? before_run_[row] : SubjectState{};
+        if (!outcome.started) { // nothing was looked at (another run holds the lock, say)
+            state = before;
+            changed_row(static_cast<int>(row));
+            continue;
+        }
+        if (outcome.report.cancelled) {
+            // Stopped before it was seen through: what was known before still holds, except
+            // failures this run met.
+            state.checked = before.checked;
+            state.waiting = before.waiting;
+            if (state.failed == 0)
+                state.failed = before.failed;
+        } else {
+            state.checked = true;
+        }
+        // A connection or source that failed as a whole (a file's failure names its path).
+        for (const UsageError& error : outcome.report.errors)
+            for (const Source& source : settings_.subjects[row].sources)
+                if (error.path.empty() && error.connection == source.connection &&
+                    error.kind != ErrorKind::cancelled)
+                    ++state.failed;
+        if (!dry_run && !outcome.report.cancelled && state.failed == 0) {
             state.last_synced = now;
             stored.setValue(settings_key(static_cast<int>(row)), now);
         }

@@ -54,6 +54,7 @@ class SubjectsModel : public QAbstractTableModel {
 
     Settings settings_;
     std::vector<SubjectState> states_;
+    std::vector<SubjectState> before_run_; // what a run that did not happen leaves as it was
 };
 
 } // namespace kitovu::gui

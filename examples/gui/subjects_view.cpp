@@ -53,7 +53,7 @@ SubjectsView::SubjectsView(SubjectsModel& model, QWidget* parent)
     connect(sync_, &QPushButton::clicked, this,
             [this] { Q_EMIT sync_requested(selected(), false); });
     connect(check_, &QPushButton::clicked, this, [this] {
-        Q_EMIT sync_requested(selected(), true); // nothing selected: check all
+        Q_EMIT sync_requested({}, true); // all: a check is cheap, and no row is left stale
     });
     connect(open_, &QPushButton::clicked, this, [this] {
         for (const QModelIndex& index : table_->selectionModel()->selectedRows()) {

@@ -46,6 +46,10 @@ class SyncRun::Observer final : public SyncObserver {
         Q_EMIT run_.received(static_cast<qint64>(bytes));
     }
     void finished(const FileEvent& file, const UsageError* error) override {
+        if (error != nullptr && error->kind == ErrorKind::cancelled) {
+            Q_EMIT run_.stopped(QString::fromStdString(file.local_path.string()));
+            return;
+        }
         Q_EMIT run_.finished(QString::fromStdString(file.local_path.string()),
                              error != nullptr ? QString::fromStdString(error->message) : QString{});
     }
@@ -89,7 +93,8 @@ bool SyncRun::start(Settings settings, SyncOptions options) {
         SyncOutcome outcome;
         auto report = sync(settings, options, [this](const Warning& warning) {
             Q_EMIT warned(QString::fromStdString(std::string{to_string(warning.kind)}),
-                          QString::fromStdString(warning.message));
+                          QString::fromStdString(warning.message),
+                          QString::fromStdString(warning.path));
         });
         if (report) {
             outcome.started = true;

@@ -49,7 +49,9 @@ class SyncRun : public QObject {
     void started(QString local_path, qint64 size);
     void received(qint64 bytes);
     void finished(QString local_path, QString error);
-    void warned(QString kind, QString message);
+    // A transfer Cancel stopped: neither done nor failed, the next run fetches it.
+    void stopped(QString local_path);
+    void warned(QString kind, QString message, QString path);
     void ended(kitovu::gui::SyncOutcome outcome);
 
   private:

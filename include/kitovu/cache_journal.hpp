@@ -24,7 +24,7 @@ namespace kitovu {
 class CacheJournal {
   public:
     static std::filesystem::path path_for(const std::filesystem::path& cache_file) {
-        return cache_file.string() + ".journal";
+        return cache_files::journal(cache_file);
     }
 
     static expected<CacheJournal, UsageError> open(const std::filesystem::path& cache_file) {
@@ -33,12 +33,10 @@ class CacheJournal {
         journal.fd_ = ::open(journal.path_.c_str(),
                              O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (journal.fd_ < 0)
-            return fail(ErrorKind::io,
-                        "cannot write the cache journal: " + std::generic_category().message(errno),
+            return fail(ErrorKind::io, "cannot write the cache journal: " + detail::errno_message(),
                         journal.path_.string());
         if (!journal.drop_cut_line())
-            return fail(ErrorKind::io,
-                        "cannot write the cache journal: " + std::generic_category().message(errno),
+            return fail(ErrorKind::io, "cannot write the cache journal: " + detail::errno_message(),
                         journal.path_.string());
         return journal;
     }
@@ -97,8 +95,7 @@ class CacheJournal {
     expected<void, UsageError> write(const std::string& text) const {
         const auto written = ::write(fd_, text.data(), text.size());
         if (written < 0)
-            return fail(ErrorKind::io,
-                        "cannot write the cache journal: " + std::generic_category().message(errno),
+            return fail(ErrorKind::io, "cannot write the cache journal: " + detail::errno_message(),
                         path_.string());
         if (written != static_cast<ssize_t>(text.size())) // a cut line is skipped on replay
             return fail(ErrorKind::io, "cannot write the cache journal: the disk is full",

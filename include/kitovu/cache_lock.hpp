@@ -34,8 +34,7 @@ class CacheLock {
                 ::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
             if (fd < 0)
                 return fail(ErrorKind::io,
-                            "cannot create the lock file: " +
-                                std::generic_category().message(errno),
+                            "cannot create the lock file: " + detail::errno_message(),
                             lock.path_.string());
             if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
                 ::close(fd);
@@ -83,7 +82,7 @@ class CacheLock {
     }
 
     static std::string path_for(const std::filesystem::path& cache_file) {
-        return cache_file.string() + ".lock";
+        return cache_files::lock(cache_file);
     }
 
   private:
@@ -93,7 +92,7 @@ class CacheLock {
     static void remove_cache_temporaries(const std::filesystem::path& cache_file) {
         const auto folder = cache_file.parent_path().empty() ? std::filesystem::path{"."}
                                                              : cache_file.parent_path();
-        const std::string prefix = cache_file.filename().string() + ".tmp-";
+        const std::string prefix = cache_files::temporary_prefix(cache_file);
         std::error_code ec;
         for (std::filesystem::directory_iterator it{folder, ec}, end; !ec && it != end;
              it.increment(ec))

@@ -116,14 +116,13 @@ take_theirs(const Conflict& conflict, const std::filesystem::path& cache_file, s
     if (!rename_new(conflict.mine, backup))
         return fail(ErrorKind::io,
                     "cannot keep your version as " + backup.string() + ": " +
-                        std::generic_category().message(errno),
+                        detail::errno_message(),
                     conflict.mine.string());
     if (!rename_new(conflict.theirs, conflict.mine)) {
         const int cause = errno;
         rename_new(backup, conflict.mine);
         return fail(ErrorKind::io,
-                    "cannot move the remote version into place: " +
-                        std::generic_category().message(cause),
+                    "cannot move the remote version into place: " + detail::errno_message(cause),
                     conflict.theirs.string());
     }
 

@@ -8,6 +8,7 @@
 #include "kitovu/credentials.hpp"
 #include "kitovu/decide.hpp"
 #include "kitovu/filecache.hpp"
+#include "kitovu/folder_lock.hpp"
 #include "kitovu/link.hpp"
 #include "kitovu/listing_loops.hpp"
 #include "kitovu/moves.hpp"
@@ -312,6 +313,8 @@ class Engine {
 
     // Whether what the plugin saw after the read is not the listed file.
     static bool changed_while_downloading(const RemoteEntry& listed, const Retrieved& seen) {
+        if (seen.changed)
+            return true;
         if (seen.size && listed.size != 0 && *seen.size != listed.size)
             return true;
         return seen.mtime && (*seen.mtime != listed.mtime || seen.mtime_nsec != listed.mtime_nsec);

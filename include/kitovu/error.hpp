@@ -4,9 +4,11 @@
 
 #include "kitovu/expected.hpp"
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace kitovu {
 
@@ -86,6 +88,15 @@ struct UsageError {
 inline unexpected<UsageError> fail(ErrorKind kind, std::string message, std::string path = {}) {
     return unexpected{UsageError{kind, std::move(message), {}, std::move(path), {}}};
 }
+
+namespace detail {
+
+// What a failed system call's error number means, in words ("No such file or directory").
+inline std::string errno_message(int error = errno) {
+    return std::generic_category().message(error);
+}
+
+} // namespace detail
 
 inline unexpected<UsageError> fail(UsageError error) {
     return unexpected{std::move(error)};

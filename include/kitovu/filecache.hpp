@@ -2,6 +2,7 @@
 // a local edit. One cache per config file, saved atomically; a damaged cache is set aside.
 #pragma once
 
+#include "kitovu/cache_files.hpp"
 #include "kitovu/detail/file_io.hpp"
 #include "kitovu/error.hpp"
 #include "kitovu/local_identity.hpp"
@@ -10,7 +11,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -182,8 +182,7 @@ inline expected<void, UsageError> prepare_cache_folder(const std::filesystem::pa
     for (const auto& name : folder) {
         made /= name;
         if (::mkdir(made.c_str(), 0700) != 0 && errno != EEXIST)
-            return fail(ErrorKind::io,
-                        "cannot create the cache folder: " + std::generic_category().message(errno),
+            return fail(ErrorKind::io, "cannot create the cache folder: " + detail::errno_message(),
                         made.string());
     }
     struct ::stat info {};
@@ -390,30 +389,5 @@ class FileCache {
     std::unordered_map<std::string, CacheEntry> entries_;
     std::vector<std::string> moved_away_; // see moved_away()
 };
-
-// Where the cache of `config_file` lives: $XDG_DATA_HOME/kitovu (~/.local/share/kitovu), one
-// file per config, named after the config and a hash of its absolute path. Without HOME (cron,
-// systemd) the home folder comes from the password database; never a shared folder such as
-// /tmp, where another user could plant files at the names kitovu uses.
-inline expected<std::filesystem::path, UsageError>
-default_cache_path(const std::filesystem::path& config_file) {
-    std::filesystem::path base;
-    if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && *data == '/')
-        base = data;
-    else if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/')
-        base = std::filesystem::path{home} / ".local/share";
-    else if (const ::passwd* user = ::getpwuid(::geteuid());
-             user != nullptr && user->pw_dir != nullptr && user->pw_dir[0] == '/')
-        base = std::filesystem::path{user->pw_dir} / ".local/share";
-    else
-        return fail(ErrorKind::usage, "no home folder to keep the file cache in (HOME is not set "
-                                      "and the user has none): choose one with --cache FILE");
-    std::error_code ec;
-    auto absolute = std::filesystem::absolute(config_file, ec).lexically_normal().string();
-    std::uint64_t hash = 14695981039346656037ull; // FNV-1a: stable across runs and builds
-    for (unsigned char c : absolute)
-        hash = (hash ^ c) * 1099511628211ull;
-    return base / "kitovu" / fmt::format("{}-{:016x}.cache", config_file.stem().string(), hash);
-}
 
 } // namespace kitovu

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kitovu/error.hpp"
+#include "kitovu/utf8.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -35,53 +36,6 @@ struct CodePointRange {
     char32_t low = 0;
     char32_t high = 0;
 };
-
-// Code points of bytes that are not valid UTF-8: beyond Unicode, so such a byte only ever equals
-// itself and names that are not UTF-8 still match `*` and `?` predictably.
-inline constexpr char32_t raw_byte_base = 0x110000;
-
-// Decodes the code point starting at `pos` and moves `pos` past it. Invalid sequences decode
-// one byte at a time.
-inline char32_t next_code_point(std::string_view text, std::size_t& pos) noexcept {
-    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-    const unsigned char lead = byte(pos);
-    if (lead < 0x80) {
-        ++pos;
-        return lead;
-    }
-    // The lead byte gives the length, its payload bits and the smallest value that length may
-    // encode (anything smaller is an overlong encoding).
-    std::size_t length = 0;
-    char32_t value = 0;
-    char32_t minimum = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        length = 2;
-        value = lead & 0x1Fu;
-        minimum = 0x80;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-        length = 3;
-        value = lead & 0x0Fu;
-        minimum = 0x800;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        length = 4;
-        value = lead & 0x07u;
-        minimum = 0x10000;
-    }
-    if (length != 0 && pos + length <= text.size()) {
-        bool valid = true;
-        for (std::size_t i = 1; i < length && valid; ++i) {
-            const unsigned char next = byte(pos + i);
-            valid = (next & 0xC0u) == 0x80u;
-            value = (value << 6) | (next & 0x3Fu);
-        }
-        if (valid && value >= minimum && value <= 0x10FFFF && (value < 0xD800 || value > 0xDFFF)) {
-            pos += length;
-            return value;
-        }
-    }
-    ++pos;
-    return raw_byte_base + lead;
-}
 
 } // namespace detail
 

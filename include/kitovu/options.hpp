@@ -146,14 +146,29 @@ inline std::optional<OptionValue> default_value(const OptionSpec& spec) {
         spec.default_value);
 }
 
-// How a value is shown to people: strings quoted as in TOML. (Passwords and tokens are never
-// options: they come through SecretSpec.)
+namespace detail {
+
+// A string as a TOML basic string: what to write in a config.
+inline std::string toml_quoted(std::string_view text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out + '"';
+}
+
+} // namespace detail
+
+// How a value is shown to people, and written in a config: as in TOML. (Passwords and tokens
+// are never options: they come through SecretSpec.)
 inline std::string display(const OptionValue& value) {
     return std::visit(
         [](const auto& v) -> std::string {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, std::string>)
-                return '"' + v + '"';
+                return detail::toml_quoted(v);
             else if constexpr (std::is_same_v<T, bool>)
                 return v ? "true" : "false";
             else

@@ -6,6 +6,7 @@
 #include "kitovu/error.hpp"
 #include "kitovu/local_identity.hpp"
 #include "kitovu/names.hpp"
+#include "kitovu/utf8.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -26,20 +27,6 @@
 #include <utility>
 
 namespace kitovu::detail {
-
-inline std::string errno_message() {
-    return std::generic_category().message(errno);
-}
-
-// `name` cut to at most `bytes` bytes without splitting a UTF-8 sequence.
-inline std::string_view utf8_prefix(std::string_view name, std::size_t bytes) {
-    if (name.size() <= bytes)
-        return name;
-    std::size_t end = bytes;
-    while (end > 0 && (static_cast<unsigned char>(name[end]) & 0xC0) == 0x80)
-        --end;
-    return name.substr(0, end);
-}
 
 // A name made of `stem`, `middle` and `extension` that fits max_name_bytes: the stem is
 // shortened first (at a UTF-8 boundary), then the extension, never the middle part that says

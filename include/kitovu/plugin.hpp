@@ -76,6 +76,7 @@ struct Retrieved {
     std::optional<std::uint64_t> size{}; // the file's size after the read
     std::optional<std::int64_t> mtime{}; // its modification time after the read, seconds
     std::uint32_t mtime_nsec = 0;        // and nanoseconds, with mtime
+    bool changed = false; // the plugin saw the file change during the read (a change time moved)
 };
 
 class SyncPlugin {

@@ -1,5 +1,5 @@
-// Settings from a TOML config: parsed with toml++, checked against the plugins' option schemas
-// and by validate(), every problem reported as `FILE:LINE:COLUMN: message`.
+// Settings from a TOML config: parsed with toml++, its shape read (detail/settings_reader.hpp)
+// and its meaning checked by validate(), every problem reported as `FILE:LINE:COLUMN: message`.
 #pragma once
 
 #include "kitovu/detail/settings_reader.hpp"
@@ -71,9 +71,10 @@ inline expected<Settings, ConfigErrors> parse_settings(std::string_view text,
 
         detail::SettingsReader reader{label, base};
         reader.read(root, settings);
-        ConfigErrors errors = reader.take_errors();
-        if (errors.empty()) // what the shape cannot show: the plugins' own checks
-            errors = validate(settings);
+        ConfigErrors errors = reader.take_errors();    // the shape
+        for (UsageError& problem : validate(settings)) // what the values mean
+            errors.push_back(std::move(problem));
+        detail::in_file_order(errors);
         if (!errors.empty())
             return unexpected{std::move(errors)};
         return settings;
@@ -105,9 +106,8 @@ inline expected<Settings, ConfigErrors> load_settings(const std::filesystem::pat
         if (!in) {
             const int cause = errno;
             return detail::config_error(
-                label,
-                "cannot open config file" +
-                    (cause != 0 ? ": " + std::generic_category().message(cause) : std::string{}));
+                label, "cannot open config file" +
+                           (cause != 0 ? ": " + detail::errno_message(cause) : std::string{}));
         }
         std::string text;
         char buffer[64 * 1024];

@@ -9,19 +9,47 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace kitovu {
+
+// Where a key of a connection or source was written in the config file, so that validate()
+// reports a problem at its place. Empty for Settings a program built.
+struct Written {
+    ConfigLocation key{};
+    ConfigLocation value{};
+
+    friend bool operator==(const Written&, const Written&) = default;
+};
+using WrittenKeys = std::map<std::string, Written, std::less<>>;
+
+// The value of `key` as written, else the whole entry's place.
+inline const ConfigLocation& place_of(const WrittenKeys& written, std::string_view key,
+                                      const ConfigLocation& entry) {
+    const auto found = written.find(key);
+    return found != written.end() ? found->second.value : entry;
+}
 
 struct Connection {
     std::string name{};
     std::string plugin{};
     Options options{}; // validated against the plugin's schema, defaults filled in
     ConfigLocation location{};
+    WrittenKeys written{}; // from a file: every key of the entry, unknown ones too
 
-    friend bool operator==(const Connection&, const Connection&) = default;
+    const ConfigLocation& place_of(std::string_view key) const {
+        return kitovu::place_of(written, key, location);
+    }
+    // Where its keys were written says how it was read, not what the connection is.
+    friend bool operator==(const Connection& a, const Connection& b) {
+        return std::tie(a.name, a.plugin, a.options, a.location) ==
+               std::tie(b.name, b.plugin, b.options, b.location);
+    }
 };
 
 struct Source {
@@ -30,8 +58,15 @@ struct Source {
     std::filesystem::path local_dir{}; // absolute: local-dir, or root-dir/subject name
     IgnoreRules ignore{};              // global-ignore followed by the source's own patterns
     ConfigLocation location{};
+    WrittenKeys written{}; // from a file: every key of the entry
 
-    friend bool operator==(const Source&, const Source&) = default;
+    const ConfigLocation& place_of(std::string_view key) const {
+        return kitovu::place_of(written, key, location);
+    }
+    friend bool operator==(const Source& a, const Source& b) {
+        return std::tie(a.connection, a.remote_dir, a.local_dir, a.ignore, a.location) ==
+               std::tie(b.connection, b.remote_dir, b.local_dir, b.ignore, b.location);
+    }
 };
 
 struct Subject {

@@ -1,10 +1,13 @@
 // validate(): everything a config must mean before a sync may start, whether it was read from a
 // file (load_settings calls it) or built by a program. The file's shape (keys, types, positions)
-// is the reader's job in settings.hpp; this is what stays true of Settings however they were
-// made: every option within its declaration, every plugin known and content with its options,
-// every source on a connection that exists.
+// is the reader's job (detail/settings_reader.hpp); every rule about what a value means is here,
+// said once: every option within its declaration, every key a plugin's, every plugin known and
+// content with its options, every connection named once, every source on a connection that
+// exists. Settings read from a file carry where each key was written, so each problem is
+// reported at its place.
 #pragma once
 
+#include "kitovu/detail/config_text.hpp"
 #include "kitovu/error.hpp"
 #include "kitovu/options.hpp"
 #include "kitovu/plugin.hpp"
@@ -12,9 +15,10 @@
 #include "kitovu/settings_model.hpp"
 
 #include <algorithm>
+#include <map>
 #include <optional>
-#include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -24,11 +28,12 @@ namespace kitovu {
 // string, a string outside `allowed`, an integer outside min..max.
 inline std::optional<std::string> option_problem(const OptionSpec& spec, const OptionValue& value) {
     const std::string name{spec.name};
-    const bool typed = (spec.type == OptionType::string && value.index() == 0) ||
-                       (spec.type == OptionType::integer && value.index() == 1) ||
-                       (spec.type == OptionType::boolean && value.index() == 2);
-    if (!typed)
-        return "option '" + name + "' must be of type " + std::string{to_string(spec.type)};
+    const OptionType type = std::holds_alternative<std::string>(value)    ? OptionType::string
+                            : std::holds_alternative<std::int64_t>(value) ? OptionType::integer
+                                                                          : OptionType::boolean;
+    if (type != spec.type) // worded as the reader words a value of the wrong type
+        return "expected " + std::string{detail::type_phrase(spec.type)} + " for '" + name +
+               "', found " + std::string{detail::type_phrase(type)};
     if (const auto* text = std::get_if<std::string>(&value)) {
         if (spec.required && text->empty())
             return "option '" + name + "' must not be empty";
@@ -58,39 +63,80 @@ inline std::vector<UsageError> validate(const Settings& settings) {
         problems.push_back(
             UsageError{ErrorKind::config, std::move(message), std::move(connection), {}, at});
     };
-    std::set<std::string, std::less<>> names;
+    // At its place in the file, or, in Settings a program built, under its connection's name.
+    const auto placed = [&](std::string message, const ConfigLocation& at,
+                            const std::string& connection) {
+        problem(std::move(message), at, at.known() ? std::string{} : connection);
+    };
+    // In a file, a missing or empty name is the reader's to report.
+    const auto unnamed_in_file = [](const std::string& name, const ConfigLocation& at) {
+        return name.empty() && at.known();
+    };
+    std::vector<std::string> defined; // connection names in order, each once
+    std::map<std::string, const Connection*, std::less<>> first_named;
     for (const Connection& connection : settings.connections) {
         const auto& at = connection.location;
-        if (connection.name.empty())
+        if (connection.name.empty() && !at.known()) {
             problem("a connection has no name", at);
-        else if (!names.insert(connection.name).second)
-            problem("duplicate connection name '" + connection.name + "'", at);
+        } else if (!connection.name.empty()) {
+            const auto [first, added] = first_named.try_emplace(connection.name, &connection);
+            if (added) {
+                defined.push_back(connection.name);
+            } else {
+                const std::uint32_t line = first->second->place_of("name").line;
+                problem("duplicate connection name '" + connection.name + "'" +
+                            (line != 0 ? " (first defined on line " + std::to_string(line) + ")"
+                                       : std::string{}),
+                        connection.place_of("name"));
+            }
+        }
+        if (unnamed_in_file(connection.plugin, at))
+            continue;
         auto entry = PluginRegistry::find(connection.plugin);
         if (!entry) {
-            problem(entry.error().message, at, connection.name);
+            placed(entry.error().message, connection.place_of("plugin"), connection.name);
             continue;
         }
         bool options_valid = true;
+        std::vector<std::string_view> known{"name", "plugin"};
         for (const OptionSpec& spec : (*entry)->options) {
+            known.push_back(spec.name);
             const auto& values = connection.options.values();
             const auto value = values.find(spec.name);
-            std::optional<std::string> why;
-            if (value != values.end())
-                why = option_problem(spec, value->second);
-            else if (spec.required)
-                why = "missing required option '" + std::string{spec.name} + "' of plugin '" +
-                      connection.plugin + "'";
-            if (why) {
-                problem(std::move(*why), at, connection.name);
+            if (value != values.end()) {
+                if (auto why = option_problem(spec, value->second)) {
+                    placed(std::move(*why), connection.place_of(spec.name), connection.name);
+                    options_valid = false;
+                }
+            } else if (connection.written.contains(spec.name)) {
+                options_valid = false; // written, but not as its type: the reader said so
+            } else if (spec.required) {
+                problem("connection '" + connection.name + "' is missing required option '" +
+                            std::string{spec.name} + "' of plugin '" + connection.plugin + "'",
+                        at);
                 options_valid = false;
             }
         }
-        for (const auto& [name, value] : connection.options.values())
-            if (std::ranges::none_of((*entry)->options,
-                                     [&](const OptionSpec& spec) { return spec.name == name; }))
-                problem("plugin '" + connection.plugin + "' has no option '" + name + "'", at,
-                        connection.name);
-        if (!options_valid)
+        // What the plugin does not declare: keys written in the file, options a program set.
+        std::vector<std::pair<std::string, ConfigLocation>> undeclared;
+        const auto declared = [&](std::string_view key) {
+            return std::ranges::find(known, key) != known.end();
+        };
+        for (const auto& [key, place] : connection.written)
+            if (!declared(key))
+                undeclared.emplace_back(key, place.key);
+        for (const auto& [key, value] : connection.options.values())
+            if (!declared(key) && !connection.written.contains(key))
+                undeclared.emplace_back(key, at);
+        for (const auto& [key, place] : undeclared) {
+            const std::string_view guess = detail::near_miss(key, known);
+            placed("unknown key '" + key + "' (" +
+                       (guess.empty() ? "known keys: " + detail::join(known)
+                                      : "did you mean '" + std::string{guess} + "'?") +
+                       ")",
+                   place, connection.name);
+        }
+        if (!options_valid || !undeclared.empty())
             continue; // a plugin may rely on its declared options being valid
         auto plugin = (*entry)->create();
         if (auto configured = plugin->configure(connection.name, connection.options); !configured) {
@@ -104,13 +150,18 @@ inline std::vector<UsageError> validate(const Settings& settings) {
         }
     }
     for (const Subject& subject : settings.subjects) {
-        if (subject.name.empty())
+        if (subject.name.empty() && !subject.location.known())
             problem("a subject has no name", subject.location);
-        for (const Source& source : subject.sources)
-            if (settings.connection(source.connection) == nullptr)
-                problem("subject '" + subject.name + "' uses unknown connection '" +
-                            source.connection + "'",
-                        source.location);
+        for (const Source& source : subject.sources) {
+            if (unnamed_in_file(source.connection, source.location) ||
+                first_named.contains(source.connection))
+                continue;
+            problem("unknown connection '" + source.connection + "' (" +
+                        (defined.empty() ? std::string{"no connections are defined"}
+                                         : "defined connections: " + detail::join(defined)) +
+                        ")",
+                    source.place_of("connection"));
+        }
     }
     return problems;
 }

@@ -2,6 +2,33 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="de">
 <context>
+    <name>kitovu::gui::BackgroundView</name>
+    <message>
+        <source>S&amp;tart with my session, in the tray</source>
+        <translation>Beim Anmelden im Infobereich s&amp;tarten</translation>
+    </message>
+    <message>
+        <source> min</source>
+        <translation> Min.</translation>
+    </message>
+    <message>
+        <source>only when I ask</source>
+        <translation>nur auf Wunsch</translation>
+    </message>
+    <message>
+        <source>Sync &amp;every:</source>
+        <translation>&amp;Synchronisieren alle:</translation>
+    </message>
+    <message>
+        <source>While kitovu runs (in the window or the tray) it syncs all subjects at this interval. A sync already going on, from the window or from the kitovu command, is never doubled: the timer waits for the next turn.</source>
+        <translation>Solange kitovu läuft (im Fenster oder im Infobereich), synchronisiert es alle Fächer in diesem Abstand. Eine laufende Synchronisation, aus dem Fenster oder vom Befehl kitovu, wird nie verdoppelt: der Zeitgeber wartet auf die nächste Runde.</translation>
+    </message>
+    <message>
+        <source>Cannot change the autostart entry: %1</source>
+        <translation>Der Autostart-Eintrag kann nicht geändert werden: %1</translation>
+    </message>
+</context>
+<context>
     <name>kitovu::gui::ConfigEditor</name>
     <message>
         <source>&amp;Quick fix</source>
@@ -157,10 +184,6 @@
         <translation>S&amp;ynchronisation</translation>
     </message>
     <message>
-        <source>Con&amp;flicts</source>
-        <translation>&amp;Konflikte</translation>
-    </message>
-    <message>
         <source>Confi&amp;guration</source>
         <translation>Konfi&amp;guration</translation>
     </message>
@@ -179,6 +202,81 @@
     <message>
         <source>Conflicts: see the Conflicts tab</source>
         <translation>Konflikte: siehe den Reiter „Konflikte“</translation>
+    </message>
+    <message>
+        <source>The configuration has problems: see the Configuration tab</source>
+        <translation>Die Konfiguration hat Probleme: siehe den Reiter „Konfiguration“</translation>
+    </message>
+    <message>
+        <source>Nothing synced: the configuration has problems (see the Configuration tab).</source>
+        <translation>Nichts synchronisiert: Die Konfiguration hat Probleme (siehe den Reiter „Konfiguration“).</translation>
+    </message>
+    <message>
+        <source>Confl&amp;icts</source>
+        <translation>&amp;Konflikte</translation>
+    </message>
+    <message>
+        <source>&amp;Background</source>
+        <translation>&amp;Hintergrund</translation>
+    </message>
+    <message>
+        <source>&amp;Forget password</source>
+        <translation>Passwort &amp;vergessen</translation>
+    </message>
+    <message>
+        <source>A sync is going on. Stop it and quit? Files being downloaded are fetched by the next sync.</source>
+        <translation>Eine Synchronisation läuft. Anhalten und beenden? Dateien, die gerade heruntergeladen werden, holt die nächste Synchronisation.</translation>
+    </message>
+    <message>
+        <source>The password for %1 was refused; type the new one:</source>
+        <translation>Das Passwort für %1 wurde abgelehnt; geben Sie das neue ein:</translation>
+    </message>
+    <message>
+        <source>The password for %1 is forgotten.</source>
+        <translation>Das Passwort für %1 ist vergessen.</translation>
+    </message>
+    <message>
+        <source>No password was kept for %1.</source>
+        <translation>Für %1 war kein Passwort gespeichert.</translation>
+    </message>
+    <message>
+        <source>The keyring cannot be asked: %1</source>
+        <translation>Der Schlüsselbund kann nicht gefragt werden: %1</translation>
+    </message>
+    <message>
+        <source>kitovu keeps running in the tray</source>
+        <translation>kitovu läuft im Infobereich weiter</translation>
+    </message>
+    <message>
+        <source>It syncs on its interval; Quit from its menu ends it.</source>
+        <translation>Es synchronisiert in seinem Abstand; Beenden in seinem Menü beendet es.</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::Notifier</name>
+    <message>
+        <source>The sync failed</source>
+        <translation>Die Synchronisation ist fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>1 conflict: both versions kept</source>
+        <translation>1 Konflikt: beide Fassungen behalten</translation>
+    </message>
+    <message>
+        <source>%1 conflicts: both versions kept</source>
+        <translation>%1 Konflikte: beide Fassungen behalten</translation>
+    </message>
+    <message>
+        <source>Your edit and the new version are side by side; see the Conflicts tab.</source>
+        <translation>Ihre Änderung und die neue Fassung liegen nebeneinander; siehe den Reiter „Konflikte“.</translation>
+    </message>
+    <message>
+        <source>1 new file in %1</source>
+        <translation>1 neue Datei in %1</translation>
+    </message>
+    <message>
+        <source>%1 new files in %2</source>
+        <translation>%1 neue Dateien in %2</translation>
     </message>
 </context>
 <context>
@@ -241,6 +339,10 @@
     <message>
         <source>%1 changes waiting</source>
         <translation>%1 Änderungen warten</translation>
+    </message>
+    <message>
+        <source>last sync complete</source>
+        <translation>letzte Synchronisation vollständig</translation>
     </message>
 </context>
 <context>
@@ -372,10 +474,6 @@
         <translation>Hinweis</translation>
     </message>
     <message>
-        <source>Syncing…</source>
-        <translation>Synchronisiere…</translation>
-    </message>
-    <message>
         <source>%1 of %2</source>
         <translation>%1 von %2</translation>
     </message>
@@ -407,6 +505,65 @@
         <source>%1 new, %2 updated, %3 conflicts, %4 failed; %5 downloaded.</source>
         <translation>%1 neu, %2 aktualisiert, %3 Konflikte, %4 fehlgeschlagen; %5 heruntergeladen.</translation>
     </message>
+    <message>
+        <source>stopped</source>
+        <translation>angehalten</translation>
+    </message>
+    <message>
+        <source>the next sync fetches it</source>
+        <translation>die nächste Synchronisation holt sie</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Verbinde…</translation>
+    </message>
+    <message>
+        <source>Listing…</source>
+        <translation>Liste auf…</translation>
+    </message>
+    <message>
+        <source>Downloading…</source>
+        <translation>Lade herunter…</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::Tray</name>
+    <message>
+        <source>kitovu: in step</source>
+        <translation>kitovu: aktuell</translation>
+    </message>
+    <message>
+        <source>kitovu: syncing…</source>
+        <translation>kitovu: synchronisiere…</translation>
+    </message>
+    <message>
+        <source>kitovu: conflicts to look at</source>
+        <translation>kitovu: Konflikte ansehen</translation>
+    </message>
+    <message>
+        <source>kitovu: the last sync failed</source>
+        <translation>kitovu: die letzte Synchronisation ist fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>kitovu: paused</source>
+        <translation>kitovu: pausiert</translation>
+    </message>
+    <message>
+        <source>&amp;Sync now</source>
+        <translation>Jetzt &amp;synchronisieren</translation>
+    </message>
+    <message>
+        <source>&amp;Pause</source>
+        <translation>&amp;Pausieren</translation>
+    </message>
+    <message>
+        <source>&amp;Open window</source>
+        <translation>&amp;Fenster öffnen</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
 </context>
 <context>
     <name>main</name>
@@ -425,6 +582,10 @@
     <message>
         <source>FILE</source>
         <translation>DATEI</translation>
+    </message>
+    <message>
+        <source>Start in the tray, without the window (autostart).</source>
+        <translation>Im Infobereich starten, ohne Fenster (Autostart).</translation>
     </message>
 </context>
 </TS>

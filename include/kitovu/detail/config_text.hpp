@@ -2,8 +2,8 @@
 // where a file stops being UTF-8.
 #pragma once
 
-#include "kitovu/ignore.hpp" // next_code_point
 #include "kitovu/options.hpp"
+#include "kitovu/utf8.hpp"
 
 #include <toml++/toml.h>
 
@@ -52,17 +52,6 @@ std::string join(const Names& names, std::string_view separator = ", ") {
         out += name;
     }
     return out;
-}
-
-// A string as a TOML basic string, for hints that show what to write.
-inline std::string toml_quoted(std::string_view text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"' || c == '\\')
-            out += '\\';
-        out += c;
-    }
-    return out + '"';
 }
 
 // Levenshtein distance; only called for unknown keys, which are short.

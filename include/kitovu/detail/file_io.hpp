@@ -2,6 +2,7 @@
 // buffered writer, and replacing a file atomically without following links planted at its name.
 #pragma once
 
+#include "kitovu/cache_files.hpp"
 #include "kitovu/error.hpp"
 #include "kitovu/function_ref.hpp"
 
@@ -71,8 +72,7 @@ inline expected<bool, UsageError> for_each_line(const std::filesystem::path& fil
     // open for ever (no signal ends it), a device would be read without end.
     const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return fail(ErrorKind::io, "cannot read: " + std::generic_category().message(errno),
-                    file.string());
+        return fail(ErrorKind::io, "cannot read: " + detail::errno_message(), file.string());
     if (struct ::stat info{}; ::fstat(fd, &info) == 0 && !S_ISREG(info.st_mode)) {
         ::close(fd);
         return fail(ErrorKind::usage,
@@ -89,7 +89,7 @@ inline expected<bool, UsageError> for_each_line(const std::filesystem::path& fil
         if (n < 0) {
             const int error = errno;
             ::close(fd);
-            return fail(ErrorKind::io, "cannot read: " + std::generic_category().message(error),
+            return fail(ErrorKind::io, "cannot read: " + detail::errno_message(error),
                         file.string());
         }
         if (n == 0)
@@ -165,14 +165,13 @@ inline expected<void, UsageError> write_atomically(const std::filesystem::path& 
                                                    FunctionRef<void(BufferedFile&)> produce) {
     const auto folder =
         file.parent_path().empty() ? std::filesystem::path{"."} : file.parent_path();
-    const std::filesystem::path temporary = file.string() + ".tmp-" + std::to_string(::getpid());
+    const std::filesystem::path temporary = cache_files::temporary(file, ::getpid());
     bool created = false;
     const auto failed = [&](std::string_view what) {
         const int error = errno;
         if (created)
             ::unlink(temporary.c_str());
-        return fail(ErrorKind::io,
-                    std::string{what} + ": " + std::generic_category().message(error),
+        return fail(ErrorKind::io, std::string{what} + ": " + detail::errno_message(error),
                     file.string());
     };
     constexpr int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;

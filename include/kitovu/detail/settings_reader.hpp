@@ -1,10 +1,12 @@
-// Reads one parsed TOML document into Settings, collecting every problem with its position.
+// Reads one parsed TOML document into Settings, collecting every problem of its shape (keys,
+// types, the values a path or pattern must be) with its position, and where each key of a
+// connection or source was written. What the values mean (plugins, options, connections named
+// once and used by name) is validate()'s, which reports at those positions.
 #pragma once
 
 #include "kitovu/detail/config_text.hpp"
 #include "kitovu/registry.hpp"
 #include "kitovu/settings_model.hpp"
-#include "kitovu/validate.hpp"
 
 #include <toml++/toml.h>
 
@@ -84,14 +86,8 @@ class SettingsReader {
         error(node.source().begin, std::move(message));
     }
 
-    // Every problem, in file order.
-    ConfigErrors take_errors() {
-        std::ranges::stable_sort(errors_, [](const UsageError& a, const UsageError& b) {
-            return std::pair{a.location.line, a.location.column} <
-                   std::pair{b.location.line, b.location.column};
-        });
-        return std::move(errors_);
-    }
+    // Every problem of the file's shape, in the order found.
+    ConfigErrors take_errors() { return std::move(errors_); }
 
     void read(const toml::table& root, Settings& settings) {
         check_keys(root, root_keys);
@@ -114,76 +110,51 @@ class SettingsReader {
     }
 
   private:
+    WrittenKeys written(const toml::table& table) const {
+        WrittenKeys keys;
+        for (auto&& [key, node] : table)
+            keys.emplace(key.str(), Written{location(key.source().begin), location(node)});
+        return keys;
+    }
+
     Connection read_connection(const toml::table& table) {
         Connection connection;
         connection.location = location(table);
+        connection.written = written(table);
         std::string owner = "connection";
         if (const StringNode* name = string_at(table, "name", true, owner)) {
             connection.name = name->get();
-            if (connection.name.empty()) {
+            if (connection.name.empty())
                 error(*name, "'name' must not be empty");
-            } else {
+            else
                 owner = "connection '" + connection.name + "'";
-                const auto [first, added] =
-                    connection_lines_.try_emplace(connection.name, name->source().begin.line);
-                if (added)
-                    connection_names_.push_back(connection.name);
-                else
-                    error(*name, "duplicate connection name '" + connection.name +
-                                     "' (first defined on line " + std::to_string(first->second) +
-                                     ")");
-            }
         }
 
         const PluginRegistry::Entry* plugin = nullptr;
         if (const StringNode* name = string_at(table, "plugin", true, owner)) {
             connection.plugin = name->get();
-            if (connection.plugin.empty()) {
+            if (connection.plugin.empty())
                 error(*name, "'plugin' must not be empty (known plugins: " +
                                  PluginRegistry::known_names() + ")");
-            } else if (auto found = PluginRegistry::find(connection.plugin)) {
+            else if (auto found = PluginRegistry::find(connection.plugin))
                 plugin = *found;
-            } else {
-                error(*name, found.error().message);
-            }
         }
-        // Without a known plugin, nobody can say which other keys belong here.
+        // Without a known plugin, nobody can say which other keys are options of which type.
         if (plugin != nullptr)
-            connection.options = read_options(table, *plugin, owner);
+            connection.options = read_options(table, *plugin);
         return connection;
     }
 
-    Options read_options(const toml::table& table, const PluginRegistry::Entry& plugin,
-                         const std::string& owner) {
+    // The plugin's options as written, each read as its declared type; defaults filled in.
+    Options read_options(const toml::table& table, const PluginRegistry::Entry& plugin) {
         Options options;
-        const auto spec_named = [&](std::string_view name) -> const OptionSpec* {
-            for (const OptionSpec& spec : plugin.options)
-                if (spec.name == name)
-                    return &spec;
-            return nullptr;
-        };
-        for (auto&& [key, node] : table) {
-            if (key == "name" || key == "plugin")
-                continue;
-            if (const OptionSpec* spec = spec_named(key.str())) {
-                if (auto value = option_value(*spec, node))
-                    options.set(std::string{spec->name}, std::move(*value));
-            } else {
-                std::vector<std::string_view> known{"name", "plugin"};
-                for (const OptionSpec& spec : plugin.options)
-                    known.push_back(spec.name);
-                unknown_key(key, known);
-            }
-        }
         for (const OptionSpec& spec : plugin.options) {
-            if (table.contains(spec.name))
-                continue;
-            if (spec.required)
-                error(table.source().begin, owner + " is missing required option '" +
-                                                std::string{spec.name} + "' of plugin '" +
-                                                std::string{plugin.name} + "'");
-            else if (auto value = default_value(spec))
+            if (const toml::node* node = table.get(spec.name)) {
+                if (auto value = option_value(spec, *node))
+                    options.set(std::string{spec.name}, std::move(*value));
+            } else if (auto value = default_value(spec)) {
                 options.set(std::string{spec.name}, std::move(*value));
+            }
         }
         return options;
     }
@@ -206,11 +177,7 @@ class SettingsReader {
                             std::string{type_phrase(node.type())} + std::string{hint});
             return std::nullopt;
         }
-        if (auto problem = option_problem(spec, *value)) {
-            error(node, std::move(*problem));
-            return std::nullopt;
-        }
-        return value;
+        return value; // what it means (empty, allowed, in range) is validate()'s
     }
 
     Subject read_subject(const toml::table& table, const Settings& settings) {
@@ -253,6 +220,7 @@ class SettingsReader {
         check_keys(table, source_keys);
         Source source;
         source.location = location(table);
+        source.written = written(table);
         bool complete = true; // connection, remote-dir and local folder are all known
 
         if (const StringNode* name = string_at(table, "connection", true, owner)) {
@@ -260,12 +228,6 @@ class SettingsReader {
             if (source.connection.empty()) {
                 error(*name, "'connection' must not be empty");
                 complete = false;
-            } else if (!connection_lines_.contains(source.connection)) {
-                error(*name, "unknown connection '" + source.connection + "' (" +
-                                 (connection_names_.empty()
-                                      ? std::string{"no connections are defined"}
-                                      : "defined connections: " + join(connection_names_)) +
-                                 ")");
             }
         } else {
             complete = false;
@@ -445,11 +407,17 @@ class SettingsReader {
     std::filesystem::path base_;
     ConfigErrors errors_;
     bool global_ignore_valid_ = true;
-    std::vector<std::string> connection_names_; // in file order, for messages
-    std::map<std::string, std::uint32_t, std::less<>> connection_lines_;
     std::map<std::string, std::uint32_t, std::less<>> subject_lines_;
     std::map<std::string, std::uint32_t, std::less<>> source_lines_;
 };
+
+// Problems sorted by their place in the file (stable: one place's keep their order).
+inline void in_file_order(ConfigErrors& errors) {
+    std::ranges::stable_sort(errors, [](const UsageError& a, const UsageError& b) {
+        return std::pair{a.location.line, a.location.column} <
+               std::pair{b.location.line, b.location.column};
+    });
+}
 
 inline unexpected<ConfigErrors> config_error(std::string file, std::string message,
                                              std::uint32_t line = 0, std::uint32_t column = 0) {

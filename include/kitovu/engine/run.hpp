@@ -1,6 +1,6 @@
-// The run from start to end: the cache locked, secrets resolved, the cache loaded while the first
-// connection logs in, every source listed and decided while workers download, deletions
-// reported, the cache saved.
+// The run from start to end: the cache and the target folders locked, secrets resolved, the cache
+// loaded while the first connection logs in, every source listed and decided while workers
+// download, deletions reported, the cache saved.
 #pragma once
 
 #include "kitovu/engine.hpp"
@@ -27,6 +27,14 @@ inline expected<SyncReport, UsageError> Engine::run() {
         if (!acquired)
             return fail(acquired.error());
         lock.emplace(std::move(*acquired));
+    }
+    // And one run at a time per target folder, whatever its config and cache (folder_lock.hpp).
+    std::optional<FolderLocks> folders;
+    if (!options_.dry_run) {
+        auto acquired = FolderLocks::acquire(target_folders(settings_));
+        if (!acquired)
+            return fail(acquired.error());
+        folders.emplace(std::move(*acquired));
     }
     // Every password is asked before the first transfer: the run then goes on unattended and
     // prompts never interleave with progress output.

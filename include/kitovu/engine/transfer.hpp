@@ -129,6 +129,14 @@ inline void Engine::download(SyncPlugin& plugin, const Connection& connection, J
         job.entry, [&](std::span<const std::byte> chunk) -> expected<void, UsageError> {
             if (options_.stop.stop_requested())
                 return fail(ErrorKind::cancelled, "stopped");
+            // More than listed: the file grew, or it is a device that never ends. Refused before
+            // a byte of it is written, so that no plugin can fill the disk.
+            if (job.entry.size != 0 && bytes + chunk.size() > job.entry.size)
+                return fail(ErrorKind::protocol,
+                            fmt::format("more bytes than the listing said ({}); it may be "
+                                        "changing on the remote, the next run tries again",
+                                        job.entry.size),
+                            job.local_path.string());
             for (std::size_t done = 0; done < chunk.size();) {
                 const auto n = ::write(file.fd, chunk.data() + done, chunk.size() - done);
                 if (n < 0 && errno == EINTR)

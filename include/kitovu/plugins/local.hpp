@@ -1,5 +1,7 @@
 // Plugin `local`: a directory stands in for the remote, e.g. a share mounted with mount.cifs,
 // a USB stick, or a test fixture. Option `path`: the directory `remote-dir` is relative to.
+// Symbolic links to files are followed only when they lead to a file inside `path`: a file from
+// outside the folder the user chose (`notes -> ~/.ssh/id_ed25519`) never lands in the sync folder.
 #pragma once
 
 #include "kitovu/registry.hpp"
@@ -10,6 +12,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <climits>
+#include <cstdlib>
+#include <memory>
 #include <system_error>
 
 namespace kitovu {
@@ -38,8 +43,14 @@ class LocalPlugin final : public SyncPlugin {
             return fail(
                 {.kind = ErrorKind::cancelled, .message = "stopped", .connection = connection_});
         std::error_code ec;
-        if (std::filesystem::is_directory(root_, ec))
+        if (std::filesystem::is_directory(root_, ec)) {
+            if (real_root().empty()) // links are judged against it
+                return fail({.kind = ErrorKind::io,
+                             .message = "cannot resolve the folder's path",
+                             .connection = connection_,
+                             .path = root_.string()});
             return {};
+        }
         if (std::filesystem::exists(root_, ec))
             return fail({.kind = ErrorKind::config,
                          .message = "is not a folder",
@@ -75,7 +86,7 @@ class LocalPlugin final : public SyncPlugin {
                 relative_folder.empty() ? base.string() : (base / relative_folder).string();
             DIR* dir = ::opendir(full_folder.c_str());
             if (dir == nullptr) {
-                const std::string why = "cannot list: " + std::generic_category().message(errno);
+                const std::string why = "cannot list: " + detail::errno_message();
                 if (relative_folder.empty())
                     return fail({.kind = ErrorKind::permission,
                                  .message = why,
@@ -126,6 +137,13 @@ class LocalPlugin final : public SyncPlugin {
                 std::string locator = full_folder;
                 locator += '/';
                 locator += name;
+                if (is_link && !inside(resolved(locator))) {
+                    warn(Warning{WarningKind::skipped,
+                                 "a symbolic link that leads outside " + real_root() +
+                                     ", not followed",
+                                 connection_, relative});
+                    continue;
+                }
                 if (is_folder)
                     pending.push_back(relative);
                 entries.push_back(RemoteEntry{
@@ -141,8 +159,8 @@ class LocalPlugin final : public SyncPlugin {
             }
             if (const int error = errno; error != 0) // what was read before still counts
                 warn(Warning{WarningKind::unlisted,
-                             "cannot list all of it: " + std::generic_category().message(error),
-                             connection_, relative_folder});
+                             "cannot list all of it: " + detail::errno_message(error), connection_,
+                             relative_folder});
             ::closedir(dir);
             out(entries);
             entries.clear();
@@ -151,9 +169,13 @@ class LocalPlugin final : public SyncPlugin {
     }
 
     // What the file is after the read comes from the open descriptor: a file rewritten in
-    // place while it was read shows a new size or time, and the engine discards the copy.
+    // place while it was read shows a new size or time, and the engine discards the copy; a
+    // rewrite that put size and time back shows in the change time, which cannot be put back.
+    // The file may have become anything since the listing: O_NONBLOCK keeps a FIFO from
+    // blocking the open, and only a regular file inside `path` is read (a FIFO or a device
+    // would never end).
     expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
-        const int fd = ::open(entry.locator.c_str(), O_RDONLY | O_CLOEXEC);
+        const int fd = ::open(entry.locator.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (fd < 0) {
             if (errno == ENOENT)
                 return fail({.kind = ErrorKind::not_found,
@@ -169,6 +191,29 @@ class LocalPlugin final : public SyncPlugin {
             ::close(fd);
             return result;
         };
+        struct ::stat before {};
+        if (::fstat(fd, &before) != 0)
+            return done(fail({.kind = ErrorKind::io,
+                              .message = "cannot read size or time",
+                              .connection = connection_,
+                              .path = entry.path}));
+        if (!S_ISREG(before.st_mode))
+            return done(fail({.kind = ErrorKind::protocol,
+                              .message = "changed since the listing: now " +
+                                         std::string{kind_of(before.st_mode)} +
+                                         ", not a regular file; not read",
+                              .connection = connection_,
+                              .path = entry.path}));
+        // Where the descriptor really is, not where the listing saw it: a file swapped for a
+        // link after the listing is caught here.
+        if (!inside(opened_path(fd, entry.locator)))
+            return done(fail({.kind = ErrorKind::permission,
+                              .message = "changed since the listing: now a symbolic link that "
+                                         "leads outside " +
+                                         real_root() + "; not followed",
+                              .connection = connection_,
+                              .path = entry.path}));
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK); // blocking reads, as usual
         if (buffer_.empty())
             buffer_.resize(block_size); // once per instance: zeroing 1 MiB per file showed in perf
         for (;;) {
@@ -194,15 +239,65 @@ class LocalPlugin final : public SyncPlugin {
         struct ::stat info {};
         if (::fstat(fd, &info) != 0)
             return done(expected<Retrieved, UsageError>{Retrieved{}});
+        // Kernels since 6.13 give a change after the first fstat's look a finer time than the
+        // one seen; older ones stamp clock ticks, and a rewrite in the tick of the change seen
+        // before the read (a file changing just then) can go unseen.
+        const bool rewritten = info.st_ctim.tv_sec != before.st_ctim.tv_sec ||
+                               info.st_ctim.tv_nsec != before.st_ctim.tv_nsec;
         return done(expected<Retrieved, UsageError>{
             Retrieved{.size = static_cast<std::uint64_t>(info.st_size),
                       .mtime = static_cast<std::int64_t>(info.st_mtim.tv_sec),
-                      .mtime_nsec = static_cast<std::uint32_t>(info.st_mtim.tv_nsec)}});
+                      .mtime_nsec = static_cast<std::uint32_t>(info.st_mtim.tv_nsec),
+                      .changed = rewritten}});
     }
 
   private:
     static constexpr std::size_t block_size = 1 << 20;
     std::vector<std::byte> buffer_;
+
+    static std::string_view kind_of(mode_t mode) {
+        if (S_ISFIFO(mode))
+            return "a FIFO";
+        if (S_ISCHR(mode) || S_ISBLK(mode))
+            return "a device";
+        if (S_ISSOCK(mode))
+            return "a socket";
+        if (S_ISDIR(mode))
+            return "a folder";
+        return "something else";
+    }
+
+    // `path` with every link resolved, once per instance; empty if it cannot be resolved.
+    const std::string& real_root() {
+        if (real_root_.empty())
+            real_root_ = resolved(root_.string());
+        return real_root_;
+    }
+
+    static std::string resolved(const std::string& path) {
+        const std::unique_ptr<char, decltype(&std::free)> real{::realpath(path.c_str(), nullptr),
+                                                               &std::free};
+        return real ? std::string{real.get()} : std::string{};
+    }
+
+    // The path of what `fd` has open, from /proc; without /proc, `locator` resolved.
+    static std::string opened_path(int fd, const std::string& locator) {
+        std::array<char, PATH_MAX> buffer{};
+        const std::string link = "/proc/self/fd/" + std::to_string(fd);
+        const auto length = ::readlink(link.c_str(), buffer.data(), buffer.size());
+        if (length <= 0 || static_cast<std::size_t>(length) >= buffer.size())
+            return resolved(locator);
+        return {buffer.data(), static_cast<std::size_t>(length)};
+    }
+
+    // Whether a resolved path lies inside `path` (also resolved).
+    bool inside(const std::string& real) {
+        const std::string& top = real_root();
+        if (real.empty() || top.empty())
+            return false;
+        return top == "/" || real == top ||
+               (real.starts_with(top) && real.size() > top.size() && real[top.size()] == '/');
+    }
 
     std::filesystem::path folder(std::string_view remote_dir) const {
         std::string_view dir = remote_dir;
@@ -213,6 +308,7 @@ class LocalPlugin final : public SyncPlugin {
 
     std::string connection_;
     std::filesystem::path root_;
+    std::string real_root_;
 };
 
 inline const PluginRegistry::Add<LocalPlugin> local_plugin{"local", "a local or mounted directory"};

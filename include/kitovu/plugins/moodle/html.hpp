@@ -3,6 +3,8 @@
 // writes itself (a link module's page, a page module's document) are small HTML documents.
 #pragma once
 
+#include "kitovu/utf8.hpp"
+
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -10,27 +12,6 @@
 #include <string_view>
 
 namespace kitovu::detail::moodle {
-
-// Appends the UTF-8 encoding of `code`; U+FFFD for what is no character (as browsers do).
-inline void append_utf8(std::string& out, std::uint32_t code) {
-    if (code == 0 || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
-        code = 0xFFFD;
-    if (code < 0x80) {
-        out += static_cast<char>(code);
-    } else if (code < 0x800) {
-        out += static_cast<char>(0xC0 | (code >> 6));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-    } else if (code < 0x10000) {
-        out += static_cast<char>(0xE0 | (code >> 12));
-        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (code >> 18));
-        out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-    }
-}
 
 // The character a named entity stands for (0: not known). format_string itself produces only
 // &amp;, but a teacher may type any entity into a name and Moodle passes it on: the HTML 4

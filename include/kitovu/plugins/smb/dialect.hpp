@@ -3,8 +3,6 @@
 // an aborted connection, like a server that went away), and how long a round trip to it takes.
 #pragma once
 
-#include "kitovu/plugins/smb/interrupt.hpp"
-
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -14,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,10 +92,9 @@ inline ProbeAnswer probe(const std::string& host, std::uint16_t port,
     addrinfo* found = nullptr;
     if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0)
         return answer;
-    // Not libsmbclient's: no login of another thread takes it for its own (interrupt.hpp).
-    const OwnSocket probe{
-        ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
-    const int fd = probe.fd();
+    const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    const std::unique_ptr<const int, void (*)(const int*)> closing{
+        &fd, [](const int* open) { ::close(*open); }};
     const auto wait = [&](short events) {
         ::pollfd one{fd, events, 0};
         return ::poll(&one, 1, static_cast<int>(timeout.count())) == 1;

@@ -1,92 +1,116 @@
-// The smb plugin's download of one file through the instance's own connection: what a download
-// process runs for its instance, and what an instance without one runs itself. Part of SmbPlugin
-// (plugins/smb.hpp).
+// One file downloaded through the instance's own helper: the helper reads blocks into the two
+// slots of their shared memory, the instance writes each out and answers for it.
 #pragma once
 
-#include "kitovu/plugins/smb.hpp"
+#include "kitovu/plugin.hpp"
+#include "kitovu/plugins/smb/crew.hpp"
 
-namespace kitovu {
+namespace kitovu::detail::smb {
 
-namespace detail::smb {
-// Closes the remote file, under the library lock, however retrieve() ends.
-struct OpenFile {
-    SMBCCTX* context;
-    SMBCFILE* handle = nullptr;
-    explicit OpenFile(SMBCCTX* owner) noexcept : context(owner) {}
-    OpenFile(const OpenFile&) = delete;
-    OpenFile& operator=(const OpenFile&) = delete;
-    ~OpenFile() {
-        if (handle == nullptr)
-            return;
-        detail::smb::Call call;
-        smbc().getFunctionClose(context)(context, handle);
-    }
-};
-} // namespace detail::smb
-
-inline expected<Retrieved, UsageError> SmbPlugin::retrieve_here(const RemoteEntry& entry,
-                                                                ChunkWriter out) {
-    if (context_ == nullptr && !lost_) // it went to a helper that was then given up
-        if (auto connected = log_in(); !connected) {
-            auto error = connected.error();
-            error.path = entry.path;
-            return fail(std::move(error));
+// Until the instance's own helper is logged in. Over a slow link a login is a dozen round trips
+// and the last round of a listing a few: a helper still logging in gives way to one of the pool
+// that finished listing meanwhile.
+inline expected<void, UsageError> own_ready(Crew& crew) {
+    while (!crew.own.ready()) {
+        std::vector<::pollfd> fds{{crew.own.fd(), POLLIN, 0},
+                                  {crew.pool->ready_signal(), POLLIN, 0}};
+        const Heard heard = crew.wait(fds);
+        if (heard == Heard::message && fds[1].revents != 0) {
+            if (auto idle = crew.pool->take(true))
+                crew.own = std::move(*idle);
+            continue;
         }
-    if (auto usable = ready(); !usable) {
-        auto error = usable.error();
-        error.path = entry.path;
-        return fail(std::move(error));
+        if (heard == Heard::stop)
+            return fail(crew.named(error(ErrorKind::cancelled, "stopped")));
+        if (auto ready = crew.await_ready(crew.own, {}, std::chrono::milliseconds{0}); !ready)
+            return fail(ready.error());
     }
-    // Three round trips per small file: open, one read, close. The mtime comes from the
-    // listing (an fstat would cost a fourth), and a file that fits one read is asked for
-    // exactly its listed size: libsmbclient answers a short read by asking again, and that
-    // second READ would only report the end. Larger files are read until a read returns
-    // nothing, so one rewritten while it downloads shows in its size and is refused. (A small
-    // file rewritten with another size between listing and download is cut or short; the
-    // next listing shows its new size and mtime and downloads it again.)
-    detail::smb::OpenFile file{context_};
-    {
-        detail::smb::Call call;
-        load_client_config();
-        file.handle =
-            smbc().getFunctionOpen(context_)(context_, url(entry.locator).c_str(), O_RDONLY, 0);
-        const int error = errno;
-        if (fell_back_to_plain())
-            return fail(with_path(*lost_, entry.path));
-        if (file.handle == nullptr)
-            return fail(transfer_error(error, entry.path, "cannot open"));
-    }
-    if (block_.empty()) {
-        own_block_.resize(block_size);
-        block_ = own_block_;
-    }
-    for (std::uint64_t total = 0;;) {
-        if (stopping())
-            return fail(with_path(stopped(), entry.path));
-        const std::size_t want =
-            entry.size > total ? static_cast<std::size_t>(
-                                     std::min<std::uint64_t>(block_.size(), entry.size - total))
-                               : block_.size();
-        ssize_t got = 0;
-        int error = 0;
-        {
-            detail::smb::Call call;
-            got = smbc().getFunctionRead(context_)(context_, file.handle, block_.data(), want);
-            error = errno;
-            if (fell_back_to_plain())
-                return fail(with_path(*lost_, entry.path));
-        }
-        if (got < 0)
-            return fail(transfer_error(error, entry.path, "cannot read"));
-        if (got == 0)
-            break;
-        if (auto written = out(std::span{block_.data(), static_cast<std::size_t>(got)}); !written)
-            return fail(written.error());
-        total += static_cast<std::uint64_t>(got);
-        if (total == entry.size && entry.size <= block_.size())
-            break;
-    }
-    return Retrieved{};
+    return {};
 }
 
-} // namespace kitovu
+// `entry` through the own helper. A stuck helper (silent while the server answers) is replaced
+// once, where nothing of the file was written yet.
+inline expected<Retrieved, UsageError> download(Crew& crew, const RemoteEntry& entry,
+                                                ChunkWriter out) {
+    for (int attempt = 0;; ++attempt) {
+        if (auto lost = crew.pool->lost())
+            return fail(crew.named(*lost, entry.path));
+        if (crew.lost)
+            return fail(crew.named(*crew.lost, entry.path));
+        if (!crew.own) {
+            auto started = crew.another(attempt > 0); // not another stuck one of the pool
+            if (!started)
+                return fail(crew.named(started.error(), entry.path));
+            crew.own = std::move(*started);
+        }
+        if (auto ready = own_ready(crew); !ready) {
+            if (ready.error().kind == ErrorKind::connection)
+                crew.lost = ready.error();
+            return fail(crew.named(ready.error(), entry.path));
+        }
+        if (entry.locator.size() + 16 > message_limit)
+            return fail(
+                crew.named(error(ErrorKind::protocol, "the remote path is too long"), entry.path));
+        if (!crew.own.send(Message::request, encode_size(entry.size) + entry.locator)) {
+            crew.own.end();
+            return fail(crew.gone());
+        }
+        std::optional<UsageError> writing; // the writer's error wins over what follows from it
+        bool written_any = false;
+        for (;;) {
+            std::vector<::pollfd> fds{{crew.own.fd(), POLLIN, 0}};
+            const Heard heard = crew.wait(fds);
+            if (heard != Heard::message)
+                crew.own.end();
+            if (heard == Heard::stop)
+                return fail(crew.named(error(ErrorKind::cancelled, "stopped"), entry.path));
+            if (heard == Heard::silence) {
+                if (auto lost = crew.after_silence())
+                    return fail(crew.named(*lost, entry.path));
+                if (!written_any && attempt == 0)
+                    break; // a new helper tries
+                return fail(crew.named(error(ErrorKind::internal,
+                                             "the SMB download process stopped answering; the "
+                                             "next run tries again"),
+                                       entry.path));
+            }
+            Message type{};
+            std::string_view payload;
+            if (!crew.own.receive(type, payload)) {
+                crew.own.end();
+                return fail(crew.named(crew.gone(), entry.path));
+            }
+            if (type == Message::chunk && payload.size() == 9 &&
+                static_cast<std::size_t>(payload[8]) < slots) {
+                const auto slot = static_cast<std::size_t>(payload[8]);
+                const auto size = static_cast<std::size_t>(take_size(payload));
+                written_any = true;
+                if (!writing)
+                    if (auto written = out(crew.own.slot(slot, size)); !written)
+                        writing = written.error();
+                if (!crew.own.send(writing ? Message::stop : Message::ack)) {
+                    crew.own.end();
+                    return fail(crew.named(crew.gone(), entry.path));
+                }
+                continue;
+            }
+            if (writing)
+                return fail(std::move(*writing));
+            if (type == Message::done)
+                return Retrieved{};
+            if (type != Message::failed) {
+                crew.own.end();
+                return fail(crew.named(crew.gone(), entry.path));
+            }
+            auto failed = decode_error(payload, crew.connection, entry.path);
+            if (failed.kind == ErrorKind::connection) { // no other file will do better
+                crew.lost = UsageError{failed.kind, failed.message, crew.connection, {}, {}};
+                if (failed.message.starts_with("the server stopped answering"))
+                    crew.pool->lose(*crew.lost);
+            }
+            return fail(std::move(failed));
+        }
+    }
+}
+
+} // namespace kitovu::detail::smb

@@ -1,326 +1,328 @@
-// The smb plugin's session: the libsmbclient context of an instance (or of a helper process,
-// which logs in on its own), the client settings it is given, and the login that checks them.
-// Part of SmbPlugin (plugins/smb.hpp), whose declarations say what each function is for.
+// Session: one libsmbclient context, its login, listing a folder and reading a file. It runs only
+// inside a helper process (helper_main.hpp): libsmbclient allows one call at a time per process
+// and keeps process-wide state, so each helper has one Session and the plugin's process never
+// loads libsmbclient.
 #pragma once
 
-#include "kitovu/plugins/smb.hpp"
+#include "kitovu/plugins/smb/paths.hpp"
+#include "kitovu/plugins/smb/session_errors.hpp"
+#include "kitovu/plugins/smb/wire.hpp"
 
-namespace kitovu {
+#include <libsmbclient.h>
 
-// Logs in and connects the share, so a wrong host, port, password or share is reported
-// here, in words a student can act on.
-// libsmbclient's calls take turns in one process, so the instances of a run that each logged in
-// here would log in one after another, each login several round trips: over a slow link that
-// was most of a small sync. Once one login here showed that the server takes these settings,
-// the others start their download process at once, and those log in in parallel. Such an
-// instance vouches for the login while it lives, as the one that logged in does: the listing
-// processes idle after the listing stay for the downloads of workers that open later (over a
-// slow link a new login would be a dozen round trips).
-inline expected<void, UsageError> SmbPlugin::connect() {
-    if (stopping())
-        return fail(stopped());
-    bool known = false;
-    {
-        detail::smb::Call call;
-        auto& logged_in = detail::smb::library().logged_in;
-        const std::string key = login_key();
-        const auto found = logged_in.find(key);
-        known = found != logged_in.end();
-        if (known && vouched_.empty()) {
-            ++found->second;
-            vouched_ = key;
-        }
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kitovu::detail::smb {
+
+// libsmbclient's log of this process (never printed): for telling some failures apart.
+struct SessionLog {
+    std::string last;
+    bool unencrypted = false;       // it went on without the encryption it was told to require
+    std::function<void()> on_setup; // called once it logs " session setup ok" (at level 4)
+
+    static SessionLog& get() {
+        static SessionLog log;
+        return log;
     }
-    if (known && !helpers_off_ && helper_.pid <= 0 && start_helper()) {
-        answered_before_ = true;
+    static void keep(void* /*unused*/, int /*level*/, const char* message) {
+        SessionLog& log = get();
+        if (log.last.size() > 4096)
+            log.last.erase(0, log.last.size() - 2048);
+        log.last += message != nullptr ? message : "";
+        if (log.on_setup && message != nullptr &&
+            std::string_view{message}.find(" session setup ok") != std::string_view::npos)
+            std::exchange(log.on_setup, nullptr)();
+    }
+};
+
+class Session {
+  public:
+    using Reply = expected<void, UsageError>;
+
+    explicit Session(Login login) : login_(std::move(login)) {}
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    ~Session() { ::explicit_bzero(login_.password.data(), login_.password.size()); }
+
+    // The client, set up before the login (a parked helper does this while it waits).
+    Reply set_up() {
+        if (context_ != nullptr)
+            return {};
+        context_ = smbc_new_context();
+        if (context_ == nullptr || smbc_init_context(configure(context_)) == nullptr)
+            return fail(error(ErrorKind::internal, "cannot start the SMB client: " +
+                                                       std::generic_category().message(errno)));
+        load_client_config();
         return {};
     }
-    return log_in();
-}
 
-// The password is in it as a hash that stays in this process's memory.
-inline std::string SmbPlugin::login_key() const {
-    return where() + '/' + share_ + '/' + domain_ + '\\' + user_ + '/' + signing_ +
-           (encrypt_ ? "/encrypt/" : "/") + std::to_string(std::hash<std::string>{}(password_));
-}
-
-inline void SmbPlugin::forget_login() noexcept {
-    if (vouched_.empty())
-        return;
-    detail::smb::Call call;
-    auto& logged_in = detail::smb::library().logged_in;
-    if (const auto found = logged_in.find(vouched_);
-        found != logged_in.end() && --found->second <= 0) {
-        logged_in.erase(found);
-        end_idle(vouched_);
-    }
-    vouched_.clear();
-}
-
-inline expected<void, UsageError> SmbPlugin::log_in() {
-    if (stopping())
-        return fail(stopped());
-    // The probe needs no libsmbclient: it waits for the server while the library loads.
-    detail::smb::open_in_background();
-    const bool slow = link_looks_slow();
-    if (context_ == nullptr)
-        if (auto created = create_context(); !created)
-            return created;
-    lost_.reset();
-    std::vector<Helper> parked = slow ? park_listers() : std::vector<Helper>{};
-    int result = 0;
-    int error = 0;
-    bool encrypted = true;
-    {
-        detail::smb::Call call;
-        load_client_config();
-        // libsmbclient cannot be asked whether a session is encrypted, and 4.17 goes on
-        // without encryption when the server offers none, whatever it was told. At log
-        // level 5 it logs every message it encrypts: the login is checked by that.
-        auto& library = detail::smb::library();
-        if (encrypt_) {
-            library.last_log.clear();
-            library.unencrypted = false;
-            smbc().setDebug(context_, 5);
-        }
+    // Logs in and connects the share. The name asked for is one no server allows ('*'):
+    // libsmbclient logs in, connects the share and reads its attributes first (add_cached_server
+    // hears of it), so a wrong password or share fails as before, and the name is refused at once
+    // where the share's root would take three round trips more. libsmbclient cannot be asked
+    // whether a session is encrypted (4.17 goes on unencrypted when the server offers none): at
+    // level 5 it logs every message it encrypts, and the login is checked by that.
+    Reply log_in(std::function<void()> on_setup) {
+        if (auto ready = set_up(); !ready)
+            return ready;
+        SessionLog& log = SessionLog::get();
+        log.last.clear();
+        log.on_setup = std::move(on_setup);
+        smbc_setDebug(context_, login_.encrypt ? 5 : log.on_setup ? 4 : 0);
         struct ::stat info {};
-        const auto before = detail::smb::connections_to(port_);
-        const auto began = std::chrono::steady_clock::now();
-        if (!parked.empty()) {
-            library.on_session_setup = [&] {
-                for (Helper& helper : parked)
-                    if (detail::smb::send_message(helper.fd, detail::smb::Message::go))
-                        helper.parked = false;
-            };
-            if (!encrypt_)
-                smbc().setDebug(context_, 4);
-        }
-        // The login asks for a name no server allows ('*'). libsmbclient logs in, connects the
-        // share and reads its attributes first (add_cached_server hears of it), so a wrong
-        // password or share fails as before; the name is then refused at once, where the share's
-        // root would take three round trips more (open, query, close).
         const std::size_t logins = fresh_.size();
-        result = smbc().getFunctionStat(context_)(context_, url("*").c_str(), &info);
-        error = errno;
+        int result = smbc_getFunctionStat(context_)(context_, url("*").c_str(), &info);
+        const int code = errno;
         if (result != 0 && fresh_.size() > logins)
             result = 0;
-        detail::smb::claim_connections(this, port_, before);
-        round_trip_ =
-            detail::smb::round_trip_of_login(std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - began));
-        library.on_session_setup = nullptr;
-        if (encrypt_ || !parked.empty())
-            smbc().setDebug(context_, 0);
-        if (encrypt_) {
-            encrypted = !library.unencrypted &&
-                        library.last_log.find("Encrypted SMB2 message") != std::string::npos;
-            library.unencrypted = false;
-        }
-        if (result == 0 && encrypted && vouched_.empty()) {
-            vouched_ = login_key();
-            ++library.logged_in[vouched_];
-        }
-    }
-    unpark(parked, result == 0 && encrypted);
-    if (result == 0 && encrypted) {
-        answered_before_ = true;
+        log.on_setup = nullptr;
+        smbc_setDebug(context_, 0);
+        if (result == 0 && login_.encrypt &&
+            (log.unencrypted || log.last.find("Encrypted SMB2 message") == std::string::npos))
+            return fail(not_encrypted(login_));
+        if (result != 0)
+            return fail(connect_error(login_, code, [this] { return can_log_in(); }));
         return {};
     }
-    if (result == 0) {
-        release_context(); // never used unencrypted
-        return fail(not_encrypted());
+
+    // One folder's entries, read in one go (libsmbclient fetches the whole folder at opendir).
+    // readdirplus brings attributes, size and times: no file needs a stat. Not readdirplus2 for
+    // every entry: it fills a struct stat by parsing the entry's URL, which rebuilds the client's
+    // credentials for every entry (a third of the CPU of a no-change sync).
+    expected<std::vector<Item>, UsageError> list(const std::string& folder) {
+        SessionLog::get().last.clear();
+        SMBCFILE* dir = smbc_getFunctionOpendir(context_)(context_, url(folder).c_str());
+        const int code = errno;
+        if (fell_back_to_plain()) {
+            if (dir != nullptr)
+                smbc_getFunctionClosedir(context_)(context_, dir);
+            return fail(with_path(not_encrypted(login_), folder));
+        }
+        if (dir == nullptr) {
+            if (code == EINVAL && SessionLog::get().last.find("bad finfo") != std::string::npos)
+                return fail(bad_name_error(folder));
+            return fail(failure(code, folder, "cannot list"));
+        }
+        std::vector<Item> items;
+        for (;;) {
+            errno = 0;
+            const off_t at = smbc_getFunctionTelldir(context_)(context_, dir);
+            const libsmb_file_info* file = smbc_getFunctionReaddirPlus(context_)(context_, dir);
+            if (file == nullptr)
+                break;
+            const std::string_view name = file->name != nullptr ? file->name : "";
+            if (!name.empty() && name != "..")
+                items.push_back(item_of(*file, dir, at));
+        }
+        const int ended = errno;
+        smbc_getFunctionClosedir(context_)(context_, dir);
+        if (ended != 0 && ended != ENOENT)
+            return fail(failure(ended, folder, "cannot list"));
+        return items;
     }
-    if (stopping())
-        return fail(stopped());
-    return fail(connect_error(error));
-}
 
-// Over a link that looks slow, the listing processes a tree will need are forked before the
-// login and log in as soon as its session setup succeeded (libsmbclient logs that at level 4):
-// over a VPN that is eight round trips before the login is over. A password the server refused
-// never reaches them: a dozen failed logins at once could lock a university account. The link
-// is told by a probe's second request: the first answer on a new connection waits for Samba to
-// fork its process, tens of milliseconds on loopback with a cold page cache.
-inline bool SmbPlugin::link_looks_slow() const {
-    if (in_helper_ || answered_before_ || helpers_off_ || !listers_.empty() || !vouched_.empty())
-        return false;
-    const auto probed = detail::smb::probe(host_, port_, std::chrono::milliseconds{250}, true);
-    return probed.dialect == detail::smb::Dialect::smb2_or_later && probed.round_trip &&
-           *probed.round_trip >= fast_link_round_trip;
-}
-
-inline std::vector<SmbPlugin::Helper> SmbPlugin::park_listers() {
-    std::vector<Helper> parked;
-    while (parked.size() < polite_connections) {
-        auto started = spawn_helper(true);
-        if (!started)
-            break;
-        parked.push_back(*started);
-    }
-    return parked;
-}
-
-// After the login: the parked processes become this instance's listing processes (told to log
-// in now if they were not yet), or are ended.
-inline void SmbPlugin::unpark(std::vector<Helper>& parked, bool keep) {
-    for (Helper& helper : parked) {
-        if (keep && helper.parked && detail::smb::send_message(helper.fd, detail::smb::Message::go))
-            helper.parked = false;
-        if (keep && !helper.parked)
-            listers_.push_back(helper);
-        else
-            end(helper);
-    }
-    parked.clear();
-}
-
-// libsmbclient asks for credentials whenever it logs in (again): after a reconnect too.
-inline void SmbPlugin::authenticate(SMBCCTX* context, const char* /*server*/, const char* /*share*/,
-                                    char* workgroup, int workgroup_size, char* user, int user_size,
-                                    char* password, int password_size) {
-    const auto* self = static_cast<const SmbPlugin*>(smbc().getOptionUserData(context));
-    if (self == nullptr)
-        return;
-    copy_to(self->domain_, workgroup, workgroup_size);
-    copy_to(self->user_, user, user_size);
-    copy_to(self->password_, password, password_size);
-}
-
-// libsmbclient checks a cached connection before each use, and the first time by an echo it waits
-// for: a round trip per connection, which a slow link feels in every listing process and
-// download. A connection that logged in less than a time-out ago, with no call failed since,
-// is not checked; after that libsmbclient checks each use as it would (an echo at most once per
-// time-out, and a connection it saw fail is replaced).
-inline int SmbPlugin::check_server(SMBCCTX* context, SMBCSRV* server) {
-    auto* self = static_cast<SmbPlugin*>(smbc().getOptionUserData(context));
-    if (self != nullptr) {
-        auto& fresh = self->fresh_;
-        const auto found = std::ranges::find(fresh, server, &Fresh::server);
-        if (found != fresh.end()) {
-            if (std::chrono::steady_clock::now() - found->since <
-                std::chrono::seconds{self->timeout_seconds_})
-                return 0;
-            fresh.erase(found);
+    // Reads one file into `block`, handing each read to `out`. Three round trips per small file:
+    // open, one read, close; a file that fits one read is asked for exactly its listed size
+    // (libsmbclient answers a short read by asking again, a READ that would only report the end).
+    // Larger files are read until a read returns nothing, so one rewritten meanwhile shows in its
+    // size and is refused.
+    Reply read(const std::string& path, std::uint64_t listed_size,
+               std::function<std::span<std::byte>()> next_block,
+               std::function<Reply(std::size_t)> out) {
+        SMBCFILE* file = smbc_getFunctionOpen(context_)(context_, url(path).c_str(), O_RDONLY, 0);
+        const int code = errno;
+        if (fell_back_to_plain())
+            return fail(with_path(not_encrypted(login_), path));
+        if (file == nullptr)
+            return fail(failure(code, path, "cannot open"));
+        const auto close = [&](Reply reply) {
+            smbc_getFunctionClose(context_)(context_, file);
+            return reply;
+        };
+        for (std::uint64_t total = 0;;) {
+            const std::span<std::byte> block = next_block();
+            const std::size_t want = listed_size > total
+                                         ? static_cast<std::size_t>(std::min<std::uint64_t>(
+                                               block.size(), listed_size - total))
+                                         : block.size();
+            const ssize_t got = smbc_getFunctionRead(context_)(context_, file, block.data(), want);
+            const int read_error = errno;
+            if (fell_back_to_plain())
+                return close(fail(with_path(not_encrypted(login_), path)));
+            if (got < 0)
+                return close(fail(failure(read_error, path, "cannot read")));
+            if (got == 0)
+                return close({});
+            if (auto written = out(static_cast<std::size_t>(got)); !written)
+                return close(written);
+            total += static_cast<std::uint64_t>(got);
+            if (total == listed_size && listed_size <= block.size())
+                return close({});
         }
     }
-    return library_check_server(context, server);
-}
 
-inline int SmbPlugin::add_cached_server(SMBCCTX* context, SMBCSRV* server, const char* host,
-                                        const char* share, const char* workgroup,
-                                        const char* user) {
-    const int added = library_add_cached_server(context, server, host, share, workgroup, user);
-    auto* self = static_cast<SmbPlugin*>(smbc().getOptionUserData(context));
-    if (added == 0 && self != nullptr)
-        self->fresh_.push_back({server, std::chrono::steady_clock::now()});
-    return added;
-}
-
-inline void SmbPlugin::copy_to(const std::string& from, char* to, int size) {
-    if (to == nullptr || size <= 0)
-        return;
-    const std::size_t n = std::min(from.size(), static_cast<std::size_t>(size) - 1);
-    std::memcpy(to, from.data(), n);
-    to[n] = '\0';
-}
-
-inline void SmbPlugin::release_context() noexcept {
-    if (context_ == nullptr)
-        return;
-    detail::smb::Call call;
-    fresh_.clear();
-    // Freeing says goodbye to the server and waits for its answer, a round trip at the end of
-    // every run. The server cleans up after a closed connection as after a goodbye, so this
-    // instance's connections end without one; a server taken for gone (or a stopped run) gets
-    // none on any connection.
-    detail::smb::shut_connections_of(this, port_, lost_ || stopping());
-    detail::smb::release_connections(this);
-    smbc().free_context(context_, 1);
-    context_ = nullptr;
-    auto& library = detail::smb::library();
-    if (--library.contexts == 0)
-        library.loaded_config.clear(); // libsmbclient dropped it with its last context
-}
-
-inline expected<void, UsageError> SmbPlugin::create_context() {
-    if (const std::string& missing = smbc().missing; !missing.empty())
-        return fail(
-            {.kind = ErrorKind::not_found,
-             .message =
-                 "the smb plugin needs libsmbclient (apt-get install libsmbclient): " + missing,
-             .connection = connection_});
-    detail::smb::Call call;
-    SMBCCTX* context = smbc().new_context();
-    if (context == nullptr)
-        return fail(
-            {.kind = ErrorKind::internal,
-             .message = "cannot start the SMB client: " + std::generic_category().message(errno),
-             .connection = connection_});
-    smbc().setDebug(context, 0);
-    smbc().setOptionDebugToStderr(context, 1); // never stdout, should the callback be reset
-    smbc().setLogCallback(context, nullptr, &detail::smb::keep_log);
-    smbc().setFunctionAuthDataWithContext(context, &SmbPlugin::authenticate);
-    library_check_server = smbc().getFunctionCheckServer(context);
-    library_add_cached_server = smbc().getFunctionAddCachedServer(context);
-    smbc().setFunctionCheckServer(context, &SmbPlugin::check_server);
-    smbc().setFunctionAddCachedServer(context, &SmbPlugin::add_cached_server);
-    smbc().setOptionUserData(context, this);
-    smbc().setWorkgroup(context, domain_.c_str());
-    smbc().setUser(context, user_.c_str());
-    smbc().setPort(context, port_);
-    smbc().setTimeout(context, timeout_seconds_ * 1000);
-    smbc().setOptionUseKerberos(context, 0);
-    smbc().setOptionFallbackAfterKerberos(context, 0);
-    smbc().setOptionUseCCache(context, 0);
-    smbc().setOptionNoAutoAnonymousLogin(context, 1);
-    smbc().setOptionSmbEncryptionLevel(context, encrypt_ ? SMBC_ENCRYPTLEVEL_REQUIRE
-                                                         : SMBC_ENCRYPTLEVEL_NONE);
-    if (smbc().init_context(context) == nullptr) {
-        // Not freed: smbc_free_context() of an uninitialised context decrements libsmbclient's
-        // count of initialised ones and may unload the library under other instances.
-        return fail(
-            {.kind = ErrorKind::internal,
-             .message = "cannot start the SMB client: " + std::generic_category().message(errno),
-             .connection = connection_});
+  private:
+    static UsageError with_path(UsageError e, std::string path) {
+        e.path = std::move(path);
+        return e;
     }
-    context_ = context;
-    ++detail::smb::library().contexts;
-    return {};
-}
 
-// The client settings kitovu decides whatever ~/.smb/smb.conf or /etc/samba/smb.conf say:
-// signing (libsmbclient 4.17 takes it only from smb.conf: `client signing`), the protocol
-// range (SMB1 is never used), and folders that cannot be created, so that libsmbclient keeps
-// its name cache (gencache.tdb, by default in /run/samba) in memory: kitovu writes nothing
-// outside its cache and target folders. libsmbclient's config is process-wide, so it is
-// loaded again whenever an instance with other settings makes a call.
-inline std::string SmbPlugin::client_config() const {
-    return "[global]\n"
-           "client signing = " +
-           signing_ +
-           "\n"
-           "client min protocol = SMB2_02\n"
-           "client max protocol = SMB3\n"
-           "lock directory = /proc/kitovu-writes-no-samba-state\n"
-           "state directory = /proc/kitovu-writes-no-samba-state\n"
-           "cache directory = /proc/kitovu-writes-no-samba-state\n";
-}
+    UsageError failure(int code, std::string path, std::string_view doing) {
+        fresh_.clear(); // libsmbclient checks its connections from now on (see check_server)
+        return transfer_error(login_, code, std::move(path), doing);
+    }
 
-// Call with the library lock held. smbc_setConfiguration() reads a file; an anonymous memory
-// file keeps kitovu from writing anything to disk for it.
-inline void SmbPlugin::load_client_config() {
-    auto& library = detail::smb::library();
-    const std::string config = client_config();
-    if (library.loaded_config == config)
-        return;
-    const int fd = ::memfd_create("kitovu-smb.conf", MFD_CLOEXEC);
-    if (fd < 0)
-        return;
-    bool written = ::write(fd, config.data(), config.size()) == static_cast<ssize_t>(config.size());
-    const std::string path = "/proc/self/fd/" + std::to_string(fd);
-    if (written && smbc().setConfiguration(context_, path.c_str()) == 0)
-        library.loaded_config = config;
-    ::close(fd);
-}
+    // After a call that may have logged in again (libsmbclient reconnects on its own): whether
+    // it went on without the required encryption. What that call brought is thrown away.
+    bool fell_back_to_plain() const {
+        return login_.encrypt && std::exchange(SessionLog::get().unencrypted, false);
+    }
 
-} // namespace kitovu
+    static Session* self(SMBCCTX* context) {
+        return static_cast<Session*>(smbc_getOptionUserData(context));
+    }
+
+    // The entry's item. A folder's server file id comes only from readdirplus2 (see list): it is
+    // asked for folders only, by going back one entry; it comes with the listing, no round trip.
+    Item item_of(const libsmb_file_info& file, SMBCFILE* dir, off_t at) {
+        constexpr std::uint16_t directory = 0x10, reparse_point = 0x400;
+        Item item{.name = file.name,
+                  .is_folder = (file.attrs & directory) != 0,
+                  .is_link = (file.attrs & reparse_point) != 0,
+                  .size = file.size,
+                  .mtime = file.mtime_ts.tv_sec,
+                  .mtime_nsec = static_cast<std::uint32_t>(file.mtime_ts.tv_nsec),
+                  .btime = file.btime_ts.tv_sec <= 0
+                               ? 0
+                               : file.btime_ts.tv_sec * 1'000'000'000 + file.btime_ts.tv_nsec};
+        struct ::stat info {};
+        if (item.is_folder && smbc_getFunctionLseekdir(context_)(context_, dir, at) == 0)
+            if (const auto* again = smbc_getFunctionReaddirPlus2(context_)(context_, dir, &info);
+                again != nullptr && again->name != nullptr && item.name == again->name)
+                item.id = info.st_ino;
+        errno = 0;
+        return item;
+    }
+
+    bool can_log_in() {
+        const std::string probe = "smb://" + login_.host + "/kitovu-login-check/";
+        struct ::stat info {};
+        if (smbc_getFunctionStat(context_)(context_, probe.c_str(), &info) == 0)
+            return true;
+        return errno != EACCES && errno != EPERM;
+    }
+
+    SMBCCTX* configure(SMBCCTX* c) {
+        smbc_setDebug(c, 0);
+        smbc_setOptionDebugToStderr(c, 1); // never stdout, should the callback be reset
+        smbc_setLogCallback(c, nullptr, &SessionLog::keep);
+        smbc_setFunctionAuthDataWithContext(c, &Session::authenticate);
+        library_check_server_ = smbc_getFunctionCheckServer(c);
+        library_add_cached_server_ = smbc_getFunctionAddCachedServer(c);
+        smbc_setFunctionCheckServer(c, &Session::check_server);
+        smbc_setFunctionAddCachedServer(c, &Session::add_cached_server);
+        smbc_setOptionUserData(c, this);
+        smbc_setWorkgroup(c, login_.domain.c_str());
+        smbc_setUser(c, login_.user.c_str());
+        smbc_setPort(c, login_.port);
+        smbc_setTimeout(c, login_.timeout_seconds * 1000);
+        smbc_setOptionUseKerberos(c, 0);
+        smbc_setOptionFallbackAfterKerberos(c, 0);
+        smbc_setOptionUseCCache(c, 0);
+        smbc_setOptionNoAutoAnonymousLogin(c, 1);
+        smbc_setOptionSmbEncryptionLevel(c, login_.encrypt ? SMBC_ENCRYPTLEVEL_REQUIRE
+                                                           : SMBC_ENCRYPTLEVEL_NONE);
+        return c;
+    }
+
+    // The client settings kitovu decides whatever smb.conf says: signing (libsmbclient 4.17 takes
+    // it only from smb.conf), the protocol range (never SMB1), and state folders that cannot be
+    // created, so that libsmbclient keeps its name cache in memory: kitovu writes nothing outside
+    // its cache and target folders. Read from an anonymous memory file, nothing on disk.
+    void load_client_config() {
+        const std::string config = "[global]\nclient signing = " + login_.signing +
+                                   "\nclient min protocol = SMB2_02\nclient max protocol = SMB3\n";
+        std::string state;
+        for (const char* kind : {"lock", "state", "cache"})
+            state += std::string{kind} + " directory = /proc/kitovu-writes-no-samba-state\n";
+        const int fd = ::memfd_create("kitovu-smb.conf", MFD_CLOEXEC);
+        if (fd < 0)
+            return;
+        const std::string text = config + state;
+        if (::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()))
+            smbc_setConfiguration(context_, ("/proc/self/fd/" + std::to_string(fd)).c_str());
+        ::close(fd);
+    }
+
+    // libsmbclient asks for credentials whenever it logs in (again): after a reconnect too.
+    static void authenticate(SMBCCTX* context, const char*, const char*, char* workgroup,
+                             int workgroup_size, char* user, int user_size, char* password,
+                             int password_size) {
+        const Session* s = self(context);
+        const auto copy = [](const std::string& from, char* to, int size) {
+            if (to == nullptr || size <= 0)
+                return;
+            const std::size_t n = std::min(from.size(), static_cast<std::size_t>(size) - 1);
+            std::memcpy(to, from.data(), n);
+            to[n] = '\0';
+        };
+        copy(s->login_.domain, workgroup, workgroup_size);
+        copy(s->login_.user, user, user_size);
+        copy(s->login_.password, password, password_size);
+    }
+
+    // libsmbclient checks a cached connection before each use, the first time by an echo it waits
+    // for: a round trip per connection, felt over a slow link. A connection that logged in less
+    // than a time-out ago, with no call failed since, is not checked.
+    static int check_server(SMBCCTX* context, SMBCSRV* server) {
+        Session* s = self(context);
+        const auto found = std::ranges::find(s->fresh_, server, &Fresh::server);
+        if (found != s->fresh_.end()) {
+            if (std::chrono::steady_clock::now() - found->since <
+                std::chrono::seconds{s->login_.timeout_seconds})
+                return 0;
+            s->fresh_.erase(found);
+        }
+        return s->library_check_server_(context, server);
+    }
+
+    static int add_cached_server(SMBCCTX* context, SMBCSRV* server, const char* host,
+                                 const char* share, const char* workgroup, const char* user) {
+        Session* s = self(context);
+        const int added =
+            s->library_add_cached_server_(context, server, host, share, workgroup, user);
+        if (added == 0)
+            s->fresh_.push_back({server, std::chrono::steady_clock::now()});
+        return added;
+    }
+
+    // smb://HOST/SHARE/PATH with PATH percent-encoded; the port is set on the context.
+    std::string url(std::string_view path) const {
+        return "smb://" + login_.host + '/' + url_encode(login_.share) + '/' + url_encode(path);
+    }
+
+    struct Fresh {
+        SMBCSRV* server;
+        std::chrono::steady_clock::time_point since; // its login
+    };
+
+    Login login_;
+    SMBCCTX* context_ = nullptr; // never freed: the process ends with it, without a goodbye
+    std::vector<Fresh> fresh_;   // connections libsmbclient need not check yet
+    smbc_check_server_fn library_check_server_ = nullptr;
+    smbc_add_cached_srv_fn library_add_cached_server_ = nullptr;
+};
+
+} // namespace kitovu::detail::smb

@@ -1,0 +1,123 @@
+// The life of a helper process (kitovu-smb-helper, started by helper.hpp): one Session, serving
+// the plugin that started it over the socket on descriptor 3, with the two block slots in the
+// shared memory file on descriptor 4. It ends when that socket closes: the plugin ended it, or the
+// plugin's process died.
+#pragma once
+
+#include "kitovu/plugins/smb/session.hpp"
+#include "kitovu/plugins/smb/wire.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <utility>
+
+namespace kitovu::detail::smb {
+
+inline constexpr int channel_fd = 3;
+inline constexpr int blocks_fd = 4;
+
+// Sends one folder's items in messages of about 60 KiB, then done; or the error.
+inline bool send_listing(int fd, const expected<std::vector<Item>, UsageError>& listed) {
+    if (!listed)
+        return send_message(fd, Message::failed, encode_error(listed.error()));
+    std::string batch;
+    for (const Item& item : *listed) {
+        encode_item(item, batch);
+        if (batch.size() > 60 * 1024 && !send_message(fd, Message::items, std::exchange(batch, {})))
+            return false;
+    }
+    return (batch.empty() || send_message(fd, Message::items, batch)) &&
+           send_message(fd, Message::done);
+}
+
+// Reads one file: blocks go out alternately from the slots; one is read into again only once the
+// plugin answered for the block it held.
+inline bool send_file(int fd, Session& session, std::byte* shared, std::string_view request) {
+    const std::uint64_t size = take_size(request);
+    std::size_t slot = 0, unanswered = 0;
+    std::vector<char> buffer;
+    bool gone = false;
+    const auto answered = [&] {
+        Message type{};
+        std::string_view payload;
+        gone = gone || !receive_message(fd, buffer, type, payload);
+        --unanswered;
+        return !gone && type == Message::ack;
+    };
+    const auto next_block = [&] { return std::span{shared + slot * block_size, block_size}; };
+    const auto out = [&](std::size_t got) -> expected<void, UsageError> {
+        if (!send_message(fd, Message::chunk, encode_size(got) + static_cast<char>(slot)))
+            gone = true;
+        ++unanswered;
+        slot = (slot + 1) % slots;
+        if (gone || (unanswered == slots && !answered()))
+            return fail(error(ErrorKind::cancelled, "stopped"));
+        return {};
+    };
+    const auto result = session.read(std::string{request}, size, next_block, out);
+    while (unanswered > 0 && !gone)
+        answered();
+    return !gone && (result ? send_message(fd, Message::done)
+                            : send_message(fd, Message::failed, encode_error(result.error())));
+}
+
+inline int helper_main() {
+    ::signal(SIGPIPE, SIG_IGN);
+    ::close_range(blocks_fd + 1, ~0U, 0); // nothing of the plugin's process stays open here
+    const int fd = channel_fd;
+    // Watches the socket apart from the calls into libsmbclient, which may wait for a server for
+    // the whole time-out: the plugin's end closing ends this process at once.
+    std::thread{[fd] {
+        ::pollfd hangup{fd, 0, 0};
+        while (::poll(&hangup, 1, -1) < 0 && errno == EINTR) {
+        }
+        ::_exit(0);
+    }}.detach();
+    void* shared =
+        ::mmap(nullptr, slots * block_size, PROT_READ | PROT_WRITE, MAP_SHARED, blocks_fd, 0);
+    std::vector<char> buffer;
+    Message type{};
+    std::string_view payload;
+    if (shared == MAP_FAILED || !receive_message(fd, buffer, type, payload) ||
+        type != Message::login)
+        return 1;
+    Login login = decode_login(payload);
+    Session session{login};
+    ::explicit_bzero(login.password.data(), login.password.size());
+    ::explicit_bzero(buffer.data(), buffer.size());
+    auto ready = session.set_up();
+    // A parked helper sets up its client while the first login runs, then waits for the word
+    // that the server took the password.
+    if (ready && login.parked &&
+        (!receive_message(fd, buffer, type, payload) || type != Message::go))
+        return 0;
+    const auto began = std::chrono::steady_clock::now();
+    if (ready)
+        ready = session.log_in(
+            login.report ? std::function<void()>{[fd] { send_message(fd, Message::setup_ok); }}
+                         : std::function<void()>{});
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - began);
+    const std::string time = encode_size(static_cast<std::uint64_t>(took.count()));
+    if (!send_message(fd, Message::ready, ready ? time : time + encode_error(ready.error())))
+        return 0;
+    while (receive_message(fd, buffer, type, payload)) {
+        bool sent = false;
+        if (!ready)
+            sent = send_message(fd, Message::failed, encode_error(ready.error()));
+        else if (type == Message::list)
+            sent = send_listing(fd, session.list(std::string{payload}));
+        else if (type == Message::request)
+            sent = send_file(fd, session, static_cast<std::byte*>(shared), payload);
+        if (!sent)
+            break;
+    }
+    return 0;
+}
+
+} // namespace kitovu::detail::smb
