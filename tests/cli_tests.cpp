@@ -562,9 +562,9 @@ TEST_CASE("kitovu validate reports every problem as FILE:LINE:COLUMN and exits 2
     const auto bad = home.kitovu({"validate", "--config", home.config().string()});
     CHECK(bad.exit_code == 2);
     const std::string file = home.config().string();
-    CHECK(bad.err.starts_with(file + ":1:12: expected a string for 'root-dir', found an integer\n" +
-                              file +
-                              ":4:10: unknown plugin 'ftp' (known plugins: local, moodle, smb)\n"));
+    CHECK(bad.err.starts_with(
+        file + ":1:12: expected a string for 'root-dir', found an integer\n" + file +
+        ":4:10: unknown plugin 'ftp' (known plugins: local, moodle, smb, webdav)\n"));
 }
 
 TEST_CASE("kitovu fileinfo prints the config and cache paths and whether they exist") {
@@ -771,6 +771,7 @@ TEST_CASE("kitovu plugins lists each plugin with its options") {
     CHECK(result.exit_code == 0);
     CHECK(result.out.find("local - ") != std::string::npos);
     CHECK(result.out.find("smb - ") != std::string::npos);
+    CHECK(result.out.find("webdav - ") != std::string::npos);
     for (const char* option : {"hostname", "port", "share", "username", "domain",
                                "password-command", "signing", "encrypt", "timeout", "path"})
         CHECK(result.out.find(std::string{"    "} + option) != std::string::npos);

@@ -1,5 +1,6 @@
 // The plugin conformance suite (kitovu/testing.hpp) against every plugin kitovu ships and the
 // tests' in-memory one: each against its own remote, one test case each.
+#include "folder_writer.hpp"
 #include "memory_plugin.hpp"
 #include "moodle_fixture.hpp"
 #include "samba_fixture.hpp"
@@ -23,31 +24,6 @@ using testing::require_passed;
 using testing::with_defaults;
 
 namespace {
-
-// The suite writes the remote through the folder that is served (or is the remote itself).
-// `unreadable`: whether chmod 0 keeps the plugin out (not for a plugin running as root).
-testing::RemoteWriter folder_writer(const std::filesystem::path& root, bool unreadable) {
-    testing::RemoteWriter writer{
-        .make_file =
-            [root](const std::string& path, const std::string& bytes, std::int64_t mtime) {
-                test::write_file(root / path, bytes);
-                test::set_mtime(root / path, mtime);
-            },
-        .make_folder =
-            [root](const std::string& path) { std::filesystem::create_directories(root / path); },
-        .remove = [root](const std::string& path) { std::filesystem::remove(root / path); },
-        .rename =
-            [root](const std::string& from, const std::string& to) {
-                std::filesystem::rename(root / from, root / to);
-            },
-    };
-    if (unreadable)
-        writer.make_unreadable_folder =
-            writer.make_unreadable_file = [root](const std::string& path) {
-                std::filesystem::permissions(root / path, std::filesystem::perms::none);
-            };
-    return writer;
-}
 
 Options option(std::string name, OptionValue value) {
     Options options;
@@ -96,7 +72,7 @@ TEST_CASE("the local plugin keeps every promise of the plugin interface") {
         const testing::Fixture fixture{
             .options = option("path", dir.path().string()),
             .remote_dir = "remote",
-            .writer = folder_writer(dir / "remote", ::geteuid() != 0),
+            .writer = test::folder_writer(dir / "remote", ::geteuid() != 0),
         };
         return check_plugin(registered("local"), fixture);
     };
@@ -156,7 +132,7 @@ TEST_CASE("the smb plugin keeps every promise of the plugin interface, against a
         .options = options,
         .refused_options = {bad_host, bad_share},
         .remote_dir = "suite",
-        .writer = folder_writer(server.share() / "suite", true), // smbd serves as its user
+        .writer = test::folder_writer(server.share() / "suite", true), // smbd serves as its user
     };
     require_passed(check_plugin(registered("smb"), fixture));
 }
@@ -261,7 +237,7 @@ TEST_CASE("the suite reports a renamed file that lost its id and fingerprint") {
     const test::TempDir dir;
     const auto root = dir / "remote";
     std::filesystem::create_directories(root);
-    auto writer = folder_writer(root, false);
+    auto writer = test::folder_writer(root, false);
     writer.rename = [root](const std::string& from, const std::string& to) {
         std::filesystem::copy_file(root / from, root / to); // a new file: a new inode
         std::filesystem::remove(root / from);

@@ -1,6 +1,7 @@
 // The webdav plugin: its address and answer readers as tables, the conformance suite against two
 // real servers on loopback (Apache mod_dav and rclone, each with what it does differently), and
 // whole syncs against a fake Nextcloud (share links, renames followed by file id, errors).
+#include "folder_writer.hpp"
 #include "support.hpp"
 #include "webdav_fixture.hpp"
 
@@ -29,26 +30,6 @@ Options dav_options(const test::DavServer& server, std::string url = {}) {
     return options;
 }
 
-testing::RemoteWriter dav_writer(std::filesystem::path root, bool unreadable) {
-    testing::RemoteWriter writer{
-        .make_file =
-            [root](const std::string& path, const std::string& bytes, std::int64_t mtime) {
-                std::filesystem::create_directories((root / path).parent_path());
-                test::write_file(root / path, bytes);
-                test::set_mtime(root / path, mtime);
-            },
-        .make_folder =
-            [root](const std::string& path) { std::filesystem::create_directories(root / path); },
-        .remove = [root](const std::string& path) { std::filesystem::remove(root / path); },
-    };
-    if (unreadable)
-        writer.make_unreadable_folder =
-            writer.make_unreadable_file = [root](const std::string& path) {
-                std::filesystem::permissions(root / path, std::filesystem::perms::none);
-            };
-    return writer;
-}
-
 testing::Fixture conformance_fixture(const test::DavServer& server, bool unreadable) {
     std::filesystem::create_directories(server.root() / "conformance");
     Options bad_url = dav_options(server, "ftp://127.0.0.1/");
@@ -56,7 +37,8 @@ testing::Fixture conformance_fixture(const test::DavServer& server, bool unreada
     return testing::Fixture{.options = dav_options(server),
                             .refused_options = {bad_url, bad_share},
                             .remote_dir = "conformance",
-                            .writer = dav_writer(server.root() / "conformance", unreadable)};
+                            .writer =
+                                test::folder_writer(server.root() / "conformance", unreadable)};
 }
 
 bool root_user() {
@@ -189,6 +171,14 @@ TEST_CASE("webdav keeps every promise of the plugin interface against rclone ser
     INFO(rclone.log());
     testing::require_passed(
         testing::check_plugin(testing::registered("webdav"), conformance_fixture(rclone, false)));
+}
+
+// The fake Nextcloud gives file ids (oc:fileid): the suite's rename check runs on them.
+TEST_CASE("webdav keeps every promise of the plugin interface against the fake Nextcloud") {
+    test::DavServer cloud{"nextcloud"};
+    INFO(cloud.log());
+    testing::require_passed(
+        testing::check_plugin(testing::registered("webdav"), conformance_fixture(cloud, false)));
 }
 
 TEST_CASE("webdav: a folder rclone cannot read is not taken for emptied, its files stay known") {

@@ -74,6 +74,7 @@ class Suite : Checker {
             else
                 report_.not_checked.push_back("a changed file's digest and a file removed since "
                                               "the listing (the suite cannot write this remote)");
+            progress_("rename");
             check_rename(*plugin);
         }
         progress_("a missing folder");
@@ -302,6 +303,25 @@ class Suite : Checker {
                   (got.result ? std::string{"success"} : got.result.error().to_string()));
     }
 
+    // mtimes are UTC: a date read as local time passes where the machine runs in UTC only.
+    void check_time_zone(SyncPlugin& plugin) {
+        const char* before = std::getenv("TZ");
+        const std::string saved = before != nullptr ? before : "";
+        const std::string zone =
+            saved == "Pacific/Kiritimati" ? "America/Adak" : "Pacific/Kiritimati";
+        ::setenv("TZ", zone.c_str(), 1);
+        ::tzset();
+        const auto all = seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
+        before != nullptr ? ::setenv("TZ", saved.c_str(), 1) : ::unsetenv("TZ");
+        ::tzset();
+        for (const TreeEntry& want : tree_.entries())
+            if (const auto it = all.find(want.path); !want.is_folder && it != all.end())
+                check(it->second.mtime == want.mtime, "list: mtimes",
+                      "with TZ=" + zone + ", '" + want.path + "' is listed with mtime " +
+                          std::to_string(it->second.mtime) + ", it has " +
+                          std::to_string(want.mtime));
+    }
+
     // A renamed file keeps its id or its fingerprint: the engine then moves the local copy, edits
     // and all, instead of fetching it again and leaving the old one behind (moves.hpp).
     void check_rename(SyncPlugin& plugin) {
@@ -334,27 +354,6 @@ class Suite : Checker {
               "a renamed file's id '" + was.id + "' and fingerprint '" + was.fingerprint +
                   "' became '" + is.id + "' and '" + is.fingerprint + "'");
     }
-
-    // mtimes are UTC: a date read as local time passes where the machine runs in UTC only.
-    void check_time_zone(SyncPlugin& plugin) {
-        const char* before = std::getenv("TZ");
-        const std::string saved = before != nullptr ? before : "";
-        const std::string zone =
-            saved == "Pacific/Kiritimati" ? "America/Adak" : "Pacific/Kiritimati";
-        ::setenv("TZ", zone.c_str(), 1);
-        ::tzset();
-        const auto all = seen(list(plugin, fixture_.remote_dir, tree_.refused_folder())).by_path();
-        before != nullptr ? ::setenv("TZ", saved.c_str(), 1) : ::unsetenv("TZ");
-        ::tzset();
-        for (const TreeEntry& want : tree_.entries())
-            if (const auto it = all.find(want.path); !want.is_folder && it != all.end())
-                check(it->second.mtime == want.mtime, "list: mtimes",
-                      "with TZ=" + zone + ", '" + want.path + "' is listed with mtime " +
-                          std::to_string(it->second.mtime) + ", it has " +
-                          std::to_string(want.mtime));
-    }
-
-    // A server that stops answering: `timeout` ends the wait with an error (not a hang, not
 
     void check_missing(SyncPlugin& plugin) {
         const std::string missing = fixture_.missing_dir.empty()
