@@ -15,6 +15,8 @@ packages=(
   libexpat1-dev # the webdav plugin's XML parser
   apache2 apache2-utils rclone # the webdav plugin's tests: two real WebDAV servers on loopback
   xvfb openbox trayer xdotool # the tray test on a real X display (tests/gui_tray_test.sh)
+  qt6-translations-l10n # Qt's own German strings: a dependency of the kitovu-gui package, installed here so
+  # that deb_test.sh finds the package list unchanged after it purges kitovu-gui
   desktop-file-utils # desktop-file-validate on the kitovu-gui package's .desktop file (deb_test.sh)
   fuse3 fusefat exfat-fuse dosfstools exfatprogs mount # FAT32/exFAT targets (tests/disk_fixture.hpp)
 )
