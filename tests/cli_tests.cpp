@@ -203,7 +203,7 @@ std::vector<std::string> cache_lines_under(const std::filesystem::path& cache,
 
 } // namespace
 
-TEST_CASE("kitovu sync SUBJECT syncs only that subject; the others' files and cache records stay "
+TEST_CASE("kitovu sync SUBJECT syncs only that subject, the others' files and cache records stay "
           "as they were") {
     Home home;
     home.share("Informatik/EPJ/Skript.pdf", "v1");
@@ -381,7 +381,7 @@ name = "Mathe 2"
     }
 }
 
-TEST_CASE("kitovu sync --skip-if-running exits 0 while another sync holds the lock; a config "
+TEST_CASE("kitovu sync --skip-if-running exits 0 while another sync holds the lock, a config "
           "error still exits 2") {
     Home home;
     home.share("Mathe/a.txt", "a");

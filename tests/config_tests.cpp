@@ -1014,7 +1014,7 @@ TEST_CASE("validate checks settings a program built the way it checks a config f
     }
 }
 
-TEST_CASE("what a config's values mean is judged once, by validate; the reader reports the shape") {
+TEST_CASE("what a config's values mean is judged once, by validate, the reader reports the shape") {
     const std::string connection = "\n[[connections]]\nname = \"mirror\"\nplugin = \"local\"\n";
     const std::string subject = "\n[[subjects]]\nname = \"EPJ\"\n  [[subjects.sources]]\n"
                                 "  connection = \"nowhere\"\n  remote-dir = \"EPJ\"\n";

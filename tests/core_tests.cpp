@@ -628,7 +628,7 @@ TEST_CASE("the link's round trip decides how many downloads and listings run at 
     }
 }
 
-TEST_CASE("a folder that lists as a folder above it is a loop; folders only must repeat twice") {
+TEST_CASE("a folder that lists as a folder above it is a loop, folders only must repeat twice") {
     const auto file = [](std::string path, std::uint64_t size = 1) {
         return RemoteEntry{.path = std::move(path), .size = size, .mtime = 1'600'000'000};
     };

@@ -66,7 +66,7 @@ TEST_CASE("a second run with nothing changed downloads nothing") {
     CHECK(setup.warnings.warnings().empty());
 }
 
-TEST_CASE("a run that changes nothing leaves the cache file alone; one that changes writes it") {
+TEST_CASE("a run that changes nothing leaves the cache file alone, one that changes writes it") {
     Setup setup{"memory"};
     setup.put("a.txt", "a");
     setup.run();
@@ -289,7 +289,7 @@ TEST_CASE("a source that cannot be listed is skipped and the others go on") {
     CHECK(read_file(setup.local("a.txt")) == "a");
 }
 
-TEST_CASE("a subfolder that cannot be listed is named once; what was synced from it is kept, "
+TEST_CASE("a subfolder that cannot be listed is named once, what was synced from it is kept, "
           "in the cache too, not reported gone") {
     Setup setup{"memory"};
     setup.put("a.txt", "a");
@@ -986,7 +986,7 @@ TEST_CASE("two connections to one account ask for its password once and keep it 
 // symbolic link means the file the link leads to. The cache is saved by rename, which would
 // replace the link itself: it is saved at the target, and the lock and the journal sit beside
 // the target, so every name of one cache shares one lock.
-TEST_CASE("a cache named through a symbolic link is the file it leads to; the link stays") {
+TEST_CASE("a cache named through a symbolic link is the file it leads to, the link stays") {
     Setup setup{"local"};
     setup.put("a.txt", "a");
     setup.run();
@@ -1020,7 +1020,7 @@ TEST_CASE("a cache named through a symbolic link is the file it leads to; the li
 // once the last file is out. A run killed in between leaves them empty; the journal says which
 // folders it moved files out of, and the next run removes those, once empty.
 TEST_CASE("old-name folders that a killed run emptied by moving files are removed by the next "
-          "run; one the user put a file in stays") {
+          "run, one the user put a file in stays") {
     Setup setup{"local"};
     setup.put("Woche 1/a.txt", "a");
     setup.put("Woche 2/Extra/b.txt", "b");
@@ -1082,7 +1082,7 @@ TEST_CASE("a file not placed because it changed while downloading makes the run 
 
 // impacket's SMB server, say: links followed by the server, no file ids. Two links back up double
 // the paths at every level, so a depth limit alone lists millions of folders first.
-TEST_CASE("a remote without file ids whose folders link back up is listed once; each loop is one "
+TEST_CASE("a remote without file ids whose folders link back up is listed once, each loop is one "
           "unlisted warning") {
     Setup setup{"memory"};
     setup.put("a.txt", "a");

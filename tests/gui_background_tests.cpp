@@ -204,7 +204,7 @@ TEST_CASE("background: closing keeps kitovu in the tray and says so once", "[tra
     CHECK(notifications.titles.size() == 1); // once
 }
 
-TEST_CASE("background: quitting during a run asks first; No keeps the run going") {
+TEST_CASE("background: quitting during a run asks first, No keeps the run going") {
     Place place;
     Gate gate;
     write_file(place.config(), memory_config(place, "gui-quit", 5, gate));

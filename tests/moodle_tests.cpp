@@ -179,7 +179,7 @@ TEST_CASE("file names from Moodle cannot lead outside the target folder") {
     CHECK(outside.empty());
 }
 
-TEST_CASE("an unchanged resync downloads nothing; a new timemodified downloads again") {
+TEST_CASE("an unchanged resync downloads nothing, a new timemodified downloads again") {
     Setup setup;
     REQUIRE(setup.run().exit_code() == 0);
     setup.server.reset_stats();
@@ -577,7 +577,7 @@ std::set<std::string> paths_in(const std::filesystem::path& root) {
     return paths;
 }
 
-TEST_CASE("remote-dir names a course as Moodle shows it; escaped names become plain folders") {
+TEST_CASE("remote-dir names a course as Moodle shows it, escaped names become plain folders") {
     Setup setup;
     // Moodle sends "Mathe &amp; Statistik für Informatik", "Q&amp;A", "Links &amp; Tools".
     const auto report = setup.run(setup.settings(std::string{mus}, {}));
@@ -615,7 +615,7 @@ TEST_CASE("a course name the user copied with Moodle's escaping still finds the 
     CHECK(std::filesystem::exists(setup.local("01 - Tests & Schätzer/Q&A/qa.txt")));
 }
 
-TEST_CASE("a site that answers from another address stops, naming it; the POST is not lost") {
+TEST_CASE("a site that answers from another address stops, naming it, the POST is not lost") {
     Setup setup;
     std::string site;
     SECTION("Moodle's 303 to its own host name") {
@@ -682,7 +682,7 @@ TEST_CASE("a page an older kitovu saved as Moodle's bare fragment is saved again
               .starts_with("<!DOCTYPE html>"));
 }
 
-TEST_CASE("a subsection lies in its parent section's folder; a new section moves nothing") {
+TEST_CASE("a subsection lies in its parent section's folder, a new section moves nothing") {
     Setup setup;
     REQUIRE(setup.run(setup.settings(std::string{mus}, {})).exit_code() == 0);
     CHECK(std::filesystem::exists(setup.local("02 - New section/Deep dive/Deep file/deep.txt")));
@@ -705,7 +705,7 @@ TEST_CASE("a subsection lies in its parent section's folder; a new section moves
     CHECK(std::filesystem::exists(setup.local("02 - New section/Deep dive/Deep file/deep.txt")));
 }
 
-TEST_CASE("a restricted module is skipped without error; what was synced from it is kept") {
+TEST_CASE("a restricted module is skipped without error, what was synced from it is kept") {
     Setup setup;
     const auto restrict_exam = [&](bool restricted) {
         test::edit_fixture(setup.fixture(), [&](nlohmann::json& fixture) {

@@ -190,7 +190,7 @@ TEST_CASE("a file rewritten during the read with size and time put back is not p
     SyncOptions options;
     options.observer = &hooks;
     options.jobs = 1;
-    CHECK(setup.run(options).exit_code() == 1); // not in step: not exit 0
+    CHECK(setup.run(options).exit_code() == 1);                   // not in step: not exit 0
     CHECK_FALSE(std::filesystem::exists(setup.local("big.bin"))); // never the mix of both
     CHECK(has_warning(setup.warnings, WarningKind::changing));
 

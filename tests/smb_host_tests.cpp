@@ -61,7 +61,7 @@ bool is_helper(const Child& child) {
 } // namespace
 
 TEST_CASE("a host with eight threads, one allocating, that ignores SIGCHLD syncs from two "
-          "short-lived threads; no helper outlives a run and no zombie remains") {
+          "short-lived threads, no helper outlives a run and no zombie remains") {
     SambaServer server;
     if (!test::samba_ready(server))
         return;

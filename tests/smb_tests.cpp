@@ -230,7 +230,7 @@ class DelayProxy {
 
 // libsmbclient runs in helper processes (kitovu-smb-helper); where the program cannot be started
 // the login says which program and why, and this process never loads libsmbclient.
-TEST_CASE("a helper program that cannot be started is an error naming it; the host never loads "
+TEST_CASE("a helper program that cannot be started is an error naming it, the host never loads "
           "libsmbclient") {
     const char* before = std::getenv("KITOVU_SMB_HELPER");
     const std::string kept = before != nullptr ? before : "";
@@ -420,7 +420,7 @@ TEST_CASE("a wrong password is an authentication error naming the connection") {
     CHECK(files_in(setup.target()).empty());
 }
 
-TEST_CASE("a share that does not exist is not found; one the user may not open is denied") {
+TEST_CASE("a share that does not exist is not found, one the user may not open is denied") {
     SambaServer server;
     if (!test::samba_ready(server))
         return;
@@ -517,7 +517,7 @@ TEST_CASE("a remote folder that does not exist is not found") {
     CHECK(error.path == "Informatik/Nope");
 }
 
-TEST_CASE("a file the server's user cannot read fails alone; the rest syncs") {
+TEST_CASE("a file the server's user cannot read fails alone, the rest syncs") {
     SambaServer server;
     if (!test::samba_ready(server))
         return;
@@ -567,7 +567,7 @@ TEST_CASE("a file deleted after the listing is reported as vanished") {
     CHECK(files_in(setup.target()) == std::map<std::string, std::string>{{"stays.txt", "here"}});
 }
 
-TEST_CASE("a server stopped mid-sync ends the run in bounded time; a rerun completes it") {
+TEST_CASE("a server stopped mid-sync ends the run in bounded time, a rerun completes it") {
     SambaServer server;
     if (!test::samba_ready(server))
         return;
@@ -624,7 +624,7 @@ TEST_CASE("a server stopped mid-sync ends the run in bounded time; a rerun compl
     CHECK(files_in(setup.target()) == remote);
 }
 
-TEST_CASE("a server that hangs mid-sync is given up after its timeout; its files fail as one "
+TEST_CASE("a server that hangs mid-sync is given up after its timeout, its files fail as one "
           "error") {
     SambaServer server;
     if (!test::samba_ready(server))
@@ -727,7 +727,7 @@ std::vector<pid_t> helper_processes() {
     return found;
 }
 
-TEST_CASE("a helper process that stops answering costs one wait; a new one downloads the file "
+TEST_CASE("a helper process that stops answering costs one wait, a new one downloads the file "
           "and the run completes") {
     SambaServer server;
     if (!test::samba_ready(server))
@@ -845,7 +845,7 @@ TEST_CASE("a folder libsmbclient cannot list is skipped with a warning, and noth
     CHECK_THAT(warning.message, Catch::Contains("a name the SMB client refuses"));
 }
 
-TEST_CASE("encrypt = true refuses a server that offers no encryption; nothing is printed") {
+TEST_CASE("encrypt = true refuses a server that offers no encryption, nothing is printed") {
     SambaServer server{{.global = "server smb encrypt = off"}};
     if (!test::samba_ready(server))
         return;
@@ -1047,7 +1047,7 @@ TEST_CASE("a download after a listing takes one of its listing processes, logged
     CHECK(proxy.logins() <= started); // no download logged in anew
 }
 
-TEST_CASE("a listing's time shows the round trip, less what its entries cost in CPU; a login's "
+TEST_CASE("a listing's time shows the round trip, less what its entries cost in CPU, a login's "
           "only where it is clearly slow") {
     using detail::smb::round_trip_of_listing;
     using detail::smb::round_trip_of_login;
