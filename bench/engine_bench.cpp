@@ -3,7 +3,7 @@
 // set-up does not count. Prints one markdown table row per measurement.
 //
 //   engine_bench [FILES]        (default 100000)
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 #include <kitovu/plugins/local.hpp>
 
 #include <fmt/core.h>

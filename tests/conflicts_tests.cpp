@@ -3,7 +3,7 @@
 // the edit kept as a backup). Against the engine with the local plugin.
 #include "engine_setup.hpp"
 
-#include <kitovu/conflicts.hpp>
+#include <kitovu/engine/conflicts.hpp>
 
 using namespace kitovu;
 using namespace kitovu::test;

@@ -4,7 +4,7 @@
 #include "disk_fixture.hpp"
 #include "engine_setup.hpp"
 
-#include <kitovu/conflicts.hpp>
+#include <kitovu/engine/conflicts.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -5,7 +5,7 @@
 #include "memory_plugin.hpp"
 #include "support.hpp"
 
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 #include <kitovu/plugins/local.hpp>
 
 #include <catch2/catch.hpp>

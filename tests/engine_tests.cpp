@@ -3,7 +3,7 @@
 // plugin and the local plugin.
 #include "engine_setup.hpp"
 
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 #include <kitovu/plugins/local.hpp>
 
 #include <catch2/catch.hpp>

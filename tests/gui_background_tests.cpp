@@ -13,8 +13,8 @@
 #include "notifier.hpp"
 #include "tray.hpp"
 
-#include <kitovu/cache_lock.hpp>
-#include <kitovu/folder_lock.hpp>
+#include <kitovu/cache/lock.hpp>
+#include <kitovu/disk/folder_lock.hpp>
 
 #include <QCheckBox>
 #include <QMenu>

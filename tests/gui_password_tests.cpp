@@ -7,7 +7,7 @@
 
 #include "password_retry.hpp"
 
-#include <kitovu/keyring.hpp>
+#include <kitovu/plugin/keyring.hpp>
 
 #include <QMenu>
 #include <QMenuBar>

@@ -5,7 +5,7 @@
 
 #include "first_run.hpp"
 
-#include <kitovu/cache_lock.hpp>
+#include <kitovu/cache/lock.hpp>
 
 #include <QComboBox>
 #include <QProgressBar>

@@ -18,7 +18,7 @@
 #include "shown_path.hpp"
 #include "translations.hpp"
 
-#include <kitovu/conflicts.hpp>
+#include <kitovu/engine/conflicts.hpp>
 #include <kitovu/plugins/local.hpp>
 
 #include <catch2/catch.hpp>

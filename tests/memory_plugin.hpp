@@ -2,7 +2,7 @@
 // failure the engine must survive. Instances configured with the same `remote` option share it.
 #pragma once
 
-#include <kitovu/registry.hpp>
+#include <kitovu/plugin/registry.hpp>
 
 #include <algorithm>
 #include <array>

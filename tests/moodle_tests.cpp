@@ -8,7 +8,7 @@
 #include "samba_fixture.hpp"
 #endif
 
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 #include <kitovu/plugins/moodle.hpp>
 #ifdef KITOVU_BINARY
 #include <kitovu/plugins/smb.hpp>

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #endif
 
-#include <kitovu/moves.hpp>
+#include <kitovu/decide/moves.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -5,8 +5,8 @@
 
 #include "support.hpp"
 
-#include <kitovu/filecache.hpp>
-#include <kitovu/plugin.hpp>
+#include <kitovu/cache/filecache.hpp>
+#include <kitovu/plugin/plugin.hpp>
 
 #include <catch2/catch.hpp>
 

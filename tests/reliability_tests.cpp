@@ -10,7 +10,7 @@
 #include "samba_fixture.hpp"
 #include "support.hpp"
 
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/smb.hpp>
 #include <kitovu/testing/fixture.hpp>

@@ -4,7 +4,7 @@
 #include "samba_fixture.hpp"
 #include "support.hpp"
 
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 #include <kitovu/plugins/smb.hpp>
 #include <kitovu/testing/fixture.hpp>
 

@@ -1,9 +1,9 @@
 // Helpers shared by kitovu's tests: throwaway folders and small file utilities.
 #pragma once
 
-#include <kitovu/credentials.hpp>
-#include <kitovu/local_identity.hpp>
-#include <kitovu/plugin.hpp>
+#include <kitovu/plugin/credentials.hpp>
+#include <kitovu/disk/local_identity.hpp>
+#include <kitovu/plugin/plugin.hpp>
 
 #include <sys/stat.h>
 

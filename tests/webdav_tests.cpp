@@ -5,7 +5,7 @@
 #include "support.hpp"
 #include "webdav_fixture.hpp"
 
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 #include <kitovu/plugins/webdav.hpp>
 #include <kitovu/testing/catch2.hpp>
 #include <kitovu/testing/hold_still.hpp>

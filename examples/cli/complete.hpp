@@ -2,8 +2,8 @@
 // program itself and of the user's config, so they never go out of step with either.
 #pragma once
 
-#include <kitovu/selection.hpp>
-#include <kitovu/settings.hpp>
+#include <kitovu/config/selection.hpp>
+#include <kitovu/config/settings.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>

@@ -2,7 +2,7 @@
 // A FIFO would block the run for ever, a device would be read or overwritten.
 #pragma once
 
-#include <kitovu/detail/file_io.hpp>
+#include <kitovu/disk/file_io.hpp>
 
 #include <sys/stat.h>
 

@@ -5,11 +5,11 @@
 
 #include "terminal.hpp"
 
-#include <kitovu/credentials.hpp>
-#include <kitovu/registry.hpp>
-#include <kitovu/settings.hpp>
+#include <kitovu/plugin/credentials.hpp>
+#include <kitovu/plugin/registry.hpp>
+#include <kitovu/config/settings.hpp>
 #if KITOVU_WITH_KEYRING
-#include <kitovu/keyring.hpp>
+#include <kitovu/plugin/keyring.hpp>
 #endif
 
 #include <fmt/core.h>

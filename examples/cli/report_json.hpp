@@ -3,7 +3,7 @@
 
 #include "escape.hpp"
 
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 
 #include <fmt/format.h>
 

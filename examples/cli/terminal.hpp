@@ -4,7 +4,7 @@
 
 #include "escape.hpp"
 
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 
 #include <fmt/core.h>
 

@@ -3,7 +3,7 @@
 // user (conflicts to look at, errors).
 #pragma once
 
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 
 #include <fmt/format.h>
 

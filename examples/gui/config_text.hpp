@@ -3,8 +3,8 @@
 // ones the user set (or that have no default) are written.
 #pragma once
 
-#include <kitovu/options.hpp>
-#include <kitovu/settings.hpp>
+#include <kitovu/config/options.hpp>
+#include <kitovu/config/settings.hpp>
 
 #include <string>
 #include <utility>

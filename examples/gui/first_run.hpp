@@ -6,7 +6,7 @@
 #ifndef Q_MOC_RUN // moc reads only the Qt parts (it cannot parse all of C++23)
 #include "config_text.hpp"
 
-#include <kitovu/registry.hpp>
+#include <kitovu/plugin/registry.hpp>
 #endif
 
 #include <QDialog>

@@ -3,13 +3,13 @@
 #include "first_run.hpp"
 #include "secret_dialog.hpp"
 
-#include <kitovu/selection.hpp>
+#include <kitovu/config/selection.hpp>
 #if KITOVU_WITH_KEYRING
-#include <kitovu/keyring.hpp>
+#include <kitovu/plugin/keyring.hpp>
 #endif
 
-#include <kitovu/cache_lock.hpp>
-#include <kitovu/folder_lock.hpp>
+#include <kitovu/cache/lock.hpp>
+#include <kitovu/disk/folder_lock.hpp>
 
 #include <QAction>
 #include <QApplication>

@@ -1,6 +1,6 @@
 #include "password_retry.hpp"
 
-#include <kitovu/registry.hpp>
+#include <kitovu/plugin/registry.hpp>
 
 namespace kitovu::gui {
 

@@ -1,6 +1,6 @@
 #include "subjects_model.hpp"
 
-#include <kitovu/conflicts.hpp>
+#include <kitovu/engine/conflicts.hpp>
 
 #include <QSettings>
 

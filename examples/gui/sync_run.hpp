@@ -4,7 +4,7 @@
 #pragma once
 
 #ifndef Q_MOC_RUN // moc reads only the Qt parts (it cannot parse all of C++23)
-#include <kitovu/engine.hpp>
+#include <kitovu/engine/engine.hpp>
 #endif
 
 #include <QObject>

@@ -9,7 +9,7 @@
 // (`tree`). Checks the fixture cannot support are named in Report::not_checked.
 #pragma once
 
-#include "kitovu/plugin.hpp"
+#include "kitovu/plugin/plugin.hpp"
 #include "kitovu/testing/checker.hpp"
 #include "kitovu/testing/child_process.hpp"
 #include "kitovu/testing/fixture.hpp"

@@ -3,7 +3,7 @@
 // damaged file aside with exactly one warning and starts empty.
 #include "fuzz_check.hpp"
 
-#include <kitovu/filecache.hpp>
+#include <kitovu/cache/filecache.hpp>
 
 #include <unistd.h>
 

@@ -3,7 +3,7 @@
 #include "fuzz_check.hpp"
 
 #include <kitovu/plugins/local.hpp> // registers "local", so connections can validate
-#include <kitovu/settings.hpp>
+#include <kitovu/config/settings.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 // relative path that stays inside the target folder and is a valid name everywhere.
 #include "fuzz_check.hpp"
 
-#include <kitovu/names.hpp>
+#include <kitovu/disk/names.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -3,7 +3,7 @@
 // asked and the server accepted it), and configured, connected instances that hear the stop.
 #pragma once
 
-#include "kitovu/engine.hpp"
+#include "kitovu/engine/engine.hpp"
 
 namespace kitovu::detail {
 

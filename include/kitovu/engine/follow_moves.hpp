@@ -3,7 +3,7 @@
 // (moves.hpp) are moved locally with their records instead of downloaded again.
 #pragma once
 
-#include "kitovu/engine.hpp"
+#include "kitovu/engine/engine.hpp"
 
 namespace kitovu::detail {
 

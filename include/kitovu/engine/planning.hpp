@@ -3,7 +3,7 @@
 // and folder swaps resolved, and what is gone remotely reported at the end.
 #pragma once
 
-#include "kitovu/engine.hpp"
+#include "kitovu/engine/engine.hpp"
 
 namespace kitovu::detail {
 

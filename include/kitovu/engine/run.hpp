@@ -3,7 +3,7 @@
 // download, deletions reported, the cache saved.
 #pragma once
 
-#include "kitovu/engine.hpp"
+#include "kitovu/engine/engine.hpp"
 
 namespace kitovu::detail {
 

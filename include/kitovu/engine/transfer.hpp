@@ -3,7 +3,7 @@
 // once the clock has moved on.
 #pragma once
 
-#include "kitovu/engine.hpp"
+#include "kitovu/engine/engine.hpp"
 
 namespace kitovu::detail {
 

@@ -4,7 +4,7 @@
 // outside the folder the user chose (`notes -> ~/.ssh/id_ed25519`) never lands in the sync folder.
 #pragma once
 
-#include "kitovu/registry.hpp"
+#include "kitovu/plugin/registry.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -20,7 +20,7 @@
 #include "kitovu/plugins/moodle/html.hpp"
 #include "kitovu/plugins/moodle/http.hpp"
 #include "kitovu/plugins/moodle/layout.hpp"
-#include "kitovu/registry.hpp"
+#include "kitovu/plugin/registry.hpp"
 
 #include <fmt/format.h>
 

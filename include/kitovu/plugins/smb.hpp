@@ -22,7 +22,7 @@
 #include "kitovu/plugins/smb/download.hpp"
 #include "kitovu/plugins/smb/lister.hpp"
 #include "kitovu/plugins/smb/paths.hpp"
-#include "kitovu/registry.hpp"
+#include "kitovu/plugin/registry.hpp"
 
 #include <array>
 #include <chrono>

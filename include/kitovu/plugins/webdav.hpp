@@ -15,7 +15,7 @@
 #include "kitovu/plugins/webdav/address.hpp"
 #include "kitovu/plugins/webdav/multistatus.hpp"
 #include "kitovu/plugins/webdav/transfers.hpp"
-#include "kitovu/registry.hpp"
+#include "kitovu/plugin/registry.hpp"
 
 #include <array>
 #include <chrono>

@@ -4,9 +4,9 @@
 #pragma once
 
 #include "kitovu/error.hpp"
-#include "kitovu/options.hpp"
-#include "kitovu/plugin.hpp"
-#include "kitovu/registry.hpp"
+#include "kitovu/config/options.hpp"
+#include "kitovu/plugin/plugin.hpp"
+#include "kitovu/plugin/registry.hpp"
 
 #include <chrono>
 #include <cstdint>

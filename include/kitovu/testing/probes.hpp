@@ -2,7 +2,7 @@
 // batch, warning and question to keep of a listing; the bytes and chunks of a retrieval.
 #pragma once
 
-#include "kitovu/plugin.hpp"
+#include "kitovu/plugin/plugin.hpp"
 
 #include <algorithm>
 #include <cstddef>

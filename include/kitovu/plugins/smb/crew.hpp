@@ -5,7 +5,7 @@
 // helper, told apart by asking the server for a new connection.
 #pragma once
 
-#include "kitovu/link.hpp"
+#include "kitovu/plugin/link.hpp"
 #include "kitovu/plugins/smb/dialect.hpp"
 #include "kitovu/plugins/smb/helper_pool.hpp"
 #include "kitovu/plugins/smb/session_errors.hpp"

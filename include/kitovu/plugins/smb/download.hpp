@@ -2,7 +2,7 @@
 // slots of their shared memory, the instance writes each out and answers for it.
 #pragma once
 
-#include "kitovu/plugin.hpp"
+#include "kitovu/plugin/plugin.hpp"
 #include "kitovu/plugins/smb/crew.hpp"
 
 namespace kitovu::detail::smb {

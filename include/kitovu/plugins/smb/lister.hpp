@@ -3,8 +3,8 @@
 // many links lead to it. Each folder goes to the engine as soon as it is read.
 #pragma once
 
-#include "kitovu/link.hpp"
-#include "kitovu/plugin.hpp"
+#include "kitovu/plugin/link.hpp"
+#include "kitovu/plugin/plugin.hpp"
 #include "kitovu/plugins/smb/crew.hpp"
 #include "kitovu/plugins/smb/paths.hpp"
 

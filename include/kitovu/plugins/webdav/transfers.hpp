@@ -5,7 +5,7 @@
 #pragma once
 
 #include "kitovu/error.hpp"
-#include "kitovu/plugin.hpp"
+#include "kitovu/plugin/plugin.hpp"
 
 #include <curl/curl.h>
 

@@ -2,10 +2,10 @@
 // a local edit. One cache per config file, saved atomically; a damaged cache is set aside.
 #pragma once
 
-#include "kitovu/cache_files.hpp"
-#include "kitovu/detail/file_io.hpp"
+#include "kitovu/cache/files.hpp"
+#include "kitovu/disk/file_io.hpp"
 #include "kitovu/error.hpp"
-#include "kitovu/local_identity.hpp"
+#include "kitovu/disk/local_identity.hpp"
 #include "kitovu/warning.hpp"
 
 #include <fmt/chrono.h>

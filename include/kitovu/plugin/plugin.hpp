@@ -5,7 +5,7 @@
 
 #include "kitovu/error.hpp"
 #include "kitovu/function_ref.hpp"
-#include "kitovu/options.hpp"
+#include "kitovu/config/options.hpp"
 #include "kitovu/warning.hpp"
 
 #include <algorithm>

@@ -8,11 +8,11 @@
 // and do not fetch the copy again (until the remote changes once more).
 #pragma once
 
-#include "kitovu/cache_journal.hpp"
-#include "kitovu/cache_lock.hpp"
-#include "kitovu/filecache.hpp"
-#include "kitovu/local_identity.hpp"
-#include "kitovu/placement.hpp"
+#include "kitovu/cache/journal.hpp"
+#include "kitovu/cache/lock.hpp"
+#include "kitovu/cache/filecache.hpp"
+#include "kitovu/disk/local_identity.hpp"
+#include "kitovu/disk/placement.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

@@ -4,9 +4,9 @@
 // once and used by name) is validate()'s, which reports at those positions.
 #pragma once
 
-#include "kitovu/detail/config_text.hpp"
-#include "kitovu/registry.hpp"
-#include "kitovu/settings_model.hpp"
+#include "kitovu/config/config_text.hpp"
+#include "kitovu/plugin/registry.hpp"
+#include "kitovu/config/settings_model.hpp"
 
 #include <toml++/toml.h>
 

@@ -2,7 +2,7 @@
 // where a file stops being UTF-8.
 #pragma once
 
-#include "kitovu/options.hpp"
+#include "kitovu/config/options.hpp"
 #include "kitovu/utf8.hpp"
 
 #include <toml++/toml.h>

@@ -2,10 +2,10 @@
 // the local file, the remote entry and the cache record. No disk, no plugin: tested as tables.
 #pragma once
 
-#include "kitovu/filecache.hpp"
+#include "kitovu/cache/filecache.hpp"
 #include "kitovu/function_ref.hpp"
-#include "kitovu/local_identity.hpp"
-#include "kitovu/plugin.hpp"
+#include "kitovu/disk/local_identity.hpp"
+#include "kitovu/plugin/plugin.hpp"
 
 #include <cstddef>
 #include <optional>

@@ -2,7 +2,7 @@
 // Taking it also clears what a killed run left beside the cache (its cache temporaries).
 #pragma once
 
-#include "kitovu/filecache.hpp"
+#include "kitovu/cache/filecache.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

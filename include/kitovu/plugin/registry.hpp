@@ -4,8 +4,8 @@
 #pragma once
 
 #include "kitovu/error.hpp"
-#include "kitovu/options.hpp"
-#include "kitovu/plugin.hpp"
+#include "kitovu/config/options.hpp"
+#include "kitovu/plugin/plugin.hpp"
 
 #include <algorithm>
 #include <memory>

@@ -7,12 +7,12 @@
 // reported at its place.
 #pragma once
 
-#include "kitovu/detail/config_text.hpp"
+#include "kitovu/config/config_text.hpp"
 #include "kitovu/error.hpp"
-#include "kitovu/options.hpp"
-#include "kitovu/plugin.hpp"
-#include "kitovu/registry.hpp"
-#include "kitovu/settings_model.hpp"
+#include "kitovu/config/options.hpp"
+#include "kitovu/plugin/plugin.hpp"
+#include "kitovu/plugin/registry.hpp"
+#include "kitovu/config/settings_model.hpp"
 
 #include <algorithm>
 #include <map>

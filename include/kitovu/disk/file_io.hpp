@@ -2,7 +2,7 @@
 // buffered writer, and replacing a file atomically without following links planted at its name.
 #pragma once
 
-#include "kitovu/cache_files.hpp"
+#include "kitovu/cache/files.hpp"
 #include "kitovu/error.hpp"
 #include "kitovu/function_ref.hpp"
 

@@ -2,10 +2,10 @@
 // schemas, so a new plugin or option appears in it without anyone editing a text.
 #pragma once
 
-#include "kitovu/credentials.hpp"
-#include "kitovu/detail/config_text.hpp"
-#include "kitovu/options.hpp"
-#include "kitovu/registry.hpp"
+#include "kitovu/plugin/credentials.hpp"
+#include "kitovu/config/config_text.hpp"
+#include "kitovu/config/options.hpp"
+#include "kitovu/plugin/registry.hpp"
 
 #include <string>
 #include <string_view>

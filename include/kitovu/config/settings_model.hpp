@@ -4,8 +4,8 @@
 #pragma once
 
 #include "kitovu/error.hpp"
-#include "kitovu/ignore.hpp"
-#include "kitovu/options.hpp"
+#include "kitovu/decide/ignore.hpp"
+#include "kitovu/config/options.hpp"
 
 #include <cstdlib>
 #include <filesystem>

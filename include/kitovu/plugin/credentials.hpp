@@ -4,7 +4,7 @@
 #pragma once
 
 #include "kitovu/error.hpp"
-#include "kitovu/options.hpp"
+#include "kitovu/config/options.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

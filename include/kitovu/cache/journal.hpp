@@ -2,7 +2,7 @@
 // replayed after a crash, so a run killed at any moment loses nothing it placed.
 #pragma once
 
-#include "kitovu/filecache.hpp"
+#include "kitovu/cache/filecache.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -4,9 +4,9 @@
 // the same function, so both sync a nested subject with the one around it.
 #pragma once
 
-#include "kitovu/detail/config_text.hpp"
+#include "kitovu/config/config_text.hpp"
 #include "kitovu/error.hpp"
-#include "kitovu/settings_model.hpp"
+#include "kitovu/config/settings_model.hpp"
 
 #include <fmt/format.h>
 

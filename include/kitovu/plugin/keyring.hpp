@@ -3,7 +3,7 @@
 // Link kitovu::keyring (libsecret-1, GLib); the core library needs neither.
 #pragma once
 
-#include "kitovu/credentials.hpp"
+#include "kitovu/plugin/credentials.hpp"
 
 #include <libsecret/secret.h>
 

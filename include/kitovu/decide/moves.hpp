@@ -2,7 +2,7 @@
 // reappeared at another path. A pure function, tested as a table.
 #pragma once
 
-#include "kitovu/names.hpp"
+#include "kitovu/disk/names.hpp"
 
 #include <cstddef>
 #include <iterator>

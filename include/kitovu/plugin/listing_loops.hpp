@@ -3,7 +3,7 @@
 // limit stops in time; such a folder is left out with everything below it.
 #pragma once
 
-#include "kitovu/plugin.hpp"
+#include "kitovu/plugin/plugin.hpp"
 
 #include <algorithm>
 #include <cstddef>

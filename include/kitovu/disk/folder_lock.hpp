@@ -17,7 +17,7 @@
 
 #include "kitovu/error.hpp"
 #include "kitovu/expected.hpp"
-#include "kitovu/settings_model.hpp"
+#include "kitovu/config/settings_model.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -4,8 +4,8 @@
 #pragma once
 
 #include "kitovu/error.hpp"
-#include "kitovu/local_identity.hpp"
-#include "kitovu/names.hpp"
+#include "kitovu/disk/local_identity.hpp"
+#include "kitovu/disk/names.hpp"
 #include "kitovu/utf8.hpp"
 
 #include <fmt/chrono.h>

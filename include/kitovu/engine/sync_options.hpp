@@ -2,8 +2,8 @@
 // (SyncReport): the engine's whole surface besides Settings and the warning sink.
 #pragma once
 
-#include "kitovu/credentials.hpp"
-#include "kitovu/decide.hpp"
+#include "kitovu/plugin/credentials.hpp"
+#include "kitovu/decide/decide.hpp"
 #include "kitovu/error.hpp"
 #include "kitovu/warning.hpp"
 
