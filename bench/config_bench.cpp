@@ -1,7 +1,7 @@
 // Times parse_settings on a large generated config (200 connections, 2,000 subjects) and prints
 // the median of several runs. Usage: config_bench [RUNS]; build it in Release to mean anything.
-#include <kitovu/plugins/local.hpp>
 #include <kitovu/config/settings.hpp>
+#include <kitovu/plugins/local.hpp>
 
 #include <fmt/core.h>
 

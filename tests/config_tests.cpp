@@ -2,13 +2,13 @@
 // files that cannot be read, the ignore rules its patterns compile to, and the template.
 #include "support.hpp"
 
+#include <kitovu/config/selection.hpp>
+#include <kitovu/config/settings.hpp>
 #include <kitovu/config/template.hpp>
+#include <kitovu/config/validate.hpp>
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/moodle.hpp>
 #include <kitovu/plugins/smb.hpp>
-#include <kitovu/config/selection.hpp>
-#include <kitovu/config/settings.hpp>
-#include <kitovu/config/validate.hpp>
 
 #include <catch2/catch.hpp>
 

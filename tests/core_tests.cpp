@@ -1,11 +1,11 @@
 // The core library: errors, warnings, the plugin registry, remote names and the local plugin.
 #include "support.hpp"
 
-#include <kitovu/plugin/credentials.hpp>
 #include <kitovu/decide/decide.hpp>
-#include <kitovu/kitovu.hpp>
-#include <kitovu/plugin/listing_loops.hpp>
 #include <kitovu/disk/placement.hpp>
+#include <kitovu/kitovu.hpp>
+#include <kitovu/plugin/credentials.hpp>
+#include <kitovu/plugin/listing_loops.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,8 @@
 // Helpers shared by kitovu's tests: throwaway folders and small file utilities.
 #pragma once
 
-#include <kitovu/plugin/credentials.hpp>
 #include <kitovu/disk/local_identity.hpp>
+#include <kitovu/plugin/credentials.hpp>
 #include <kitovu/plugin/plugin.hpp>
 
 #include <sys/stat.h>

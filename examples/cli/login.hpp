@@ -5,9 +5,9 @@
 
 #include "terminal.hpp"
 
+#include <kitovu/config/settings.hpp>
 #include <kitovu/plugin/credentials.hpp>
 #include <kitovu/plugin/registry.hpp>
-#include <kitovu/config/settings.hpp>
 #if KITOVU_WITH_KEYRING
 #include <kitovu/plugin/keyring.hpp>
 #endif

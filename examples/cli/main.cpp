@@ -7,18 +7,18 @@
 #include "terminal.hpp"
 #include "unattended.hpp"
 
+#include <kitovu/config/selection.hpp>
 #include <kitovu/engine/engine.hpp>
 #include <kitovu/plugins/local.hpp>
 #include <kitovu/plugins/smb.hpp>
-#include <kitovu/config/selection.hpp>
 #if KITOVU_WITH_MOODLE
 #include <kitovu/plugins/moodle.hpp>
 #endif
 #if KITOVU_WITH_WEBDAV
 #include <kitovu/plugins/webdav.hpp>
 #endif
-#include <kitovu/config/template.hpp>
 #include <kitovu/config/settings.hpp>
+#include <kitovu/config/template.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>

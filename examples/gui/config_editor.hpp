@@ -4,8 +4,8 @@
 #pragma once
 
 #ifndef Q_MOC_RUN // moc reads only the Qt parts (it cannot parse all of C++23)
-#include <kitovu/config/template.hpp>
 #include <kitovu/config/settings.hpp>
+#include <kitovu/config/template.hpp>
 #endif
 
 #include <QWidget>

@@ -4,8 +4,8 @@
 #pragma once
 
 #ifndef Q_MOC_RUN // moc reads only the Qt parts (it cannot parse all of C++23)
-#include <kitovu/engine/conflicts.hpp>
 #include <kitovu/config/settings.hpp>
+#include <kitovu/engine/conflicts.hpp>
 #endif
 
 #include <QWidget>

@@ -5,9 +5,9 @@
 #pragma once
 
 #ifndef Q_MOC_RUN
-#include <kitovu/plugin/credentials.hpp>
 #include <kitovu/config/settings.hpp>
 #include <kitovu/engine/sync_options.hpp>
+#include <kitovu/plugin/credentials.hpp>
 #endif
 
 #include <optional>

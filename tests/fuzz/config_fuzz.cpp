@@ -2,8 +2,8 @@
 // non-empty list of errors, each with a message and the position's file set to the given path.
 #include "fuzz_check.hpp"
 
-#include <kitovu/plugins/local.hpp> // registers "local", so connections can validate
 #include <kitovu/config/settings.hpp>
+#include <kitovu/plugins/local.hpp> // registers "local", so connections can validate
 
 #include <cstddef>
 #include <cstdint>

@@ -4,8 +4,8 @@
 
 #include "kitovu/cache/files.hpp"
 #include "kitovu/disk/file_io.hpp"
-#include "kitovu/error.hpp"
 #include "kitovu/disk/local_identity.hpp"
+#include "kitovu/error.hpp"
 #include "kitovu/warning.hpp"
 
 #include <fmt/chrono.h>

@@ -5,8 +5,8 @@
 #pragma once
 
 #include "kitovu/config/config_text.hpp"
-#include "kitovu/error.hpp"
 #include "kitovu/config/settings_model.hpp"
+#include "kitovu/error.hpp"
 
 #include <fmt/format.h>
 

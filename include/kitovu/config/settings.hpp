@@ -2,10 +2,10 @@
 // and its meaning checked by validate(), every problem reported as `FILE:LINE:COLUMN: message`.
 #pragma once
 
-#include "kitovu/config/settings_reader.hpp"
-#include "kitovu/error.hpp"
 #include "kitovu/config/settings_model.hpp"
+#include "kitovu/config/settings_reader.hpp"
 #include "kitovu/config/validate.hpp"
+#include "kitovu/error.hpp"
 
 #include <toml++/toml.h>
 

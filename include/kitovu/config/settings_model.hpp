@@ -3,9 +3,9 @@
 // checked by validate (validate.hpp) either way.
 #pragma once
 
-#include "kitovu/error.hpp"
-#include "kitovu/decide/ignore.hpp"
 #include "kitovu/config/options.hpp"
+#include "kitovu/decide/ignore.hpp"
+#include "kitovu/error.hpp"
 
 #include <cstdlib>
 #include <filesystem>

@@ -5,8 +5,8 @@
 #pragma once
 
 #include "kitovu/config/config_text.hpp"
-#include "kitovu/plugin/registry.hpp"
 #include "kitovu/config/settings_model.hpp"
+#include "kitovu/plugin/registry.hpp"
 
 #include <toml++/toml.h>
 

@@ -2,9 +2,9 @@
 // schemas, so a new plugin or option appears in it without anyone editing a text.
 #pragma once
 
-#include "kitovu/plugin/credentials.hpp"
 #include "kitovu/config/config_text.hpp"
 #include "kitovu/config/options.hpp"
+#include "kitovu/plugin/credentials.hpp"
 #include "kitovu/plugin/registry.hpp"
 
 #include <string>

@@ -8,11 +8,11 @@
 #pragma once
 
 #include "kitovu/config/config_text.hpp"
-#include "kitovu/error.hpp"
 #include "kitovu/config/options.hpp"
+#include "kitovu/config/settings_model.hpp"
+#include "kitovu/error.hpp"
 #include "kitovu/plugin/plugin.hpp"
 #include "kitovu/plugin/registry.hpp"
-#include "kitovu/config/settings_model.hpp"
 
 #include <algorithm>
 #include <map>

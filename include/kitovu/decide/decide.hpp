@@ -3,8 +3,8 @@
 #pragma once
 
 #include "kitovu/cache/filecache.hpp"
-#include "kitovu/function_ref.hpp"
 #include "kitovu/disk/local_identity.hpp"
+#include "kitovu/function_ref.hpp"
 #include "kitovu/plugin/plugin.hpp"
 
 #include <cstddef>

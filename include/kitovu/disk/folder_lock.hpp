@@ -15,9 +15,9 @@
 // cache lock alone, as before.
 #pragma once
 
+#include "kitovu/config/settings_model.hpp"
 #include "kitovu/error.hpp"
 #include "kitovu/expected.hpp"
-#include "kitovu/config/settings_model.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -3,9 +3,9 @@
 // and still wanted; conflict copies get names that fit the file system.
 #pragma once
 
-#include "kitovu/error.hpp"
 #include "kitovu/disk/local_identity.hpp"
 #include "kitovu/disk/names.hpp"
+#include "kitovu/error.hpp"
 #include "kitovu/utf8.hpp"
 
 #include <fmt/chrono.h>

@@ -8,9 +8,9 @@
 // and do not fetch the copy again (until the remote changes once more).
 #pragma once
 
+#include "kitovu/cache/filecache.hpp"
 #include "kitovu/cache/journal.hpp"
 #include "kitovu/cache/lock.hpp"
-#include "kitovu/cache/filecache.hpp"
 #include "kitovu/disk/local_identity.hpp"
 #include "kitovu/disk/placement.hpp"
 

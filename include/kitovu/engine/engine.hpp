@@ -3,22 +3,22 @@
 // in the file cache. A local edit is never overwritten.
 #pragma once
 
+#include "kitovu/cache/filecache.hpp"
 #include "kitovu/cache/journal.hpp"
 #include "kitovu/cache/lock.hpp"
-#include "kitovu/plugin/credentials.hpp"
+#include "kitovu/config/settings_model.hpp"
+#include "kitovu/config/validate.hpp"
 #include "kitovu/decide/decide.hpp"
-#include "kitovu/cache/filecache.hpp"
-#include "kitovu/disk/folder_lock.hpp"
-#include "kitovu/plugin/link.hpp"
-#include "kitovu/plugin/listing_loops.hpp"
 #include "kitovu/decide/moves.hpp"
+#include "kitovu/disk/folder_lock.hpp"
 #include "kitovu/disk/names.hpp"
 #include "kitovu/disk/placement.hpp"
-#include "kitovu/plugin/registry.hpp"
-#include "kitovu/config/settings_model.hpp"
 #include "kitovu/engine/sync_options.hpp"
-#include "kitovu/config/validate.hpp"
 #include "kitovu/engine/work_queue.hpp"
+#include "kitovu/plugin/credentials.hpp"
+#include "kitovu/plugin/link.hpp"
+#include "kitovu/plugin/listing_loops.hpp"
+#include "kitovu/plugin/registry.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

@@ -2,9 +2,9 @@
 // (SyncReport): the engine's whole surface besides Settings and the warning sink.
 #pragma once
 
-#include "kitovu/plugin/credentials.hpp"
 #include "kitovu/decide/decide.hpp"
 #include "kitovu/error.hpp"
+#include "kitovu/plugin/credentials.hpp"
 #include "kitovu/warning.hpp"
 
 #include <array>

@@ -3,8 +3,8 @@
 // but the keyring.
 #pragma once
 
-#include "kitovu/error.hpp"
 #include "kitovu/config/options.hpp"
+#include "kitovu/error.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

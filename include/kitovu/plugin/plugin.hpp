@@ -3,9 +3,9 @@
 // whose library keeps process-wide state guards it itself (libsmbclient does: see plugins/smb.hpp).
 #pragma once
 
+#include "kitovu/config/options.hpp"
 #include "kitovu/error.hpp"
 #include "kitovu/function_ref.hpp"
-#include "kitovu/config/options.hpp"
 #include "kitovu/warning.hpp"
 
 #include <algorithm>

@@ -3,8 +3,8 @@
 // The engine then creates as many instances of a plugin as it has workers.
 #pragma once
 
-#include "kitovu/error.hpp"
 #include "kitovu/config/options.hpp"
+#include "kitovu/error.hpp"
 #include "kitovu/plugin/plugin.hpp"
 
 #include <algorithm>

@@ -16,11 +16,11 @@
 // kept, like an unlisted folder).
 #pragma once
 
+#include "kitovu/plugin/registry.hpp"
 #include "kitovu/plugins/moodle/answers.hpp"
 #include "kitovu/plugins/moodle/html.hpp"
 #include "kitovu/plugins/moodle/http.hpp"
 #include "kitovu/plugins/moodle/layout.hpp"
-#include "kitovu/plugin/registry.hpp"
 
 #include <fmt/format.h>
 

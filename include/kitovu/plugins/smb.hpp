@@ -18,11 +18,11 @@
 // find_package(kitovu).
 #pragma once
 
+#include "kitovu/plugin/registry.hpp"
 #include "kitovu/plugins/smb/crew.hpp"
 #include "kitovu/plugins/smb/download.hpp"
 #include "kitovu/plugins/smb/lister.hpp"
 #include "kitovu/plugins/smb/paths.hpp"
-#include "kitovu/plugin/registry.hpp"
 
 #include <array>
 #include <chrono>

@@ -12,10 +12,10 @@
 // never followed: the password goes only to the configured address.
 #pragma once
 
+#include "kitovu/plugin/registry.hpp"
 #include "kitovu/plugins/webdav/address.hpp"
 #include "kitovu/plugins/webdav/multistatus.hpp"
 #include "kitovu/plugins/webdav/transfers.hpp"
-#include "kitovu/plugin/registry.hpp"
 
 #include <array>
 #include <chrono>

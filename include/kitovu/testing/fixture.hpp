@@ -3,8 +3,8 @@
 // instances, and the report of its checks.
 #pragma once
 
-#include "kitovu/error.hpp"
 #include "kitovu/config/options.hpp"
+#include "kitovu/error.hpp"
 #include "kitovu/plugin/plugin.hpp"
 #include "kitovu/plugin/registry.hpp"
 
