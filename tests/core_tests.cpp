@@ -684,3 +684,77 @@ TEST_CASE("a folder that lists as a folder above it is a loop, folders only must
         CHECK(kept == row.kept);
     }
 }
+
+TEST_CASE("a browser's entries: folders first, then by name in any case, refused names left out") {
+    using kitovu::BrowseEntry;
+    struct Row {
+        std::vector<BrowseEntry> given;
+        std::vector<std::string> shown; // names, folders with a '/'
+    };
+    // clang-format off
+    const std::vector<Row> rows{
+        {{}, {}},
+        {{{"b.txt"}, {"A", true}, {"a.txt"}, {"c", true}}, {"A/", "c/", "a.txt", "b.txt"}},
+        {{{"epj", true}, {"EPJ", true}, {"Algebra", true}}, {"Algebra/", "EPJ/", "epj/"}},
+        {{{".kitovu-partial-1"}, {"..", true}, {".", true}, {""}, {std::string(256, 'x')}, {"ok"}},
+         {"ok"}},
+        {{{"Mathe & Statistik I/II", true}, {"Analysis", true}},
+         {"Analysis/", "Mathe & Statistik I/II/"}}, // a Moodle course's name may hold a '/'
+    };
+    // clang-format on
+    for (const Row& row : rows) {
+        std::vector<std::string> shown;
+        for (const BrowseEntry& entry : kitovu::tidy_browse(row.given))
+            shown.push_back(entry.name + (entry.is_folder ? "/" : ""));
+        CHECK(shown == row.shown);
+    }
+}
+
+namespace {
+
+kitovu::Settings local_connection(const std::filesystem::path& path) {
+    kitovu::Settings settings;
+    kitovu::Connection connection{.name = "mirror", .plugin = "local"};
+    connection.options.set("path", path.string());
+    settings.connections.push_back(std::move(connection));
+    return settings;
+}
+
+} // namespace
+
+TEST_CASE("browse reads one level of a plugin without a browse member through its list()") {
+    const TempDir dir;
+    kitovu::test::write_file(dir / "share/EPJ/Woche 1/Skript.pdf", "deep");
+    kitovu::test::write_file(dir / "share/EPJ/Uebersicht.pdf", "top");
+    std::filesystem::create_directories(dir / "share/EPJ/Archiv");
+    std::filesystem::create_symlink(dir / "share", dir / "share/EPJ/loop");
+    const auto settings = local_connection(dir / "share");
+
+    auto entries = kitovu::browse(settings, "mirror", "/EPJ/");
+    REQUIRE(entries);
+    CHECK(*entries == std::vector<kitovu::BrowseEntry>{
+                          {"Archiv", true}, {"Woche 1", true}, {"Uebersicht.pdf", false}});
+    auto top = kitovu::browse(settings, "mirror", "");
+    REQUIRE(top);
+    CHECK(*top == std::vector<kitovu::BrowseEntry>{{"EPJ", true}});
+    CHECK(kitovu::test_connection(settings, "mirror"));
+
+    const auto missing = kitovu::browse(settings, "mirror", "Physik");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().kind == kitovu::ErrorKind::not_found);
+    CHECK(missing.error().connection == "mirror");
+    const auto outside = kitovu::browse(settings, "mirror", "EPJ/../..");
+    REQUIRE_FALSE(outside);
+    CHECK(outside.error().kind == kitovu::ErrorKind::usage);
+    const auto unknown = kitovu::test_connection(settings, "mirorr");
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().kind == kitovu::ErrorKind::usage);
+    CHECK(unknown.error().to_string() ==
+          "mirorr: no such connection in the config (connections: mirror)");
+
+    std::stop_source stop;
+    stop.request_stop();
+    const auto stopped = kitovu::browse(settings, "mirror", "EPJ", {.stop = stop.get_token()});
+    REQUIRE_FALSE(stopped);
+    CHECK(stopped.error().kind == kitovu::ErrorKind::cancelled);
+}

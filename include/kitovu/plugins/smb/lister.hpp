@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <deque>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace kitovu::detail::smb {
 
@@ -180,8 +182,14 @@ class Lister {
 
     // Samba follows symbolic links and shows a link to a folder as a plain folder, so
     // `up -> ..` would make an endless tree: a folder whose server file id was listed before
-    // (under another path) is skipped. The depth bound catches servers that give no ids.
+    // (under another path) is skipped. The depth bound catches servers that give no ids. Names
+    // are taken in byte order ("." first), so that of two names in one folder for the same
+    // folder the first in byte order is synced, whatever order the server lists them in: a
+    // link shows as a plain folder, nothing tells it from the real one.
     void take(const std::string& folder, std::vector<Item>& items) {
+        std::ranges::sort(items, {}, [](const Item& item) {
+            return std::pair{item.name != ".", std::string_view{item.name}};
+        });
         std::vector<RemoteEntry> entries;
         for (const Item& item : items) {
             if (item.name == ".") {
@@ -204,7 +212,7 @@ class Lister {
                 const auto [first, fresh] = listed_ids_.try_emplace(item.id, path);
                 if (!fresh) {
                     skip("the same folder as '" + join(base_, first->second) +
-                         "' (a link to it), skipped: it is synced once");
+                         "' (one is a link to the other), skipped: it is synced once");
                     continue;
                 }
             }
