@@ -22,4 +22,4 @@ while [ ! -f "$work/state/port" ]; do sleep 0.1; done
 "$build/bench/delay_proxy" 0 "$(cat "$work/state/port")" "$delay" "$work/counts" > "$work/proxy.port" &
 pids+=($!)
 while [ ! -s "$work/proxy.port" ]; do sleep 0.1; done
-"$build/bench/webdav_bench" "http://127.0.0.1:$(head -1 "$work/proxy.port")/" bench bench-pass course
+"$build/bench/webdav_bench" "http://127.0.0.1:$(head -1 "$work/proxy.port")/" bench bench-pass course "${ROUNDS:-5}"

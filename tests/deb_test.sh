@@ -2,8 +2,8 @@
 # The Debian packages as a user gets them: cpack -G DEB builds kitovu_VERSION_amd64.deb,
 # libkitovu-dev_VERSION_all.deb and, where BUILD_DIR builds the window, kitovu-gui_VERSION_amd64.deb
 # from BUILD_DIR (a built tree, e.g. tests/run-all.sh's plain build), apt-get installs them, the
-# command, its man pages, completions, units and kitovu.pc are checked, examples/custom_plugin is
-# built against the installed package, the smb helper is in libexec, the window starts (--version, --help) and its .desktop
+# command, its man pages, completions, units and kitovu.pc are checked, examples/custom_plugin and
+# examples/login_plugin are built against the installed package, the smb helper is in libexec, the window starts (--version, --help) and its .desktop
 # entry validates, and all are purged again; the list of installed packages must then be what it was. BUILD_DIR is set to
 # prefix /usr for the packages and back afterwards: only the service unit and kitovu.pc name
 # the prefix, so nothing is compiled again. Usage (as root): tests/deb_test.sh BUILD_DIR
@@ -62,6 +62,10 @@ cmake -S examples/custom_plugin -B "$work/plugin" -DCMAKE_BUILD_TYPE=Release >/d
 cmake --build "$work/plugin"
 "$work/plugin/custom_plugin" | grep "plugins: local, notes" # runs the suite and syncs
 g++ -std=c++23 -fsyntax-only $(pkg-config --cflags kitovu) examples/custom_plugin/main.cpp
+cmake -S examples/login_plugin -B "$work/login" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/login"
+"$work/login/login_plugin" | grep "skript.txt synced" # runs the suite and syncs with a password
+g++ -std=c++23 -fsyntax-only $(pkg-config --cflags kitovu) examples/login_plugin/main.cpp
 if [ "$gui" = ON ]; then
   # The window as a desktop starts it: its entry and icon where the menus look, the program on
   # PATH with every library it needs from the package's dependencies.

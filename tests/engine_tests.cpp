@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -455,6 +456,66 @@ TEST_CASE("a symbolic link planted in the target folder is not followed") {
         UNSCOPED_INFO(e.to_string());
     CHECK(report.failed == 2);
     CHECK(std::filesystem::is_empty(outside.path()));
+}
+
+namespace {
+
+// A folder mounted a second time under another name (as root; CI runs as root), unmounted at
+// the end: how a share mounted with mount.cifs shows a link to a folder.
+class BindMount {
+  public:
+    BindMount(const std::filesystem::path& from, const std::filesystem::path& at) : at_(at) {
+        std::filesystem::create_directories(at);
+        mounted_ = ::mount(from.c_str(), at.c_str(), nullptr, MS_BIND, nullptr) == 0;
+    }
+    BindMount(const BindMount&) = delete;
+    BindMount& operator=(const BindMount&) = delete;
+    ~BindMount() {
+        if (mounted_)
+            ::umount2(at_.c_str(), MNT_DETACH);
+    }
+    bool mounted() const { return mounted_; }
+
+  private:
+    std::filesystem::path at_;
+    bool mounted_ = false;
+};
+
+} // namespace
+
+// Each pair is read in the order the file system keeps its names (a hash on ext4), so some pairs
+// come mount first: before, both names were synced, the files twice.
+TEST_CASE("a local source's folder found under two names is synced once, under the same name "
+          "whatever order they are read in, the other named") {
+    Setup setup{"local"};
+    const auto remote = setup.remote_root() / "EPJ";
+    std::vector<std::unique_ptr<BindMount>> mounts;
+    std::map<std::string, std::string> expected;
+    for (int i = 1; i <= 6; ++i) {
+        const std::string real = "Kapitel " + std::to_string(i);
+        setup.put(real + "/blatt.txt", "blatt " + std::to_string(i));
+        expected[real + "/blatt.txt"] = "blatt " + std::to_string(i);
+        mounts.push_back(
+            std::make_unique<BindMount>(remote / real, remote / ("Zusatz " + std::to_string(i))));
+        REQUIRE(mounts.back()->mounted());
+    }
+    // A symbolic link is told apart: the real folder wins even over a name first in byte order.
+    std::filesystem::create_directory_symlink("Kapitel 1", remote / "Aktuell");
+
+    for (int run = 0; run < 2; ++run) {
+        const auto report = setup.run();
+        CHECK(report.exit_code() == 0);
+        CHECK(report.count(FileState::new_file) == (run == 0 ? 6 : 0));
+        CHECK(files_in(setup.target()) == expected);
+    }
+    std::map<std::string, std::string> named;
+    for (const Warning& w : setup.warnings.warnings())
+        if (w.kind == WarningKind::skipped)
+            named[w.path] = w.message;
+    for (int i = 1; i <= 6; ++i)
+        CHECK_THAT(named["Zusatz " + std::to_string(i)],
+                   Catch::Contains("the same folder as 'Kapitel " + std::to_string(i) + "'"));
+    CHECK_THAT(named["Aktuell"], Catch::Contains("symbolic link to a folder"));
 }
 
 TEST_CASE("an empty remote folder is created locally") {

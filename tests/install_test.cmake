@@ -1,6 +1,7 @@
-# Stages an install of kitovu, builds examples/custom_plugin against it with find_package,
-# runs it and checks that the plugin it registered passed the conformance suite and synced; and
-# that the plugin itself is at most 40 lines without comments and blank lines.
+# Stages an install of kitovu, builds examples/custom_plugin and examples/login_plugin against it
+# with find_package, runs them and checks that the plugins they registered passed the conformance
+# suite and synced; and that the custom plugin is at most 40 lines without comments and blank
+# lines.
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
@@ -9,7 +10,7 @@ function(run)
   set(output "${out}" PARENT_SCOPE)
 endfunction()
 
-file(REMOVE_RECURSE ${STAGED} ${WORK})
+file(REMOVE_RECURSE ${STAGED} ${WORK} ${WORK}-login)
 run(${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${STAGED})
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/custom_plugin -B ${WORK} -DCMAKE_PREFIX_PATH=${STAGED}
     -DCMAKE_BUILD_TYPE=Release)
@@ -30,6 +31,20 @@ foreach(expected "conformance: " " checks, 0 failed" "note-1.txt: hello" "note-2
   endif()
 endforeach()
 message(STATUS "custom plugin example:\n${output}")
+
+# The plugin for a remote with a login (README's second example): its password from the
+# environment, never from the config.
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/login_plugin -B ${WORK}-login
+    -DCMAKE_PREFIX_PATH=${STAGED} -DCMAKE_BUILD_TYPE=Release)
+run(${CMAKE_COMMAND} --build ${WORK}-login)
+run(${WORK}-login/login_plugin)
+foreach(expected "conformance: " " checks, 0 failed" "skript.txt synced")
+  string(FIND "${output}" "${expected}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "expected '${expected}' in the login example's output:\n${output}")
+  endif()
+endforeach()
+message(STATUS "login plugin example:\n${output}")
 
 # The plugin, from `class` to its registration, counted without comments and blank lines.
 file(READ ${SOURCE_DIR}/examples/custom_plugin/main.cpp text)

@@ -11,9 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdlib>
+#include <deque>
+#include <map>
 #include <memory>
 #include <system_error>
 
@@ -62,7 +65,11 @@ class LocalPlugin final : public SyncPlugin {
                      .path = root_.string()});
     }
 
-    // Folder by folder, one lstat per entry (a stat more for a symbolic link).
+    // Folder by folder, one lstat per entry (a stat more for a symbolic link). A folder seen
+    // under two names (a bind mount, a share mounted with mount.cifs that follows links) is
+    // listed once, under the name met first: breadth first with each folder's names in byte
+    // order, so the shallowest name, then the first in byte order, wins, whatever order the
+    // folder is read in. The other name is named in a warning.
     expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
                                     ListSink out) override {
         const std::filesystem::path base = folder(remote_dir);
@@ -73,15 +80,19 @@ class LocalPlugin final : public SyncPlugin {
                          .connection = connection_,
                          .path = base.string()});
 
-        std::vector<std::string> pending{std::string{}}; // folders to list, relative to base
+        std::deque<std::string> pending{std::string{}};         // folders to list, relative to base
+        std::map<std::pair<dev_t, ino_t>, std::string> folders; // each folder's first name
+        if (struct ::stat top{}; ::stat(base.c_str(), &top) == 0)
+            folders.emplace(std::pair{top.st_dev, top.st_ino}, std::string{});
+        std::vector<std::string> names;
         std::vector<RemoteEntry> entries;
         while (!pending.empty()) {
             if (stopping())
                 return fail({.kind = ErrorKind::cancelled,
                              .message = "stopped",
                              .connection = connection_});
-            const std::string relative_folder = std::move(pending.back());
-            pending.pop_back();
+            const std::string relative_folder = std::move(pending.front());
+            pending.pop_front();
             const std::string full_folder =
                 relative_folder.empty() ? base.string() : (base / relative_folder).string();
             DIR* dir = ::opendir(full_folder.c_str());
@@ -97,24 +108,32 @@ class LocalPlugin final : public SyncPlugin {
                              relative_folder});
                 continue;
             }
+            names.clear();
             for (;;) {
                 errno = 0;
                 const ::dirent* found = ::readdir(dir);
                 if (found == nullptr)
                     break;
                 const std::string_view name = found->d_name;
-                if (name == "." || name == "..")
-                    continue;
+                if (name != "." && name != "..")
+                    names.emplace_back(name);
+            }
+            if (const int error = errno; error != 0) // what was read before still counts
+                warn(Warning{WarningKind::unlisted,
+                             "cannot list all of it: " + detail::errno_message(error), connection_,
+                             relative_folder});
+            std::ranges::sort(names);
+            for (const std::string& name : names) {
                 std::string relative = relative_folder;
                 if (!relative.empty())
                     relative += '/';
                 relative += name;
                 struct ::stat info {};
                 bool readable =
-                    ::fstatat(::dirfd(dir), found->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0;
+                    ::fstatat(::dirfd(dir), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0;
                 const bool is_link = readable && S_ISLNK(info.st_mode);
                 if (is_link) // what it points to
-                    readable = ::fstatat(::dirfd(dir), found->d_name, &info, 0) == 0;
+                    readable = ::fstatat(::dirfd(dir), name.c_str(), &info, 0) == 0;
                 if (!readable) {
                     warn(Warning{WarningKind::skipped, "cannot read size or time, skipped",
                                  connection_, relative});
@@ -144,8 +163,21 @@ class LocalPlugin final : public SyncPlugin {
                                  connection_, relative});
                     continue;
                 }
-                if (is_folder)
+                if (is_folder) {
+                    const auto [first, fresh] =
+                        folders.emplace(std::pair{info.st_dev, info.st_ino}, relative);
+                    if (!fresh) {
+                        warn(Warning{WarningKind::skipped,
+                                     (first->second.empty()
+                                          ? "the listed folder itself"
+                                          : "the same folder as '" + first->second + "'") +
+                                         " (mounted or linked there too), skipped: it is "
+                                         "synced once",
+                                     connection_, relative});
+                        continue;
+                    }
                     pending.push_back(relative);
+                }
                 entries.push_back(RemoteEntry{
                     .path = std::move(relative),
                     .is_folder = is_folder,
@@ -157,10 +189,6 @@ class LocalPlugin final : public SyncPlugin {
                               ? std::string{}
                               : std::to_string(info.st_dev) + ':' + std::to_string(info.st_ino)});
             }
-            if (const int error = errno; error != 0) // what was read before still counts
-                warn(Warning{WarningKind::unlisted,
-                             "cannot list all of it: " + detail::errno_message(error), connection_,
-                             relative_folder});
             ::closedir(dir);
             out(entries);
             entries.clear();

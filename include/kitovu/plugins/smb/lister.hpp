@@ -5,12 +5,15 @@
 
 #include "kitovu/plugin/link.hpp"
 #include "kitovu/plugin/plugin.hpp"
+#include "kitovu/plugin/remote_path.hpp"
 #include "kitovu/plugins/smb/crew.hpp"
 #include "kitovu/plugins/smb/paths.hpp"
 
 #include <algorithm>
 #include <deque>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace kitovu::detail::smb {
 
@@ -40,7 +43,7 @@ inline RemoteEntry remote_entry(const Item& item, const std::string& path, std::
                        .size = item.is_folder ? 0 : item.size,
                        .mtime = item.is_folder ? 0 : item.mtime,
                        .mtime_nsec = item.is_folder ? 0u : item.mtime_nsec,
-                       .locator = join(base, path),
+                       .locator = join_remote(base, path),
                        .id = item.is_folder || item.id == 0 ? "" : "b" + std::to_string(item.id)};
 }
 
@@ -68,7 +71,7 @@ class Lister {
                     jobs[i] =
                         Job{std::move(pending_.front()), {}, std::chrono::steady_clock::now()};
                     pending_.pop_front();
-                    if (!helper.send(Message::list, join(base_, *jobs[i].folder)))
+                    if (!helper.send(Message::list, join_remote(base_, *jobs[i].folder)))
                         if (auto e = abandon(jobs, i))
                             return fail(*e);
                 }
@@ -139,7 +142,7 @@ class Lister {
         Job job = std::exchange(jobs[i], Job{});
         if (type == Message::failed)
             return failed(*job.folder,
-                          decode_error(payload, crew_.connection, join(base_, *job.folder)));
+                          decode_error(payload, crew_.connection, join_remote(base_, *job.folder)));
         if (round_trip_ == std::chrono::microseconds{} && i == 0)
             round_trip_ =
                 round_trip_of_listing(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -176,8 +179,14 @@ class Lister {
 
     // Samba follows symbolic links and shows a link to a folder as a plain folder, so
     // `up -> ..` would make an endless tree: a folder whose server file id was listed before
-    // (under another path) is skipped. The depth bound catches servers that give no ids.
+    // (under another path) is skipped. The depth bound catches servers that give no ids. Names
+    // are taken in byte order ("." first), so that of two names in one folder for the same
+    // folder the first in byte order is synced, whatever order the server lists them in: a
+    // link shows as a plain folder, nothing tells it from the real one.
     void take(const std::string& folder, std::vector<Item>& items) {
+        std::ranges::sort(items, {}, [](const Item& item) {
+            return std::pair{item.name != ".", std::string_view{item.name}};
+        });
         std::vector<RemoteEntry> entries;
         for (const Item& item : items) {
             if (item.name == ".") {
@@ -185,10 +194,10 @@ class Lister {
                     listed_ids_.try_emplace(item.id, folder);
                 continue;
             }
-            std::string path = join(folder, item.name);
+            std::string path = join_remote(folder, item.name);
             const auto skip = [&](std::string why) {
                 warn_(Warning{WarningKind::skipped, std::move(why), crew_.connection,
-                              join(base_, path)});
+                              join_remote(base_, path)});
             };
             if (item.is_folder && item.is_link) { // a junction could loop or leave the share
                 skip("link to a folder skipped");
@@ -199,8 +208,8 @@ class Lister {
             if (item.is_folder && item.id != 0) {
                 const auto [first, fresh] = listed_ids_.try_emplace(item.id, path);
                 if (!fresh) {
-                    skip("the same folder as '" + join(base_, first->second) +
-                         "' (a link to it), skipped: it is synced once");
+                    skip("the same folder as '" + join_remote(base_, first->second) +
+                         "' (one is a link to the other), skipped: it is synced once");
                     continue;
                 }
             }
