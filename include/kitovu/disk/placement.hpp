@@ -201,6 +201,10 @@ inline bool move_new(int from_folder, const std::string& from, int to_folder,
     return ::renameat(from_folder, from.c_str(), to_folder, to.c_str()) == 0;
 }
 
+// A case-only rename where the file system folds case goes by way of NAME + this (see
+// rename_in_case); a kill between its two renames leaves the file there.
+inline constexpr std::string_view case_rename_suffix = ".kitovu-rename";
+
 // Moves a finished download to its name in the same folder, only if nothing is there.
 inline bool place_new(int folder, const std::string& temporary, const std::string& name) {
     return move_new(folder, temporary, folder, name);

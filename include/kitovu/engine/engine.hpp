@@ -274,6 +274,7 @@ class Engine {
     // empty ones), up to the source's target folder.
     void remove_emptied_folders(const Source& source, std::vector<std::filesystem::path> folders);
     void remove_left_by_killed_moves(const Source& source);
+    bool finish_rename_in_case(const std::string& local_path) const;
 
     // Creates base/relative folder by folder, refusing symbolic links and files in the way, so
     // nothing planted locally can redirect a download outside the target folder.

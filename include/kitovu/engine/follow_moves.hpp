@@ -17,9 +17,9 @@ inline bool Engine::has_records(const std::string& connection, const Source& sou
 
 // Renames `from` to `to` in `folder`, names that differ only in case on a case-insensitive file
 // system: a direct rename would find `to` to be `from` itself and do nothing. By way of a
-// visible temporary name, which a crash between the two steps leaves for the user to see.
+// temporary name; after a kill between the two steps the next run finishes it (load_cache).
 inline bool rename_in_case(int folder, const std::string& from, const std::string& to) {
-    const std::string temporary = to + ".kitovu-rename";
+    const std::string temporary = to + std::string{case_rename_suffix};
     if (!place_new(folder, from, temporary))
         return false;
     if (place_new(folder, temporary, to))

@@ -89,25 +89,45 @@ inline expected<void, UsageError> Engine::load_cache() {
         // Journaled just before the rename, which changes the change time: the rest of the
         // identity tells whether the file is still the one placed; its content is
         // confirmed on the next look (racy).
-        cache_.replay(CacheJournal::path_for(cache_file_),
-                      [](const std::string& local_path, CacheEntry& entry) {
-                          struct ::stat info {};
-                          if (::lstat(local_path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
-                              return false;
-                          auto now = LocalIdentity::of(info);
-                          now.ctime_ns = entry.local.ctime_ns;
-                          if (now != entry.local)
-                              return false;
-                          entry.local = LocalIdentity::of(info);
-                          entry.racy = true;
-                          return true;
-                      });
+        cache_.replay(CacheJournal::path_for(cache_file_), [this](const std::string& local_path,
+                                                                  CacheEntry& entry) {
+            struct ::stat info {};
+            const bool finished = ::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT &&
+                                  finish_rename_in_case(local_path);
+            if (::lstat(local_path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
+                return false;
+            auto now = LocalIdentity::of(info);
+            now.ctime_ns = entry.local.ctime_ns;
+            if (finished) // FAT: a rename gives the file a new inode
+                now.inode = entry.local.inode;
+            if (now != entry.local)
+                return false;
+            entry.local = LocalIdentity::of(info);
+            entry.racy = true;
+            return true;
+        });
         auto journal = CacheJournal::open(cache_file_);
         if (!journal)
             return fail(journal.error());
         journal_.emplace(std::move(*journal));
     }
     return {};
+}
+
+// A journaled move to `local_path` that a kill cut between rename_in_case's two renames: the
+// file is at the temporary name, nothing at its own; it goes there, never through a link.
+// Whether it did.
+inline bool Engine::finish_rename_in_case(const std::string& local_path) const {
+    const std::filesystem::path path{local_path};
+    for (const Subject& subject : settings_.subjects)
+        for (const Source& source : subject.sources)
+            if (local_path.starts_with(source.local_dir.string() + '/')) {
+                const Descriptor folder{open_folder_below(source.local_dir, path.parent_path())};
+                const std::string name = path.filename().string();
+                return folder.fd >= 0 &&
+                       place_new(folder.fd, name + std::string{case_rename_suffix}, name);
+            }
+    return false;
 }
 
 inline bool Engine::cache_ready() {
