@@ -2,6 +2,12 @@
 // output on a pipe and on a terminal. SMB cases live in smb_cli_tests (they need Samba).
 #include "process.hpp"
 #include "samba_fixture.hpp"
+#if KITOVU_TEST_MOODLE
+#include "moodle_fixture.hpp"
+#endif
+#if KITOVU_TEST_WEBDAV
+#include "webdav_fixture.hpp"
+#endif
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -365,13 +371,17 @@ name = "Mathe 2"
         std::string offered;
     };
     for (const Case& c : std::vector<Case>{
-             {"''", "sync\nvalidate\nfileinfo\nedit\nlogin\nlogout\nplugins\n"},
+             {"''", "sync\nvalidate\nfileinfo\nedit\nlogin\nlogout\nls\ntest\nplugins\n"},
              {"va", "validate\n"},
              {"sync " + config + " ''", "EPJ\nMathe\nMathe\\ 2\n"},
              {"sync " + config + " Mathe", "Mathe\nMathe\\ 2\n"},
              {"sync " + config + " EPJ --connection ''", "mirror\n"},
              {"sync --dry", "--dry-run\n"},
              {"validate " + config + " ''", ""},
+             {"ls " + config + " ''", "mirror\n"},
+             {"ls " + config + " mirror ''", ""},
+             {"test " + config + " mirror ''", "mirror\n"},
+             {"logout " + config + " ''", "mirror\n"},
          }) {
         INFO("kitovu " << c.words);
         const auto result = complete(c.words);
@@ -1028,3 +1038,241 @@ TEST_CASE("a default cache path that is a FIFO ends the run with exit 2 and says
     CHECK(std::filesystem::is_fifo(cache));
     CHECK_FALSE(std::filesystem::exists(home.path("kitovu/Mathe/a.txt")));
 }
+
+// ---- kitovu ls and kitovu test: a connection's folders and a login, through the library's
+// browse() and test_connection()
+
+TEST_CASE("kitovu ls lists one level of a local connection, folders first, and --json says the "
+          "same") {
+    Home home;
+    home.share("Informatik/EPJ/Skript.pdf", "x");
+    home.share("Informatik/readme.txt", "r");
+    home.share("Informatik/.kitovu-partial-123", "a temporary kitovu never syncs");
+    std::filesystem::create_directories(home.path("share/Informatik/algebra"));
+    home.write_config();
+    const std::string config = home.config().string();
+
+    auto top = home.kitovu({"ls", "mirror", "--config", config});
+    INFO(top.err);
+    CHECK(top.exit_code == 0);
+    CHECK(top.out == "Informatik/\nMathe/\n");
+
+    const auto below = home.kitovu({"ls", "mirror", "Informatik", "--config", config});
+    INFO(below.err);
+    CHECK(below.exit_code == 0);
+    CHECK(below.out == "algebra/\nEPJ/\nreadme.txt\n"); // folders first, then by name, any case
+
+    const auto json = home.kitovu({"ls", "mirror", "/Informatik/", "--json", "--config", config});
+    CHECK(json.exit_code == 0);
+    nlohmann::json document;
+    REQUIRE_NOTHROW(document = nlohmann::json::parse(json.out));
+    CHECK(document.at("connection") == "mirror");
+    CHECK(document.at("entries").size() == 3);
+    CHECK(document.at("entries").at(1) ==
+          nlohmann::json{{"name", "EPJ"}, {"folder", true}, {"title", ""}});
+    CHECK(document.at("entries").at(2).at("folder") == false);
+    CHECK(document.at("exit_code") == 0);
+}
+
+TEST_CASE("kitovu ls: an unknown connection exits 2 naming the known ones, a folder that does "
+          "not exist exits 1, '..' is refused") {
+    Home home;
+    home.write_config();
+    const std::string config = home.config().string();
+
+    const auto unknown = home.kitovu({"ls", "mirorr", "--config", config});
+    CHECK(unknown.exit_code == 2);
+    CHECK_THAT(
+        unknown.err,
+        Catch::Contains("error: mirorr: no such connection in the config (connections: mirror)"));
+    CHECK(unknown.out.empty());
+
+    const auto missing = home.kitovu({"ls", "mirror", "Physik", "--config", config});
+    CHECK(missing.exit_code == 1);
+    CHECK_THAT(missing.err, Catch::Contains("mirror: ") && Catch::Contains("not found"));
+
+    const auto json = home.kitovu({"ls", "mirror", "Physik", "--json", "--config", config});
+    CHECK(json.exit_code == 1);
+    nlohmann::json document;
+    REQUIRE_NOTHROW(document = nlohmann::json::parse(json.out));
+    CHECK(document.at("entries").empty());
+    CHECK(document.at("errors").at(0).at("kind") == "not-found");
+    CHECK(document.at("errors").at(0).at("connection") == "mirror");
+
+    const auto escape = home.kitovu({"ls", "mirror", "Mathe/../..", "--config", config});
+    CHECK(escape.exit_code == 2);
+    CHECK_THAT(escape.err, Catch::Contains("'..'"));
+    CHECK(escape.out.empty());
+}
+
+TEST_CASE("kitovu test says ok per connection, and what is wrong with a broken one") {
+    Home home;
+    home.write_config(R"(
+[[connections]]
+name = "gone"
+plugin = "local"
+path = "/nonexistent/kitovu-test-folder"
+)");
+    const std::string config = home.config().string();
+    const auto one = home.kitovu({"test", "mirror", "--config", config});
+    CHECK(one.exit_code == 0);
+    CHECK(one.out == "mirror: ok\n");
+
+    const auto all = home.kitovu({"test", "--config", config});
+    CHECK(all.exit_code == 1);
+    CHECK(all.out == "mirror: ok\n");
+    CHECK_THAT(all.err, Catch::Contains("error: gone: /nonexistent/kitovu-test-folder: folder "
+                                        "does not exist"));
+
+    const auto unknown = home.kitovu({"test", "nope", "--config", config});
+    CHECK(unknown.exit_code == 2);
+    CHECK_THAT(unknown.err, Catch::Contains("(connections: mirror, gone)"));
+}
+
+TEST_CASE("kitovu ls and kitovu test against a real smbd: the share's folders, a wrong password "
+          "in words with exit 1, a missing share or folder") {
+    kitovu::test::SambaServer server;
+    if (!kitovu::test::samba_ready(server))
+        return;
+    server.put("EPJ/Skript.pdf", "lecture", 1'600'000'000);
+    server.put("EPJ/Uebungen/Serie 1.pdf", "exercise", 1'600'000'000);
+    server.put("Mathe/Analysis.pdf", "analysis", 1'600'000'000);
+    server.put("liesmich.txt", "readme", 1'600'000'000);
+    Home home;
+    write_smb_config(home, server, "");
+    const std::string config = home.config().string();
+    auto environment = home.environment();
+    environment["KITOVU_PASSWORD_UNI_SHARE"] = kitovu::test::SambaServer::password();
+
+    auto result = run_process({KITOVU_BINARY, "ls", "uni-share", "--config", config}, environment);
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "EPJ/\nMathe/\nliesmich.txt\n");
+    result =
+        run_process({KITOVU_BINARY, "ls", "uni-share", "EPJ", "--config", config}, environment);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "Uebungen/\nSkript.pdf\n");
+    result = run_process({KITOVU_BINARY, "test", "uni-share", "--config", config}, environment);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "uni-share: ok\n");
+
+    result =
+        run_process({KITOVU_BINARY, "ls", "uni-share", "Physik", "--config", config}, environment);
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Catch::Contains("uni-share: Physik: remote folder not found"));
+
+    environment["KITOVU_PASSWORD_UNI_SHARE"] = "not-the-password";
+    for (const char* command : {"ls", "test"}) {
+        result =
+            run_process({KITOVU_BINARY, command, "uni-share", "--config", config}, environment);
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.err, Catch::Contains("error: uni-share: login failed for user "
+                                               "kitovu-test: wrong user name or password"));
+        CHECK(result.out.empty());
+        CHECK(result.err.find("not-the-password") == std::string::npos);
+    }
+    const auto json =
+        run_process({KITOVU_BINARY, "ls", "uni-share", "--json", "--config", config}, environment);
+    nlohmann::json document;
+    REQUIRE_NOTHROW(document = nlohmann::json::parse(json.out));
+    CHECK(document.at("errors").at(0).at("kind") == "authentication");
+
+    environment["KITOVU_PASSWORD_UNI_SHARE"] = kitovu::test::SambaServer::password();
+    write_smb_config(home, server, "", "no-such-share");
+    result = run_process({KITOVU_BINARY, "test", "uni-share", "--config", config}, environment);
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Catch::Contains("share 'no-such-share' not found"));
+}
+
+#if KITOVU_TEST_MOODLE
+TEST_CASE("kitovu ls of a Moodle connection lists the user's courses by the names remote-dir "
+          "takes, and a refused token says so") {
+    Home home;
+    std::filesystem::copy_file(kitovu::test::moodle_test_dir() / "fixture.json",
+                               home.path("fixture.json"));
+    std::filesystem::permissions(home.path("fixture.json"), std::filesystem::perms{0644});
+    const kitovu::test::MoodleServer moodle{home.path("fixture.json")};
+    write_file(home.config(), fmt::format(R"(root-dir = "{}"
+
+[[connections]]
+name = "moodle"
+plugin = "moodle"
+url = "{}"
+timeout = 5
+)",
+                                          home.path("kitovu").string(), moodle.url()));
+    const std::string config = home.config().string();
+    auto environment = home.environment();
+    environment["KITOVU_TOKEN_MOODLE"] = moodle.token();
+
+    auto result = run_process({KITOVU_BINARY, "ls", "moodle", "--config", config}, environment);
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    // Moodle sends "Mathe &amp; Statistik": the name as Moodle shows it; not enrolled: not there.
+    CHECK(result.out ==
+          "Datenbanksysteme/\nMathe & Statistik für Informatik/\nSoftware Engineering 1/\n");
+    result =
+        run_process({KITOVU_BINARY, "ls", "moodle", "--json", "--config", config}, environment);
+    nlohmann::json document;
+    REQUIRE_NOTHROW(document = nlohmann::json::parse(result.out));
+    CHECK(document.at("entries").at(1) ==
+          nlohmann::json{{"name", "Mathe & Statistik für Informatik"},
+                         {"folder", true},
+                         {"title", "Mathe & Statistik für Informatik"}});
+    result = run_process({KITOVU_BINARY, "ls", "moodle", "Datenbanksysteme", "--config", config},
+                         environment);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains("a Moodle connection lists courses only"));
+
+    environment["KITOVU_TOKEN_MOODLE"] = "not-the-token";
+    for (const char* command : {"ls", "test"}) {
+        result = run_process({KITOVU_BINARY, command, "moodle", "--config", config}, environment);
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.err, Catch::Contains("error: moodle: Moodle does not accept the token"));
+        CHECK(result.err.find("not-the-token") == std::string::npos);
+    }
+}
+#endif
+
+#if KITOVU_TEST_WEBDAV
+TEST_CASE("kitovu ls of a WebDAV connection lists one folder, and a wrong password says so") {
+    Home home;
+    kitovu::test::DavServer server{"apache"};
+    write_file(server.root() / "Kurs/Skript.pdf", "pdf");
+    write_file(server.root() / "Kurs/Blatt 1/a.txt", "a");
+    write_file(server.root() / "notes.txt", "n");
+    write_file(home.config(), fmt::format(R"(root-dir = "{}"
+
+[[connections]]
+name = "cloud"
+plugin = "webdav"
+url = "{}"
+username = "{}"
+timeout = 5
+)",
+                                          home.path("kitovu").string(), server.url(),
+                                          kitovu::test::DavServer::user));
+    const std::string config = home.config().string();
+    auto environment = home.environment();
+    environment["KITOVU_PASSWORD_CLOUD"] = kitovu::test::DavServer::password;
+
+    auto result = run_process({KITOVU_BINARY, "ls", "cloud", "--config", config}, environment);
+    INFO(result.err << server.log());
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "Kurs/\nnotes.txt\n");
+    result = run_process({KITOVU_BINARY, "ls", "cloud", "Kurs", "--config", config}, environment);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "Blatt 1/\nSkript.pdf\n");
+    result = run_process({KITOVU_BINARY, "ls", "cloud", "Physik", "--config", config}, environment);
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Catch::Contains("not found"));
+
+    environment["KITOVU_PASSWORD_CLOUD"] = "not-the-password";
+    for (const char* command : {"ls", "test"}) {
+        result = run_process({KITOVU_BINARY, command, "cloud", "--config", config}, environment);
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.err, Catch::Contains("error: cloud: the server refuses this user name "
+                                               "and password"));
+    }
+}
+#endif

@@ -288,6 +288,26 @@ colour = "red"
      "kitovu.toml:5:1: unknown key 'hostnme' (did you mean 'hostname'?)",
      "kitovu.toml:8:1: unknown key 'colour' (known keys: name, plugin, hostname, port, share, username, domain, password-command, signing, encrypt, timeout)"}},
 
+{"a misspelt plugin key gets a suggestion, though no other key can be judged without a plugin",
+R"(root-dir = "/k"
+[[connections]]
+name = "skripte"
+pluign = "smb"
+hostname = "files.example.edu"
+)", {"kitovu.toml:2:1: connection 'skripte' is missing required key 'plugin'",
+     "kitovu.toml:4:1: unknown key 'pluign' (did you mean 'plugin'?)"}},
+
+{"misspelt name and plugin keys both get a suggestion, other keys none",
+R"(root-dir = "/k"
+[[connections]]
+Name = "skripte"
+plugn = "smb"
+hostname = "files.example.edu"
+)", {"kitovu.toml:2:1: connection is missing required key 'name'",
+     "kitovu.toml:2:1: connection is missing required key 'plugin'",
+     "kitovu.toml:3:1: unknown key 'Name' (did you mean 'name'?)",
+     "kitovu.toml:4:1: unknown key 'plugn' (did you mean 'plugin'?)"}},
+
 {"a required string option must not be empty, and other plugins' options are unknown",
 R"(root-dir = "/k"
 [[connections]]

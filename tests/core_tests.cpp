@@ -380,6 +380,111 @@ TEST_CASE("the contract's table: a file's state from what is known of it") {
     }
 }
 
+TEST_CASE("a folder where the remote has a file: kitovu's own gives way, any other stays") {
+    using S = FileState;
+    struct Row {
+        bool known, remote_changed, removable;
+        FileState state;
+    };
+    // clang-format off
+    const Row table[] = {
+        // known  remote  removable -> state
+        {false, false, true,  S::new_file},      // kitovu's untouched folder: replaced by the file
+        {false, false, false, S::conflict},      // somebody's folder: the file saved beside it
+        {true,  true,  true,  S::new_file},
+        {true,  true,  false, S::conflict},
+        {true,  false, false, S::local_changed}, // saved beside it before: nothing to do
+        {true,  false, true,  S::local_changed},
+    };
+    // clang-format on
+    for (const Row& row : table) {
+        INFO(row.known << row.remote_changed << row.removable);
+        CHECK(decide(FileFacts{.local_exists = true,
+                               .known = row.known,
+                               .remote_changed = row.remote_changed,
+                               .folder_in_the_way = true,
+                               .folder_removable = row.removable}) == row.state);
+    }
+}
+
+TEST_CASE("what placement finds at the last moment decides how a download ends") {
+    using S = FileState;
+    using A = AtPlacement;
+    struct Row {
+        FileState decided;
+        AtPlacement found;
+        bool known;
+        FileState state;
+    };
+    const Row table[] = {
+        {S::new_file, A::as_decided, false, S::new_file},
+        {S::remote_changed, A::as_decided, true, S::remote_changed},
+        {S::conflict, A::as_decided, true, S::conflict},
+        {S::remote_changed, A::edited, true, S::conflict}, // edited after the look: the edit wins
+        {S::new_file, A::taken, false, S::conflict},       // a file appeared: it is somebody's
+        {S::conflict, A::holds_download, true, S::unchanged}, // the user fetched it meanwhile
+        {S::conflict, A::holds_download, false, S::adopted},
+    };
+    for (const Row& row : table) {
+        INFO(to_string(row.decided) << ' ' << static_cast<int>(row.found) << ' ' << row.known);
+        CHECK(decide_at_placement(row.decided, row.found, row.known) == row.state);
+    }
+}
+
+TEST_CASE("a record the listing did not name: kept, forgotten or reported gone once") {
+    using F = RecordFate;
+    struct Row {
+        bool listed, folder_unlisted, here, ignored, reported;
+        RecordFate fate;
+    };
+    // clang-format off
+    const Row table[] = {
+        // listed unlisted here  ignored reported -> fate
+        {false, false, true,  false, false, F::keep},           // not listed this time
+        {true,  true,  true,  false, false, F::keep},           // its folder could not be listed
+        {true,  false, false, false, false, F::forget},         // gone here too
+        {true,  false, true,  true,  false, F::forget},         // ignored now
+        {true,  false, true,  false, false, F::remote_deleted}, // gone remotely: copy kept, told
+        {true,  false, true,  false, true,  F::keep},           // told when it went
+        {true,  false, false, false, true,  F::forget},
+    };
+    // clang-format on
+    for (const Row& row : table) {
+        INFO(row.listed << row.folder_unlisted << row.here << row.ignored << row.reported);
+        CHECK(decide_unlisted(UnlistedFacts{row.listed, row.folder_unlisted, row.here, row.ignored,
+                                            row.reported}) == row.fate);
+    }
+}
+
+TEST_CASE("a moved file moves with its edit, and is decided again where the remote changed too") {
+    const MoveCandidate recorded{"/k/a.pdf", "", "a.pdf", "10:100", "fp1"};
+    struct Row {
+        MoveCandidate listed;
+        bool edited;
+        bool decide_again, tell;
+    };
+    const Row table[] = {
+        {{"/k/b.pdf", "", "b.pdf", "10:100", ""}, false, false, false},    // same digest
+        {{"/k/b.pdf", "", "b.pdf", "10:200", "fp1"}, false, false, false}, // same fingerprint
+        {{"/k/b.pdf", "", "b.pdf", "12:200", "fp2"}, false, true, false},  // changed as well
+        {{"/k/b.pdf", "", "b.pdf", "12:200", ""}, true, true, true},
+        {{"/k/b.pdf", "", "b.pdf", "10:100", ""}, true, false, true}, // the edit moves along
+    };
+    for (const Row& row : table) {
+        INFO(row.listed.digest << ' ' << row.listed.fingerprint << ' ' << row.edited);
+        const auto outcome = decide_move(same_remote_file(recorded, row.listed), row.edited);
+        CHECK(outcome.state == FileState::moved);
+        CHECK(outcome.decide_again == row.decide_again);
+        CHECK(outcome.tell_user == row.tell);
+    }
+}
+
+TEST_CASE("a remote folder where a file is: kitovu's own untouched file gives way") {
+    CHECK(decide_folder(false, false) == FolderPlace::here);
+    CHECK(decide_folder(true, true) == FolderPlace::replacing_file);
+    CHECK(decide_folder(true, false) == FolderPlace::beside_file);
+}
+
 TEST_CASE("a local file counts as edited unless its identity or its bytes say it is kitovu's") {
     const LocalIdentity placed{9, 1'600'000'000'123'456'789, 1'700'000'000'000'000'001, 42, 7};
     const std::string bytes_hash = "00112233445566778899";
@@ -683,4 +788,78 @@ TEST_CASE("a folder that lists as a folder above it is a loop, folders only must
         CHECK(found == row.loops);
         CHECK(kept == row.kept);
     }
+}
+
+TEST_CASE("a browser's entries: folders first, then by name in any case, refused names left out") {
+    using kitovu::BrowseEntry;
+    struct Row {
+        std::vector<BrowseEntry> given;
+        std::vector<std::string> shown; // names, folders with a '/'
+    };
+    // clang-format off
+    const std::vector<Row> rows{
+        {{}, {}},
+        {{{"b.txt"}, {"A", true}, {"a.txt"}, {"c", true}}, {"A/", "c/", "a.txt", "b.txt"}},
+        {{{"epj", true}, {"EPJ", true}, {"Algebra", true}}, {"Algebra/", "EPJ/", "epj/"}},
+        {{{".kitovu-partial-1"}, {"..", true}, {".", true}, {""}, {std::string(256, 'x')}, {"ok"}},
+         {"ok"}},
+        {{{"Mathe & Statistik I/II", true}, {"Analysis", true}},
+         {"Analysis/", "Mathe & Statistik I/II/"}}, // a Moodle course's name may hold a '/'
+    };
+    // clang-format on
+    for (const Row& row : rows) {
+        std::vector<std::string> shown;
+        for (const BrowseEntry& entry : kitovu::tidy_browse(row.given))
+            shown.push_back(entry.name + (entry.is_folder ? "/" : ""));
+        CHECK(shown == row.shown);
+    }
+}
+
+namespace {
+
+kitovu::Settings local_connection(const std::filesystem::path& path) {
+    kitovu::Settings settings;
+    kitovu::Connection connection{.name = "mirror", .plugin = "local"};
+    connection.options.set("path", path.string());
+    settings.connections.push_back(std::move(connection));
+    return settings;
+}
+
+} // namespace
+
+TEST_CASE("browse reads one level of a plugin without a browse member through its list()") {
+    const TempDir dir;
+    kitovu::test::write_file(dir / "share/EPJ/Woche 1/Skript.pdf", "deep");
+    kitovu::test::write_file(dir / "share/EPJ/Uebersicht.pdf", "top");
+    std::filesystem::create_directories(dir / "share/EPJ/Archiv");
+    std::filesystem::create_symlink(dir / "share", dir / "share/EPJ/loop");
+    const auto settings = local_connection(dir / "share");
+
+    auto entries = kitovu::browse(settings, "mirror", "/EPJ/");
+    REQUIRE(entries);
+    CHECK(*entries == std::vector<kitovu::BrowseEntry>{
+                          {"Archiv", true}, {"Woche 1", true}, {"Uebersicht.pdf", false}});
+    auto top = kitovu::browse(settings, "mirror", "");
+    REQUIRE(top);
+    CHECK(*top == std::vector<kitovu::BrowseEntry>{{"EPJ", true}});
+    CHECK(kitovu::test_connection(settings, "mirror"));
+
+    const auto missing = kitovu::browse(settings, "mirror", "Physik");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().kind == kitovu::ErrorKind::not_found);
+    CHECK(missing.error().connection == "mirror");
+    const auto outside = kitovu::browse(settings, "mirror", "EPJ/../..");
+    REQUIRE_FALSE(outside);
+    CHECK(outside.error().kind == kitovu::ErrorKind::usage);
+    const auto unknown = kitovu::test_connection(settings, "mirorr");
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().kind == kitovu::ErrorKind::usage);
+    CHECK(unknown.error().to_string() ==
+          "mirorr: no such connection in the config (connections: mirror)");
+
+    std::stop_source stop;
+    stop.request_stop();
+    const auto stopped = kitovu::browse(settings, "mirror", "EPJ", {.stop = stop.get_token()});
+    REQUIRE_FALSE(stopped);
+    CHECK(stopped.error().kind == kitovu::ErrorKind::cancelled);
 }

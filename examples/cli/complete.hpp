@@ -59,8 +59,9 @@ inline int complete(const CLI::App& app, std::string_view what, const std::strin
             fmt::print(stderr, "{}\n", error.to_string());
         return 2;
     }
-    for (const std::string& name : what == "subjects" ? detail::names_of(settings->subjects)
-                                                      : detail::names_of(settings->connections))
+    for (const std::string& name : what == "subjects"
+                                       ? kitovu::detail::names_of(settings->subjects)
+                                       : kitovu::detail::names_of(settings->connections))
         fmt::print("{}\n", name);
     return 0;
 }

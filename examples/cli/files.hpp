@@ -20,7 +20,7 @@ inline std::optional<std::string> special_file_problem(const std::filesystem::pa
     if (::stat(file.c_str(), &info) != 0 || S_ISREG(info.st_mode))
         return std::nullopt;
     return file.string() + ": " + std::string{option} + " must be a regular file, not " +
-           detail::special_file_kind(info.st_mode);
+           kitovu::detail::special_file_kind(info.st_mode);
 }
 
 } // namespace kitovu::cli

@@ -1,5 +1,6 @@
 // kitovu: the command-line tool. Commands and exit codes follow the contract: 0 in step,
 // 1 something failed (the rest synced), 2 usage or config error (nothing synced).
+#include "browse.hpp"
 #include "complete.hpp"
 #include "files.hpp"
 #include "login.hpp"
@@ -440,6 +441,23 @@ int main(int argc, char** argv) {
     login->footer("Example:\n  kitovu login skripte");
     logout->footer("Example:\n  kitovu logout skripte");
 
+    std::string browse_dir;
+    CLI::App* ls = app.add_subcommand(
+        "ls", "list one folder of a connection (a share's folders, a Moodle user's courses)");
+    add_config(ls);
+    ls->add_option("CONNECTION", connection, "the connection's name in the config")->required();
+    ls->add_option("DIR", browse_dir, "the folder below the connection's top (default: the top)");
+    ls->add_flag("--json", json, "print the entries as one JSON object on stdout");
+    ls->footer("Examples:\n  kitovu ls skripte\n  kitovu ls skripte Informatik/Fachbereich\n"
+               "  kitovu ls moodle --json");
+
+    std::vector<std::string> tested;
+    CLI::App* test = app.add_subcommand(
+        "test", "log in to connections and say what is wrong (wrong password, server unreachable)");
+    add_config(test);
+    test->add_option("CONNECTION", tested, "the connections' names (default: every connection)");
+    test->footer("Examples:\n  kitovu test\n  kitovu test skripte moodle");
+
     CLI::App* plugins = app.add_subcommand("plugins", "list the plugins and their options");
     plugins->footer("Example:\n  kitovu plugins");
 
@@ -486,6 +504,19 @@ int main(int argc, char** argv) {
             return run_plugins();
         if (*complete)
             return cli::complete(app, completion_kind, completion_command, config_file);
+        if (*ls || *test) {
+            std::vector<UsageError> problems;
+            const auto settings = load(config_file, cli::Messages{}, &problems);
+            if (!settings) {
+                if (*ls && json)
+                    fmt::print("{}",
+                               cli::browse_json(connection, browse_dir, {}, problems, exit_usage));
+                return exit_usage;
+            }
+            StopOnSignal stop;
+            return *ls ? cli::run_ls(*settings, connection, browse_dir, json, stop.token())
+                       : cli::run_test(*settings, tested, stop.token());
+        }
         if (*login || *logout) {
             const auto settings = load(config_file, cli::Messages{});
             if (!settings)

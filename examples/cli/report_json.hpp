@@ -56,6 +56,18 @@ inline std::string place_of(const UsageError& error) {
     return place.substr(0, place.size() - 2);
 }
 
+// {"kind": …, "message": …, "connection": …, "path": …}: a warning or an error in a document.
+inline std::string json_item(std::string_view kind, const std::string& message,
+                             const std::string& connection, const std::string& path) {
+    return fmt::format("{{\"kind\": {}, \"message\": {}, \"connection\": {}, \"path\": {}}}",
+                       json_string(kind), json_string(message), json_string(connection),
+                       json_string(path));
+}
+
+inline std::string json_error(const UsageError& e) {
+    return json_item(to_string(e.kind), e.message, e.connection, place_of(e));
+}
+
 // `exit_code` is the command's: a run that never started (exit 2) has an empty report.
 inline std::string to_json(const SyncReport& report, int exit_code) {
     std::string out = "{\n  \"counts\": {";
@@ -67,24 +79,16 @@ inline std::string to_json(const SyncReport& report, int exit_code) {
                     "  \"dry_run\": {},\n  \"cancelled\": {},\n  \"exit_code\": {},\n",
                     report.failed, report.bytes_downloaded, report.duration.count(), report.dry_run,
                     report.cancelled, exit_code);
-    const auto item = [](std::string_view kind, const std::string& message,
-                         const std::string& connection, const std::string& path) {
-        return fmt::format("{{\"kind\": {}, \"message\": {}, \"connection\": {}, \"path\": {}}}",
-                           json_string(kind), json_string(message), json_string(connection),
-                           json_string(path));
-    };
     out += "  \"warnings\": [";
     for (std::size_t i = 0; i < report.warnings.size(); ++i) {
         const Warning& w = report.warnings[i];
         out += (i == 0 ? "\n    " : ",\n    ") +
-               item(to_string(w.kind), w.message, w.connection, w.path);
+               json_item(to_string(w.kind), w.message, w.connection, w.path);
     }
     out += report.warnings.empty() ? "],\n" : "\n  ],\n";
     out += "  \"errors\": [";
     for (std::size_t i = 0; i < report.errors.size(); ++i) {
-        const UsageError& e = report.errors[i];
-        out += (i == 0 ? "\n    " : ",\n    ") +
-               item(to_string(e.kind), e.message, e.connection, place_of(e));
+        out += (i == 0 ? "\n    " : ",\n    ") + json_error(report.errors[i]);
     }
     out += report.errors.empty() ? "]\n}\n" : "\n  ]\n}\n";
     return out;

@@ -17,6 +17,7 @@
 #include "kitovu/config/validate.hpp"
 #include "kitovu/decide/ignore.hpp"
 
+#include "kitovu/plugin/browse.hpp"
 #include "kitovu/plugin/credentials.hpp"
 #include "kitovu/plugin/plugin.hpp"
 #include "kitovu/plugin/registry.hpp"

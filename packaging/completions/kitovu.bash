@@ -24,6 +24,17 @@ _kitovu_offer() {
     return 0
 }
 
+# Whether a word before the current one, after the command, is a positional argument (for
+# `ls CONNECTION DIR`: the connection is given).
+_kitovu_has_positional() {
+    local i
+    for ((i = 2; i < COMP_CWORD; i++)); do
+        [[ ${COMP_WORDS[i]} == --config ]] && { ((i++)); continue; }
+        [[ ${COMP_WORDS[i]} != -* ]] && return 0
+    done
+    return 1
+}
+
 _kitovu() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
     local command=${COMP_WORDS[1]} config
@@ -48,6 +59,8 @@ _kitovu() {
         _kitovu_offer options "$command"
     elif [[ $command == sync ]]; then
         _kitovu_offer subjects "${config[@]}"
+    elif [[ $command == test ]] || { [[ $command =~ ^(ls|login|logout)$ ]] && ! _kitovu_has_positional; }; then
+        _kitovu_offer connections "${config[@]}"
     fi
 }
 complete -F _kitovu kitovu

@@ -29,3 +29,4 @@ complete -c kitovu -n '__kitovu_after --connection' -a '(kitovu complete connect
 complete -c kitovu -n "not __kitovu_after $value_options; and not __kitovu_command" -a '(kitovu complete commands 2>/dev/null)'
 complete -c kitovu -n "not __kitovu_after $value_options; and string match -q -- '-*' (commandline -ct)" -a '(kitovu complete options (__kitovu_command) 2>/dev/null)'
 complete -c kitovu -n "not __kitovu_after $value_options; and string match -q sync -- (__kitovu_command)" -a '(kitovu complete subjects (__kitovu_config) 2>/dev/null)'
+complete -c kitovu -n "not __kitovu_after $value_options; and string match -q -r -- '^(ls|test|login|logout)\$' (__kitovu_command)" -a '(kitovu complete connections (__kitovu_config) 2>/dev/null)'

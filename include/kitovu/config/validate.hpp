@@ -90,8 +90,20 @@ inline std::vector<UsageError> validate(const Settings& settings) {
                         connection.place_of("name"));
             }
         }
-        if (unnamed_in_file(connection.plugin, at))
+        if (unnamed_in_file(connection.plugin, at)) {
+            // The reader said 'plugin' is missing; without a plugin no other key can be judged,
+            // but one that is a missing key mistyped (`pluign`) is worth its own line.
+            std::vector<std::string_view> missing{"plugin"};
+            if (connection.name.empty())
+                missing.push_back("name");
+            for (const auto& [key, place] : connection.written)
+                if (const auto guess = detail::near_miss(key, missing);
+                    !guess.empty() && guess != key)
+                    problem("unknown key '" + key + "' (did you mean '" + std::string{guess} +
+                                "'?)",
+                            place.key);
             continue;
+        }
         auto entry = PluginRegistry::find(connection.plugin);
         if (!entry) {
             placed(entry.error().message, connection.place_of("plugin"), connection.name);

@@ -5,9 +5,11 @@
 
 #include "kitovu/config/options.hpp"
 #include "kitovu/error.hpp"
+#include "kitovu/plugin/browse_entry.hpp"
 #include "kitovu/plugin/plugin.hpp"
 
 #include <algorithm>
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <span>
@@ -34,6 +36,9 @@ class Registry {
         std::span<const OptionSpec> options; // the plugin's declared schema
         std::unique_ptr<Plugin> (*create)();
         std::optional<SecretSpec> secret; // how its password or token is found, if it needs one
+        // One level of a folder of a configured, connected instance (plugin/browse.hpp): the
+        // plugin's browse member, else browse_by_listing.
+        expected<std::vector<BrowseEntry>, UsageError> (*browse)(Plugin&, std::string_view dir);
     };
 
   private:
@@ -45,14 +50,16 @@ class Registry {
   public:
     // Registers V under `name` for as long as this object lives. V needs a default constructor
     // and `static std::span<const OptionSpec> schema()`; a plugin that needs a password or
-    // token also declares `static SecretSpec secret()`.
+    // token also declares `static SecretSpec secret()`, and one that can show a folder's entries
+    // more cheaply than its list() can (browse_by_listing) has a member
+    // `expected<std::vector<BrowseEntry>, UsageError> browse(std::string_view dir)`.
     template <class V>
     class Add {
       public:
         Add(std::string_view name, std::string_view description) noexcept
             : node_{Entry{name, description, V::schema(),
                           []() -> std::unique_ptr<Plugin> { return std::make_unique<V>(); },
-                          secret_of<V>()},
+                          secret_of<V>(), browse_of<V>()},
                     nullptr} {
             link(node_);
         }
@@ -133,6 +140,24 @@ class Registry {
             return V::secret();
         else
             return std::nullopt;
+    }
+
+    template <class V>
+    static constexpr auto browse_of() {
+        using Browse =
+            expected<std::vector<BrowseEntry>, UsageError> (*)(Plugin&, std::string_view);
+        if constexpr (requires(V & plugin, std::string_view dir) {
+                          {
+                              plugin.browse(dir)
+                              } -> std::same_as<expected<std::vector<BrowseEntry>, UsageError>>;
+                      })
+            return Browse{[](Plugin& plugin, std::string_view dir) {
+                return static_cast<V&>(plugin).browse(dir);
+            }};
+        else
+            return Browse{[](Plugin& plugin, std::string_view dir) {
+                return browse_by_listing(plugin, dir);
+            }};
     }
 
     struct Head {

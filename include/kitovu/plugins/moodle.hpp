@@ -119,12 +119,9 @@ class MoodlePlugin final : public SyncPlugin {
     // taken for gone); a lost connection or a refused token stops at once.
     expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
                                     ListSink out) override {
-        auto courses = call("core_enrol_get_users_courses", {{"userid", std::to_string(user_id_)}});
+        auto courses = users_courses();
         if (!courses)
             return fail(courses.error());
-        if (!courses->is_array())
-            return fail(error(ErrorKind::protocol,
-                              "core_enrol_get_users_courses did not answer with a list"));
         std::string_view name = remote_dir;
         while (name.starts_with('/'))
             name.remove_prefix(1);
@@ -167,6 +164,25 @@ class MoodlePlugin final : public SyncPlugin {
         if (refused)
             return fail(std::move(*refused));
         return {};
+    }
+
+    // The user's courses, by the names remote-dir takes (as Moodle shows them). A course is
+    // synced whole, laid out by kitovu: there is nothing to browse below one.
+    expected<std::vector<BrowseEntry>, UsageError> browse(std::string_view dir) {
+        if (!dir.empty())
+            return fail(error(ErrorKind::usage,
+                              "a Moodle connection lists courses only: a course is synced whole, "
+                              "with its name as remote-dir",
+                              std::string{dir}));
+        auto courses = users_courses();
+        if (!courses)
+            return fail(courses.error());
+        std::vector<BrowseEntry> entries;
+        for (const auto& course : *courses) {
+            std::string name = detail::moodle::shown_name(detail::moodle::text(course, "fullname"));
+            entries.push_back(BrowseEntry{.name = name, .is_folder = true, .title = name});
+        }
+        return entries;
     }
 
     expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
@@ -407,6 +423,14 @@ class MoodlePlugin final : public SyncPlugin {
         return error(ErrorKind::not_found,
                      what + ": check remote-dir, or, if the enrolment ended, remove this source "
                             "from the config");
+    }
+
+    expected<detail::moodle::json, UsageError> users_courses() {
+        auto courses = call("core_enrol_get_users_courses", {{"userid", std::to_string(user_id_)}});
+        if (courses && !courses->is_array())
+            return fail(error(ErrorKind::protocol,
+                              "core_enrol_get_users_courses did not answer with a list"));
+        return courses;
     }
 
     // Calls a web-service function: a POST, so the token is in no URL.

@@ -19,6 +19,7 @@
 #pragma once
 
 #include "kitovu/plugin/registry.hpp"
+#include "kitovu/plugins/smb/browse_folder.hpp"
 #include "kitovu/plugins/smb/crew.hpp"
 #include "kitovu/plugins/smb/download.hpp"
 #include "kitovu/plugins/smb/lister.hpp"
@@ -167,6 +168,13 @@ class SmbPlugin final : public SyncPlugin {
         if (!got && stopping())
             return fail(crew_.stopped(entry.path));
         return got;
+    }
+
+    // One folder for a folder browser (plugin/browse.hpp), in the own helper only.
+    expected<std::vector<BrowseEntry>, UsageError> browse(std::string_view dir) {
+        if (auto ok = usable(); !ok)
+            return fail(ok.error());
+        return detail::smb::browse_folder(crew_, dir);
     }
 
     // Measured by the first login where clearly slow, else by the first listing (link.hpp).

@@ -5,6 +5,7 @@
 
 #include "kitovu/plugin/link.hpp"
 #include "kitovu/plugin/plugin.hpp"
+#include "kitovu/plugin/remote_path.hpp"
 #include "kitovu/plugins/smb/crew.hpp"
 #include "kitovu/plugins/smb/paths.hpp"
 
@@ -42,7 +43,7 @@ inline RemoteEntry remote_entry(const Item& item, const std::string& path, std::
                        .size = item.is_folder ? 0 : item.size,
                        .mtime = item.is_folder ? 0 : item.mtime,
                        .mtime_nsec = item.is_folder ? 0u : item.mtime_nsec,
-                       .locator = join(base, path),
+                       .locator = join_remote(base, path),
                        .id = item.is_folder || item.id == 0 ? "" : "b" + std::to_string(item.id)};
 }
 
@@ -70,7 +71,7 @@ class Lister {
                     jobs[i] =
                         Job{std::move(pending_.front()), {}, std::chrono::steady_clock::now()};
                     pending_.pop_front();
-                    if (!helper.send(Message::list, join(base_, *jobs[i].folder)))
+                    if (!helper.send(Message::list, join_remote(base_, *jobs[i].folder)))
                         return fail(abandon(jobs, i));
                 }
                 if (helper && (jobs[i].folder || !helper.ready())) {
@@ -140,7 +141,7 @@ class Lister {
         Job job = std::exchange(jobs[i], Job{});
         if (type == Message::failed)
             return failed(*job.folder,
-                          decode_error(payload, crew_.connection, join(base_, *job.folder)));
+                          decode_error(payload, crew_.connection, join_remote(base_, *job.folder)));
         if (round_trip_ == std::chrono::microseconds{} && i == 0)
             round_trip_ =
                 round_trip_of_listing(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -197,10 +198,10 @@ class Lister {
                     listed_ids_.try_emplace(item.id, folder);
                 continue;
             }
-            std::string path = join(folder, item.name);
+            std::string path = join_remote(folder, item.name);
             const auto skip = [&](std::string why) {
                 warn_(Warning{WarningKind::skipped, std::move(why), crew_.connection,
-                              join(base_, path)});
+                              join_remote(base_, path)});
             };
             if (item.is_folder && item.is_link) { // a junction could loop or leave the share
                 skip("link to a folder skipped");
@@ -211,7 +212,7 @@ class Lister {
             if (item.is_folder && item.id != 0) {
                 const auto [first, fresh] = listed_ids_.try_emplace(item.id, path);
                 if (!fresh) {
-                    skip("the same folder as '" + join(base_, first->second) +
+                    skip("the same folder as '" + join_remote(base_, first->second) +
                          "' (one is a link to the other), skipped: it is synced once");
                     continue;
                 }
