@@ -863,3 +863,93 @@ TEST_CASE("browse reads one level of a plugin without a browse member through it
     REQUIRE_FALSE(stopped);
     CHECK(stopped.error().kind == kitovu::ErrorKind::cancelled);
 }
+
+TEST_CASE("BrowseOptions::timeout shortens a connection's time-out, never lengthens it") {
+    const auto entry = kitovu::PluginRegistry::find("local");
+    REQUIRE(entry);
+    kitovu::Connection connection{.name = "mirror", .plugin = "local"};
+    connection.options.set("path", std::string{"/"});
+    connection.options.set("timeout", std::int64_t{30});
+    for (const auto& [asked, used] :
+         std::vector<std::pair<int, std::int64_t>>{{0, 30}, {5, 5}, {30, 30}, {60, 30}}) {
+        INFO("timeout " << asked);
+        const auto login = kitovu::detail::login_for(connection, **entry,
+                                                     {.timeout = std::chrono::seconds{asked}});
+        REQUIRE(login);
+        CHECK(std::get<std::int64_t>(login->options.values().at("timeout")) == used);
+    }
+}
+
+namespace {
+
+// A remote that takes the password "right" only.
+class LockedPlugin final : public SyncPlugin {
+  public:
+    static constexpr auto server =
+        string_option({.name = "server", .required = true, .help = "server"});
+    static constexpr auto password_command =
+        string_option({.name = "password-command", .help = "its password"});
+    static std::span<const OptionSpec> schema() noexcept {
+        static constexpr std::array specs{server.spec, password_command.spec};
+        return specs;
+    }
+    static SecretSpec secret() noexcept {
+        return {.what = "password",
+                .command_option = &password_command,
+                .environment_prefix = "KITOVU_PASSWORD_",
+                .hint = "",
+                .guest_user = "",
+                .server_option = &server};
+    }
+    expected<void, UsageError> configure(std::string_view, const Options& options) override {
+        password_ = options.secret();
+        return {};
+    }
+    expected<void, UsageError> connect() override {
+        if (password_ != "right")
+            return fail(ErrorKind::authentication, "wrong user name or password");
+        return {};
+    }
+    expected<void, UsageError> list(std::string_view, ListFilter, WarningSink, ListSink) override {
+        return {};
+    }
+    expected<Retrieved, UsageError> retrieve(const RemoteEntry&, ChunkWriter) override {
+        return Retrieved{};
+    }
+
+  private:
+    std::string password_;
+};
+
+} // namespace
+
+TEST_CASE("test_connection tries a typed password first, keeps it once the server took it, and "
+          "words a refused kept one as a sync does") {
+    const PluginRegistry::Add<LockedPlugin> locked{"locked", "for tests"};
+    Settings settings;
+    Connection connection{.name = "uni", .plugin = "locked"};
+    connection.options.set("server", std::string{"files.example.edu"});
+    settings.connections.push_back(connection);
+    test::MemoryKeyring keyring;
+    const auto yes = [](std::string_view) { return true; };
+
+    const auto wrong = test_connection(settings, "uni",
+                                       {.keyring = &keyring, .offer_to_keep = yes, .secret = "x"});
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().kind == ErrorKind::authentication);
+    CHECK(wrong.error().connection == "uni");
+    CHECK(keyring.stores == 0); // a refused password is never kept
+
+    CHECK(test_connection(settings, "uni",
+                          {.keyring = &keyring, .offer_to_keep = yes, .secret = "right"}));
+    REQUIRE(keyring.items.size() == 1);
+    CHECK(keyring.items.begin()->second == "right");
+    CHECK(test_connection(settings, "uni", {.keyring = &keyring})); // asks nobody
+
+    keyring.items.begin()->second = "changed on the server since";
+    const auto refused = test_connection(settings, "uni", {.keyring = &keyring});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ErrorKind::authentication);
+    CHECK(refused.error().message ==
+          "the password kept in the keyring for `uni` was refused: `kitovu login uni`");
+}
