@@ -117,7 +117,9 @@ FirstRunAssistant::FirstRunAssistant(QWidget* parent, std::filesystem::path conf
     auto* root_row = new QHBoxLayout;
     root_row->addWidget(root_dir_, 1);
     root_row->addWidget(choose);
-    top->addRow(tr("Keep the files &in:"), root_row);
+    auto* root_label = new QLabel(tr("Keep the files &in:"));
+    root_label->setBuddy(root_dir_);
+    top->addRow(root_label, root_row);
     for (const auto* entry : PluginRegistry::entries())
         plugin_->addItem(OptionWords::plugin(entry->name, entry->description), qt(entry->name));
     top->addRow(tr("&Where they come from:"), plugin_);
@@ -179,6 +181,16 @@ FirstRunAssistant::FirstRunAssistant(QWidget* parent, std::filesystem::path conf
     show_plugin_fields();
 }
 
+// The plugin's secret command (password-command, token-command) filled in under More settings.
+bool FirstRunAssistant::secret_from_command() const {
+    for (const auto& [spec, field] : option_fields_)
+        if (!secret_command_.empty() && spec->name == secret_command_)
+            if (const auto* line = qobject_cast<const QLineEdit*>(field);
+                line != nullptr && !line->text().trimmed().isEmpty())
+                return true;
+    return false;
+}
+
 QPushButton* FirstRunAssistant::save_button() const {
     return buttons_->button(QDialogButtonBox::Save);
 }
@@ -191,6 +203,7 @@ void FirstRunAssistant::show_plugin_fields() {
     option_fields_.clear();
     secret_ = nullptr;
     secret_what_.clear();
+    secret_command_.clear();
     test_result_->clear();
     auto entry = PluginRegistry::find(plugin_->currentData().toString().toStdString());
     if (!entry)
@@ -215,6 +228,8 @@ void FirstRunAssistant::show_plugin_fields() {
     }
     if (secret) {
         secret_what_ = std::string{secret->what};
+        if (secret->command_option != nullptr)
+            secret_command_ = std::string{secret->command_name()};
         secret_ = new QLineEdit;
         secret_->setEchoMode(QLineEdit::Password);
         secret_->setInputMethodHints(Qt::ImhHiddenText | Qt::ImhSensitiveData |
@@ -300,6 +315,12 @@ void FirstRunAssistant::test_connection() {
     auto now = settings();
     if (!now || !calls_)
         return;
+    if (secret_ != nullptr && secret_->text().isEmpty() && !secret_from_command()) {
+        test_result_->setText(secret_what_ == "token" ? tr("Type the token first.")
+                                                      : tr("Type the password first."));
+        Q_EMIT tested();
+        return;
+    }
     test_->setEnabled(false);
     test_result_->setText(tr("Connecting…"));
     work_.run([test = calls_.test, settings = std::move(*now), connection = answers().connection,

@@ -69,6 +69,7 @@ class FirstRunAssistant : public QDialog {
     void pick_folders();
     void save_and_close();
     std::optional<Settings> settings() const;
+    bool secret_from_command() const;
 
     std::filesystem::path config_file_;
     Keyring* keyring_;
@@ -82,6 +83,7 @@ class FirstRunAssistant : public QDialog {
     QPushButton* more_;
     QLineEdit* secret_ = nullptr;
     std::string secret_what_;
+    std::string secret_command_; // the option naming a command that prints the secret
     std::vector<std::pair<const OptionSpec*, QWidget*>> option_fields_;
     QPushButton* test_;
     QLabel* test_result_;

@@ -85,7 +85,7 @@ void FolderBrowser::list_next() {
         item != nullptr ? item->data(0, path_role).toString().toStdString() : std::string{};
     state_->setText(tr("Asking the server…"));
     work_.run([lister = lister_, dir](std::stop_token stop) { return lister(dir, stop); },
-              [this, item](expected<std::vector<FolderEntry>, UsageError> entries) {
+              [this, item](expected<std::vector<BrowseEntry>, UsageError> entries) {
                   if (!entries) {
                       state_->setText(error_words(entries.error()));
                   } else {
@@ -94,7 +94,7 @@ void FolderBrowser::list_next() {
                       const std::string base =
                           item != nullptr ? item->data(0, path_role).toString().toStdString()
                                           : std::string{};
-                      for (const FolderEntry& entry : *entries) {
+                      for (const BrowseEntry& entry : *entries) {
                           if (!entry.is_folder)
                               continue; // a subject is a folder
                           auto* row = new QTreeWidgetItem{{qt(entry.name), qt(entry.title)}};

@@ -8,6 +8,7 @@
 #ifndef Q_MOC_RUN // moc reads only the Qt parts (it cannot parse all of C++23)
 #include <kitovu/error.hpp>
 #include <kitovu/expected.hpp>
+#include <kitovu/plugin/browse_entry.hpp>
 #endif
 
 #include <QDialog>
@@ -24,16 +25,8 @@ class QTreeWidgetItem;
 
 namespace kitovu::gui {
 
-// One entry of a remote folder: `name` is its path component, `title` what people call it (a
-// course's full name), empty when the name says it.
-struct FolderEntry {
-    std::string name;
-    bool is_folder = false;
-    std::string title;
-};
-
 // A remote folder's entries; `dir` is "" for the top, else a path below it ("Informatik/EPJ").
-using RemoteLister = std::function<expected<std::vector<FolderEntry>, UsageError>(
+using RemoteLister = std::function<expected<std::vector<BrowseEntry>, UsageError>(
     const std::string& dir, std::stop_token stop)>;
 
 // A folder picked: its path below the connection's root, and the name for a subject.

@@ -79,6 +79,7 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
     keyring_ =
         std::make_unique<SecretServiceKeyring>(SecretServiceKeyring::time_limit_from_environment());
 #endif
+    calls_ = library_remote_calls(keyring_.get());
     run_.ask_secret = [this](const QString& question) { return ask_secret(question); };
     run_.ask_yes = [this](const QString& question) {
         // A password typed again to replace the refused one: kept, that is why it was typed.

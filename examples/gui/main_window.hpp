@@ -46,7 +46,10 @@ class MainWindow : public QMainWindow {
     void run_assistant();
     // Where secrets are kept between runs; the desktop keyring by default (when built with it),
     // none: null.
-    void set_keyring(std::unique_ptr<Keyring> keyring) { keyring_ = std::move(keyring); }
+    void set_keyring(std::unique_ptr<Keyring> keyring) {
+        keyring_ = std::move(keyring);
+        calls_ = library_remote_calls(keyring_.get());
+    }
     Keyring* keyring() const { return keyring_.get(); }
     // What the set-up dialogs ask servers through (the library's by default).
     void set_remote_calls(RemoteCalls calls) { calls_ = std::move(calls); }

@@ -23,7 +23,7 @@ struct RemoteCalls {
     std::function<expected<void, UsageError>(const Settings&, const std::string& connection,
                                              const std::string& secret, std::stop_token)>
         test;
-    std::function<expected<std::vector<FolderEntry>, UsageError>(
+    std::function<expected<std::vector<BrowseEntry>, UsageError>(
         const Settings&, const std::string& connection, const std::string& secret,
         const std::string& dir, std::stop_token)>
         list;

@@ -283,6 +283,14 @@
         <source>The password could not be kept in the desktop keyring; kitovu asks for it when it syncs.</source>
         <translation>Das Passwort konnte nicht im Schlüsselbund des Desktops abgelegt werden; kitovu fragt beim Synchronisieren danach.</translation>
     </message>
+    <message>
+        <source>Type the token first.</source>
+        <translation>Geben Sie zuerst den Token ein.</translation>
+    </message>
+    <message>
+        <source>Type the password first.</source>
+        <translation>Geben Sie zuerst das Passwort ein.</translation>
+    </message>
 </context>
 <context>
     <name>kitovu::gui::FolderBrowser</name>
