@@ -4,12 +4,19 @@
 
 #include "opened_urls.hpp"
 #include "problems.hpp"
+#include "translations.hpp"
+
+#include <QAbstractButton>
+#include <QMenuBar>
+#include <QTabWidget>
 
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QSettings>
 #include <QTableView>
 #include <QTextBlock>
+
+#include <map>
 
 using namespace kitovu;
 using namespace kitovu::gui;
@@ -58,4 +65,46 @@ TEST_CASE("small: the quick fix is one click away even when the first problem ha
     CHECK(editor.fix_button()->isEnabled());
     QTest::mouseClick(editor.fix_button(), Qt::LeftButton);
     CHECK(editor.text()->document()->findBlockByNumber(1).text() == "global-ignore = []");
+}
+
+namespace {
+
+// The mnemonic letters a page of the window offers at once: the tabs, the menu bar and the
+// page's own buttons and labels.
+std::map<QChar, QStringList> mnemonics_on(MainWindow& window, QWidget* page) {
+    std::map<QChar, QStringList> letters = mnemonics_in(*page);
+    for (int i = 0; i < window.tabs()->count(); ++i)
+        add_mnemonic(letters, window.tabs()->tabText(i));
+    for (const QAction* action : window.menuBar()->actions())
+        add_mnemonic(letters, action->text());
+    return letters;
+}
+
+void check_each_mnemonic_once(MainWindow& window) {
+    for (int i = 0; i < window.tabs()->count(); ++i)
+        for (const auto& [letter, texts] : mnemonics_on(window, window.tabs()->widget(i))) {
+            INFO(window.tabs()->tabText(i).toStdString()
+                 << ": Alt+" << QString{letter}.toStdString() << " in "
+                 << texts.join(", ").toStdString());
+            CHECK(texts.size() == 1);
+        }
+}
+
+} // namespace
+
+TEST_CASE("small: every Alt+letter of the window is used once, in English and in German") {
+    Place place;
+    {
+        MainWindow window{place.config(), place.cache()};
+        check_each_mnemonic_once(window);
+    }
+    const QLocale before;
+    QLocale::setDefault(QLocale{QStringLiteral("de_DE")});
+    {
+        const Translations translations;
+        REQUIRE(translations.translated());
+        MainWindow window{place.config(), place.cache()};
+        check_each_mnemonic_once(window);
+    }
+    QLocale::setDefault(before);
 }

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <QAbstractButton>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -24,6 +25,7 @@
 #include <QTreeWidget>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 
 namespace kitovu::test {
@@ -130,6 +132,27 @@ struct SmbPlace : Place {
         return true;
     }
 };
+
+// The mnemonic letter of `text` (after '&'), with the text, into `letters`.
+inline void add_mnemonic(std::map<QChar, QStringList>& letters, const QString& text) {
+    for (qsizetype i = text.indexOf('&'); i >= 0 && i + 1 < text.size();
+         i = text.indexOf('&', i + 2))
+        if (text[i + 1] != '&')
+            letters[text[i + 1].toLower()] << text;
+}
+
+// The Alt+letters `widget` offers at once (its shown buttons and labels with a buddy), each with
+// every text that claims it.
+inline std::map<QChar, QStringList> mnemonics_in(const QWidget& widget) {
+    std::map<QChar, QStringList> letters;
+    for (const QAbstractButton* button : widget.findChildren<QAbstractButton*>())
+        if (button->isVisibleTo(&widget))
+            add_mnemonic(letters, button->text());
+    for (const QLabel* label : widget.findChildren<QLabel*>())
+        if (label->buddy() != nullptr && label->isVisibleTo(&widget))
+            add_mnemonic(letters, label->text());
+    return letters;
+}
 
 // Holds one download of the memory remote mid-transfer until released, so a test sees a run
 // in the middle (progress, Cancel) without depending on how fast the machine is.

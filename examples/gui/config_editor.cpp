@@ -6,6 +6,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSaveFile>
@@ -62,6 +63,30 @@ void ConfigEditor::open(const std::filesystem::path& file) {
     std::ostringstream content;
     content << in.rdbuf();
     set_text(QString::fromStdString(content.str()));
+    text_->document()->setModified(false);
+}
+
+bool ConfigEditor::modified() const {
+    return text_->document()->isModified();
+}
+
+bool ConfigEditor::may_leave(QWidget* parent) {
+    if (!modified())
+        return true;
+    QMessageBox ask{QMessageBox::Question, tr("kitovu"),
+                    errors_.empty()
+                        ? tr("The configuration has edits that are not saved. Save them?")
+                        : tr("The configuration has edits that are not saved, and problems: it "
+                             "cannot be saved as it is. Drop the edits?"),
+                    QMessageBox::Discard | QMessageBox::Cancel, parent};
+    if (errors_.empty() && !file_.empty())
+        ask.addButton(QMessageBox::Save);
+    ask.setDefaultButton(QMessageBox::Cancel);
+    switch (ask.exec()) {
+    case QMessageBox::Save: return save();
+    case QMessageBox::Discard: open(file_); return true;
+    default: return false;
+    }
 }
 
 void ConfigEditor::set_text(const QString& text) {
@@ -171,6 +196,7 @@ bool ConfigEditor::save() {
                             .arg(QString::fromStdString(file_.string()), out.errorString()));
         return false;
     }
+    text_->document()->setModified(false);
     state_->setText(tr("Saved."));
     Q_EMIT saved(*settings);
     return true;

@@ -33,6 +33,11 @@ class ConfigEditor : public QWidget {
     QPushButton* fix_button() const { return fix_; }
     const ConfigErrors& errors() const { return errors_; }
     bool save(); // false, with the reason shown, when the file cannot be written
+    // Edits not saved yet (typed since the file was opened or saved).
+    bool modified() const;
+    // Before the edits could be lost: none, or the student saved or dropped them (true), or
+    // chose to go on editing (false). Asked in a dialog over `parent`.
+    bool may_leave(QWidget* parent);
 
   Q_SIGNALS:
     void saved(const kitovu::Settings& settings);

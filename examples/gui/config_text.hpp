@@ -3,6 +3,8 @@
 // ones the user set (or that have no default) are written.
 #pragma once
 
+#include "subject_text.hpp"
+
 #include <kitovu/config/options.hpp>
 #include <kitovu/config/settings.hpp>
 
@@ -34,12 +36,8 @@ inline std::string config_text(const AssistantAnswers& answers) {
     text += "plugin = " + detail::toml_quoted(answers.plugin) + "\n";
     for (const auto& [name, value] : answers.options)
         text += name + " = " + display(value) + "\n";
-    for (const AssistantSubject& subject : answers.subjects) {
-        text += "\n[[subjects]]\nname = " + detail::toml_quoted(subject.name) + "\n";
-        text += "  [[subjects.sources]]\n";
-        text += "  connection = " + detail::toml_quoted(answers.connection) + "\n";
-        text += "  remote-dir = " + detail::toml_quoted(subject.remote_dir) + "\n";
-    }
+    for (const AssistantSubject& subject : answers.subjects)
+        text += "\n" + subject_block({subject.name, answers.connection, subject.remote_dir, ""});
     return text;
 }
 

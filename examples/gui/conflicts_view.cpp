@@ -32,7 +32,7 @@ QString describe(const std::filesystem::path& file) {
 } // namespace
 
 ConflictsView::ConflictsView(QWidget* parent)
-    : QWidget(parent), list_(new QTreeWidget), open_both_(new QPushButton(tr("Open &both"))),
+    : QWidget(parent), list_(new QTreeWidget), open_both_(new QPushButton(tr("&Open both"))),
       keep_mine_(new QPushButton(tr("&Keep mine"))),
       take_theirs_(new QPushButton(tr("&Take theirs"))), status_(new QLabel) {
     auto* layout = new QVBoxLayout(this);

@@ -1,7 +1,9 @@
 #include "main_window.hpp"
 
 #include "first_run.hpp"
+#include "option_words.hpp"
 #include "secret_dialog.hpp"
+#include "subject_dialog.hpp"
 
 #include <kitovu/config/selection.hpp>
 #if KITOVU_WITH_KEYRING
@@ -18,8 +20,10 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QStatusBar>
 #include <QSystemTrayIcon>
 #include <QTabWidget>
@@ -75,6 +79,7 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
     keyring_ =
         std::make_unique<SecretServiceKeyring>(SecretServiceKeyring::time_limit_from_environment());
 #endif
+    calls_ = library_remote_calls(keyring_.get());
     run_.ask_secret = [this](const QString& question) { return ask_secret(question); };
     run_.ask_yes = [this](const QString& question) {
         // A password typed again to replace the refused one: kept, that is why it was typed.
@@ -85,6 +90,18 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
 
     connect(subjects_, &SubjectsView::sync_requested, this,
             [this](const QStringList& names, bool dry_run) { sync(names, dry_run); });
+    connect(subjects_, &SubjectsView::add_requested, this, &MainWindow::add_subject);
+    connect(subjects_, &SubjectsView::edit_requested, this, &MainWindow::edit_subject);
+    connect(subjects_, &SubjectsView::remove_requested, this, &MainWindow::remove_subject);
+    // Leaving the Configuration tab with unsaved edits asks first (save, drop, or stay).
+    connect(tabs_, &QTabWidget::currentChanged, this, [this](int now) {
+        const int before = std::exchange(last_tab_, now);
+        if (before == tabs_->indexOf(editor_) && now != before && !editor_->may_leave(this)) {
+            last_tab_ = before;
+            const QSignalBlocker quiet{tabs_};
+            tabs_->setCurrentIndex(before);
+        }
+    });
     connect(&run_, &SyncRun::decided, this, [this](const QString&, const QString& path, int state) {
         const auto file_state = static_cast<FileState>(state);
         model_.file_decided(path, file_state, running_dry_);
@@ -108,6 +125,7 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
     restoreState(stored.value(QStringLiteral("window/state")).toByteArray());
     tabs_->setCurrentIndex(
         stored.value(QStringLiteral("window/tab"), tabs_->currentIndex()).toInt());
+    last_tab_ = tabs_->currentIndex();
     std::error_code ec;
     if (auto settings = load_settings(config_))
         use(*settings);
@@ -182,7 +200,7 @@ bool MainWindow::may_stop_run() {
 }
 
 void MainWindow::quit() {
-    if (!may_stop_run())
+    if (!editor_->may_leave(this) || !may_stop_run())
         return;
     quitting_ = true;
     close();
@@ -308,15 +326,136 @@ void MainWindow::fill_forget_menu() {
 }
 
 void MainWindow::run_assistant() {
-    FirstRunAssistant assistant{this};
+    if (!editor_->may_leave(this))
+        return;
+    std::error_code ec;
+    if (std::filesystem::exists(config_, ec) &&
+        QMessageBox::question(this, tr("kitovu"),
+                              tr("Replace the configuration %1 with a new one?")
+                                  .arg(QString::fromStdString(config_.string()))) !=
+            QMessageBox::Yes)
+        return;
+    FirstRunAssistant assistant{this, config_, keyring_.get(), calls_};
     if (assistant.exec() != QDialog::Accepted)
         return;
-    editor_->set_text(assistant.config());
-    // OK means "use this": saved at once (the assistant offers only what the library accepts).
-    if (editor_->save())
+    // The assistant saved the config (it offers only what the library accepts): used at once.
+    editor_->open(config_);
+    if (auto settings = load_settings(config_)) {
+        use(*settings);
         tabs_->setCurrentWidget(subjects_);
-    else
+        statusBar()->showMessage(tr("The configuration is saved. %1").arg(assistant.saved_note()));
+    } else {
+        show_config_problems();
+    }
+}
+
+std::optional<std::string> MainWindow::config_text_to_change() {
+    if (!editor_->may_leave(this))
+        return std::nullopt;
+    if (!config_valid_ || !editor_->errors().empty()) {
+        QMessageBox::information(this, tr("kitovu"),
+                                 tr("The configuration has problems; fix them in the "
+                                    "Configuration tab first."));
+        show_config_problems();
+        return std::nullopt;
+    }
+    return editor_->text()->toPlainText().toStdString();
+}
+
+QStringList MainWindow::problems_with(const std::string& text) const {
+    QStringList found;
+    if (auto settings = parse_settings(text, config_); !settings)
+        for (const UsageError& error : settings.error())
+            found << OptionWords::problem(error.message);
+    return found;
+}
+
+bool MainWindow::save_config_text(const std::string& text) {
+    editor_->set_text(QString::fromStdString(text));
+    if (editor_->save())
+        return true;
+    tabs_->setCurrentWidget(editor_);
+    return false;
+}
+
+QStringList MainWindow::connection_names() const {
+    QStringList names;
+    for (const Connection& connection : model_.settings().connections)
+        names << QString::fromStdString(connection.name);
+    return names;
+}
+
+// The folder browser's lister for a connection of the config, its secret found as a sync finds
+// it; none (no Browse button) without the library's calls.
+std::function<RemoteLister(const std::string&)> MainWindow::listers() const {
+    if (!calls_)
+        return {};
+    return [this](const std::string& connection) {
+        return calls_.lister(model_.settings(), connection, {});
+    };
+}
+
+void MainWindow::add_subject() {
+    const auto text = config_text_to_change();
+    if (!text)
+        return;
+    SubjectDialog dialog{connection_names(), SubjectAnswer{},
+                         [this, &text](const SubjectAnswer& answer) {
+                             return problems_with(with_subject_added(*text, answer));
+                         },
+                         listers(), this};
+    if (dialog.exec() == QDialog::Accepted)
+        save_config_text(with_subject_added(*text, dialog.answer()));
+}
+
+void MainWindow::edit_subject(int row) {
+    if (row < 0 || static_cast<std::size_t>(row) >= model_.settings().subjects.size())
+        return;
+    const auto text = config_text_to_change();
+    if (!text)
+        return;
+    const Subject subject = model_.settings().subjects[static_cast<std::size_t>(row)];
+    const QString name = QString::fromStdString(subject.name);
+    if (!fits_subject_dialog(subject) || !with_subject_changed(*text, subject.location.line, {})) {
+        QMessageBox::information(this, tr("kitovu"),
+                                 tr("%1 has more than the dialog shows (several sources or ignore "
+                                    "patterns); change it in the Configuration tab.")
+                                     .arg(name));
         tabs_->setCurrentWidget(editor_);
+        return;
+    }
+    const Source& source = subject.sources.front();
+    SubjectAnswer start{subject.name, source.connection, source.remote_dir,
+                        source.written.contains("local-dir") ? source.local_dir.string() : ""};
+    const std::uint32_t line = subject.location.line;
+    SubjectDialog dialog{connection_names(), start,
+                         [this, &text, line](const SubjectAnswer& answer) {
+                             return problems_with(
+                                 with_subject_changed(*text, line, answer).value_or(""));
+                         },
+                         listers(), this};
+    if (dialog.exec() == QDialog::Accepted)
+        if (auto changed = with_subject_changed(*text, line, dialog.answer()))
+            save_config_text(*changed);
+}
+
+void MainWindow::remove_subject(int row) {
+    if (row < 0 || static_cast<std::size_t>(row) >= model_.settings().subjects.size())
+        return;
+    const auto text = config_text_to_change();
+    if (!text)
+        return;
+    const Subject& subject = model_.settings().subjects[static_cast<std::size_t>(row)];
+    const auto changed = with_subject_changed(*text, subject.location.line, std::nullopt);
+    if (!changed) {
+        tabs_->setCurrentWidget(editor_);
+        return;
+    }
+    if (QMessageBox::question(this, tr("kitovu"),
+                              tr("Remove %1 from the configuration? Its folder and files stay "
+                                 "where they are.")
+                                  .arg(QString::fromStdString(subject.name))) == QMessageBox::Yes)
+        save_config_text(*changed);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
@@ -332,7 +471,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         }
         return;
     }
-    if (!quitting_ && !may_stop_run()) {
+    if (!quitting_ && (!editor_->may_leave(this) || !may_stop_run())) {
         event->ignore();
         return;
     }

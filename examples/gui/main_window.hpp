@@ -9,6 +9,7 @@
 #include "conflicts_view.hpp"
 #include "notifier.hpp"
 #include "password_retry.hpp"
+#include "remote_calls.hpp"
 #include "subjects_view.hpp"
 #include "sync_view.hpp"
 #include "tray.hpp"
@@ -45,7 +46,18 @@ class MainWindow : public QMainWindow {
     void run_assistant();
     // Where secrets are kept between runs; the desktop keyring by default (when built with it),
     // none: null.
-    void set_keyring(std::unique_ptr<Keyring> keyring) { keyring_ = std::move(keyring); }
+    void set_keyring(std::unique_ptr<Keyring> keyring) {
+        keyring_ = std::move(keyring);
+        calls_ = library_remote_calls(keyring_.get());
+    }
+    Keyring* keyring() const { return keyring_.get(); }
+    // What the set-up dialogs ask servers through (the library's by default).
+    void set_remote_calls(RemoteCalls calls) { calls_ = std::move(calls); }
+
+    // The subject dialogs: each change is saved to the config at once.
+    void add_subject();
+    void edit_subject(int row);
+    void remove_subject(int row);
 
     // The interval of syncs by themselves (0: none); the Background tab sets it in minutes.
     void set_interval(std::chrono::milliseconds interval);
@@ -69,6 +81,13 @@ class MainWindow : public QMainWindow {
     void show_config_problems();
     std::filesystem::path cache_file() const;
     std::optional<QString> ask_secret(const QString& question);
+    // The config's text changed by a subject dialog, saved and used; false if it was not.
+    bool save_config_text(const std::string& text);
+    // The config as the dialogs change it: saved edits only (asks about unsaved ones) and valid.
+    std::optional<std::string> config_text_to_change();
+    QStringList problems_with(const std::string& text) const;
+    QStringList connection_names() const;
+    std::function<RemoteLister(const std::string&)> listers() const;
 
     std::filesystem::path config_;
     std::filesystem::path cache_file_;
@@ -99,6 +118,8 @@ class MainWindow : public QMainWindow {
     bool running_dry_ = false;
     bool config_valid_ = false; // the config on disk loaded; until then no run starts
     std::unique_ptr<Keyring> keyring_;
+    RemoteCalls calls_;
+    int last_tab_ = 0;
 };
 
 } // namespace kitovu::gui

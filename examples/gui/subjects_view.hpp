@@ -1,5 +1,6 @@
 // The subjects screen: the table of subjects with "Sync all", "Sync" for the selected subject,
-// "Check" (a dry run: what is waiting) and "Open folder".
+// "Check" (a dry run: what is waiting), "Open folder", and adding, changing or removing a
+// subject (the window opens the dialogs).
 #pragma once
 
 #include "subjects_model.hpp"
@@ -19,11 +20,17 @@ class SubjectsView : public QWidget {
     QPushButton* sync_all_button() const { return sync_all_; }
     QPushButton* sync_button() const { return sync_; }
     QPushButton* open_folder_button() const { return open_; }
+    QPushButton* add_button() const { return add_; }
+    QPushButton* edit_button() const { return edit_; }
+    QPushButton* remove_button() const { return remove_; }
     QStringList selected() const; // the selected subjects' names
 
   Q_SIGNALS:
     // Empty `subjects`: all of them.
     void sync_requested(QStringList subjects, bool dry_run);
+    void add_requested();
+    void edit_requested(int row);
+    void remove_requested(int row);
 
   private:
     SubjectsModel& model_;
@@ -32,6 +39,9 @@ class SubjectsView : public QWidget {
     QPushButton* sync_;
     QPushButton* check_;
     QPushButton* open_;
+    QPushButton* add_;
+    QPushButton* edit_;
+    QPushButton* remove_;
 };
 
 } // namespace kitovu::gui

@@ -36,7 +36,7 @@
     </message>
     <message>
         <source>&amp;Save</source>
-        <translation>S&amp;peichern</translation>
+        <translation>Spei&amp;chern</translation>
     </message>
     <message>
         <source>&amp;Problems:</source>
@@ -74,6 +74,18 @@
         <source>Saved.</source>
         <translation>Gespeichert.</translation>
     </message>
+    <message>
+        <source>kitovu</source>
+        <translation>kitovu</translation>
+    </message>
+    <message>
+        <source>The configuration has edits that are not saved. Save them?</source>
+        <translation>Die Konfiguration hat Änderungen, die nicht gespeichert sind. Speichern?</translation>
+    </message>
+    <message>
+        <source>The configuration has edits that are not saved, and problems: it cannot be saved as it is. Drop the edits?</source>
+        <translation>Die Konfiguration hat ungespeicherte Änderungen und Fehler: so kann sie nicht gespeichert werden. Die Änderungen verwerfen?</translation>
+    </message>
 </context>
 <context>
     <name>kitovu::gui::ConflictsView</name>
@@ -82,7 +94,7 @@
         <translation>%1, %2</translation>
     </message>
     <message>
-        <source>Open &amp;both</source>
+        <source>&amp;Open both</source>
         <translation>&amp;Beide öffnen</translation>
     </message>
     <message>
@@ -184,12 +196,131 @@
         <translation>Ordner auf der Quelle</translation>
     </message>
     <message>
-        <source>Subjects (one a row; empty rows are left out):</source>
-        <translation>Fächer (eines pro Zeile; leere Zeilen werden ausgelassen):</translation>
+        <source>&amp;More settings</source>
+        <translation>Weitere &amp;Einstellungen</translation>
     </message>
     <message>
-        <source>Ready.</source>
-        <translation>Bereit.</translation>
+        <source>&amp;Test connection</source>
+        <translation>Verbindung &amp;testen</translation>
+    </message>
+    <message>
+        <source>&amp;Pick from the server…</source>
+        <translation>Vom Server &amp;auswählen …</translation>
+    </message>
+    <message>
+        <source>C&amp;hoose…</source>
+        <translation>Wä&amp;hlen …</translation>
+    </message>
+    <message>
+        <source>&amp;Subjects (one a row; empty rows are left out):</source>
+        <translation>&amp;Fächer (eines pro Zeile; leere Zeilen fallen weg):</translation>
+    </message>
+    <message>
+        <source>Keep the files in</source>
+        <translation>Dateien ablegen in</translation>
+    </message>
+    <message>
+        <source>kept in the desktop keyring, never in the file</source>
+        <translation>im Schlüsselbund des Desktops, nie in der Datei</translation>
+    </message>
+    <message>
+        <source>Choose the folder to keep the files in.</source>
+        <translation>Wählen Sie den Ordner für die Dateien.</translation>
+    </message>
+    <message>
+        <source>Give the connection a name (under More settings).</source>
+        <translation>Geben Sie der Verbindung einen Namen (unter „Weitere Einstellungen“).</translation>
+    </message>
+    <message>
+        <source>Fill in “%1”.</source>
+        <translation>Füllen Sie „%1“ aus.</translation>
+    </message>
+    <message>
+        <source>The subject in row %1 needs a name.</source>
+        <translation>Das Fach in Zeile %1 braucht einen Namen.</translation>
+    </message>
+    <message>
+        <source>The subject in row %1 needs a remote folder.</source>
+        <translation>Das Fach in Zeile %1 braucht einen Ordner auf der Quelle.</translation>
+    </message>
+    <message>
+        <source>Ready to save.</source>
+        <translation>Bereit zum Speichern.</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Verbinde…</translation>
+    </message>
+    <message>
+        <source>Connected: the server accepted the login.</source>
+        <translation>Verbunden: der Server hat die Anmeldung angenommen.</translation>
+    </message>
+    <message>
+        <source>Choose your courses</source>
+        <translation>Wählen Sie Ihre Kurse</translation>
+    </message>
+    <message>
+        <source>Choose the subjects&apos; folders</source>
+        <translation>Wählen Sie die Ordner der Fächer</translation>
+    </message>
+    <message>
+        <source>Cannot save %1: %2</source>
+        <translation>%1 kann nicht gespeichert werden: %2</translation>
+    </message>
+    <message>
+        <source>The token is kept in the desktop keyring.</source>
+        <translation>Der Token liegt im Schlüsselbund des Desktops.</translation>
+    </message>
+    <message>
+        <source>The password is kept in the desktop keyring.</source>
+        <translation>Das Passwort liegt im Schlüsselbund des Desktops.</translation>
+    </message>
+    <message>
+        <source>The token could not be kept in the desktop keyring; kitovu asks for it when it syncs.</source>
+        <translation>Der Token konnte nicht im Schlüsselbund des Desktops abgelegt werden; kitovu fragt beim Synchronisieren danach.</translation>
+    </message>
+    <message>
+        <source>The password could not be kept in the desktop keyring; kitovu asks for it when it syncs.</source>
+        <translation>Das Passwort konnte nicht im Schlüsselbund des Desktops abgelegt werden; kitovu fragt beim Synchronisieren danach.</translation>
+    </message>
+    <message>
+        <source>Type the token first.</source>
+        <translation>Geben Sie zuerst den Token ein.</translation>
+    </message>
+    <message>
+        <source>Type the password first.</source>
+        <translation>Geben Sie zuerst das Passwort ein.</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::FolderBrowser</name>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>Titel</translation>
+    </message>
+    <message>
+        <source>&amp;Add the chosen</source>
+        <translation>Gewählte &amp;hinzufügen</translation>
+    </message>
+    <message>
+        <source>&amp;Choose</source>
+        <translation>&amp;Auswählen</translation>
+    </message>
+    <message>
+        <source>Asking the server…</source>
+        <translation>Frage den Server …</translation>
+    </message>
+    <message>
+        <source>This folder is empty.</source>
+        <translation>Dieser Ordner ist leer.</translation>
+    </message>
+    <message>
+        <source>Open a folder to see inside it.</source>
+        <translation>Öffnen Sie einen Ordner, um hineinzusehen.</translation>
     </message>
 </context>
 <context>
@@ -274,6 +405,26 @@
         <source>It syncs on its interval; Quit from its menu ends it.</source>
         <translation>Es synchronisiert in seinem Abstand; Beenden in seinem Menü beendet es.</translation>
     </message>
+    <message>
+        <source>Replace the configuration %1 with a new one?</source>
+        <translation>Die Konfiguration %1 durch eine neue ersetzen?</translation>
+    </message>
+    <message>
+        <source>The configuration is saved. %1</source>
+        <translation>Die Konfiguration ist gespeichert. %1</translation>
+    </message>
+    <message>
+        <source>The configuration has problems; fix them in the Configuration tab first.</source>
+        <translation>Die Konfiguration hat Fehler; beheben Sie sie zuerst im Reiter „Konfiguration“.</translation>
+    </message>
+    <message>
+        <source>%1 has more than the dialog shows (several sources or ignore patterns); change it in the Configuration tab.</source>
+        <translation>%1 hat mehr, als der Dialog zeigt (mehrere Quellen oder Ausschlussmuster); ändern Sie es im Reiter „Konfiguration“.</translation>
+    </message>
+    <message>
+        <source>Remove %1 from the configuration? Its folder and files stay where they are.</source>
+        <translation>%1 aus der Konfiguration entfernen? Ordner und Dateien bleiben, wo sie sind.</translation>
+    </message>
 </context>
 <context>
     <name>kitovu::gui::Notifier</name>
@@ -303,10 +454,140 @@
     </message>
 </context>
 <context>
+    <name>kitovu::gui::OptionWords</name>
+    <message>
+        <source>A Windows share (SMB), as most universities have</source>
+        <translation>Eine Windows-Freigabe (SMB), wie die meisten Hochschulen sie haben</translation>
+    </message>
+    <message>
+        <source>Moodle courses</source>
+        <translation>Moodle-Kurse</translation>
+    </message>
+    <message>
+        <source>A WebDAV folder (Nextcloud, ownCloud)</source>
+        <translation>Ein WebDAV-Ordner (Nextcloud, ownCloud)</translation>
+    </message>
+    <message>
+        <source>A folder on this computer or a mounted drive</source>
+        <translation>Ein Ordner auf diesem Rechner oder einem eingehängten Laufwerk</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>Server</translation>
+    </message>
+    <message>
+        <source>Share</source>
+        <translation>Freigabe</translation>
+    </message>
+    <message>
+        <source>User name</source>
+        <translation>Benutzername</translation>
+    </message>
+    <message>
+        <source>Domain</source>
+        <translation>Domäne</translation>
+    </message>
+    <message>
+        <source>Port</source>
+        <translation>Port</translation>
+    </message>
+    <message>
+        <source>Command that prints the password</source>
+        <translation>Befehl, der das Passwort ausgibt</translation>
+    </message>
+    <message>
+        <source>Command that prints the token</source>
+        <translation>Befehl, der den Token ausgibt</translation>
+    </message>
+    <message>
+        <source>Signing</source>
+        <translation>Signierung</translation>
+    </message>
+    <message>
+        <source>Encrypt the connection</source>
+        <translation>Verbindung verschlüsseln</translation>
+    </message>
+    <message>
+        <source>Time-out (seconds)</source>
+        <translation>Zeitlimit (Sekunden)</translation>
+    </message>
+    <message>
+        <source>Address of the site</source>
+        <translation>Adresse der Seite</translation>
+    </message>
+    <message>
+        <source>Folder</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>Passwort</translation>
+    </message>
+    <message>
+        <source>Token</source>
+        <translation>Token</translation>
+    </message>
+</context>
+<context>
     <name>kitovu::gui::SecretDialog</name>
     <message>
         <source>kitovu needs a secret</source>
         <translation>kitovu braucht ein Passwort</translation>
+    </message>
+</context>
+<context>
+    <name>kitovu::gui::SubjectDialog</name>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>&amp;Durchsuchen …</translation>
+    </message>
+    <message>
+        <source>C&amp;hoose…</source>
+        <translation>Aus&amp;wählen …</translation>
+    </message>
+    <message>
+        <source>Add a subject</source>
+        <translation>Fach hinzufügen</translation>
+    </message>
+    <message>
+        <source>Change a subject</source>
+        <translation>Fach ändern</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>&amp;From the connection:</source>
+        <translation>&amp;Von der Verbindung:</translation>
+    </message>
+    <message>
+        <source>&amp;Remote folder:</source>
+        <translation>&amp;Ordner auf der Quelle:</translation>
+    </message>
+    <message>
+        <source>the subject&apos;s name in the folder for the files</source>
+        <translation>der Name des Fachs im Ordner für die Dateien</translation>
+    </message>
+    <message>
+        <source>&amp;Local folder:</source>
+        <translation>&amp;Lokaler Ordner:</translation>
+    </message>
+    <message>
+        <source>The local folder</source>
+        <translation>Der lokale Ordner</translation>
+    </message>
+    <message>
+        <source>Give the subject a name.</source>
+        <translation>Geben Sie dem Fach einen Namen.</translation>
+    </message>
+    <message>
+        <source>There is no connection to take it from: set one up first.</source>
+        <translation>Es gibt keine Verbindung, von der es kommen kann: richten Sie zuerst eine ein.</translation>
+    </message>
+    <message>
+        <source>Choose the remote folder</source>
+        <translation>Wählen Sie den Ordner auf der Quelle</translation>
     </message>
 </context>
 <context>
@@ -384,11 +665,27 @@
     </message>
     <message>
         <source>&amp;Open folder</source>
-        <translation>Ordner ö&amp;ffnen</translation>
+        <translation>&amp;Ordner öffnen</translation>
     </message>
     <message>
         <source>Lists what a sync would change, changing nothing</source>
         <translation>Zeigt, was eine Synchronisation ändern würde, ohne etwas zu ändern</translation>
+    </message>
+    <message>
+        <source>A&amp;dd…</source>
+        <translation>Hin&amp;zufügen …</translation>
+    </message>
+    <message>
+        <source>&amp;Edit…</source>
+        <translation>&amp;Bearbeiten …</translation>
+    </message>
+    <message>
+        <source>&amp;Remove…</source>
+        <translation>&amp;Entfernen …</translation>
+    </message>
+    <message>
+        <source>Adds a subject to the configuration</source>
+        <translation>Fügt der Konfiguration ein Fach hinzu</translation>
     </message>
 </context>
 <context>

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace kitovu::detail {
 
@@ -229,6 +230,10 @@ inline bool move_new(int from_folder, const std::string& from, int to_folder,
     return ::renameat(from_folder, from.c_str(), to_folder, to.c_str()) == 0;
 }
 
+// A case-only rename where the file system folds case goes by way of NAME + this (see
+// rename_in_case); a kill between its two renames leaves the file there.
+inline constexpr std::string_view case_rename_suffix = ".kitovu-rename";
+
 // Moves a finished download to its name in the same folder, only if nothing is there.
 inline bool place_new(int folder, const std::string& temporary, const std::string& name) {
     return move_new(folder, temporary, folder, name);
@@ -236,14 +241,29 @@ inline bool place_new(int folder, const std::string& temporary, const std::strin
 
 // Renames `from` to `to` in `folder`, names that differ only in case on a case-insensitive file
 // system: a direct rename would find `to` to be `from` itself and do nothing. By way of a
-// visible temporary name, which a crash between the two steps leaves for the user to see.
+// temporary name; after a kill between the two steps the next run finishes it (below).
 inline bool rename_in_case(int folder, const std::string& from, const std::string& to) {
-    const std::string temporary = to + ".kitovu-rename";
+    const std::string temporary = to + std::string{case_rename_suffix};
     if (!place_new(folder, from, temporary))
         return false;
     if (place_new(folder, temporary, to))
         return true;
     ::renameat(folder, temporary.c_str(), folder, from.c_str()); // back: nothing else changed
+    return false;
+}
+
+// The second step of a rename_in_case that a kill cut short, where the journal says a file went
+// to `path`: it is at the temporary name, nothing at `path`. Only below one of `targets`, never
+// through a link. Whether it was finished.
+inline bool finish_rename_in_case(const std::filesystem::path& path,
+                                  const std::vector<std::filesystem::path>& targets) {
+    for (const std::filesystem::path& target : targets)
+        if (path.string().starts_with(target.string() + '/')) {
+            const Descriptor folder{open_folder_below(target, path.parent_path())};
+            const std::string name = path.filename().string();
+            return folder.fd >= 0 &&
+                   place_new(folder.fd, name + std::string{case_rename_suffix}, name);
+        }
     return false;
 }
 

@@ -7,6 +7,7 @@
 #include "kitovu/config/settings_model.hpp"
 #include "kitovu/engine/ledger.hpp"
 #include "kitovu/engine/sync_options.hpp"
+#include "kitovu/plugin/browse.hpp"
 #include "kitovu/plugin/credentials.hpp"
 #include "kitovu/plugin/registry.hpp"
 
@@ -157,9 +158,7 @@ class Connections {
         if (!connected) {
             auto e = connected.error();
             if (e.kind == ErrorKind::authentication && origin.source == SecretSource::keyring)
-                e.message = fmt::format("the {} kept in the keyring for `{}` was refused: "
-                                        "`kitovu login {}`",
-                                        origin.what, name, name);
+                e.message = kept_secret_refused(origin.what, name);
             return fail(std::move(e));
         }
         if (origin.keep && options_.keyring != nullptr)

@@ -6,12 +6,14 @@
 #include "kitovu/cache/filecache.hpp"
 #include "kitovu/cache/journal.hpp"
 #include "kitovu/cache/lock.hpp"
+#include "kitovu/disk/placement.hpp"
 #include "kitovu/engine/sync_options.hpp"
 
 #include <fmt/format.h>
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -58,7 +60,9 @@ class Ledger {
 
     // The cache as the last run left it; with `replay`, what the journal says a crashed run
     // placed after it, and the journal opened for this run's placements (not in a dry run).
-    expected<void, UsageError> load(bool replay) {
+    // `targets`: the target folders, where a crashed run's case-only rename is finished.
+    expected<void, UsageError> load(bool replay,
+                                    const std::vector<std::filesystem::path>& targets = {}) {
         auto cache = FileCache::load(
             cache_file_, [this](const Warning& w) { warn(w); }, !dry_run_);
         if (!cache)
@@ -69,19 +73,23 @@ class Ledger {
         // Journaled just before the rename, which changes the change time: the rest of the
         // identity tells whether the file is still the one placed; its content is confirmed on
         // the next look (racy).
-        cache_.replay(CacheJournal::path_for(cache_file_),
-                      [](const std::string& local_path, CacheEntry& entry) {
-                          struct ::stat info {};
-                          if (::lstat(local_path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
-                              return false;
-                          auto now = LocalIdentity::of(info);
-                          now.ctime_ns = entry.local.ctime_ns;
-                          if (now != entry.local)
-                              return false;
-                          entry.local = LocalIdentity::of(info);
-                          entry.racy = true;
-                          return true;
-                      });
+        cache_.replay(CacheJournal::path_for(cache_file_), [&targets](const std::string& local_path,
+                                                                      CacheEntry& entry) {
+            struct ::stat info {};
+            const bool finished = ::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT &&
+                                  finish_rename_in_case(local_path, targets);
+            if (::lstat(local_path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
+                return false;
+            auto now = LocalIdentity::of(info);
+            now.ctime_ns = entry.local.ctime_ns;
+            if (finished) // FAT: a renamed file gets a new inode
+                now.inode = entry.local.inode;
+            if (now != entry.local)
+                return false;
+            entry.local = LocalIdentity::of(info);
+            entry.racy = true;
+            return true;
+        });
         auto journal = CacheJournal::open(cache_file_);
         if (!journal)
             return fail(journal.error());
@@ -91,8 +99,9 @@ class Ledger {
 
     // Nothing needs the cache before the first listing: it loads (load(true)) in a thread while
     // the first connection logs in.
-    void start_loading() {
-        loading_ = std::async(std::launch::async, [this] { return load(true); });
+    void start_loading(std::vector<std::filesystem::path> targets) {
+        loading_ = std::async(std::launch::async,
+                              [this, targets = std::move(targets)] { return load(true, targets); });
     }
     // Waits until it is loaded; false when it cannot be (load_error() says why).
     bool ready() {

@@ -60,7 +60,7 @@ class Run {
         }
         connections_.resolve_secrets();
         // A large cache takes as long to read as a login (and libsmbclient as long to load).
-        ledger_.start_loading();
+        ledger_.start_loading(target_folders(settings_));
         {
             Workers workers{settings_, options_, connections_, ledger_, run_start_};
             Planner planner{settings_, options_, ledger_, workers, run_start_};

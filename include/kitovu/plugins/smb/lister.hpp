@@ -72,7 +72,8 @@ class Lister {
                         Job{std::move(pending_.front()), {}, std::chrono::steady_clock::now()};
                     pending_.pop_front();
                     if (!helper.send(Message::list, join_remote(base_, *jobs[i].folder)))
-                        return fail(abandon(jobs, i));
+                        if (auto e = abandon(jobs, i))
+                            return fail(*e);
                 }
                 if (helper && (jobs[i].folder || !helper.ready())) {
                     fds.push_back({helper.fd(), POLLIN, 0});
@@ -90,8 +91,8 @@ class Lister {
                 if (auto lost = crew_.after_silence())
                     return fail(*lost);
                 for (const std::size_t i : of) // stuck: their folders go to others
-                    if (auto e = abandon(jobs, i); e.kind != ErrorKind::internal)
-                        return fail(e);
+                    if (auto e = abandon(jobs, i))
+                        return fail(*e);
                 continue;
             }
             for (std::size_t k = 0; k < fds.size(); ++k)
@@ -127,15 +128,15 @@ class Lister {
         if (!helper.ready()) {
             if (auto ready = crew_.await_ready(helper, {}, std::chrono::milliseconds{0}); !ready)
                 return ready.error().kind == ErrorKind::connection ? std::optional{ready.error()}
-                                                                   : discard(jobs, i);
+                                                                   : abandon(jobs, i);
             return std::nullopt;
         }
         Message type{};
         std::string_view payload;
         if (!helper.receive(type, payload) ||
-            (type == Message::items && !decode_items(payload, jobs[i].items)) ||
+            (type == Message::items && !decode_all(payload, jobs[i].items)) ||
             (type != Message::items && type != Message::done && type != Message::failed))
-            return discard(jobs, i);
+            return abandon(jobs, i);
         if (type == Message::items)
             return std::nullopt;
         Job job = std::exchange(jobs[i], Job{});
@@ -151,20 +152,15 @@ class Lister {
         return std::nullopt;
     }
 
-    // A helper gone or stuck: its folder goes back to the queue. The instance's own one is
-    // replaced; an error only where none can be.
-    UsageError abandon(std::vector<Job>& jobs, std::size_t i) {
+    // A helper gone or stuck: its folder goes back to the queue, the instance's own one is
+    // replaced. An error only where it cannot be.
+    std::optional<UsageError> abandon(std::vector<Job>& jobs, std::size_t i) {
         if (jobs[i].folder)
             pending_.push_front(std::move(*jobs[i].folder));
         jobs[i] = Job{};
         at(i).end();
         if (auto replaced = i == 0 ? crew_.ensure_own() : expected<void, UsageError>{}; !replaced)
             return replaced.error();
-        return crew_.gone();
-    }
-    std::optional<UsageError> discard(std::vector<Job>& jobs, std::size_t i) {
-        if (auto e = abandon(jobs, i); e.kind != ErrorKind::internal)
-            return e;
         return std::nullopt;
     }
 
