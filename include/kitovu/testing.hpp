@@ -10,6 +10,7 @@
 #pragma once
 
 #include "kitovu/plugin/plugin.hpp"
+#include "kitovu/testing/browse_checks.hpp"
 #include "kitovu/testing/checker.hpp"
 #include "kitovu/testing/child_process.hpp"
 #include "kitovu/testing/fixture.hpp"
@@ -60,6 +61,8 @@ class Suite : Checker {
         if (listing.result) {
             progress_("list in another time zone");
             check_time_zone(*plugin);
+            progress_("browse");
+            check_browse(*this, *plugin, listing);
             progress_("retrieve");
             check_retrieve(*plugin, listing);
             progress_("two instances");
