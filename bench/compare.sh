@@ -286,7 +286,7 @@ trace_summary() {
   echo "$longest $(awk '$3 == "turn" { by[$4]++ } END { for (r in by) print by[r], r }' "$work/trace" |
     sort -rn | awk '{ printf "%s%s=%d", (NR > 1 ? " " : ""), $2, $1 }')"
 }
-# Peak memory of a kitovu run and the processes it forked, all together: the sum of their
+# Peak memory of a kitovu run and the processes it started, all together: the sum of their
 # proportional set sizes (shared pages split between the processes sharing them), sampled.
 run_sampled() { # SCEN: runs "${cmd[@]}"; appends "SECONDS PEAK_PSS_KB PEAK_RSS_KB" to $work/m.SCEN
   local start pid peak_pss=0 peak_rss=0 pss rss
@@ -473,7 +473,7 @@ link_tables() {
     echo
     echo "### m) memory of all kitovu processes together, first sync of $b_files files of 1–16 KB (loopback)"
     echo
-    echo "The sum over kitovu and the processes it forked of their proportional set size (shared pages"
+    echo "The sum over kitovu and the processes it started of their proportional set size (shared pages"
     echo "divided among the processes sharing them) and of their resident set size (shared pages counted"
     echo "in every process), sampled every 0.1 s; the highest sample over $reps runs (median wall $m s)."
     echo
