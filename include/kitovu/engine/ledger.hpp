@@ -224,14 +224,20 @@ class Ledger {
         call(*observer_);
     }
 
-    // Once the workers are done: each lost connection as one error, with the files it cost.
+    // Once the workers are done: each lost connection as one error, with the files it cost; a
+    // listing of it that failed on the lost connection too is that error (one hang, one line).
     void report_lost_connections() {
         for (auto& [name, lost] : lost_connections_) {
-            UsageError e = std::move(*lost.first);
+            const auto listing = std::ranges::find_if(report_.errors, [&](const UsageError& e) {
+                return e.kind == ErrorKind::connection && e.connection == name;
+            });
+            UsageError& e = listing != report_.errors.end() ? *listing : *lost.first;
             e.message += fmt::format("; {} file{} not downloaded, the next run tries again",
                                      lost.files, lost.files == 1 ? "" : "s");
-            e.path.clear();
-            report_.errors.push_back(std::move(e));
+            if (listing == report_.errors.end()) {
+                e.path.clear();
+                report_.errors.push_back(std::move(e));
+            }
         }
         lost_connections_.clear();
     }

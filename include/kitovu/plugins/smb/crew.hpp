@@ -100,6 +100,7 @@ class Crew {
         auto started = Helper::start(l);
         l.report = false;
         l.parked = true;
+        l.answered = true; // told to log in once the server answered (a time-out: it stopped)
         while (started && slow && extra.size() < polite_connections) {
             auto parked = Helper::start(l);
             if (!parked)
