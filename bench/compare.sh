@@ -24,8 +24,8 @@
 # KITOVU_BENCH_A_MAX_KB (8192), KITOVU_BENCH_B_FILES (20000), KITOVU_BENCH_E_MB (1024),
 # KITOVU_BENCH_W_FILES (1000), KITOVU_BENCH_SCENARIOS ("a b c d e"; with --wan "w1 w2 w3 w4",
 # with --memory also "m"), KITOVU_BENCH_BUILD_DIR (build-bench), KITOVU_BENCH_BASELINE (a git
-# revision: its kitovu, built here, is timed beside this build's in c and d, so a slower machine,
-# which moves every tool, is told apart from a slower kitovu).
+# revision: its kitovu, built here, is timed beside this build's in every scenario but m, so a
+# slower machine, which moves every tool, is told apart from a slower kitovu).
 # Tools alternate within each repetition (the starting tool rotates per repetition), so
 # drift on the machine hits all of them alike.
 set -euo pipefail
@@ -85,14 +85,19 @@ export KITOVU_PASSWORD_BENCH=secret
 
 work=$(mktemp -d /var/tmp/kitovu-compare.XXXXXX)
 proxy_pid=
-trap '[ -z "$proxy_pid" ] || kill "$proxy_pid" 2>/dev/null; tests/samba-server.sh stop "$work" || true; [ -z "${base_kitovu:-}" ] || git worktree remove --force "$work/baseline"; rm -rf "$work"' EXIT
+trap '[ -z "$proxy_pid" ] || kill "$proxy_pid" 2>/dev/null; tests/samba-server.sh stop "$work" || true; rm -rf "$work"' EXIT
 base_kitovu=
-if [ -n "${KITOVU_BENCH_BASELINE:-}" ] && ! ((wan || memory)); then
+if [ -n "${KITOVU_BENCH_BASELINE:-}" ]; then
   base_label="$(git log -1 --format='%h of %cs' "$KITOVU_BENCH_BASELINE")"
-  git worktree add --detach "$work/baseline" "$KITOVU_BENCH_BASELINE" >/dev/null 2>&1
-  base_kitovu=$work/baseline/build/examples/cli/kitovu
-  cmake -S "$work/baseline" -B "$work/baseline/build" -DCMAKE_BUILD_TYPE=Release -DKITOVU_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$work/baseline/build" -j2 --target kitovu_cli >/dev/null
+  # Its sources and build are kept in the build folder for the next run (--wan after the rest).
+  base_dir=$(realpath -m "$build/baseline-$(git rev-parse --short "$KITOVU_BENCH_BASELINE")")
+  if [ ! -d "$base_dir/src" ]; then
+    mkdir -p "$base_dir/src"
+    git archive "$KITOVU_BENCH_BASELINE" | tar -x -C "$base_dir/src"
+  fi
+  base_kitovu=$base_dir/build/examples/cli/kitovu
+  cmake -S "$base_dir/src" -B "$base_dir/build" -DCMAKE_BUILD_TYPE=Release -DKITOVU_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$base_dir/build" -j2 --target kitovu_cli >/dev/null
 fi
 share=$work/share
 mkdir -p "$share"
@@ -149,6 +154,8 @@ touch "$RCLONE_CONFIG"
 # --- Tools ---------------------------------------------------------------------------------
 tools=(kitovu-j1 kitovu-j4 rclone smbget smbclient)
 ((wan || memory)) && tools=(kitovu rclone rclone16 smbget)
+base=() # the baseline build, where there is one
+[ -z "$base_kitovu" ] || base=(kitovu-base)
 declare -A label=(
   [kitovu]='`kitovu sync` (default --jobs)'
   [rclone16]='`rclone copy --checkers 16 --transfers 16`'
@@ -159,6 +166,7 @@ declare -A label=(
   [smbget]='`smbget -R`'
   [smbclient]="\`smbclient -c 'recurse; prompt; mget *'\` (limit)"
 )
+((wan || memory)) && label[kitovu-base]="\`kitovu sync\` (default --jobs) built from ${base_label:-}"
 kitovu_config() { # JOBS-NAME REMOTE-DIR
   cat > "$work/$1.toml" <<TOML
 root-dir = "$work/out/$1"
@@ -187,7 +195,8 @@ command_for() {
       if [ "$tool" != kitovu ]; then cmd+=(--jobs "${tool#kitovu-j}"); fi ;;
     kitovu-base)
       kitovu_config "$tool" "$dir"
-      cmd=("$base_kitovu" sync -q --config "$work/$tool.toml" --cache "$work/$tool.cache" --jobs 4) ;;
+      cmd=("$base_kitovu" sync -q --config "$work/$tool.toml" --cache "$work/$tool.cache")
+      if ! ((wan || memory)); then cmd+=(--jobs 4); fi ;;
     rclone|rclone16)
       cmd=(rclone copy ":smb:skripte/$dir" "$work/out/$tool" --smb-host 127.0.0.1 --smb-port "$server_port"
            --smb-user "$user" --smb-pass "$rclone_pass")
@@ -240,7 +249,7 @@ check_changed() { # TOOL REP [TREE]
     fi
   done < <("changed_$tree" "$2" | head -5)
 }
-active=("${tools[@]}") # the tools of the scenario at hand
+active=("${tools[@]}" "${base[@]}") # the tools of the scenario at hand
 rotated() { local r=$1 i; for i in "${!active[@]}"; do echo "${active[$(((i + r) % ${#active[@]}))]}"; done; }
 
 # --- The link: bench/delay_proxy in front of the server ---------------------------------------
@@ -277,7 +286,7 @@ trace_summary() {
   echo "$longest $(awk '$3 == "turn" { by[$4]++ } END { for (r in by) print by[r], r }' "$work/trace" |
     sort -rn | awk '{ printf "%s%s=%d", (NR > 1 ? " " : ""), $2, $1 }')"
 }
-# Peak memory of a kitovu run and the processes it forked, all together: the sum of their
+# Peak memory of a kitovu run and the processes it started, all together: the sum of their
 # proportional set sizes (shared pages split between the processes sharing them), sampled.
 run_sampled() { # SCEN: runs "${cmd[@]}"; appends "SECONDS PEAK_PSS_KB PEAK_RSS_KB" to $work/m.SCEN
   local start pid peak_pss=0 peak_rss=0 pss rss
@@ -321,10 +330,10 @@ for scen in $scenarios; do
   case $scen in
     a) log "scenario a"; first_sync a a "$a_files" "$reps" ;;
     b) log "scenario b"; first_sync b b "$b_files" "$reps" ;;
-    c) log "scenario c"; [ -z "$base_kitovu" ] || active=("${tools[@]}" kitovu-base)
+    c) log "scenario c"
        prepare_resync b
        for rep in $(seq "$reps"); do for tool in $(rotated "$rep"); do run_tool c "$tool" resync b 1; done; done ;;
-    d) log "scenario d"; [ -z "$base_kitovu" ] || active=("${tools[@]}" kitovu-base)
+    d) log "scenario d"
        prepare_resync b
        for rep in $(seq "$reps"); do
          sleep 1  # the rewritten files get an mtime after every earlier download
@@ -335,10 +344,10 @@ for scen in $scenarios; do
          done
          log "d: repetition $rep of $reps done"
        done ;;
-    e) log "scenario e"; active=("${tools[@]}"); first_sync e e 1 "$e_reps"; rm -rf "$work/out" ;;
-    w1) log "scenario w1"; start_proxy 10; active=(kitovu rclone rclone16 smbget)
+    e) log "scenario e"; first_sync e e 1 "$e_reps"; rm -rf "$work/out" ;;
+    w1) log "scenario w1"; start_proxy 10; active=(kitovu rclone rclone16 smbget "${base[@]}")
         first_sync w1 w "$w_files" "$reps"; stop_proxy ;;
-    w2|w3|w4) log "scenario $scen"; active=(kitovu rclone rclone16)
+    w2|w3|w4) log "scenario $scen"; active=(kitovu rclone rclone16 "${base[@]}")
         prepare_resync w "$w_files" # straight to the server: untimed
         start_proxy "$([ "$scen" = w4 ] && echo 25 || echo 10)"
         for rep in $(seq "$reps"); do
@@ -380,6 +389,12 @@ footer() { # what went wrong, and how long it all took
   echo
   echo "The whole comparison took $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s including generating the trees."
 }
+# This build against the baseline's, timed in the same run: within 10 %.
+base_ratio() { # THIS-MEDIAN BASE-MEDIAN
+  [ -n "$2" ] || return 0
+  awk -v k="$1" -v b="$2" -v label="$base_label" 'BEGIN {
+    printf "This build / the build from %s, timed in the same run: **%.2f×**; target at most 1.10×: %s.\n", label, (b > 0 ? k / b : 0), (b > 0 && k / b <= 1.10 ? "met" : "**missed**") }'
+}
 median_of() { # COLUMN FILE
   awk -v c="$1" '{ print $c }' "$2" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
@@ -416,7 +431,7 @@ link_tables() {
     echo "| tool | median wall | spread (min–max) | connections | round trips |"
     echo "|---|---|---|---|---|"
     declare -A med=()
-    for tool in "${tools[@]}"; do
+    for tool in "${tools[@]}" "${base[@]}"; do
       [ -s "$work/r.$scen.$tool" ] || continue
       read -r m lo hi kb < <(stats "$work/r.$scen.$tool")
       med[$tool]=$m
@@ -438,10 +453,11 @@ link_tables() {
         if (scen == "w2") printf "Targets at most 0.5 × rclone (defaults): %s; at most 3 × the limit: %s.\n", verdict(k / r, 0.5), verdict(k / limit, 3)
         if (scen == "w3") printf "Target at most 0.5 × rclone (defaults): %s.\n", verdict(k / r, 0.5)
       }'
+    base_ratio "${med[kitovu]}" "${med[kitovu-base]:-}"
     echo
     echo "Round trips of the median run by the request that began them, and the most that one connection waited:"
     echo
-    for tool in "${tools[@]}"; do
+    for tool in "${tools[@]}" "${base[@]}"; do
       [ -s "$work/k.$scen.$tool" ] || continue
       # The line of the run whose wall time is the median (runs are in the same order in r. and k.).
       paste -d' ' <(awk '{ print $1 }' "$work/r.$scen.$tool") "$work/k.$scen.$tool" | sort -n |
@@ -457,7 +473,7 @@ link_tables() {
     echo
     echo "### m) memory of all kitovu processes together, first sync of $b_files files of 1–16 KB (loopback)"
     echo
-    echo "The sum over kitovu and the processes it forked of their proportional set size (shared pages"
+    echo "The sum over kitovu and the processes it started of their proportional set size (shared pages"
     echo "divided among the processes sharing them) and of their resident set size (shared pages counted"
     echo "in every process), sampled every 0.1 s; the highest sample over $reps runs (median wall $m s)."
     echo
@@ -492,9 +508,7 @@ fi
     echo "| tool | median wall | spread (min–max) | peak memory |"
     echo "|---|---|---|---|"
     declare -A med=()
-    shown=("${tools[@]}")
-    if [ -n "$base_kitovu" ] && [[ $scen == [cd] ]]; then shown+=(kitovu-base); fi
-    for tool in "${shown[@]}"; do
+    for tool in "${tools[@]}" "${base[@]}"; do
       read -r m lo hi kb < <(stats "$work/r.$scen.$tool")
       med[$tool]=$m
       name=${label[$tool]}
@@ -513,10 +527,7 @@ fi
       if (scen == "e") printf "Targets at most 0.9 × the fastest of rclone and smbget: %s; at most 1.2 × the smbclient limit: %s.\n", verdict(vs_best, 0.9), verdict(vs_limit, 1.2)
       if (scen == "c") printf "Targets at most 0.5 × rclone (%.2f×): %s; at most 1.5 × the bare listing: %s.\n", vs_rclone, verdict(vs_rclone, 0.5), verdict(vs_limit, 1.5)
       if (scen == "d") printf "Target at most 0.5 × rclone (%.2f×): %s.\n", vs_rclone, verdict(vs_rclone, 0.5) }'
-    if [ -n "$base_kitovu" ] && [[ $scen == [cd] ]]; then
-      awk -v k="${med[kitovu-j4]}" -v b="${med[kitovu-base]}" -v r="${med[rclone]}" -v label="$base_label" 'BEGIN {
-        printf "The build from %s in the same run: %.2f× rclone; this build / that build: **%.2f×**.\n", label, (r > 0 ? b / r : 0), (b > 0 ? k / b : 0) }'
-    fi
+    base_ratio "${med[kitovu-j4]}" "${med[kitovu-base]:-}"
   done
   footer
 } > "$out_md"

@@ -29,7 +29,7 @@ if [ "${1:-}" = --wan ]; then
     echo "request at a time per connection, so every request waits a round trip and parallelism comes"
     echo "from connections. Before its login kitovu asks the server two questions on a connection of its"
     echo "own and times the second (the first waits for the server to fork a process for the"
-    echo "connection); where that round trip is 3 ms or more it forks its 16 listing processes, and they log"
+    echo "connection); where that round trip is 3 ms or more it starts its 16 listing processes, and they log"
     echo "in at once when the login's session setup succeeded (a refused password never reaches them),"
     echo "eight round trips before the login is over. It measures the round trip on its login (where"
     echo "that is clearly slow) or on its first folder listing, and downloads with 4 workers per"
@@ -107,7 +107,7 @@ KITOVU_BENCH_BASELINE=${KITOVU_BENCH_BASELINE-275bb15} bench/compare.sh "$compar
   echo "Issue 7. How kitovu gets its speed from libsmbclient, which allows one call at a time per"
   echo "process (Debian's 4.17 build; smbc_thread_posix is not exported):"
   echo
-  echo "- Downloads run in one process per worker (\`--jobs\`, 4 by default on a fast link), forked by the smb plugin, each"
+  echo "- Downloads run in one process per worker (\`--jobs\`, 4 by default on a fast link), started by the smb plugin (kitovu-smb-helper, by exec), each"
   echo "  with its own SMB connection. Blocks pass to the worker through a shared mapping with two"
   echo "  slots: the process reads the next block while the worker writes the last one to disk."
   echo "- A small file costs three round trips: open, one read of exactly its listed size, close (no"

@@ -380,6 +380,111 @@ TEST_CASE("the contract's table: a file's state from what is known of it") {
     }
 }
 
+TEST_CASE("a folder where the remote has a file: kitovu's own gives way, any other stays") {
+    using S = FileState;
+    struct Row {
+        bool known, remote_changed, removable;
+        FileState state;
+    };
+    // clang-format off
+    const Row table[] = {
+        // known  remote  removable -> state
+        {false, false, true,  S::new_file},      // kitovu's untouched folder: replaced by the file
+        {false, false, false, S::conflict},      // somebody's folder: the file saved beside it
+        {true,  true,  true,  S::new_file},
+        {true,  true,  false, S::conflict},
+        {true,  false, false, S::local_changed}, // saved beside it before: nothing to do
+        {true,  false, true,  S::local_changed},
+    };
+    // clang-format on
+    for (const Row& row : table) {
+        INFO(row.known << row.remote_changed << row.removable);
+        CHECK(decide(FileFacts{.local_exists = true,
+                               .known = row.known,
+                               .remote_changed = row.remote_changed,
+                               .folder_in_the_way = true,
+                               .folder_removable = row.removable}) == row.state);
+    }
+}
+
+TEST_CASE("what placement finds at the last moment decides how a download ends") {
+    using S = FileState;
+    using A = AtPlacement;
+    struct Row {
+        FileState decided;
+        AtPlacement found;
+        bool known;
+        FileState state;
+    };
+    const Row table[] = {
+        {S::new_file, A::as_decided, false, S::new_file},
+        {S::remote_changed, A::as_decided, true, S::remote_changed},
+        {S::conflict, A::as_decided, true, S::conflict},
+        {S::remote_changed, A::edited, true, S::conflict}, // edited after the look: the edit wins
+        {S::new_file, A::taken, false, S::conflict},       // a file appeared: it is somebody's
+        {S::conflict, A::holds_download, true, S::unchanged}, // the user fetched it meanwhile
+        {S::conflict, A::holds_download, false, S::adopted},
+    };
+    for (const Row& row : table) {
+        INFO(to_string(row.decided) << ' ' << static_cast<int>(row.found) << ' ' << row.known);
+        CHECK(decide_at_placement(row.decided, row.found, row.known) == row.state);
+    }
+}
+
+TEST_CASE("a record the listing did not name: kept, forgotten or reported gone once") {
+    using F = RecordFate;
+    struct Row {
+        bool listed, folder_unlisted, here, ignored, reported;
+        RecordFate fate;
+    };
+    // clang-format off
+    const Row table[] = {
+        // listed unlisted here  ignored reported -> fate
+        {false, false, true,  false, false, F::keep},           // not listed this time
+        {true,  true,  true,  false, false, F::keep},           // its folder could not be listed
+        {true,  false, false, false, false, F::forget},         // gone here too
+        {true,  false, true,  true,  false, F::forget},         // ignored now
+        {true,  false, true,  false, false, F::remote_deleted}, // gone remotely: copy kept, told
+        {true,  false, true,  false, true,  F::keep},           // told when it went
+        {true,  false, false, false, true,  F::forget},
+    };
+    // clang-format on
+    for (const Row& row : table) {
+        INFO(row.listed << row.folder_unlisted << row.here << row.ignored << row.reported);
+        CHECK(decide_unlisted(UnlistedFacts{row.listed, row.folder_unlisted, row.here, row.ignored,
+                                            row.reported}) == row.fate);
+    }
+}
+
+TEST_CASE("a moved file moves with its edit, and is decided again where the remote changed too") {
+    const MoveCandidate recorded{"/k/a.pdf", "", "a.pdf", "10:100", "fp1"};
+    struct Row {
+        MoveCandidate listed;
+        bool edited;
+        bool decide_again, tell;
+    };
+    const Row table[] = {
+        {{"/k/b.pdf", "", "b.pdf", "10:100", ""}, false, false, false},    // same digest
+        {{"/k/b.pdf", "", "b.pdf", "10:200", "fp1"}, false, false, false}, // same fingerprint
+        {{"/k/b.pdf", "", "b.pdf", "12:200", "fp2"}, false, true, false},  // changed as well
+        {{"/k/b.pdf", "", "b.pdf", "12:200", ""}, true, true, true},
+        {{"/k/b.pdf", "", "b.pdf", "10:100", ""}, true, false, true}, // the edit moves along
+    };
+    for (const Row& row : table) {
+        INFO(row.listed.digest << ' ' << row.listed.fingerprint << ' ' << row.edited);
+        const auto outcome = decide_move(same_remote_file(recorded, row.listed), row.edited);
+        CHECK(outcome.state == FileState::moved);
+        CHECK(outcome.decide_again == row.decide_again);
+        CHECK(outcome.tell_user == row.tell);
+    }
+}
+
+TEST_CASE("a remote folder where a file is: kitovu's own untouched file gives way") {
+    CHECK(decide_folder(false, false) == FolderPlace::here);
+    CHECK(decide_folder(true, true) == FolderPlace::replacing_file);
+    CHECK(decide_folder(true, false) == FolderPlace::beside_file);
+}
+
 TEST_CASE("a local file counts as edited unless its identity or its bytes say it is kitovu's") {
     const LocalIdentity placed{9, 1'600'000'000'123'456'789, 1'700'000'000'000'000'001, 42, 7};
     const std::string bytes_hash = "00112233445566778899";
@@ -757,4 +862,94 @@ TEST_CASE("browse reads one level of a plugin without a browse member through it
     const auto stopped = kitovu::browse(settings, "mirror", "EPJ", {.stop = stop.get_token()});
     REQUIRE_FALSE(stopped);
     CHECK(stopped.error().kind == kitovu::ErrorKind::cancelled);
+}
+
+TEST_CASE("BrowseOptions::timeout shortens a connection's time-out, never lengthens it") {
+    const auto entry = kitovu::PluginRegistry::find("local");
+    REQUIRE(entry);
+    kitovu::Connection connection{.name = "mirror", .plugin = "local"};
+    connection.options.set("path", std::string{"/"});
+    connection.options.set("timeout", std::int64_t{30});
+    for (const auto& [asked, used] :
+         std::vector<std::pair<int, std::int64_t>>{{0, 30}, {5, 5}, {30, 30}, {60, 30}}) {
+        INFO("timeout " << asked);
+        const auto login = kitovu::detail::login_for(connection, **entry,
+                                                     {.timeout = std::chrono::seconds{asked}});
+        REQUIRE(login);
+        CHECK(std::get<std::int64_t>(login->options.values().at("timeout")) == used);
+    }
+}
+
+namespace {
+
+// A remote that takes the password "right" only.
+class LockedPlugin final : public SyncPlugin {
+  public:
+    static constexpr auto server =
+        string_option({.name = "server", .required = true, .help = "server"});
+    static constexpr auto password_command =
+        string_option({.name = "password-command", .help = "its password"});
+    static std::span<const OptionSpec> schema() noexcept {
+        static constexpr std::array specs{server.spec, password_command.spec};
+        return specs;
+    }
+    static SecretSpec secret() noexcept {
+        return {.what = "password",
+                .command_option = &password_command,
+                .environment_prefix = "KITOVU_PASSWORD_",
+                .hint = "",
+                .guest_user = "",
+                .server_option = &server};
+    }
+    expected<void, UsageError> configure(std::string_view, const Options& options) override {
+        password_ = options.secret();
+        return {};
+    }
+    expected<void, UsageError> connect() override {
+        if (password_ != "right")
+            return fail(ErrorKind::authentication, "wrong user name or password");
+        return {};
+    }
+    expected<void, UsageError> list(std::string_view, ListFilter, WarningSink, ListSink) override {
+        return {};
+    }
+    expected<Retrieved, UsageError> retrieve(const RemoteEntry&, ChunkWriter) override {
+        return Retrieved{};
+    }
+
+  private:
+    std::string password_;
+};
+
+} // namespace
+
+TEST_CASE("test_connection tries a typed password first, keeps it once the server took it, and "
+          "words a refused kept one as a sync does") {
+    const PluginRegistry::Add<LockedPlugin> locked{"locked", "for tests"};
+    Settings settings;
+    Connection connection{.name = "uni", .plugin = "locked"};
+    connection.options.set("server", std::string{"files.example.edu"});
+    settings.connections.push_back(connection);
+    test::MemoryKeyring keyring;
+    const auto yes = [](std::string_view) { return true; };
+
+    const auto wrong = test_connection(settings, "uni",
+                                       {.keyring = &keyring, .offer_to_keep = yes, .secret = "x"});
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().kind == ErrorKind::authentication);
+    CHECK(wrong.error().connection == "uni");
+    CHECK(keyring.stores == 0); // a refused password is never kept
+
+    CHECK(test_connection(settings, "uni",
+                          {.keyring = &keyring, .offer_to_keep = yes, .secret = "right"}));
+    REQUIRE(keyring.items.size() == 1);
+    CHECK(keyring.items.begin()->second == "right");
+    CHECK(test_connection(settings, "uni", {.keyring = &keyring})); // asks nobody
+
+    keyring.items.begin()->second = "changed on the server since";
+    const auto refused = test_connection(settings, "uni", {.keyring = &keyring});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ErrorKind::authentication);
+    CHECK(refused.error().message ==
+          "the password kept in the keyring for `uni` was refused: `kitovu login uni`");
 }

@@ -89,6 +89,17 @@ inline unexpected<UsageError> fail(ErrorKind kind, std::string message, std::str
     return unexpected{UsageError{kind, std::move(message), {}, std::move(path), {}}};
 }
 
+// `error` with the connection and the path it concerns, where the code that built it could not
+// know them (a plugin's error names no connection, a folder's no file).
+inline UsageError with_place(UsageError error, std::string_view connection,
+                             std::string_view path = {}) {
+    if (error.connection.empty())
+        error.connection = connection;
+    if (error.path.empty())
+        error.path = path;
+    return error;
+}
+
 namespace detail {
 
 // What a failed system call's error number means, in words ("No such file or directory").

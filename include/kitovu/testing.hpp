@@ -10,6 +10,7 @@
 #pragma once
 
 #include "kitovu/plugin/plugin.hpp"
+#include "kitovu/testing/browse_checks.hpp"
 #include "kitovu/testing/checker.hpp"
 #include "kitovu/testing/child_process.hpp"
 #include "kitovu/testing/fixture.hpp"
@@ -60,6 +61,8 @@ class Suite : Checker {
         if (listing.result) {
             progress_("list in another time zone");
             check_time_zone(*plugin);
+            progress_("browse");
+            check_browse(*this, *plugin, listing);
             progress_("retrieve");
             check_retrieve(*plugin, listing);
             progress_("two instances");
@@ -356,9 +359,10 @@ class Suite : Checker {
     }
 
     void check_missing(SyncPlugin& plugin) {
-        const std::string missing = fixture_.missing_dir.empty()
-                                        ? join(fixture_.remote_dir, "no such folder (conformance)")
-                                        : fixture_.missing_dir;
+        const std::string missing =
+            fixture_.missing_dir.empty()
+                ? join_remote(fixture_.remote_dir, "no such folder (conformance)")
+                : fixture_.missing_dir;
         const Listing listed = seen(list(plugin, missing));
         check(!listed.result && listed.result.error().kind == ErrorKind::not_found &&
                   listed.batches.empty(),
@@ -366,7 +370,7 @@ class Suite : Checker {
               "listing '" + missing + "' gave " + error_text(listed.result) + " and " +
                   std::to_string(listed.batches.size()) + " batches");
         for (const std::string& folder : tree_.made_unlisted()) {
-            const Listing locked = seen(list(plugin, join(fixture_.remote_dir, folder)));
+            const Listing locked = seen(list(plugin, join_remote(fixture_.remote_dir, folder)));
             check(!locked.result && locked.result.error().kind == ErrorKind::permission,
                   "list: unlistable folder",
                   "listing '" + folder + "' itself gave " + error_text(locked.result) +

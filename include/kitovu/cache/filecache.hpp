@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -267,6 +268,7 @@ class FileCache {
     std::size_t replay(const std::filesystem::path& journal,
                        FunctionRef<bool(const std::string&, CacheEntry&)> verify) {
         std::size_t added = 0;
+        std::optional<LocalIdentity> added_last; // a move's new place comes just before its old
         // A line cut short by the crash is not passed on by for_each_line.
         [[maybe_unused]] auto read = detail::for_each_line(journal, [&](std::string_view line) {
             std::string local_path;
@@ -276,13 +278,22 @@ class FileCache {
                 return true;
             if (forget) {
                 struct ::stat info {};
-                if (::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT) {
+                const bool gone = ::lstat(local_path.c_str(), &info) != 0 && errno == ENOENT;
+                // Where names fold case, a case-only rename's old name finds the moved file.
+                const bool moved_in_case = !gone && added_last &&
+                                           added_last->inode == info.st_ino &&
+                                           added_last->device == info.st_dev;
+                if (gone || moved_in_case) {
                     changed_ = entries_.erase(local_path) > 0 || changed_;
                     moved_away_.push_back(std::move(local_path));
                 }
+                added_last.reset();
             } else if (verify(local_path, entry)) {
+                added_last = entry.local;
                 entries_.insert_or_assign(std::move(local_path), std::move(entry));
                 ++added;
+            } else {
+                added_last.reset();
             }
             return true;
         });

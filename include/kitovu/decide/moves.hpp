@@ -31,6 +31,14 @@ inline std::string move_name(std::string_view remote_path) {
                                                        : remote_path.substr(slash + 1)};
 }
 
+// Whether a moved file is the same remote file as the record of its old place says. A fingerprint
+// does not survive a change: the same one is the same bytes, whatever a rename did to the digest
+// (Moodle's timemodified).
+inline bool same_remote_file(const MoveCandidate& recorded, const MoveCandidate& listed) {
+    return recorded.digest == listed.digest ||
+           (!listed.fingerprint.empty() && recorded.fingerprint == listed.fingerprint);
+}
+
 // For each arriving file, the vanished file it is, if any, by the first rule that names one:
 // the plugin's identity (survives a rename and a change), its fingerprint (survives a rename),
 // the name and digest (a copy deleted and uploaded again elsewhere is the same bytes), the name

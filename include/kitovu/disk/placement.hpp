@@ -18,13 +18,17 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace kitovu::detail {
 
@@ -107,6 +111,27 @@ struct Temporary {
     // Removes it, unplaced.
     void discard(int folder) const { ::unlinkat(folder, name.c_str(), 0); }
 
+    // Appends `bytes`; false with errno when the disk refuses.
+    bool write(std::span<const std::byte> bytes) const {
+        for (std::size_t done = 0; done < bytes.size();) {
+            const auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return false;
+            done += static_cast<std::size_t>(n);
+        }
+        return true;
+    }
+
+    // Gives it the remote's modification time; false with errno when that fails, else what it
+    // is now in `written`.
+    bool finish(std::int64_t mtime, std::int64_t mtime_nsec, struct ::stat& written) const {
+        const ::timespec times[2] = {
+            {0, UTIME_OMIT}, {static_cast<std::time_t>(mtime), static_cast<long>(mtime_nsec)}};
+        return ::futimens(fd, times) == 0 && ::fstat(fd, &written) == 0;
+    }
+
     static Temporary create(int folder, std::uint64_t random) {
         Temporary t{name_for(random)};
         t.fd = ::openat(folder, t.name.c_str(),
@@ -131,6 +156,10 @@ inline bool remove_file(const std::filesystem::path& file) {
 }
 inline bool remove_tree(const std::filesystem::path& folder, std::error_code& ec) {
     return std::filesystem::remove_all(folder, ec) != static_cast<std::uintmax_t>(-1) && !ec;
+}
+// Only if it is empty.
+inline bool remove_empty_folder(const std::filesystem::path& folder) {
+    return ::rmdir(folder.c_str()) == 0;
 }
 
 // Removes `name` in `folder` if it is a temporary nobody writes any more (its writer died: the
@@ -201,9 +230,41 @@ inline bool move_new(int from_folder, const std::string& from, int to_folder,
     return ::renameat(from_folder, from.c_str(), to_folder, to.c_str()) == 0;
 }
 
+// A case-only rename where the file system folds case goes by way of NAME + this (see
+// rename_in_case); a kill between its two renames leaves the file there.
+inline constexpr std::string_view case_rename_suffix = ".kitovu-rename";
+
 // Moves a finished download to its name in the same folder, only if nothing is there.
 inline bool place_new(int folder, const std::string& temporary, const std::string& name) {
     return move_new(folder, temporary, folder, name);
+}
+
+// Renames `from` to `to` in `folder`, names that differ only in case on a case-insensitive file
+// system: a direct rename would find `to` to be `from` itself and do nothing. By way of a
+// temporary name; after a kill between the two steps the next run finishes it (below).
+inline bool rename_in_case(int folder, const std::string& from, const std::string& to) {
+    const std::string temporary = to + std::string{case_rename_suffix};
+    if (!place_new(folder, from, temporary))
+        return false;
+    if (place_new(folder, temporary, to))
+        return true;
+    ::renameat(folder, temporary.c_str(), folder, from.c_str()); // back: nothing else changed
+    return false;
+}
+
+// The second step of a rename_in_case that a kill cut short, where the journal says a file went
+// to `path`: it is at the temporary name, nothing at `path`. Only below one of `targets`, never
+// through a link. Whether it was finished.
+inline bool finish_rename_in_case(const std::filesystem::path& path,
+                                  const std::vector<std::filesystem::path>& targets) {
+    for (const std::filesystem::path& target : targets)
+        if (path.string().starts_with(target.string() + '/')) {
+            const Descriptor folder{open_folder_below(target, path.parent_path())};
+            const std::string name = path.filename().string();
+            return folder.fd >= 0 &&
+                   place_new(folder.fd, name + std::string{case_rename_suffix}, name);
+        }
+    return false;
 }
 
 // A local file as kitovu last looked at it before replacing it: open (so its bytes can be read

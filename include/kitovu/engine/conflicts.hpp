@@ -9,10 +9,9 @@
 #pragma once
 
 #include "kitovu/cache/filecache.hpp"
-#include "kitovu/cache/journal.hpp"
-#include "kitovu/cache/lock.hpp"
 #include "kitovu/disk/local_identity.hpp"
 #include "kitovu/disk/placement.hpp"
+#include "kitovu/engine/ledger.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -98,16 +97,14 @@ inline std::filesystem::path backup_path(const std::filesystem::path& mine, std:
 // puts the user's version back.
 inline expected<std::filesystem::path, UsageError>
 take_theirs(const Conflict& conflict, const std::filesystem::path& cache_file, std::time_t now) {
-    auto lock = CacheLock::acquire(cache_file);
-    if (!lock)
-        return fail(lock.error());
-    std::error_code ec;
-    if (std::filesystem::exists(CacheJournal::path_for(cache_file), ec))
+    detail::Ledger ledger{cache_file, false};
+    if (auto held = ledger.hold(); !held)
+        return fail(held.error());
+    if (ledger.interrupted())
         return fail(ErrorKind::usage, "an interrupted sync left work unrecorded; sync first",
                     conflict.mine.string());
-    auto cache = FileCache::load(cache_file, no_warnings);
-    if (!cache)
-        return fail(cache.error());
+    if (auto loaded = ledger.load(false); !loaded)
+        return fail(loaded.error());
 
     const auto backup = backup_path(conflict.mine, now);
     const auto rename_new = [](const std::filesystem::path& from, const std::filesystem::path& to) {
@@ -127,18 +124,21 @@ take_theirs(const Conflict& conflict, const std::filesystem::path& cache_file, s
     }
 
     const std::string key = conflict.mine.string();
-    if (const CacheEntry* record = cache->find(key)) {
+    const bool recorded = ledger.with_cache([&](FileCache& cache) {
+        const CacheEntry* record = cache.find(key);
         struct ::stat info {};
-        if (::lstat(key.c_str(), &info) == 0) {
-            CacheEntry entry = *record;
-            entry.local = LocalIdentity::of(info);
-            entry.content_hash = content_hash_of(key.c_str()).value_or(std::string{});
-            entry.racy = racily_clean(entry.local);
-            cache->put(key, std::move(entry));
-            if (auto saved = cache->save(cache_file); !saved)
-                return fail(saved.error());
-        }
-    }
+        if (record == nullptr || ::lstat(key.c_str(), &info) != 0)
+            return false;
+        CacheEntry entry = *record;
+        entry.local = LocalIdentity::of(info);
+        entry.content_hash = content_hash_of(key.c_str()).value_or(std::string{});
+        entry.racy = racily_clean(entry.local);
+        cache.put(key, std::move(entry));
+        return true;
+    });
+    if (recorded)
+        if (auto saved = ledger.save(); !saved)
+            return fail(saved.error());
     return backup;
 }
 

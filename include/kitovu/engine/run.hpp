@@ -1,129 +1,175 @@
-// The run from start to end: the cache and the target folders locked, secrets resolved, the cache
-// loaded while the first connection logs in, every source listed and decided while workers
-// download, deletions reported, the cache saved.
+// One run from start to end, wiring the engine's objects together: the Ledger (the cache under
+// its lock, the report), the Connections (plugin instances and secrets), the Workers (Transfer
+// threads fed by a queue) and the Planner, to which each source's listing goes batch by batch.
 #pragma once
 
-#include "kitovu/engine/engine.hpp"
+#include "kitovu/cache/files.hpp"
+#include "kitovu/config/settings_model.hpp"
+#include "kitovu/disk/folder_lock.hpp"
+#include "kitovu/engine/connections.hpp"
+#include "kitovu/engine/deletions.hpp"
+#include "kitovu/engine/ledger.hpp"
+#include "kitovu/engine/local_tree.hpp"
+#include "kitovu/engine/planner.hpp"
+#include "kitovu/engine/sync_options.hpp"
+#include "kitovu/engine/workers.hpp"
+#include "kitovu/plugin/listing_loops.hpp"
+#include "kitovu/plugin/remote_path.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <thread>
 
 namespace kitovu::detail {
 
-inline expected<SyncReport, UsageError> Engine::run() {
-    const auto started = std::chrono::steady_clock::now();
-    if (options_.cache_file.empty()) {
-        if (settings_.file.empty())
+class Run {
+  public:
+    Run(const Settings& settings, const SyncOptions& options, WarningSink warn,
+        std::filesystem::path cache_file)
+        : settings_(settings), options_(options),
+          ledger_(followed_link(std::move(cache_file)), options.dry_run, warn, options.observer) {}
+
+    // The cache file of a run: the one the options name, else the settings' default.
+    static expected<std::filesystem::path, UsageError> cache_file(const Settings& settings,
+                                                                  const SyncOptions& options) {
+        if (!options.cache_file.empty())
+            return options.cache_file;
+        if (settings.file.empty())
             return fail(ErrorKind::usage, "no file cache given: set SyncOptions::cache_file "
                                           "(see default_cache_path)");
-        auto path = default_cache_path(settings_.file);
-        if (!path)
-            return fail(path.error());
-        cache_file_ = std::move(*path);
-    } else {
-        cache_file_ = options_.cache_file;
+        return default_cache_path(settings.file);
     }
-    cache_file_ = followed_link(cache_file_);
-    std::optional<CacheLock> lock;
-    if (!options_.dry_run) {
-        auto acquired = CacheLock::acquire(cache_file_);
-        if (!acquired)
-            return fail(acquired.error());
-        lock.emplace(std::move(*acquired));
-    }
-    // And one run at a time per target folder, whatever its config and cache (folder_lock.hpp).
-    std::optional<FolderLocks> folders;
-    if (!options_.dry_run) {
-        auto acquired = FolderLocks::acquire(target_folders(settings_));
-        if (!acquired)
-            return fail(acquired.error());
-        folders.emplace(std::move(*acquired));
-    }
-    // Every password is asked before the first transfer: the run then goes on unattended and
-    // prompts never interleave with progress output.
-    for (std::size_t index = 0; index < settings_.connections.size(); ++index)
-        if (!sources_of(settings_.connections[index]).empty() && !options_.stop.stop_requested())
-            resolved_[index] = resolve_options(index);
-    // Nothing needs the cache before the first listing: it loads while the first connection logs
-    // in (a large cache takes as long to read as a login, and libsmbclient as long to load).
-    cache_loading_ = std::async(std::launch::async, [this] { return load_cache(); });
-    {
-        std::vector<std::jthread> workers;
-        workers_ = &workers;
-        if (!options_.dry_run)
-            for (unsigned i = 0; i < (options_.jobs > 0 ? options_.jobs : jobs_for_link({})); ++i)
-                workers.emplace_back([this] { work(); });
-        for (std::size_t index = 0; index < settings_.connections.size(); ++index) {
-            if (options_.stop.stop_requested() || (cache_loaded_ && !*cache_loaded_))
-                break;
-            plan_connection(index);
+
+    expected<SyncReport, UsageError> run() {
+        const auto started = std::chrono::steady_clock::now();
+        if (auto held = ledger_.hold(); !held)
+            return fail(held.error());
+        // And one run at a time per target folder, whatever its config and cache
+        // (folder_lock.hpp).
+        std::optional<FolderLocks> folders;
+        if (!options_.dry_run) {
+            auto acquired = FolderLocks::acquire(target_folders(settings_));
+            if (!acquired)
+                return fail(acquired.error());
+            folders.emplace(std::move(*acquired));
         }
-        queue_.close();
-        workers_ = nullptr;
-    } // joins the workers
-    if (!cache_ready())
-        return fail(cache_loaded_->error());
-    report_lost_connections();
-    if (!options_.stop.stop_requested())
-        report_remote_deletions();
-    settle_placed();
-    report_.cancelled = options_.stop.stop_requested();
-    if (!options_.dry_run) {
-        // Unchanged, the cache on disk is already right (a no-change run writes nothing).
-        if (auto saved = cache_.changed() ? cache_.save(cache_file_) : expected<void, UsageError>{};
-            !saved)
-            report_.errors.push_back(saved.error());
-        else
-            journal_->remove();
+        connections_.resolve_secrets();
+        // A large cache takes as long to read as a login (and libsmbclient as long to load).
+        ledger_.start_loading(target_folders(settings_));
+        {
+            Workers workers{settings_, options_, connections_, ledger_, run_start_};
+            Planner planner{settings_, options_, ledger_, workers, run_start_};
+            for (std::size_t index = 0; index < settings_.connections.size(); ++index) {
+                if (options_.stop.stop_requested() || ledger_.failed_to_load())
+                    break;
+                list_connection(index, planner, workers);
+            }
+            workers.finish();
+            if (!ledger_.ready())
+                return fail(ledger_.load_error());
+            ledger_.report_lost_connections();
+            if (!options_.stop.stop_requested())
+                report_remote_deletions(ledger_, planner.statuses(), planner.claims());
+        }
+        ledger_.settle_placed(options_.stop);
+        return ledger_.finish(options_.stop.stop_requested(), started);
     }
-    report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - started);
-    return std::move(report_);
-}
 
-// The cache as the last run left it, with what the journal says a crashed run placed after it.
-inline expected<void, UsageError> Engine::load_cache() {
-    auto cache = FileCache::load(
-        cache_file_, [this](const Warning& w) { warn(w); }, !options_.dry_run);
-    if (!cache)
-        return fail(cache.error());
-    cache_ = std::move(*cache); // read by others only after cache_ready()
-    if (!options_.dry_run) {
-        // Journaled just before the rename, which changes the change time: the rest of the
-        // identity tells whether the file is still the one placed; its content is
-        // confirmed on the next look (racy).
-        cache_.replay(CacheJournal::path_for(cache_file_),
-                      [](const std::string& local_path, CacheEntry& entry) {
-                          struct ::stat info {};
-                          if (::lstat(local_path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))
-                              return false;
-                          auto now = LocalIdentity::of(info);
-                          now.ctime_ns = entry.local.ctime_ns;
-                          if (now != entry.local)
-                              return false;
-                          entry.local = LocalIdentity::of(info);
-                          entry.racy = true;
-                          return true;
-                      });
-        auto journal = CacheJournal::open(cache_file_);
-        if (!journal)
-            return fail(journal.error());
-        journal_.emplace(std::move(*journal));
+  private:
+    // Lists every source of a connection with one plugin instance, each listing's batches
+    // going to the planner while the rest is listed, so downloads start early.
+    void list_connection(std::size_t index, Planner& planner, Workers& workers) {
+        const Connection& connection = settings_.connections[index];
+        const auto sources = sources_of(settings_, connection);
+        if (sources.empty())
+            return;
+
+        // Stopped and joined when this connection is listed.
+        std::jthread read_ahead{[&sources, sweep = !options_.dry_run](std::stop_token stop) {
+            for (const Source* source : sources)
+                read_ahead_metadata(source->local_dir, sweep, stop);
+        }};
+        if (!connections_.resolved(index)) // the run was stopped before its secret was found
+            return;
+        auto lister = connections_.open(index);
+        if (!lister) {
+            auto e = lister.error();
+            if (connections_.stopped_by_user(e, connection))
+                return;
+            e.message += fmt::format(" ({} source{} skipped)", sources.size(),
+                                     sources.size() == 1 ? "" : "s");
+            return ledger_.error(with_place(std::move(e), connection.name), false);
+        }
+        if (!ledger_.ready())
+            return;
+        for (const Source* source : sources) {
+            if (options_.stop.stop_requested())
+                break;
+            const bool synced_before = ledger_.has_records(connection.name, source->local_dir);
+            SourceStatus& status = planner.begin_source(*source, synced_before);
+            ListingLoops loops;
+            auto listed = (*lister)->list(
+                source->remote_dir,
+                [source, &loops](std::string_view path, bool is_folder) {
+                    return !source->ignore.ignores(path, is_folder) && !loops.inside_loop(path);
+                },
+                [&](const Warning& w) {
+                    if (w.kind != WarningKind::unlisted && w.kind != WarningKind::unavailable)
+                        return ledger_.warn(w);
+                    status.unlisted.push_back(w.path);
+                    Warning shown = w;
+                    shown.path = join_remote(source->remote_dir, w.path);
+                    ledger_.warn(std::move(shown));
+                },
+                [&](std::span<RemoteEntry> batch) {
+                    workers.add_for(**lister);
+                    const auto [kept, found] = loops.take(batch);
+                    for (const ListingLoops::Loop& loop : found) {
+                        status.unlisted.push_back(loop.folder);
+                        ledger_.warn(Warning{
+                            WarningKind::unlisted,
+                            fmt::format("lists the same as '{}' (a link to it?), skipped: it is "
+                                        "synced once",
+                                        join_remote(source->remote_dir, loop.same_as)),
+                            connection.name, join_remote(source->remote_dir, loop.folder)});
+                    }
+                    planner.take(index, **lister, status, batch.first(kept));
+                });
+            if (!listed) {
+                auto e = listed.error();
+                if (connections_.stopped_by_user(e, connection))
+                    break;
+                if (e.kind == ErrorKind::not_found && synced_before)
+                    e.message += " (synced before: the local files are kept)";
+                ledger_.error(with_place(std::move(e), connection.name, source->remote_dir), false);
+            }
+            planner.end_source(index, **lister, status, listed.has_value());
+            if (!listed)
+                continue;
+            if (status.entries > 0 && status.refused == status.entries)
+                ledger_.error(
+                    {.kind = ErrorKind::protocol,
+                     .message = fmt::format("none of the {} listed entr{} could be "
+                                            "placed (every name was refused)",
+                                            status.entries, status.entries == 1 ? "y" : "ies"),
+                     .connection = connection.name,
+                     .path = source->remote_dir},
+                    false);
+            status.listed = !options_.stop.stop_requested();
+        }
+        (*lister)->disconnect();
     }
-    return {};
-}
 
-inline bool Engine::cache_ready() {
-    if (!cache_loaded_)
-        cache_loaded_ = cache_loading_.get();
-    return cache_loaded_->has_value();
-}
-
-inline void Engine::report_lost_connections() {
-    for (auto& [name, lost] : lost_connections_) {
-        UsageError e = std::move(*lost.first);
-        e.message += fmt::format("; {} file{} not downloaded, the next run tries again", lost.files,
-                                 lost.files == 1 ? "" : "s");
-        e.path.clear();
-        report_.errors.push_back(std::move(e));
-    }
-}
+    const Settings& settings_;
+    const SyncOptions& options_;
+    const std::time_t run_start_ = std::time(nullptr);
+    Ledger ledger_;
+    Connections connections_{settings_, options_, ledger_};
+};
 
 } // namespace kitovu::detail

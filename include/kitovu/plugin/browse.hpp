@@ -22,18 +22,19 @@
 
 #include <fmt/core.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace kitovu {
 
 // Where the connection's secret comes from, as SyncOptions says it for a sync, and how to stop.
-// How long a call may wait for a silent server is the connection's own `timeout` option.
 struct BrowseOptions {
     SecretPrompt prompt{};         // asks for a password or token; unset: never ask
     Keyring* keyring = nullptr;    // where secrets are kept between runs; unset: none
@@ -42,6 +43,9 @@ struct BrowseOptions {
     // kept in the keyring like a typed one once the server accepted it. Empty: the usual order.
     std::string secret{};
     std::stop_token stop{}; // ends the call within about a second, ErrorKind::cancelled
+    // At most this long for a silent server, where it is shorter than the connection's own
+    // `timeout` option (every built-in plugin has one); zero: the connection's.
+    std::chrono::seconds timeout{0};
     // Hears what is no error (a secret that could not be kept in the keyring); unset: nothing.
     std::function<void(const Warning&)> warn{};
 };
@@ -55,19 +59,25 @@ inline std::string kept_secret_refused(std::string_view what, std::string_view c
                        connection, connection);
 }
 
-// A connection's options with its secret, and what to do with the secret once the server took it.
-struct WithSecret {
+// A connection's options for this call (its secret in, its time-out as BrowseOptions says), and
+// what to do with the secret once the server took it.
+struct Login {
     Options options;
     SecretSource source = SecretSource::guest; // guest: the plugin needs none
     bool keep = false;                         // store it in the keyring after the login
     std::optional<KeyringItem> item{};
 };
 
-// BrowseOptions::secret if one was given, else the secret from where a sync finds it.
-inline expected<WithSecret, UsageError> with_secret(const Connection& connection,
-                                                    const PluginRegistry::Entry& entry,
-                                                    const BrowseOptions& options) {
-    WithSecret out{connection.options};
+// The secret is BrowseOptions::secret if one was given, else found where a sync finds it.
+inline expected<Login, UsageError> login_for(const Connection& connection,
+                                             const PluginRegistry::Entry& entry,
+                                             const BrowseOptions& options) {
+    Login out{connection.options};
+    const auto timeout = out.options.values().find("timeout");
+    if (options.timeout.count() > 0 && timeout != out.options.values().end() &&
+        std::holds_alternative<std::int64_t>(timeout->second) &&
+        std::get<std::int64_t>(timeout->second) > options.timeout.count())
+        out.options.set("timeout", std::int64_t{options.timeout.count()});
     if (!entry.secret)
         return out;
     const SecretSpec& spec = *entry.secret;
@@ -108,7 +118,7 @@ class OpenConnection {
         auto entry = PluginRegistry::find(connection->plugin);
         if (!entry)
             return named(entry.error());
-        auto login = with_secret(*connection, **entry, options);
+        auto login = login_for(*connection, **entry, options);
         if (!login)
             return named(login.error());
         OpenConnection open;

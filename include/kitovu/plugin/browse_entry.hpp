@@ -7,6 +7,7 @@
 #include "kitovu/plugin/plugin.hpp"
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,24 +42,29 @@ inline std::vector<BrowseEntry> tidy_browse(std::vector<BrowseEntry> entries) {
 }
 
 // One level of `dir` through the plugin's list(): a filter that keeps no folder lets none be
-// descended into (the ListFilter contract), so a plugin whose listing goes folder by folder (a
-// local folder, WebDAV's PROPFIND Depth 1) reads just this one. Warnings about single entries are
-// not a browser's business: those entries are simply not shown.
+// descended into, so a plugin whose listing goes folder by folder and asks `keep` first (a local
+// folder, WebDAV's PROPFIND Depth 1) reads just this one; one that does not ask still gives the
+// right answer, only slower. Warnings about single entries are not a browser's business: those
+// entries are simply not shown.
 inline expected<std::vector<BrowseEntry>, UsageError> browse_by_listing(SyncPlugin& plugin,
                                                                         std::string_view dir) {
     std::vector<BrowseEntry> entries;
-    const auto folders_seen = [&entries](std::string_view path, bool is_folder) {
+    std::set<std::string, std::less<>> seen;
+    const auto add = [&](std::string_view path, bool is_folder) {
+        if (path.find('/') == std::string_view::npos && seen.emplace(path).second)
+            entries.push_back(BrowseEntry{.name = std::string{path}, .is_folder = is_folder});
+    };
+    const auto folders_seen = [&](std::string_view path, bool is_folder) {
         if (is_folder)
-            entries.push_back(BrowseEntry{.name = std::string{path}, .is_folder = true});
+            add(path, true);
         return !is_folder;
     };
-    const auto files = [&entries](std::span<RemoteEntry> batch) {
-        for (RemoteEntry& entry : batch)
-            if (!entry.is_folder && entry.path.find('/') == std::string::npos)
-                entries.push_back(BrowseEntry{.name = std::move(entry.path)});
+    const auto listed = [&](std::span<RemoteEntry> batch) {
+        for (const RemoteEntry& entry : batch)
+            add(entry.path, entry.is_folder);
     };
-    if (auto listed = plugin.list(dir, folders_seen, no_warnings, files); !listed)
-        return fail(listed.error());
+    if (auto result = plugin.list(dir, folders_seen, no_warnings, listed); !result)
+        return fail(result.error());
     return entries;
 }
 

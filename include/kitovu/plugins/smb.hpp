@@ -6,7 +6,7 @@
 // (kitovu-smb-helper, installed in libexec beside the kitovu command) started by exec, never by
 // fork() of the host:
 //
-//   SmbPlugin (this front)          Crew: its helpers        helper process (helper_main.hpp)
+//   SmbPlugin (this front)          Crew: its helpers        helper process (src/smb_helper.cpp)
 //     connect: the login's turn      own, extra        <-->    Session: one libsmbclient context
 //     list:    Lister (fan-out)      HelperPool per login       login, list folder, read file
 //     retrieve: download.hpp         stop: closing/killing      ends when its socket closes
@@ -42,11 +42,9 @@ class SmbPlugin final : public SyncPlugin {
                                                     .required = true,
                                                     .help = "server name or address",
                                                     .example = "files.example.edu"});
-    static constexpr auto port = integer_option({.name = "port",
-                                                 .default_value = std::int64_t{445},
-                                                 .help = "TCP port",
-                                                 .min = 1,
-                                                 .max = 65535});
+    static constexpr std::int64_t usual_port = 445;
+    static constexpr auto port = integer_option(
+        {.name = "port", .default_value = usual_port, .help = "TCP port", .min = 1, .max = 65535});
     static constexpr auto share = string_option({.name = "share",
                                                  .required = true,
                                                  .help = "share name, without the server",
@@ -90,7 +88,7 @@ class SmbPlugin final : public SyncPlugin {
                 .guest_user = "guest",
                 .server_option = &hostname,
                 .port_option = &port,
-                .usual_port = 445,
+                .usual_port = usual_port,
                 .user_option = &username,
                 .place_option = &share};
     }
@@ -140,7 +138,7 @@ class SmbPlugin final : public SyncPlugin {
             return fail(crew_.named(turn.error()));
         if (!*turn)
             return crew_.ensure_own();
-        auto logged_in = crew_.log_in(link_looks_slow());
+        auto logged_in = crew_.log_in();
         if (logged_in)
             round_trip_ = detail::smb::round_trip_of_login(*logged_in);
         expected<void, UsageError> result{};
@@ -196,16 +194,6 @@ class SmbPlugin final : public SyncPlugin {
         if (auto lost = crew_.pool->lost())
             return fail(*lost);
         return {};
-    }
-
-    // Over a link that looks slow, the helpers a tree needs are started beside the first login
-    // (Crew::log_in). Told by a probe's second request: the first answer on a new connection
-    // waits for Samba to fork its process, tens of milliseconds on loopback with a cold cache.
-    bool link_looks_slow() const {
-        const auto probed = detail::smb::probe(crew_.login.host, crew_.login.port,
-                                               std::chrono::milliseconds{250}, true);
-        return probed.dialect == detail::smb::Dialect::smb2_or_later && probed.round_trip &&
-               *probed.round_trip >= fast_link_round_trip;
     }
 
     detail::smb::Crew crew_;

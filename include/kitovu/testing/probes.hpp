@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kitovu/plugin/plugin.hpp"
+#include "kitovu/plugin/remote_path.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -16,6 +17,8 @@
 #include <vector>
 
 namespace kitovu::testing::detail {
+
+using kitovu::detail::join_remote;
 
 struct Listing {
     expected<void, UsageError> result{};
@@ -103,13 +106,6 @@ inline std::map<std::string, std::string> facts(const Listing& listing, const Sy
 inline std::string folder_of(std::string_view path) {
     const auto slash = path.rfind('/');
     return slash == std::string_view::npos ? std::string{} : std::string{path.substr(0, slash)};
-}
-
-inline std::string join(std::string_view dir, std::string_view path) {
-    std::string out{dir};
-    if (!out.empty() && !out.ends_with('/'))
-        out += '/';
-    return out + std::string{path};
 }
 
 inline std::string error_text(const expected<void, UsageError>& result) {

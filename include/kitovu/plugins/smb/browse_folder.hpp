@@ -14,7 +14,7 @@ inline expected<std::vector<BrowseEntry>, UsageError> browse_folder(Crew& crew,
                                                                     std::string_view dir) {
     if (auto own = crew.ensure_own(); !own)
         return fail(own.error());
-    if (auto ready = own_ready(crew); !ready)
+    if (auto ready = own_ready(crew, false); !ready)
         return fail(crew.named(ready.error()));
     const std::string folder{trim_slashes(dir)};
     if (folder.size() + 16 > message_limit)
@@ -36,7 +36,7 @@ inline expected<std::vector<BrowseEntry>, UsageError> browse_folder(Crew& crew,
         Message type{};
         std::string_view payload;
         if (!crew.own.receive(type, payload) ||
-            (type == Message::items && !decode_items(payload, items)) ||
+            (type == Message::items && !decode_all(payload, items)) ||
             (type != Message::items && type != Message::done && type != Message::failed)) {
             crew.own.end();
             return fail(crew.gone());

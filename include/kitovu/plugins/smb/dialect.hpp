@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,48 +20,28 @@ namespace kitovu::detail::smb {
 
 // An SMB1 NEGOTIATE offering NT LM 0.12 and SMB 2.002 / 2.???, in its NetBIOS session frame:
 // a server that speaks SMB2 answers in SMB2 (0xFE 'SMB'), one that speaks only SMB1 in SMB1.
-inline std::string smb1_negotiate() {
-    static constexpr char offered[] = "\x02NT LM 0.12\0\x02SMB 2.002\0\x02SMB 2.???\0";
-    const std::string_view dialects{offered, sizeof offered - 1};
-    std::string smb = std::string{"\xffSMB\x72", 5} + std::string(4, '\0') // command, status
-                      + "\x18" + std::string{"\x01\xc8", 2}                // flags, flags2
-                      + std::string(20, '\0') + std::string{"\x00", 1}     // ids; word count 0
-                      + static_cast<char>(dialects.size() & 0xff) +
-                      static_cast<char>(dialects.size() >> 8) + std::string{dialects};
-    std::string frame(1, '\0');
-    frame += static_cast<char>((smb.size() >> 16) & 0xff);
-    frame += static_cast<char>((smb.size() >> 8) & 0xff);
-    frame += static_cast<char>(smb.size() & 0xff);
-    return frame + smb;
-}
+inline constexpr std::string_view smb1_negotiate{
+    "\0\0\0\x45"                                            // NetBIOS session frame of 69 bytes
+    "\xffSMB\x72\0\0\0\0\x18\x01\xc8"                       // NEGOTIATE, status, flags, flags2
+    "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"            // ids; no words
+    "\x22\0\x02NT LM 0.12\0\x02SMB 2.002\0\x02SMB 2.???\0", // 34 bytes of dialects
+    73};
 
 // An SMB2 NEGOTIATE offering 2.0.2 to 3.0.2 (3.1.1 would need negotiate contexts), sent after
-// smb1_negotiate() was answered in SMB2 (MessageId 1). Whatever the server answers, a refusal
+// smb1_negotiate was answered in SMB2 (MessageId 1). Whatever the server answers, a refusal
 // too, costs one round trip, with its process forked and its configuration read by then.
-inline std::string smb2_negotiate() {
-    const auto le16 = [](std::uint16_t value) {
-        return std::string{static_cast<char>(value & 0xff), static_cast<char>(value >> 8)};
-    };
-    std::string smb = std::string{"\xfeSMB", 4} + le16(64) // protocol, header size
-                      + std::string(6, '\0')               // credit charge, status
-                      + le16(0) + le16(1)                  // NEGOTIATE, one credit asked
-                      + std::string(8, '\0')               // flags, next command
-                      + le16(1) + std::string(6, '\0')     // MessageId 1
-                      + std::string(32, '\0');             // process, tree, session, signature
-    const std::uint16_t dialects[] = {0x0202, 0x0210, 0x0300, 0x0302};
-    smb += le16(36) + le16(static_cast<std::uint16_t>(std::size(dialects))) +
-           le16(1)                              // size, count, signing enabled
-           + std::string(2 + 4 + 16 + 8, '\0'); // reserved, capabilities, GUID, time
-    for (const std::uint16_t dialect : dialects)
-        smb += le16(dialect);
-    return std::string{'\0', '\0', static_cast<char>(smb.size() >> 8),
-                       static_cast<char>(smb.size() & 0xff)} +
-           smb;
-}
+inline constexpr std::string_view smb2_negotiate{
+    // NetBIOS frame of 108 bytes; SMB2 header: NEGOTIATE asking one credit, MessageId 1
+    "\0\0\0\x6c\xfeSMB\x40\0\0\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0"
+    "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0" // ids, signature
+    // 36 bytes, 4 dialects, signing enabled; no capabilities, GUID or time; 2.0.2 to 3.0.2
+    "\x24\0\x04\0\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+    "\x02\x02\x10\x02\0\x03\x02\x03",
+    112};
 
 enum class Dialect { smb1_only, smb2_or_later, unknown };
 
-// What the first bytes of the server's answer to smb1_negotiate() say.
+// What the first bytes of the server's answer to smb1_negotiate say.
 inline Dialect dialect_of_answer(std::string_view answer) {
     if (answer.size() < 8 || answer[0] != '\0')
         return Dialect::unknown;
@@ -76,7 +55,7 @@ inline Dialect dialect_of_answer(std::string_view answer) {
 
 struct ProbeAnswer {
     Dialect dialect = Dialect::unknown;
-    // How long the server took to answer smb2_negotiate(), when asked for and it speaks SMB2:
+    // How long the server took to answer smb2_negotiate, when asked for and it speaks SMB2:
     // a round trip, without the process the server forks for a new connection (on loopback with
     // a cold page cache, that alone can take tens of milliseconds).
     std::optional<std::chrono::microseconds> round_trip;
@@ -109,40 +88,30 @@ inline ProbeAnswer probe(const std::string& host, std::uint16_t port,
         }
         return true;
     };
-    // Sends `request` and reads the answer's frame, or as much of it as came in time (`whole`
-    // says which); a frame too large for a negotiate answer is left unread.
-    bool whole = false;
-    const auto ask = [&](const std::string& request) {
-        whole = false;
-        std::string frame;
+    // Sends `request` and reads the answer's frame: true once all of it came in time. Of a frame
+    // too large for a negotiate answer, only the protocol is read.
+    std::string frame;
+    const auto ask = [&](std::string_view request) {
+        frame.assign(8, '\0');
         if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-            static_cast<ssize_t>(request.size()))
-            return frame;
-        frame.resize(8);
-        if (!read(frame.data(), 4))
-            return std::string{};
+                static_cast<ssize_t>(request.size()) ||
+            !read(frame.data(), 4))
+            return false;
         const std::size_t size = (std::size_t{static_cast<unsigned char>(frame[1])} << 16) |
                                  (std::size_t{static_cast<unsigned char>(frame[2])} << 8) |
                                  static_cast<unsigned char>(frame[3]);
-        if (size > 64 * 1024)
-            return read(frame.data() + 4, 4) ? frame : std::string{};
-        frame.resize(4 + size);
-        whole = read(frame.data() + 4, size);
-        return frame;
+        frame.resize(size > 64 * 1024 ? 8 : 4 + size);
+        return read(frame.data() + 4, frame.size() - 4) && size <= 64 * 1024;
     };
     const bool connected = fd >= 0 && (::connect(fd, found->ai_addr, found->ai_addrlen) == 0 ||
                                        (errno == EINPROGRESS && wait(POLLOUT)));
     ::freeaddrinfo(found);
-    if (!connected)
-        return answer;
-    answer.dialect = dialect_of_answer(ask(smb1_negotiate()));
-    if (time_round_trip && whole && answer.dialect == Dialect::smb2_or_later) {
-        const auto began = std::chrono::steady_clock::now();
-        ask(smb2_negotiate());
-        if (whole)
-            answer.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - began);
-    }
+    const bool whole = connected && ask(smb1_negotiate);
+    answer.dialect = connected ? dialect_of_answer(frame) : Dialect::unknown;
+    const auto began = std::chrono::steady_clock::now();
+    if (time_round_trip && whole && answer.dialect == Dialect::smb2_or_later && ask(smb2_negotiate))
+        answer.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - began);
     return answer;
 }
 

@@ -8,6 +8,7 @@
 
 #include "kitovu/plugins/smb/helper.hpp"
 
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 
 #include <algorithm>
@@ -33,16 +34,16 @@ class HelperPool {
         static std::map<std::string, std::weak_ptr<HelperPool>> pools;
         std::scoped_lock lock{mutex};
         std::erase_if(pools, [](const auto& item) { return item.second.expired(); });
-        auto& slot = pools[key];
-        auto pool = slot.lock();
-        if (!pool) {
-            pool = std::make_shared<HelperPool>();
-            slot = pool;
-        }
+        auto pool = pools[key].lock();
+        if (!pool)
+            pools[key] = pool = std::make_shared<HelperPool>();
         return pool;
     }
 
-    HelperPool() = default;
+    HelperPool() {
+        ::epoll_event event{.events = EPOLLIN, .data = {}};
+        ::epoll_ctl(watch_, EPOLL_CTL_ADD, ready_signal_, &event);
+    }
     HelperPool(const HelperPool&) = delete;
     HelperPool& operator=(const HelperPool&) = delete;
     ~HelperPool() {
@@ -50,17 +51,19 @@ class HelperPool {
             helper.kill();
         idle_.clear();
         ::close(ready_signal_);
+        ::close(watch_);
     }
 
     // An idle helper: a logged-in one first; with `ready_only`, only such one.
     std::optional<Helper> take(bool ready_only = false) {
         std::scoped_lock lock{mutex_};
-        std::erase_if(idle_, [](const Helper& helper) { return !helper.alive(); });
+        std::erase_if(idle_, [](Helper& helper) { return !helper.hear_ready(); });
         auto found = std::ranges::find_if(idle_, &Helper::ready);
         if (found == idle_.end() && !ready_only && !idle_.empty())
             found = idle_.begin();
         if (found == idle_.end())
             return std::nullopt;
+        ::epoll_ctl(watch_, EPOLL_CTL_DEL, found->fd(), nullptr);
         Helper helper = std::move(*found);
         idle_.erase(found);
         note_ready();
@@ -69,13 +72,15 @@ class HelperPool {
 
     void put(Helper helper) {
         std::scoped_lock lock{mutex_};
+        ::epoll_event event{.events = EPOLLIN, .data = {}};
+        ::epoll_ctl(watch_, EPOLL_CTL_ADD, helper.fd(), &event);
         idle_.push_back(std::move(helper));
         note_ready();
     }
 
-    // Readable while a logged-in helper is idle: a download whose own helper still logs in
-    // gives way to it.
-    int ready_signal() const { return ready_signal_; }
+    // Readable while a logged-in helper is idle or an idle one says something (such as that it
+    // logged in; take() reads it): a download whose own helper still logs in gives way to it.
+    int ready_signal() const { return watch_; }
 
     // Before a login: whether the caller is to try it (true), or it succeeded before (false);
     // how it failed, if it did. Waits while another instance tries it.
@@ -83,7 +88,7 @@ class HelperPool {
         std::unique_lock lock{mutex_};
         while (trying_) {
             if (stopping())
-                return fail(UsageError{ErrorKind::cancelled, "stopped", {}, {}, {}});
+                return fail(error(ErrorKind::cancelled, "stopped"));
             tried_.wait_for(lock, std::chrono::milliseconds{50});
         }
         if (failed_)
@@ -129,7 +134,8 @@ class HelperPool {
     mutable std::mutex mutex_;
     std::condition_variable tried_;
     std::vector<Helper> idle_;
-    int ready_signal_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int ready_signal_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); // a ready helper is idle
+    int watch_ = ::epoll_create1(EPOLL_CLOEXEC); // ready_signal_ and the idle helpers' sockets
     bool trying_ = false;
     bool proven_ = false;
     std::optional<UsageError> failed_;

@@ -5,6 +5,7 @@
 
 #include "kitovu/plugin/link.hpp"
 #include "kitovu/plugin/plugin.hpp"
+#include "kitovu/plugin/remote_path.hpp"
 #include "kitovu/plugins/smb/crew.hpp"
 #include "kitovu/plugins/smb/paths.hpp"
 
@@ -42,7 +43,7 @@ inline RemoteEntry remote_entry(const Item& item, const std::string& path, std::
                        .size = item.is_folder ? 0 : item.size,
                        .mtime = item.is_folder ? 0 : item.mtime,
                        .mtime_nsec = item.is_folder ? 0u : item.mtime_nsec,
-                       .locator = join(base, path),
+                       .locator = join_remote(base, path),
                        .id = item.is_folder || item.id == 0 ? "" : "b" + std::to_string(item.id)};
 }
 
@@ -70,8 +71,9 @@ class Lister {
                     jobs[i] =
                         Job{std::move(pending_.front()), {}, std::chrono::steady_clock::now()};
                     pending_.pop_front();
-                    if (!helper.send(Message::list, join(base_, *jobs[i].folder)))
-                        return fail(abandon(jobs, i));
+                    if (!helper.send(Message::list, join_remote(base_, *jobs[i].folder)))
+                        if (auto e = abandon(jobs, i))
+                            return fail(*e);
                 }
                 if (helper && (jobs[i].folder || !helper.ready())) {
                     fds.push_back({helper.fd(), POLLIN, 0});
@@ -89,8 +91,8 @@ class Lister {
                 if (auto lost = crew_.after_silence())
                     return fail(*lost);
                 for (const std::size_t i : of) // stuck: their folders go to others
-                    if (auto e = abandon(jobs, i); e.kind != ErrorKind::internal)
-                        return fail(e);
+                    if (auto e = abandon(jobs, i))
+                        return fail(*e);
                 continue;
             }
             for (std::size_t k = 0; k < fds.size(); ++k)
@@ -126,21 +128,21 @@ class Lister {
         if (!helper.ready()) {
             if (auto ready = crew_.await_ready(helper, {}, std::chrono::milliseconds{0}); !ready)
                 return ready.error().kind == ErrorKind::connection ? std::optional{ready.error()}
-                                                                   : discard(jobs, i);
+                                                                   : abandon(jobs, i);
             return std::nullopt;
         }
         Message type{};
         std::string_view payload;
         if (!helper.receive(type, payload) ||
-            (type == Message::items && !decode_items(payload, jobs[i].items)) ||
+            (type == Message::items && !decode_all(payload, jobs[i].items)) ||
             (type != Message::items && type != Message::done && type != Message::failed))
-            return discard(jobs, i);
+            return abandon(jobs, i);
         if (type == Message::items)
             return std::nullopt;
         Job job = std::exchange(jobs[i], Job{});
         if (type == Message::failed)
             return failed(*job.folder,
-                          decode_error(payload, crew_.connection, join(base_, *job.folder)));
+                          decode_error(payload, crew_.connection, join_remote(base_, *job.folder)));
         if (round_trip_ == std::chrono::microseconds{} && i == 0)
             round_trip_ =
                 round_trip_of_listing(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -150,20 +152,15 @@ class Lister {
         return std::nullopt;
     }
 
-    // A helper gone or stuck: its folder goes back to the queue. The instance's own one is
-    // replaced; an error only where none can be.
-    UsageError abandon(std::vector<Job>& jobs, std::size_t i) {
+    // A helper gone or stuck: its folder goes back to the queue, the instance's own one is
+    // replaced. An error only where it cannot be.
+    std::optional<UsageError> abandon(std::vector<Job>& jobs, std::size_t i) {
         if (jobs[i].folder)
             pending_.push_front(std::move(*jobs[i].folder));
         jobs[i] = Job{};
         at(i).end();
         if (auto replaced = i == 0 ? crew_.ensure_own() : expected<void, UsageError>{}; !replaced)
             return replaced.error();
-        return crew_.gone();
-    }
-    std::optional<UsageError> discard(std::vector<Job>& jobs, std::size_t i) {
-        if (auto e = abandon(jobs, i); e.kind != ErrorKind::internal)
-            return e;
         return std::nullopt;
     }
 
@@ -197,10 +194,10 @@ class Lister {
                     listed_ids_.try_emplace(item.id, folder);
                 continue;
             }
-            std::string path = join(folder, item.name);
+            std::string path = join_remote(folder, item.name);
             const auto skip = [&](std::string why) {
                 warn_(Warning{WarningKind::skipped, std::move(why), crew_.connection,
-                              join(base_, path)});
+                              join_remote(base_, path)});
             };
             if (item.is_folder && item.is_link) { // a junction could loop or leave the share
                 skip("link to a folder skipped");
@@ -211,7 +208,7 @@ class Lister {
             if (item.is_folder && item.id != 0) {
                 const auto [first, fresh] = listed_ids_.try_emplace(item.id, path);
                 if (!fresh) {
-                    skip("the same folder as '" + join(base_, first->second) +
+                    skip("the same folder as '" + join_remote(base_, first->second) +
                          "' (one is a link to the other), skipped: it is synced once");
                     continue;
                 }

@@ -36,12 +36,4 @@ inline std::string_view trim_slashes(std::string_view path) {
     return path;
 }
 
-inline std::string join(std::string_view folder, std::string_view name) {
-    if (folder.empty())
-        return std::string{name};
-    if (name.empty())
-        return std::string{folder};
-    return std::string{folder} + '/' + std::string{name};
-}
-
 } // namespace kitovu::detail::smb

@@ -1,5 +1,5 @@
 // Session: one libsmbclient context, its login, listing a folder and reading a file. It runs only
-// inside a helper process (helper_main.hpp): libsmbclient allows one call at a time per process
+// inside a helper process (src/smb_helper.cpp): libsmbclient allows one call at a time per process
 // and keeps process-wide state, so each helper has one Session and the plugin's process never
 // loads libsmbclient.
 #pragma once
@@ -31,21 +31,18 @@ struct SessionLog {
     std::string last;
     bool unencrypted = false;       // it went on without the encryption it was told to require
     std::function<void()> on_setup; // called once it logs " session setup ok" (at level 4)
-
-    static SessionLog& get() {
-        static SessionLog log;
-        return log;
-    }
-    static void keep(void* /*unused*/, int /*level*/, const char* message) {
-        SessionLog& log = get();
-        if (log.last.size() > 4096)
-            log.last.erase(0, log.last.size() - 2048);
-        log.last += message != nullptr ? message : "";
-        if (log.on_setup && message != nullptr &&
-            std::string_view{message}.find(" session setup ok") != std::string_view::npos)
-            std::exchange(log.on_setup, nullptr)();
-    }
 };
+inline SessionLog session_log;
+
+inline void keep_log(void* /*unused*/, int /*level*/, const char* message) {
+    SessionLog& log = session_log;
+    if (log.last.size() > 4096)
+        log.last.erase(0, log.last.size() - 2048);
+    log.last += message != nullptr ? message : "";
+    if (log.on_setup && message != nullptr &&
+        std::string_view{message}.find(" session setup ok") != std::string_view::npos)
+        std::exchange(log.on_setup, nullptr)();
+}
 
 // A file's id: its creation time in nanoseconds, 0 where the server has none. readdirplus brings
 // it with every entry at no cost (the server's file id only comes from readdirplus2, see list); a
@@ -88,7 +85,7 @@ class Session {
     Reply log_in(std::function<void()> on_setup) {
         if (auto ready = set_up(); !ready)
             return ready;
-        SessionLog& log = SessionLog::get();
+        SessionLog& log = session_log;
         log.last.clear();
         log.on_setup = std::move(on_setup);
         smbc_setDebug(context_, login_.encrypt ? 5 : log.on_setup ? 4 : 0);
@@ -113,7 +110,7 @@ class Session {
     // every entry: it fills a struct stat by parsing the entry's URL, which rebuilds the client's
     // credentials for every entry (a third of the CPU of a no-change sync).
     expected<std::vector<Item>, UsageError> list(const std::string& folder) {
-        SessionLog::get().last.clear();
+        session_log.last.clear();
         SMBCFILE* dir = smbc_getFunctionOpendir(context_)(context_, url(folder).c_str());
         const int code = errno;
         if (fell_back_to_plain()) {
@@ -122,7 +119,7 @@ class Session {
             return fail(not_encrypted(login_, folder));
         }
         if (dir == nullptr) {
-            if (code == EINVAL && SessionLog::get().last.find("bad finfo") != std::string::npos)
+            if (code == EINVAL && session_log.last.find("bad finfo") != std::string::npos)
                 return fail(bad_name_error(folder));
             return fail(failure(code, folder, "cannot list"));
         }
@@ -193,7 +190,7 @@ class Session {
     // After a call that may have logged in again (libsmbclient reconnects on its own): whether
     // it went on without the required encryption. What that call brought is thrown away.
     bool fell_back_to_plain() const {
-        return login_.encrypt && std::exchange(SessionLog::get().unencrypted, false);
+        return login_.encrypt && std::exchange(session_log.unencrypted, false);
     }
 
     static Session* self(SMBCCTX* context) {
@@ -231,7 +228,7 @@ class Session {
     SMBCCTX* configure(SMBCCTX* c) {
         smbc_setDebug(c, 0);
         smbc_setOptionDebugToStderr(c, 1); // never stdout, should the callback be reset
-        smbc_setLogCallback(c, nullptr, &SessionLog::keep);
+        smbc_setLogCallback(c, nullptr, &keep_log);
         smbc_setFunctionAuthDataWithContext(c, &Session::authenticate);
         library_check_server_ = smbc_getFunctionCheckServer(c);
         library_add_cached_server_ = smbc_getFunctionAddCachedServer(c);

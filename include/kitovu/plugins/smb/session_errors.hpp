@@ -17,10 +17,6 @@
 
 namespace kitovu::detail::smb {
 
-inline UsageError error(ErrorKind kind, std::string message, std::string path = {}) {
-    return UsageError{kind, std::move(message), {}, std::move(path), {}};
-}
-
 inline UsageError not_encrypted(const Login& login, std::string path = {}) {
     return error(ErrorKind::connection,
                  "the server at " + login.where() +
