@@ -25,30 +25,6 @@ using namespace kitovu::test;
 
 namespace {
 
-// Runs `act` on each modal dialog of type Dialog as it comes up (from inside its exec()).
-template <class Dialog>
-struct WhenShown {
-    QTimer timer;
-    int times = 0;
-    explicit WhenShown(std::function<void(Dialog&)> act) {
-        QObject::connect(&timer, &QTimer::timeout, [this, act = std::move(act)] {
-            if (auto* dialog = qobject_cast<Dialog*>(QApplication::activeModalWidget())) {
-                ++times;
-                act(*dialog);
-            }
-        });
-        timer.start(10);
-    }
-};
-
-void type_into(QWidget* field, const QString& text) {
-    auto* line = qobject_cast<QLineEdit*>(field);
-    REQUIRE(line != nullptr);
-    line->setFocus();
-    line->selectAll();
-    QTest::keyClicks(line, text);
-}
-
 // A private keyring session, the environment pointing at it.
 struct TestKeyring {
     KeyringSession session;

@@ -24,23 +24,6 @@ using namespace kitovu::test;
 
 namespace {
 
-// Runs `act` on each modal dialog of type Dialog as it comes up (from inside its exec()); `act`
-// closes it. Counts how many came.
-template <class Dialog>
-struct WhenShown {
-    QTimer timer;
-    int times = 0;
-    explicit WhenShown(std::function<void(Dialog&)> act) {
-        QObject::connect(&timer, &QTimer::timeout, [this, act = std::move(act)] {
-            if (auto* dialog = qobject_cast<Dialog*>(QApplication::activeModalWidget())) {
-                ++times;
-                act(*dialog);
-            }
-        });
-        timer.start(10);
-    }
-};
-
 // The labels of a form's rows that are shown.
 QStringList shown_labels(const QWidget& form_owner) {
     QStringList labels;
@@ -51,13 +34,6 @@ QStringList shown_labels(const QWidget& form_owner) {
                     label != nullptr && label->isVisibleTo(&form_owner))
                     labels << label->text();
     return labels;
-}
-
-void type_into(QWidget* field, const QString& text) {
-    auto* line = qobject_cast<QLineEdit*>(field);
-    REQUIRE(line != nullptr);
-    line->setFocus();
-    QTest::keyClicks(line, text);
 }
 
 } // namespace

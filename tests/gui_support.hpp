@@ -25,6 +25,7 @@
 #include <QTreeWidget>
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -152,6 +153,32 @@ inline std::map<QChar, QStringList> mnemonics_in(const QWidget& widget) {
         if (label->buddy() != nullptr && label->isVisibleTo(&widget))
             add_mnemonic(letters, label->text());
     return letters;
+}
+
+// Runs `act` on each modal dialog of type Dialog as it comes up (from inside its exec(), which
+// waits for it); `act` closes it. Counts how many came.
+template <class Dialog>
+struct WhenShown {
+    QTimer timer;
+    int times = 0;
+    explicit WhenShown(std::function<void(Dialog&)> act) {
+        QObject::connect(&timer, &QTimer::timeout, [this, act = std::move(act)] {
+            if (auto* dialog = qobject_cast<Dialog*>(QApplication::activeModalWidget())) {
+                ++times;
+                act(*dialog);
+            }
+        });
+        timer.start(10);
+    }
+};
+
+// Types `text` into the line edit `field` as a user would, replacing what it held.
+inline void type_into(QWidget* field, const QString& text) {
+    auto* line = qobject_cast<QLineEdit*>(field);
+    REQUIRE(line != nullptr);
+    line->setFocus();
+    line->selectAll();
+    QTest::keyClicks(line, text);
 }
 
 // Holds one download of the memory remote mid-transfer until released, so a test sees a run
