@@ -725,9 +725,15 @@ std::vector<pid_t> helper_processes(std::string_view named = "kitovu-smb-") {
         const std::string name = entry.path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos)
             continue;
-        const std::string stat = read_file(entry.path() / "stat");
+        std::string stat, comm;
+        try { // a process that ends while it is read is no longer there to count
+            stat = read_file(entry.path() / "stat");
+            comm = read_file(entry.path() / "comm");
+        } catch (const std::exception&) {
+            continue;
+        }
         const auto close = stat.rfind(')');
-        if (close == std::string::npos || !read_file(entry.path() / "comm").starts_with(named))
+        if (close == std::string::npos || !comm.starts_with(named))
             continue;
         std::istringstream rest{stat.substr(close + 2)};
         char state = 0;
@@ -1091,13 +1097,14 @@ TEST_CASE("a download after a listing takes one of its listing processes, logged
         CHECK(fetched.bytes == "EPJ/" + path);
     };
     SmbPlugin first;
+    // No download starts a process of its own (one of the listing's may have ended meanwhile).
     download(first, "b/y.txt");
-    CHECK(helper_processes().size() == started);
+    CHECK(helper_processes().size() <= started);
     planner.reset(); // its own helper ends; the idle ones stay for the workers
-    CHECK(helper_processes().size() == started - 1);
+    CHECK(helper_processes().size() <= started - 1);
     SmbPlugin second;
     download(second, "c/z.txt");
-    CHECK(helper_processes().size() == started - 1);
+    CHECK(helper_processes().size() <= started - 1);
     CHECK(proxy.logins() <= started); // no download logged in anew
 }
 
