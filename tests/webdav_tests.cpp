@@ -213,6 +213,11 @@ TEST_CASE("webdav: a file rclone cannot read fails alone and leaves nothing behi
     std::filesystem::permissions(rclone.root() / "course/secret.txt", std::filesystem::perms::none);
     DavSync sync{rclone, home / "course"};
     const auto report = sync.run();
+    for (const auto& error : report.errors)
+        UNSCOPED_INFO(error.to_string());
+    for (const auto& warning : report.warnings)
+        UNSCOPED_INFO(warning.to_string());
+    INFO(rclone.log());
     CHECK(report.exit_code() == 1);
     CHECK(report.failed == 1);
     CHECK(test::files_in(home / "course") ==

@@ -9,7 +9,8 @@ namespace kitovu::detail::smb {
 
 // Until the instance's own helper is logged in. Over a slow link a login is a dozen round trips
 // and the last round of a listing a few: a helper still logging in gives way to one of the pool
-// that finished listing meanwhile (unless `new_one`: not after one was found stuck).
+// that finished listing meanwhile (unless `new_one`: not after one was found stuck), and goes to
+// the pool itself, for the next worker: ended, its login would be lost.
 inline expected<void, UsageError> own_ready(Crew& crew, bool new_one) {
     while (!crew.own.ready()) {
         std::vector<::pollfd> fds{{crew.own.fd(), POLLIN, 0}};
@@ -20,7 +21,7 @@ inline expected<void, UsageError> own_ready(Crew& crew, bool new_one) {
             return fail(crew.stopped());
         if (heard == Heard::message && fds.size() > 1 && fds[1].revents != 0) {
             if (auto idle = crew.pool->take(true))
-                crew.own = std::move(*idle);
+                crew.pool->put(std::exchange(crew.own, std::move(*idle)));
         } else if (auto ready = crew.await_ready(crew.own, {}, std::chrono::milliseconds{0});
                    !ready) {
             return fail(ready.error());
