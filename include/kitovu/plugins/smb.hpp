@@ -156,7 +156,9 @@ class SmbPlugin final : public SyncPlugin {
             return ok;
         if (auto own = crew_.ensure_own(); !own)
             return own;
-        return detail::smb::Lister{crew_, round_trip_, remote_dir, keep, warn, out}.run();
+        return detail::smb::Lister{crew_, round_trip_, remote_dir,      keep,
+                                   warn,  out,         synced_folders()}
+            .run();
     }
 
     expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
