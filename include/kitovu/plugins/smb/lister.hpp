@@ -30,15 +30,6 @@ constexpr std::chrono::microseconds round_trip_of_listing(std::chrono::microseco
     return took > cpu ? (took - cpu) / 4 : std::chrono::microseconds{};
 }
 
-// The round trip a login shows where it is clearly slow, else zero (the first listing tells).
-// A login takes eleven round trips, and up to some tens of milliseconds of CPU on a busy machine
-// (taken off first): only a round trip of 5 ms or more stands out from that.
-constexpr std::chrono::microseconds round_trip_of_login(std::chrono::microseconds took) {
-    constexpr std::chrono::microseconds cpu{35000};
-    const auto round_trip = took > cpu ? (took - cpu) / 11 : std::chrono::microseconds{};
-    return round_trip >= std::chrono::microseconds{5000} ? round_trip : std::chrono::microseconds{};
-}
-
 // One listed entry as the engine gets it: the one place that turns a directory entry into a
 // RemoteEntry.
 inline RemoteEntry remote_entry(const Item& item, const std::string& path, std::string_view base) {
