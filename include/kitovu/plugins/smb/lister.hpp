@@ -1,6 +1,7 @@
 // How a tree is listed over helpers: by the instance's own helper until it fans out, then by as
 // many as the link needs (listers_for_link), each one folder at a time; each folder once, however
-// many links lead to it. Each folder goes to the engine as soon as it is read.
+// many links lead to it. Each folder goes to the engine as soon as it is read. A folder browser
+// lists one folder (`one_folder`), in the own helper only.
 #pragma once
 
 #include "kitovu/plugin/link.hpp"
@@ -13,6 +14,7 @@
 #include <deque>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace kitovu::detail::smb {
@@ -41,15 +43,37 @@ inline RemoteEntry remote_entry(const Item& item, const std::string& path, std::
 class Lister {
   public:
     Lister(Crew& crew, std::chrono::microseconds& round_trip, std::string_view remote_dir,
-           ListFilter keep, WarningSink warn, ListSink out)
+           ListFilter keep, WarningSink warn, ListSink out, bool one_folder = false)
         : crew_(crew), round_trip_(round_trip), base_(trim_slashes(remote_dir)), keep_(keep),
-          warn_(warn), out_(out) {}
+          warn_(warn), out_(out), one_folder_(one_folder) {}
 
     expected<void, UsageError> run() {
+        if (base_.size() + 16 > message_limit)
+            return fail(crew_.named(error(ErrorKind::protocol, "the remote path is too long"),
+                                    std::string{base_}));
+        std::vector<Job> jobs;
+        auto listed = fan_out(jobs);
+        // Helpers still owing a folder's answers end: the next request would read those.
+        for (std::size_t i = 0; i < jobs.size(); ++i)
+            if (jobs[i].busy())
+                at(i).end();
+        spare_all();
+        return listed;
+    }
+
+  private:
+    struct Job {
+        std::optional<std::string> folder; // relative to base_
+        std::vector<Item> items;
+        std::chrono::steady_clock::time_point since;
+        bool busy() const { return folder.has_value(); }
+    };
+
+    expected<void, UsageError> fan_out(std::vector<Job>& jobs) {
         // Over a slow link the helpers log in while the top folder is listed: all the link
         // allows, since a login costs more round trips than a listing.
-        grow(round_trip_ >= fast_link_round_trip ? polite_connections : 0);
-        std::vector<Job> jobs(1 + crew_.extra.size());
+        grow(round_trip_ >= fast_link_round_trip && !one_folder_ ? polite_connections : 0);
+        jobs.resize(1 + crew_.extra.size());
         for (;;) {
             if (pending_.size() >= 2)
                 grow(pending_.size());
@@ -71,10 +95,8 @@ class Lister {
                     of.push_back(i);
                 }
             }
-            if (pending_.empty() && std::ranges::none_of(jobs, &Job::busy)) {
-                spare_all();
+            if (pending_.empty() && std::ranges::none_of(jobs, &Job::busy))
                 return {};
-            }
             const Heard heard = crew_.wait(fds);
             if (heard == Heard::stop)
                 return fail(crew_.stopped());
@@ -92,14 +114,6 @@ class Lister {
                         return fail(std::move(*fatal));
         }
     }
-
-  private:
-    struct Job {
-        std::optional<std::string> folder; // relative to base_
-        std::vector<Item> items;
-        std::chrono::steady_clock::time_point since;
-        bool busy() const { return folder.has_value(); }
-    };
 
     Helper& at(std::size_t i) { return i == 0 ? crew_.own : crew_.extra[i - 1]; }
 
@@ -143,12 +157,20 @@ class Lister {
         return std::nullopt;
     }
 
-    // A helper gone or stuck: its folder goes back to the queue, the instance's own one is
-    // replaced. An error only where it cannot be.
+    // A helper gone or stuck: its folder goes back to the queue, once (a folder that ends every
+    // helper is skipped), and the instance's own helper is replaced. An error only where it
+    // cannot be, or where the top folder failed twice.
     std::optional<UsageError> abandon(std::vector<Job>& jobs, std::size_t i) {
-        if (jobs[i].folder)
-            pending_.push_front(std::move(*jobs[i].folder));
-        jobs[i] = Job{};
+        if (auto folder = std::exchange(jobs[i], Job{}).folder) {
+            if (retried_.insert(*folder).second)
+                pending_.push_front(std::move(*folder));
+            else if (folder->empty())
+                return crew_.gone();
+            else
+                warn_(Warning{WarningKind::unlisted,
+                              "an SMB helper process ended on it twice, skipped", crew_.connection,
+                              join_remote(base_, *folder)});
+        }
         at(i).end();
         if (auto replaced = i == 0 ? crew_.ensure_own() : expected<void, UsageError>{}; !replaced)
             return replaced.error();
@@ -210,7 +232,7 @@ class Lister {
                 continue;
             }
             entries.push_back(remote_entry(item, path, base_));
-            if (item.is_folder)
+            if (item.is_folder && !one_folder_)
                 pending_.push_back(std::move(path));
         }
         out_(entries);
@@ -234,6 +256,8 @@ class Lister {
     ListSink out_;
     std::deque<std::string> pending_{std::string{}}; // folders to list, relative to base_
     std::unordered_map<std::uint64_t, std::string> listed_ids_; // file id -> first path
+    std::unordered_set<std::string> retried_; // folders given to a new helper after one ended
+    bool one_folder_;
     bool full_ = false; // a helper could not be started: no more are tried
 };
 
