@@ -18,8 +18,8 @@
 // find_package(kitovu).
 #pragma once
 
-#include "kitovu/plugin/browse_entry.hpp"
 #include "kitovu/plugin/registry.hpp"
+#include "kitovu/plugins/smb/browse_folder.hpp"
 #include "kitovu/plugins/smb/crew.hpp"
 #include "kitovu/plugins/smb/download.hpp"
 #include "kitovu/plugins/smb/lister.hpp"
@@ -149,7 +149,13 @@ class SmbPlugin final : public SyncPlugin {
 
     expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep, WarningSink warn,
                                     ListSink out) override {
-        return list_folders(remote_dir, keep, warn, out, false);
+        if (auto ok = usable(); !ok)
+            return ok;
+        if (auto own = crew_.ensure_own(); !own)
+            return own;
+        return detail::smb::Lister{crew_, round_trip_, remote_dir,      keep,
+                                   warn,  out,         synced_folders()}
+            .run();
     }
 
     expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
@@ -161,19 +167,11 @@ class SmbPlugin final : public SyncPlugin {
         return got;
     }
 
-    // One folder for a folder browser (plugin/browse.hpp), as a sync lists it.
+    // One folder for a folder browser (plugin/browse.hpp), in the own helper only.
     expected<std::vector<BrowseEntry>, UsageError> browse(std::string_view dir) {
-        std::vector<BrowseEntry> entries;
-        const auto keep = [](std::string_view, bool) { return true; };
-        const auto add = [&](std::span<RemoteEntry> listed) {
-            for (RemoteEntry& e : listed)
-                entries.push_back({.name = std::move(e.path), .is_folder = e.is_folder});
-        };
-        if (auto listed = list_folders(
-                dir, keep, [](const Warning&) {}, add, true);
-            !listed)
-            return fail(listed.error());
-        return entries;
+        if (auto ok = usable(); !ok)
+            return fail(ok.error());
+        return detail::smb::browse_folder(crew_, dir);
     }
 
     // Measured by the first login's probe, else by the first listing (link.hpp).
@@ -187,15 +185,6 @@ class SmbPlugin final : public SyncPlugin {
     }
 
   private:
-    expected<void, UsageError> list_folders(std::string_view dir, ListFilter keep, WarningSink warn,
-                                            ListSink out, bool one_folder) {
-        if (auto ok = usable(); !ok)
-            return ok;
-        if (auto own = crew_.ensure_own(); !own)
-            return own;
-        return detail::smb::Lister{crew_, round_trip_, dir, keep, warn, out, one_folder}.run();
-    }
-
     expected<void, UsageError> usable() {
         if (stopping())
             return fail(crew_.stopped());
