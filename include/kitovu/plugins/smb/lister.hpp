@@ -56,10 +56,37 @@ class Lister {
     }
 
     expected<void, UsageError> run() {
+        std::vector<Job> jobs;
+        auto listed = fan_out(jobs);
+        // Helpers still owing a folder's answers end: the next request would read those.
+        for (std::size_t i = 0; i < jobs.size(); ++i)
+            if (jobs[i].busy())
+                at(i).end();
+        spare_all();
+        return listed;
+    }
+
+  private:
+    struct Job {
+        std::optional<std::string> folder; // relative to base_
+        std::vector<Item> items;
+        std::chrono::steady_clock::time_point since;
+        bool busy() const { return folder.has_value(); }
+    };
+    struct Listing {
+        std::vector<Item> items;
+        std::optional<UsageError> error; // it could not be read
+    };
+    struct Folder {
+        std::string path;      // the name it is handed out under, relative to base_
+        std::string listed_as; // where it was read (another name when a link was read first)
+    };
+
+    expected<void, UsageError> fan_out(std::vector<Job>& jobs) {
         // Over a slow link the helpers log in while the top folder is listed: all the link
         // allows, since a login costs more round trips than a listing.
         grow(round_trip_ >= fast_link_round_trip ? polite_connections : 0);
-        std::vector<Job> jobs(1 + crew_.extra.size());
+        jobs.resize(1 + crew_.extra.size());
         for (;;) {
             if (pending_.size() >= 2)
                 grow(pending_.size());
@@ -82,7 +109,6 @@ class Lister {
                 }
             }
             if (pending_.empty() && std::ranges::none_of(jobs, &Job::busy)) {
-                spare_all();
                 if (!order_.empty()) // each waits for a listing asked for: never, unless a bug
                     return fail(crew_.named(error(ErrorKind::internal, "a folder was not listed"),
                                             join_remote(base_, order_.front().path)));
@@ -105,22 +131,6 @@ class Lister {
                         return fail(std::move(*fatal));
         }
     }
-
-  private:
-    struct Job {
-        std::optional<std::string> folder; // relative to base_
-        std::vector<Item> items;
-        std::chrono::steady_clock::time_point since;
-        bool busy() const { return folder.has_value(); }
-    };
-    struct Listing {
-        std::vector<Item> items;
-        std::optional<UsageError> error; // it could not be read
-    };
-    struct Folder {
-        std::string path;      // the name it is handed out under, relative to base_
-        std::string listed_as; // where it was read (another name when a link was read first)
-    };
 
     Helper& at(std::size_t i) { return i == 0 ? crew_.own : crew_.extra[i - 1]; }
 
@@ -164,12 +174,18 @@ class Lister {
         return std::nullopt;
     }
 
-    // A helper gone or stuck: its folder goes back to the queue, the instance's own one is
-    // replaced. An error only where it cannot be.
+    // A helper gone or stuck: its folder goes back to the queue once (one that ends the next
+    // helper too counts as unreadable), and the instance's own helper is replaced. An error only
+    // where it cannot be.
     std::optional<UsageError> abandon(std::vector<Job>& jobs, std::size_t i) {
-        if (jobs[i].folder)
-            pending_.push_front(std::move(*jobs[i].folder));
-        jobs[i] = Job{};
+        if (auto folder = std::exchange(jobs[i], Job{}).folder) {
+            if (retried_.insert(*folder).second)
+                pending_.push_front(std::move(*folder));
+            else if (auto e = failed(*folder, crew_.named(error(ErrorKind::internal,
+                                                                "an SMB helper process ended on "
+                                                                "it twice"))))
+                return e;
+        }
         at(i).end();
         if (auto replaced = i == 0 ? crew_.ensure_own() : expected<void, UsageError>{}; !replaced)
             return replaced.error();
@@ -344,8 +360,9 @@ class Lister {
     WarningSink warn_;
     ListSink out_;
     FolderNames names_;
-    std::deque<std::string> pending_;                            // to read, relative to base_
-    std::unordered_set<std::string> asked_;                      // pending, being read or read
+    std::deque<std::string> pending_;         // to read, relative to base_
+    std::unordered_set<std::string> retried_; // given to a new helper after one ended on it
+    std::unordered_set<std::string> asked_;   // pending, being read or read
     std::unordered_map<std::uint64_t, std::string> asked_ids_;   // folder id -> where it is read
     std::unordered_map<std::string, Listing> listed_;            // read, not handed out yet
     std::unordered_map<std::string, std::size_t> uses_{{"", 1}}; // by folders to hand out
