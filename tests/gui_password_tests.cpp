@@ -20,13 +20,11 @@ namespace {
 
 // A real smbd, a real keyring on a private session bus holding an old password for it.
 struct KeptPlace : SmbPlace {
-    KeyringSession session;
+    KeyringSession* session = nullptr;
     std::optional<KeyringItem> item;
     bool ready() {
-        if (!SmbPlace::ready() || !keyring_ready(session))
+        if (!SmbPlace::ready() || (session = process_keyring()) == nullptr)
             return false;
-        ::setenv("DBUS_SESSION_BUS_ADDRESS",
-                 session.environment().at("DBUS_SESSION_BUS_ADDRESS").c_str(), 1);
         auto settings = load_settings(config());
         REQUIRE(settings);
         item = secret_item(*settings, "skripte");
@@ -39,7 +37,7 @@ struct KeptPlace : SmbPlace {
             attributes.push_back(key);
             attributes.push_back(value);
         }
-        return session.lookup(attributes);
+        return session->lookup(attributes);
     }
 };
 

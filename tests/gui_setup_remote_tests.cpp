@@ -25,23 +25,17 @@ using namespace kitovu::test;
 
 namespace {
 
-// A private keyring session, the environment pointing at it.
+// The process's keyring session, holding no kitovu item yet.
 struct TestKeyring {
-    KeyringSession session;
-    bool ready() {
-        if (!keyring_ready(session))
-            return false;
-        ::setenv("DBUS_SESSION_BUS_ADDRESS",
-                 session.environment().at("DBUS_SESSION_BUS_ADDRESS").c_str(), 1);
-        return true;
-    }
+    KeyringSession* session = nullptr;
+    bool ready() { return (session = process_keyring()) != nullptr; }
     std::string kept(const KeyringItem& item) const {
         std::vector<std::string> attributes;
         for (const auto& [key, value] : item.attributes) {
             attributes.push_back(key);
             attributes.push_back(value);
         }
-        return session.lookup(attributes);
+        return session->lookup(attributes);
     }
 };
 
