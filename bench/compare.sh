@@ -478,7 +478,7 @@ link_tables() {
     echo "in every process), sampled every 0.1 s; the highest sample over $reps runs (median wall $m s)."
     echo
     awk '{ if ($2 > p) p = $2; if ($3 > r) r = $3 } END {
-      printf "Peak sum of PSS: **%.1f MB**; peak sum of RSS: %.1f MB. Target under 150 MB: %s.\n", p / 1024, r / 1024, (p / 1024 < 150 ? "met" : "**missed**") }' "$work/m.m"
+      printf "Peak sum of PSS: **%.1f MB**; peak sum of RSS: %.1f MB. Target under 60 MB: %s.\n", p / 1024, r / 1024, (p / 1024 < 60 ? "met" : "**missed**") }' "$work/m.m"
   fi
   footer
 }

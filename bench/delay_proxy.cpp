@@ -25,7 +25,8 @@
 // login was over, without timing anything.
 //
 // With DELAY_PROXY_FIRST_ANSWER=MS set, each connection's first answer comes MS later still, as
-// from a server that forks a process per connection and reads its files from a cold disk.
+// from a server that forks a process per connection and reads its files from a cold disk; with
+// DELAY_PROXY_LATE_ANSWERS=N too, its first N answers, as on a machine busy for a moment.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -63,6 +64,7 @@ std::mutex trace_mutex;
 // DELAY_PROXY_HOLD: guarded by hold_mutex.
 std::chrono::seconds hold_limit{0};
 std::chrono::milliseconds first_answer_delay{0}; // DELAY_PROXY_FIRST_ANSWER
+int late_answers = 1;                            // DELAY_PROXY_LATE_ANSWERS
 std::mutex hold_mutex;
 std::condition_variable hold_over;
 long first_login = 0; // the connection whose tree connect is held
@@ -207,7 +209,7 @@ void read_side(std::shared_ptr<Connection> c, bool from_client) {
 void write_side(std::shared_ptr<Connection> c, bool to_server, std::chrono::milliseconds delay) {
     Direction& d = to_server ? c->up : c->down;
     const int fd = to_server ? c->server : c->client;
-    auto extra = to_server ? std::chrono::milliseconds{0} : first_answer_delay;
+    int late = to_server ? 0 : late_answers;
     for (;;) {
         Chunk chunk;
         {
@@ -216,7 +218,9 @@ void write_side(std::shared_ptr<Connection> c, bool to_server, std::chrono::mill
             chunk = std::move(d.chunks.front());
             d.chunks.pop_front();
         }
-        std::this_thread::sleep_until(chunk.arrived + delay + std::exchange(extra, {}));
+        std::this_thread::sleep_until(
+            chunk.arrived + delay +
+            (late-- > 0 ? first_answer_delay : std::chrono::milliseconds{}));
         bool ok = !chunk.bytes.empty();
         for (std::size_t sent = 0; ok && sent < chunk.bytes.size();) {
             const ssize_t n =
@@ -299,6 +303,8 @@ int main(int argc, char** argv) {
         hold_limit = std::chrono::seconds{std::atoi(seconds)};
     if (const char* ms = std::getenv("DELAY_PROXY_FIRST_ANSWER"); ms != nullptr)
         first_answer_delay = std::chrono::milliseconds{std::atoi(ms)};
+    if (const char* n = std::getenv("DELAY_PROXY_LATE_ANSWERS"); n != nullptr)
+        late_answers = std::atoi(n);
     long next_id = 0;
 
     const int listener = listen_on(std::atoi(argv[1]));

@@ -10,7 +10,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -103,15 +102,11 @@ int serve() {
     if (ready && login.parked &&
         (!receive_message(fd, buffer, type, payload) || type != Message::go))
         return 0;
-    const auto began = std::chrono::steady_clock::now();
     if (ready)
         ready = session.log_in(
             login.report ? std::function<void()>{[fd] { send_message(fd, Message::setup_ok); }}
                          : std::function<void()>{});
-    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - began);
-    const std::string time = Writer{}(took.count()).out;
-    if (!send_message(fd, Message::ready, ready ? time : time + encode_error(ready.error())))
+    if (!send_message(fd, Message::ready, ready ? "" : encode_error(ready.error())))
         return 0;
     while (receive_message(fd, buffer, type, payload)) {
         bool sent = false;

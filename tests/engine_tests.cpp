@@ -4,6 +4,7 @@
 #include "engine_setup.hpp"
 
 #include <kitovu/engine/engine.hpp>
+#include <kitovu/plugin/folder_names.hpp>
 #include <kitovu/plugins/local.hpp>
 
 #include <catch2/catch.hpp>
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 #include <thread>
@@ -516,6 +518,108 @@ TEST_CASE("a local source's folder found under two names is synced once, under t
         CHECK_THAT(named["Zusatz " + std::to_string(i)],
                    Catch::Contains("the same folder as 'Kapitel " + std::to_string(i) + "'"));
     CHECK_THAT(named["Aktuell"], Catch::Contains("symbolic link to a folder"));
+}
+
+TEST_CASE("paths are met breadth first, then name by name in byte order") {
+    struct Row {
+        std::string a, b;
+        bool before;
+    };
+    for (const Row& row :
+         {Row{"", "a", true}, Row{"a", "", false}, Row{"z", "a/b", true}, Row{"a/b", "z", false},
+          Row{"a/x", "b/a", true}, Row{"a/x", "a/y", true},
+          // "a" before "a b", though ' ' comes before '/'
+          Row{"a/x", "a b/x", true}, Row{"a b/x", "a/x", false}, Row{"a/x", "a/x", false}}) {
+        INFO(row.a << " | " << row.b);
+        CHECK(breadth_first_before(row.a, row.b) == row.before);
+    }
+}
+
+TEST_CASE("the folders synced before are those holding a synced file and those above them") {
+    const std::vector<std::string> files{"top.txt", "B/Woche 3/blatt.txt", "A/x.txt",
+                                         "B/Woche 3/folien.pdf", "B/alt/a/b.txt"};
+    CHECK(folders_holding(files) ==
+          std::vector<std::string>{"A", "B", "B/Woche 3", "B/alt", "B/alt/a"});
+    CHECK(folders_holding(std::vector<std::string>{"top.txt"}).empty());
+}
+
+// Each row: the folders synced before, what the folders read hold (read in every order; the
+// listed folder's id is 1), and the names asked for in breadth-first order with the name each is
+// synced under.
+TEST_CASE("of a folder's names the one synced before keeps it, else the first met, whatever "
+          "order the folders are read in") {
+    using Subfolders = std::vector<FolderNames::Subfolder>;
+    struct Ask {
+        std::string path;
+        std::uint64_t id;
+        std::string synced_as;
+    };
+    struct Row {
+        std::string what;
+        std::vector<std::string> synced;
+        std::vector<std::pair<std::string, Subfolders>> read;
+        std::vector<Ask> asked;
+    };
+    const std::vector<Row> rows{
+        {"nothing synced: the first met",
+         {},
+         {{"", {{"A", 3}, {"B", 2}}}},
+         {{"A/Aktuell", 7, "A/Aktuell"}, {"B/Woche 3", 7, "A/Aktuell"}}},
+        {"synced under the name met later",
+         {"B", "B/Woche 3"},
+         {{"", {{"A", 3}, {"B", 2}}}, {"B", {{"Woche 3", 7}}}},
+         {{"A", 3, "A"},
+          {"B", 2, "B"},
+          {"A/Aktuell", 7, "B/Woche 3"},
+          {"B/Woche 3", 7, "B/Woche 3"}}},
+        {"synced under a deeper name",
+         {"B", "B/x", "B/x/Woche 3"},
+         {{"", {{"Aktuell", 7}, {"B", 2}}}, {"B", {{"x", 4}}}, {"B/x", {{"Woche 3", 7}}}},
+         {{"Aktuell", 7, "B/x/Woche 3"},
+          {"B", 2, "B"},
+          {"B/x", 4, "B/x"},
+          {"B/x/Woche 3", 7, "B/x/Woche 3"}}},
+        {"both names synced: the first met",
+         {"A", "B", "A/Aktuell", "B/Woche 3"},
+         {{"", {{"A", 3}, {"B", 2}}}, {"A", {{"Aktuell", 7}}}, {"B", {{"Woche 3", 7}}}},
+         {{"A", 3, "A"},
+          {"B", 2, "B"},
+          {"A/Aktuell", 7, "A/Aktuell"},
+          {"B/Woche 3", 7, "A/Aktuell"}}},
+        {"a synced folder gone: the name met first",
+         {"Alt"},
+         {{"", {{"Neu", 9}}}},
+         {{"Neu", 9, "Neu"}, {"Neu/Aktuell", 9, "Neu"}}},
+        {"a link back up is the listed folder",
+         {"A"},
+         {{"", {{"A", 3}}}},
+         {{"A", 3, "A"}, {"A/up", 1, ""}}},
+        {"below a synced name that lost its folder: not kept",
+         {"A", "Z", "Z/w"},
+         {{"", {{"A", 2}, {"Z", 2}}}, {"Z", {{"w", 7}}}},
+         {{"A", 2, "A"}, {"Z", 2, "A"}, {"A/w", 7, "A/w"}}},
+        {"renamed in case only: the server finds the old name, its parent lists the new",
+         {"Folien"},
+         {{"", {{"folien", 5}}}, {"Folien", {}}},
+         {{"folien", 5, "folien"}}},
+    };
+    for (const Row& row : rows) {
+        std::vector<std::size_t> order(row.read.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        do {
+            INFO(row.what);
+            FolderNames names{row.synced};
+            CHECK(std::ranges::equal(names.synced().subspan(1), row.synced));
+            CHECK_FALSE(names.decided(99)); // no name not synced before the ids come
+            for (const std::size_t i : order)
+                names.listed(row.read[i].first, 1, row.read[i].second);
+            for (const Ask& ask : row.asked) {
+                INFO(ask.path);
+                REQUIRE(names.decided(ask.id));
+                CHECK(names.choose(ask.path, ask.id).value_or(ask.path) == ask.synced_as);
+            }
+        } while (std::ranges::next_permutation(order).found);
+    }
 }
 
 TEST_CASE("an empty remote folder is created locally") {

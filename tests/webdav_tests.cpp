@@ -210,18 +210,24 @@ TEST_CASE("webdav: a file rclone cannot read fails alone and leaves nothing behi
     test::TempDir home;
     test::write_file(rclone.root() / "course/open.txt", "open");
     test::write_file(rclone.root() / "course/secret.txt", "secret");
+    test::write_file(rclone.root() / "course/summary.txt", "summary");
     std::filesystem::permissions(rclone.root() / "course/secret.txt", std::filesystem::perms::none);
     DavSync sync{rclone, home / "course"};
-    const auto report = sync.run();
+    // rclone answers 200 and then breaks the transfer off: the server still answers, so the file
+    // after it (one download at a time, in byte order) is tried, not given up with it.
+    SyncOptions one_at_a_time;
+    one_at_a_time.jobs = 1;
+    const auto report = sync.run(one_at_a_time);
+    std::string said;
     for (const auto& error : report.errors)
-        UNSCOPED_INFO(error.to_string());
+        said += error.to_string() + '\n';
     for (const auto& warning : report.warnings)
-        UNSCOPED_INFO(warning.to_string());
-    INFO(rclone.log());
+        said += warning.to_string() + '\n';
+    INFO(said << rclone.log());
     CHECK(report.exit_code() == 1);
     CHECK(report.failed == 1);
     CHECK(test::files_in(home / "course") ==
-          std::map<std::string, std::string>{{"open.txt", "open"}});
+          std::map<std::string, std::string>{{"open.txt", "open"}, {"summary.txt", "summary"}});
 }
 
 TEST_CASE("webdav keeps every promise against Apache behind a proxy that holds still") {

@@ -9,6 +9,7 @@
 #include "kitovu/engine/connections.hpp"
 #include "kitovu/engine/deletions.hpp"
 #include "kitovu/engine/ledger.hpp"
+#include "kitovu/engine/listing.hpp"
 #include "kitovu/engine/local_tree.hpp"
 #include "kitovu/engine/planner.hpp"
 #include "kitovu/engine/sync_options.hpp"
@@ -112,6 +113,9 @@ class Run {
                 break;
             const bool synced_before = ledger_.has_records(connection.name, source->local_dir);
             SourceStatus& status = planner.begin_source(*source, synced_before);
+            (*lister)->set_synced_folders(ledger_.with_cache([&](const FileCache& cache) {
+                return synced_folders(cache, connection.name, *source);
+            }));
             ListingLoops loops;
             auto listed = (*lister)->list(
                 source->remote_dir,

@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace kitovu {
@@ -123,6 +124,15 @@ class SyncPlugin {
     virtual expected<void, UsageError> list(std::string_view remote_dir, ListFilter keep,
                                             WarningSink warn, ListSink out) = 0;
 
+    // The folders of the next list() that hold files synced before (relative to its remote_dir,
+    // with the folders above them), set by the engine before each list(). A plugin that shows
+    // one folder under two names and cannot tell a link from the folder itself keeps the name
+    // synced before, so that the user's files do not move to the other; others need not look.
+    void set_synced_folders(std::vector<std::string> folders) {
+        synced_folders_ = std::move(folders);
+    }
+    const std::vector<std::string>& synced_folders() const noexcept { return synced_folders_; }
+
     // The whole listing at once, sorted by path: for callers that want it in one piece.
     expected<std::vector<RemoteEntry>, UsageError> list_all(std::string_view remote_dir,
                                                             ListFilter keep, WarningSink warn) {
@@ -157,6 +167,7 @@ class SyncPlugin {
 
   private:
     std::atomic<bool> stopping_{false};
+    std::vector<std::string> synced_folders_;
 };
 
 } // namespace kitovu

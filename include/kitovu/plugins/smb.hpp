@@ -136,16 +136,13 @@ class SmbPlugin final : public SyncPlugin {
         auto turn = crew_.pool->turn([this] { return stopping(); });
         if (!turn)
             return fail(crew_.named(turn.error()));
+        round_trip_ = crew_.pool->round_trip;
         if (!*turn)
             return crew_.ensure_own();
         auto logged_in = crew_.log_in();
-        if (logged_in)
-            round_trip_ = detail::smb::round_trip_of_login(*logged_in);
-        expected<void, UsageError> result{};
-        if (!logged_in)
-            result = fail(logged_in.error());
-        crew_.pool->tried(result);
-        return result;
+        round_trip_ = crew_.pool->round_trip;
+        crew_.pool->tried(logged_in);
+        return logged_in;
     }
 
     void disconnect() noexcept override { crew_.end_all(); }
@@ -156,7 +153,9 @@ class SmbPlugin final : public SyncPlugin {
             return ok;
         if (auto own = crew_.ensure_own(); !own)
             return own;
-        return detail::smb::Lister{crew_, round_trip_, remote_dir, keep, warn, out}.run();
+        return detail::smb::Lister{crew_, round_trip_, remote_dir,      keep,
+                                   warn,  out,         synced_folders()}
+            .run();
     }
 
     expected<Retrieved, UsageError> retrieve(const RemoteEntry& entry, ChunkWriter out) override {
@@ -175,7 +174,7 @@ class SmbPlugin final : public SyncPlugin {
         return detail::smb::browse_folder(crew_, dir);
     }
 
-    // Measured by the first login where clearly slow, else by the first listing (link.hpp).
+    // Measured by the first login's probe, else by the first listing (link.hpp).
     std::chrono::microseconds round_trip() const override { return round_trip_; }
 
   protected:

@@ -278,11 +278,16 @@ class WebdavPlugin final : public SyncPlugin {
 
     // What an answer other than the one wanted means, for people.
     UsageError refusal(const detail::webdav::Request& answer, const std::string& path) const {
-        if (answer.status == 0 || !answer.failure.empty())
+        if (answer.status == 0 || answer.timed_out)
             return error(ErrorKind::connection,
                          "cannot reach " + detail::webdav::origin(root_) + " (" + answer.failure +
                              ")",
                          path);
+        // The server answered and then broke the transfer off (rclone does so for a file it
+        // cannot read): this file failed, the server is still there for the others.
+        if (!answer.failure.empty())
+            return error(ErrorKind::protocol,
+                         "the server broke the transfer off (" + answer.failure + ")", path);
         const std::string code = " (" + std::to_string(answer.status) + ")";
         switch (answer.status) {
         case 401:

@@ -85,19 +85,17 @@ class Crew {
         return helper ? expected<void, UsageError>{} : fail(helper.error());
     }
 
-    // The first login of this pool, in this instance's own helper. Over a link that looks slow
-    // the helpers a tree will need are started beside it, parked, and log in as soon as its
-    // session setup succeeded (a VPN's eight round trips before the login is over); a password
-    // the server refused never reaches them. The login's time is returned. The link looks slow by
-    // a probe's second request: the first answer on a new connection waits for Samba to fork its
-    // process, tens of milliseconds on loopback with a cold cache.
-    expected<std::chrono::microseconds, UsageError> log_in() {
-        const auto probed = probe(login.host, login.port, std::chrono::milliseconds{250}, true);
-        const bool slow = probed.dialect == Dialect::smb2_or_later && probed.round_trip &&
-                          *probed.round_trip >= fast_link_round_trip;
+    // The first login of this pool, in this instance's own helper, while a probe measures the
+    // link's round trip for the pool. Over a link that looks slow the helpers a tree will need are
+    // started beside it, parked, and log in as soon as its session setup succeeded (a VPN's eight
+    // round trips before the login is over); a password the server refused never reaches them.
+    expected<void, UsageError> log_in() {
         Login l = login;
-        l.report = slow;
+        l.report = true;
         auto started = Helper::start(l);
+        const auto probed = probe(login.host, login.port, std::chrono::milliseconds{250}, true);
+        pool->round_trip = probed.round_trip.value_or(std::chrono::microseconds{});
+        const bool slow = pool->round_trip >= fast_link_round_trip;
         l.report = false;
         l.parked = true;
         l.answered = true; // told to log in once the server answered (a time-out: it stopped)
@@ -120,11 +118,10 @@ class Crew {
         return logged_in;
     }
 
-    // Reads `helper`'s Message::ready: its login's time, or why it failed. `on_setup` hears of
+    // Reads `helper`'s Message::ready: why its login failed, if it did. `on_setup` hears of
     // Message::setup_ok; silence for `limit` is a server that does not answer.
-    expected<std::chrono::microseconds, UsageError>
-    await_ready(Helper& helper, const std::function<void()>& on_setup,
-                std::chrono::milliseconds limit) {
+    expected<void, UsageError> await_ready(Helper& helper, const std::function<void()>& on_setup,
+                                           std::chrono::milliseconds limit) {
         while (!helper.ready()) {
             std::vector<::pollfd> fds{{helper.fd(), POLLIN, 0}};
             const Heard heard = wait(fds, limit);
@@ -146,13 +143,10 @@ class Crew {
             if (type != Message::ready)
                 continue;
             helper.set_ready();
-            std::uint64_t took = 0;
-            Reader{payload}(took);
-            if (payload.size() > 8)
-                return fail(named(decode_error(payload.substr(8), connection, {})));
-            return std::chrono::microseconds{took};
+            if (!payload.empty())
+                return fail(named(decode_error(payload, connection, {})));
         }
-        return std::chrono::microseconds{};
+        return {};
     }
 
     // Waits until one of `fds` has a message, the run stops, or `limit` (by default the time-out

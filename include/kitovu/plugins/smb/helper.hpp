@@ -119,8 +119,7 @@ class Helper {
         for (::pollfd in{s_.fd, POLLIN, 0}; ::poll(&in, 1, 0) == 1;) {
             Message type{};
             std::string_view payload;
-            if (s_.ready || !receive(type, payload) ||
-                (type == Message::ready && payload.size() != 8))
+            if (s_.ready || !receive(type, payload) || (type == Message::ready && !payload.empty()))
                 return false;
             s_.ready = type == Message::ready;
         }

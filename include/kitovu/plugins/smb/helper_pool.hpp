@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -121,6 +122,9 @@ class HelperPool {
         std::scoped_lock lock{mutex_};
         return lost_;
     }
+
+    // The link's round trip (zero: unknown), measured by the first login before tried().
+    std::chrono::microseconds round_trip{};
 
   private:
     // With the lock held: the signal's state follows whether a ready helper is idle.

@@ -23,7 +23,7 @@ enum class Message : char {
     login = 'H',    // plugin -> helper, first: a Login
     go = 'G',       // plugin -> parked helper: the first login's session setup succeeded, log in
     setup_ok = 'P', // helper -> plugin: its session setup succeeded (asked for by Login::report)
-    ready = 'Y',    // helper -> plugin: logged in: login time, or failed: then an error
+    ready = 'Y',    // helper -> plugin: logged in, or failed: then an error
     list = 'L',     // plugin -> helper: list this folder (share-relative)
     items = 'I',    // helper -> plugin: some of the folder's entries (Items)
     request = 'R',  // plugin -> helper: listed size, locator
