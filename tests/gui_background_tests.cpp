@@ -51,23 +51,14 @@ TEST_CASE("background: what a run tells the student, as a table") {
 
 namespace {
 
-// A session bus to notify on: the one the test runs in (gui_tray_test.sh starts one), else a
-// private one; nullopt (with a warning) where neither can be had.
+// A session bus to notify on: the one the test runs in (gui_tray_test.sh starts one), else the
+// process's private one; false (with a warning) where neither can be had.
 struct NotificationBus {
-#if KITOVU_WITH_KEYRING
-    std::optional<KeyringSession> own;
-#endif
     bool ready() {
         if (!qEnvironmentVariableIsEmpty("DBUS_SESSION_BUS_ADDRESS"))
             return true;
 #if KITOVU_WITH_KEYRING
-        own.emplace(false);
-        if (!keyring_ready(*own))
-            return false;
-        // Before Qt first asks for the session bus (it connects once per process).
-        ::setenv("DBUS_SESSION_BUS_ADDRESS",
-                 own->environment().at("DBUS_SESSION_BUS_ADDRESS").c_str(), 1);
-        return true;
+        return keyring_ready(process_session());
 #else
         WARN("skipped: no session bus and no way to start one (built without the keyring)");
         return false;

@@ -25,23 +25,17 @@ using namespace kitovu::test;
 
 namespace {
 
-// A private keyring session, the environment pointing at it.
+// The process's keyring session, holding no kitovu item yet.
 struct TestKeyring {
-    KeyringSession session;
-    bool ready() {
-        if (!keyring_ready(session))
-            return false;
-        ::setenv("DBUS_SESSION_BUS_ADDRESS",
-                 session.environment().at("DBUS_SESSION_BUS_ADDRESS").c_str(), 1);
-        return true;
-    }
+    KeyringSession* session = nullptr;
+    bool ready() { return (session = process_keyring()) != nullptr; }
     std::string kept(const KeyringItem& item) const {
         std::vector<std::string> attributes;
         for (const auto& [key, value] : item.attributes) {
             attributes.push_back(key);
             attributes.push_back(value);
         }
-        return session.lookup(attributes);
+        return session->lookup(attributes);
     }
 };
 
@@ -164,12 +158,17 @@ TEST_CASE("setup: the assistant sets up Moodle with the token typed once and a c
             courses << b.tree()->topLevelItem(i)->text(0);
         pick_in_browser(b, {"Datenbanksysteme"});
     }};
-    QString result;
+    QString result, wrong, hint;
     WhenShown<FirstRunAssistant> assistant{[&](FirstRunAssistant& a) {
         a.plugin()->setCurrentIndex(a.plugin()->findData("moodle"));
         a.root_dir()->setText(QString::fromStdString((dir / "Studium").string()));
         type_into(a.field("url"), QString::fromStdString(moodle.url()));
         REQUIRE(a.secret() != nullptr);
+        REQUIRE(a.secret_hint() != nullptr);
+        hint = a.secret_hint()->text();
+        type_into(a.secret(), "a token copied wrong");
+        wrong = tested(a);
+        CHECK(a.secret_hint()->isVisibleTo(&a)); // shown once the events that show it ran
         type_into(a.secret(), QString::fromStdString(moodle.token()));
         result = tested(a);
         QTest::mouseClick(a.pick_button(), Qt::LeftButton);
@@ -179,6 +178,15 @@ TEST_CASE("setup: the assistant sets up Moodle with the token typed once and a c
     CHECK(assistant.times == 1);
     CHECK(browser.times == 1);
     CHECK(result.contains("Connected"));
+    // Where the key is, and a wrong one said in words (not a password's words).
+    INFO(hint.toStdString() << " / " << wrong.toStdString());
+    for (const QString& words : {hint, wrong}) {
+        CHECK(words.contains(QString::fromUtf8("Preferences → Security keys")));
+        CHECK(words.contains("Moodle mobile web service"));
+    }
+    CHECK(wrong.contains("uni: the site does not accept this token"));
+    CHECK_FALSE(wrong.contains("password"));
+    CHECK_FALSE(wrong.contains("invalidtoken"));
     INFO(courses.join(", ").toStdString());
     CHECK(courses.contains("Datenbanksysteme"));
     CHECK(courses.contains("Software Engineering 1"));
@@ -236,6 +244,36 @@ TEST_CASE("German: the assistant, in the student's words, without English") {
         QCoreApplication::processEvents();
         const auto file = std::filesystem::path{KITOVU_SOURCE_DIR} / "docs/images/assistant-de.png";
         CHECK(assistant.grab().save(QString::fromStdString(file.string()), "PNG"));
+    }
+    QLocale::setDefault(before);
+}
+
+TEST_CASE("German: the assistant for Moodle says where the key is, and a wrong key in words, "
+          "without English") {
+    TempDir dir;
+    MoodleServer moodle{moodle_fixture_copy(dir)};
+    const QLocale before;
+    QLocale::setDefault(QLocale{QStringLiteral("de_DE")});
+    {
+        const Translations translations;
+        REQUIRE(translations.translated());
+        FirstRunAssistant assistant{nullptr, {}, nullptr, library_remote_calls(nullptr)};
+        assistant.plugin()->setCurrentIndex(assistant.plugin()->findData("moodle"));
+        assistant.root_dir()->setText("/home/anna/Studium");
+        type_into(assistant.field("url"), QString::fromStdString(moodle.url()));
+        assistant.show();
+        REQUIRE(assistant.secret_hint() != nullptr);
+        type_into(assistant.secret(), "falsch kopiert");
+        const QString wrong = tested(assistant);
+        const QString all = assistant.secret_hint()->text() + '\n' + wrong;
+        INFO(all.toStdString());
+        CHECK(
+            wrong.contains(QString::fromUtf8("uni: Die Website nimmt diesen Schlüssel nicht an")));
+        CHECK(all.contains(QString::fromUtf8("Einstellungen → Sicherheitsschlüssel")));
+        // "Moodle mobile web service" is the row's name in a German Moodle too.
+        for (const char* english : {"Preferences", "Security", "keys", "does not", "accept",
+                                    "token", "password", "wrong", "user name", "invalid"})
+            CHECK_FALSE(all.contains(QLatin1String(english)));
     }
     QLocale::setDefault(before);
 }

@@ -269,7 +269,7 @@ TEST_CASE("setup: every Alt+letter of the assistant and the subject dialog is us
         SubjectDialog subject{{"uni"},
                               {},
                               [](const SubjectAnswer&) { return QStringList{}; },
-                              [](const std::string&) -> RemoteLister { return {}; }};
+                              [](const std::string&) -> RemoteFolders { return {}; }};
         for (const QWidget* dialog :
              {static_cast<QWidget*>(&assistant), static_cast<QWidget*>(&subject)})
             for (const auto& [letter, texts] : mnemonics_in(*dialog)) {

@@ -1,6 +1,7 @@
 // A private D-Bus session bus with a real gnome-keyring-daemon on it, unlocked and headless, for
 // tests: HOME and XDG_RUNTIME_DIR in a temporary folder, so nobody's own keyring is touched and
-// every test case has its own (ctest runs them in parallel).
+// every test case has its own (ctest runs them in parallel); process_session() for cases whose
+// own process talks to the bus.
 #pragma once
 
 #include "process.hpp"
@@ -82,6 +83,19 @@ class KeyringSession {
 
     // The keyring stops answering (its calls are accepted by the bus and never replied to).
     void freeze() { ::kill(keyring_pid_, SIGSTOP); }
+
+    // The Secret Service on this session's bus, if it does not run yet.
+    void add_keyring() {
+        if (keyring_pid_ < 0)
+            start_keyring();
+    }
+
+    // Every item kitovu keeps (its schema's) forgotten.
+    void forget_kitovu_items() const {
+        run_process(
+            {find_program("secret-tool")->string(), "clear", "xdg:schema", "org.kitovu.Secret"},
+            environment());
+    }
 
   private:
     void start_bus() {
@@ -182,6 +196,35 @@ class KeyringSession {
 };
 
 // Like samba_ready: CI fails rather than skipping when the keyring cannot run.
+inline bool keyring_ready(const KeyringSession& session);
+
+// The session bus of the whole test process, for cases whose own process talks to it (a window's
+// notifications, its keyring): Qt and GLib connect to the session bus once per process and keep
+// that connection, so cases sharing a process (gui_tests run without ctest) must share the bus.
+// Started by the first caller (gui_main, before Qt) and ended with the process; from then on
+// DBUS_SESSION_BUS_ADDRESS points at it.
+inline KeyringSession& process_session() {
+    static KeyringSession session{false};
+    [[maybe_unused]] static const bool pointed = [] {
+        if (session.available())
+            ::setenv("DBUS_SESSION_BUS_ADDRESS",
+                     session.environment().at("DBUS_SESSION_BUS_ADDRESS").c_str(), 1);
+        return true;
+    }();
+    return session;
+}
+
+// The process's session with a real keyring on it that keeps no kitovu item (an earlier case's
+// are forgotten); null where none can run (as keyring_ready says).
+inline KeyringSession* process_keyring() {
+    KeyringSession& session = process_session();
+    if (!keyring_ready(session))
+        return nullptr;
+    session.add_keyring();
+    session.forget_kitovu_items();
+    return &session;
+}
+
 inline bool keyring_ready(const KeyringSession& session) {
     if (session.available())
         return true;

@@ -202,6 +202,7 @@ void FirstRunAssistant::show_plugin_fields() {
         more_fields_->removeRow(1);
     option_fields_.clear();
     secret_ = nullptr;
+    secret_hint_ = nullptr;
     secret_what_.clear();
     secret_command_.clear();
     test_result_->clear();
@@ -235,9 +236,13 @@ void FirstRunAssistant::show_plugin_fields() {
         secret_->setInputMethodHints(Qt::ImhHiddenText | Qt::ImhSensitiveData |
                                      Qt::ImhNoPredictiveText);
         secret_->setPlaceholderText(tr("kept in the desktop keyring, never in the file"));
-        if (!secret->hint.empty())
-            secret_->setToolTip(qt(secret->hint));
         fields_->addRow(OptionWords::secret(secret->what) + QLatin1Char(':'), secret_);
+        if (const QString where = OptionWords::secret_hint((*entry)->name); !where.isEmpty()) {
+            secret_hint_ = new QLabel(where);
+            secret_hint_->setTextFormat(Qt::PlainText);
+            secret_hint_->setWordWrap(true);
+            fields_->addRow(QString{}, secret_hint_);
+        }
         connect(secret_, &QLineEdit::textChanged, this, [this] { test_result_->clear(); });
     }
     check();
@@ -339,10 +344,11 @@ void FirstRunAssistant::pick_folders() {
     if (!now || !calls_)
         return;
     const bool courses = answers().plugin == "moodle";
-    FolderBrowser browser{calls_.lister(std::move(*now), answers().connection,
-                                        secret_ ? secret_->text().toStdString() : std::string{}),
+    FolderBrowser browser{{calls_.lister(std::move(*now), answers().connection,
+                                         secret_ ? secret_->text().toStdString() : std::string{})},
                           courses ? tr("Choose your courses") : tr("Choose the subjects' folders"),
-                          true, this};
+                          true,
+                          this};
     if (browser.exec() != QDialog::Accepted)
         return;
     for (const PickedFolder& folder : browser.picked()) {

@@ -49,6 +49,8 @@ class FirstRunAssistant : public QDialog {
     QLineEdit* root_dir() const { return root_dir_; }
     QLineEdit* connection_name() const { return name_; }
     QLineEdit* secret() const { return secret_; } // null while the plugin needs none
+    // Where a student finds the secret (Moodle's security key); null where the plugin says not.
+    QLabel* secret_hint() const { return secret_hint_; }
     // The field for the plugin's option `name`, null if the plugin has none.
     QWidget* field(std::string_view name) const;
     QPushButton* more_button() const { return more_; }
@@ -82,6 +84,7 @@ class FirstRunAssistant : public QDialog {
     QWidget* more_box_;
     QPushButton* more_;
     QLineEdit* secret_ = nullptr;
+    QLabel* secret_hint_ = nullptr;
     std::string secret_what_;
     std::string secret_command_; // the option naming a command that prints the secret
     std::vector<std::pair<const OptionSpec*, QWidget*>> option_fields_;

@@ -23,9 +23,10 @@ QString qt(const std::string& text) {
 
 } // namespace
 
-FolderBrowser::FolderBrowser(RemoteLister lister, const QString& what, bool several,
+FolderBrowser::FolderBrowser(RemoteFolders remote, const QString& what, bool several,
                              QWidget* parent)
-    : QDialog(parent), lister_(std::move(lister)), tree_(new QTreeWidget), state_(new QLabel),
+    : QDialog(parent), lister_(std::move(remote.lister)), relogin_(std::move(remote.relogin)),
+      tree_(new QTreeWidget), state_(new QLabel),
       buttons_(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel)) {
     setWindowTitle(what);
     auto* layout = new QVBoxLayout(this);
@@ -88,6 +89,13 @@ void FolderBrowser::list_next() {
               [this, item](expected<std::vector<BrowseEntry>, UsageError> entries) {
                   if (!entries) {
                       state_->setText(error_words(entries.error()));
+                      if (entries.error().kind == ErrorKind::authentication && relogin_)
+                          if (auto again = relogin_(entries.error())) { // the same folder again
+                              lister_ = std::move(*again);
+                              waiting_.insert(waiting_.begin(), item);
+                              list_next();
+                              return;
+                          }
                   } else {
                       state_->setText(entries->empty() ? tr("This folder is empty.")
                                                        : tr("Open a folder to see inside it."));

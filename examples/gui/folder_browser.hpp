@@ -14,6 +14,7 @@
 #include <QDialog>
 
 #include <functional>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -29,6 +30,16 @@ namespace kitovu::gui {
 using RemoteLister = std::function<expected<std::vector<BrowseEntry>, UsageError>(
     const std::string& dir, std::stop_token stop)>;
 
+// Asked on the GUI thread when a listing failed for want of a password or token, or because the
+// server refused it (`why`): a lister with the one the student then typed, or none (cancelled).
+using Relogin = std::function<std::optional<RemoteLister>(const UsageError& why)>;
+
+// A connection's folders as the browser reaches them; `relogin` may be empty (no second try).
+struct RemoteFolders {
+    RemoteLister lister;
+    Relogin relogin{};
+};
+
 // A folder picked: its path below the connection's root, and the name for a subject.
 struct PickedFolder {
     std::string path;
@@ -39,7 +50,7 @@ class FolderBrowser : public QDialog {
     Q_OBJECT
   public:
     // `several`: more than one folder may be picked (a subject per course).
-    FolderBrowser(RemoteLister lister, const QString& what, bool several,
+    FolderBrowser(RemoteFolders remote, const QString& what, bool several,
                   QWidget* parent = nullptr);
 
     QTreeWidget* tree() const { return tree_; }
@@ -55,6 +66,7 @@ class FolderBrowser : public QDialog {
     void list_next();
 
     RemoteLister lister_;
+    Relogin relogin_;
     QTreeWidget* tree_;
     QLabel* state_;
     QDialogButtonBox* buttons_;

@@ -1,5 +1,6 @@
 #include "main_window.hpp"
 
+#include "browse_login.hpp"
 #include "first_run.hpp"
 #include "option_words.hpp"
 #include "secret_dialog.hpp"
@@ -76,10 +77,11 @@ MainWindow::MainWindow(std::filesystem::path config, std::filesystem::path cache
     set_interval(std::chrono::minutes{stored_interval_minutes()});
 
 #if KITOVU_WITH_KEYRING
-    keyring_ =
-        std::make_unique<SecretServiceKeyring>(SecretServiceKeyring::time_limit_from_environment());
+    set_keyring(std::make_unique<SecretServiceKeyring>(
+        SecretServiceKeyring::time_limit_from_environment()));
+#else
+    calls_ = library_remote_calls(nullptr);
 #endif
-    calls_ = library_remote_calls(keyring_.get());
     run_.ask_secret = [this](const QString& question) { return ask_secret(question); };
     run_.ask_yes = [this](const QString& question) {
         // A password typed again to replace the refused one: kept, that is why it was typed.
@@ -385,13 +387,15 @@ QStringList MainWindow::connection_names() const {
     return names;
 }
 
-// The folder browser's lister for a connection of the config, its secret found as a sync finds
-// it; none (no Browse button) without the library's calls.
-std::function<RemoteLister(const std::string&)> MainWindow::listers() const {
+// The folder browser's way into a connection of the config: its secret found as a sync finds it,
+// else asked as a sync asks; none (no Browse button) without the library's calls.
+std::function<RemoteFolders(const std::string&)> MainWindow::remote_folders() {
     if (!calls_)
         return {};
     return [this](const std::string& connection) {
-        return calls_.lister(model_.settings(), connection, {});
+        return RemoteFolders{
+            calls_.lister(model_.settings(), connection, {}),
+            BrowseLogin::relogin(this, model_.settings(), connection, calls_, keyring_ != nullptr)};
     };
 }
 
@@ -403,7 +407,7 @@ void MainWindow::add_subject() {
                          [this, &text](const SubjectAnswer& answer) {
                              return problems_with(with_subject_added(*text, answer));
                          },
-                         listers(), this};
+                         remote_folders(), this};
     if (dialog.exec() == QDialog::Accepted)
         save_config_text(with_subject_added(*text, dialog.answer()));
 }
@@ -433,7 +437,7 @@ void MainWindow::edit_subject(int row) {
                              return problems_with(
                                  with_subject_changed(*text, line, answer).value_or(""));
                          },
-                         listers(), this};
+                         remote_folders(), this};
     if (dialog.exec() == QDialog::Accepted)
         if (auto changed = with_subject_changed(*text, line, dialog.answer()))
             save_config_text(*changed);

@@ -8,6 +8,7 @@
 #include "config_editor.hpp"
 #include "conflicts_view.hpp"
 #include "notifier.hpp"
+#include "one_at_a_time_keyring.hpp"
 #include "password_retry.hpp"
 #include "remote_calls.hpp"
 #include "subjects_view.hpp"
@@ -45,9 +46,9 @@ class MainWindow : public QMainWindow {
     bool sync(const QStringList& subjects, bool dry_run);
     void run_assistant();
     // Where secrets are kept between runs; the desktop keyring by default (when built with it),
-    // none: null.
+    // none: null. Asked one call at a time, whichever thread asks (a sync's, a browser's).
     void set_keyring(std::unique_ptr<Keyring> keyring) {
-        keyring_ = std::move(keyring);
+        keyring_ = keyring ? std::make_unique<OneAtATimeKeyring>(std::move(keyring)) : nullptr;
         calls_ = library_remote_calls(keyring_.get());
     }
     Keyring* keyring() const { return keyring_.get(); }
@@ -87,7 +88,7 @@ class MainWindow : public QMainWindow {
     std::optional<std::string> config_text_to_change();
     QStringList problems_with(const std::string& text) const;
     QStringList connection_names() const;
-    std::function<RemoteLister(const std::string&)> listers() const;
+    std::function<RemoteFolders(const std::string&)> remote_folders();
 
     std::filesystem::path config_;
     std::filesystem::path cache_file_;

@@ -60,6 +60,17 @@ QString OptionWords::secret(std::string_view what) {
     return qt(what);
 }
 
+// The plugins' hints (SecretSpec::hint) in the window's words.
+QString OptionWords::secret_hint(std::string_view plugin) {
+    if (plugin == "moodle")
+        return tr("Your key is in Moodle under Preferences → Security keys, in the row “Moodle "
+                  "mobile web service” (copy it from there). Without that row, the university "
+                  "has switched the Moodle app off; its IT can tell.");
+    if (plugin == "webdav")
+        return tr("Nextcloud: make an app password under Settings → Security.");
+    return {};
+}
+
 QString OptionWords::problem(std::string_view message) {
     QString text = qt(message);
     // 'hostname' → “Server”; other quoted words (values, plugin names) stay as they are.

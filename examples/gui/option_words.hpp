@@ -16,6 +16,8 @@ class OptionWords {
     static QString plugin(std::string_view name, std::string_view description);
     static QString option(std::string_view name);
     static QString secret(std::string_view what); // "password", "token"
+    // Where a student finds the secret of `plugin`'s connections; empty: nothing to say.
+    static QString secret_hint(std::string_view plugin);
     // A library message about the config, its 'key's named as the fields are.
     static QString problem(std::string_view message);
     // Shown without asking for "More settings": options a student must fill in.

@@ -5,12 +5,20 @@
 namespace kitovu::gui {
 
 std::optional<std::string> refused_keyring_secret(const SyncReport& report) {
-    // The engine's words for it (engine/connections.hpp, after_connect).
     for (const UsageError& error : report.errors)
-        if (error.kind == ErrorKind::authentication &&
-            error.message.find("kept in the keyring for") != std::string::npos)
+        if (error.cause == ErrorCause::kept_secret_refused)
             return error.connection;
     return std::nullopt;
+}
+
+std::string secret_what(const Settings& settings, const std::string& connection) {
+    const Connection* found = settings.connection(connection);
+    if (found == nullptr)
+        return {};
+    auto entry = PluginRegistry::find(found->plugin);
+    if (!entry || !(*entry)->secret)
+        return {};
+    return std::string{(*entry)->secret->what};
 }
 
 std::optional<KeyringItem> secret_item(const Settings& settings, const std::string& connection) {

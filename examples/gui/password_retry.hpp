@@ -18,6 +18,9 @@ namespace kitovu::gui {
 // The connection whose password (or token) kept in the keyring the server refused in this run.
 std::optional<std::string> refused_keyring_secret(const SyncReport& report);
 
+// The word for `connection`'s secret ("password", "token"); empty when its plugin needs none.
+std::string secret_what(const Settings& settings, const std::string& connection);
+
 // The keyring item of `connection`'s secret; none when its plugin keeps none.
 std::optional<KeyringItem> secret_item(const Settings& settings, const std::string& connection);
 

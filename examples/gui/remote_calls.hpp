@@ -10,7 +10,9 @@
 #include <kitovu/plugin/credentials.hpp>
 #endif
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -18,22 +20,29 @@
 namespace kitovu::gui {
 
 // `secret`: a password or token just typed (used instead of asking); empty: found as a sync
-// finds it (command, environment, keyring).
+// finds it (command, environment, keyring). `keep`: a typed secret the server accepts is kept in
+// the keyring (replacing what it held).
 struct RemoteCalls {
     std::function<expected<void, UsageError>(const Settings&, const std::string& connection,
                                              const std::string& secret, std::stop_token)>
         test;
     std::function<expected<std::vector<BrowseEntry>, UsageError>(
-        const Settings&, const std::string& connection, const std::string& secret,
+        const Settings&, const std::string& connection, const std::string& secret, bool keep,
         const std::string& dir, std::stop_token)>
         list;
 
     explicit operator bool() const { return test && list; }
-    // A lister for the browser over one connection.
-    RemoteLister lister(Settings settings, std::string connection, std::string secret) const {
+    // A lister for the browser over one connection; a secret to keep is kept by its first
+    // listing the server answers.
+    RemoteLister lister(Settings settings, std::string connection, std::string secret,
+                        bool keep = false) const {
         return [list = list, settings = std::move(settings), connection = std::move(connection),
-                secret = std::move(secret)](const std::string& dir, std::stop_token stop) {
-            return list(settings, connection, secret, dir, stop);
+                secret = std::move(secret), keep = std::make_shared<std::atomic<bool>>(keep)](
+                   const std::string& dir, std::stop_token stop) {
+            auto listed = list(settings, connection, secret, keep->load(), dir, stop);
+            if (listed)
+                keep->store(false);
+            return listed;
         };
     }
 };

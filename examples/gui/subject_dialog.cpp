@@ -28,9 +28,9 @@ QWidget* with_button(QLineEdit* field, QPushButton* button) {
 
 SubjectDialog::SubjectDialog(const QStringList& connections, const SubjectAnswer& start,
                              std::function<QStringList(const SubjectAnswer&)> problems,
-                             std::function<RemoteLister(const std::string&)> lister_for,
+                             std::function<RemoteFolders(const std::string&)> folders_for,
                              QWidget* parent)
-    : QDialog(parent), problems_(std::move(problems)), lister_for_(std::move(lister_for)),
+    : QDialog(parent), problems_(std::move(problems)), folders_for_(std::move(folders_for)),
       name_(new QLineEdit), connection_(new QComboBox), remote_dir_(new QLineEdit),
       browse_(new QPushButton(tr("&Browse…"))), local_dir_(new QLineEdit),
       choose_local_(new QPushButton(tr("C&hoose…"))), verdict_(new QLabel),
@@ -55,7 +55,7 @@ SubjectDialog::SubjectDialog(const QStringList& connections, const SubjectAnswer
     layout->addWidget(verdict_);
     layout->addWidget(buttons_);
     setMinimumWidth(520);
-    browse_->setVisible(static_cast<bool>(lister_for_));
+    browse_->setVisible(static_cast<bool>(folders_for_));
 
     connect(name_, &QLineEdit::textChanged, this, &SubjectDialog::check);
     connect(remote_dir_, &QLineEdit::textChanged, this, &SubjectDialog::check);
@@ -90,11 +90,11 @@ void SubjectDialog::check() {
         found = problems_(now);
     verdict_->setText(found.join(QLatin1Char('\n')));
     buttons_->button(QDialogButtonBox::Ok)->setEnabled(found.isEmpty());
-    browse_->setEnabled(!now.connection.empty() && lister_for_);
+    browse_->setEnabled(!now.connection.empty() && folders_for_);
 }
 
 void SubjectDialog::browse() {
-    FolderBrowser browser{lister_for_(answer().connection), tr("Choose the remote folder"), false,
+    FolderBrowser browser{folders_for_(answer().connection), tr("Choose the remote folder"), false,
                           this};
     if (browser.exec() != QDialog::Accepted)
         return;

@@ -1,6 +1,7 @@
 // Adding or changing a subject without writing TOML: its name, the connection, the remote folder
-// (typed or picked in the folder browser) and, if not the usual one, the local folder (picked
-// in a folder chooser). What the answers would make of the config is checked as they are typed.
+// (typed or picked in the folder browser, which asks for the password where none is kept) and, if
+// not the usual one, the local folder (picked in a folder chooser). What the answers would make of
+// the config is checked as they are typed.
 #pragma once
 
 #include "folder_browser.hpp"
@@ -25,10 +26,10 @@ class SubjectDialog : public QDialog {
     Q_OBJECT
   public:
     // `problems`: what is wrong with the config these answers make (empty: nothing).
-    // `lister_for`: the browser's lister for a connection.
+    // `folders_for`: how the browser reaches a connection's folders.
     SubjectDialog(const QStringList& connections, const SubjectAnswer& start,
                   std::function<QStringList(const SubjectAnswer&)> problems,
-                  std::function<RemoteLister(const std::string& connection)> lister_for,
+                  std::function<RemoteFolders(const std::string& connection)> folders_for,
                   QWidget* parent = nullptr);
 
     SubjectAnswer answer() const;
@@ -45,7 +46,7 @@ class SubjectDialog : public QDialog {
     void browse();
 
     std::function<QStringList(const SubjectAnswer&)> problems_;
-    std::function<RemoteLister(const std::string&)> lister_for_;
+    std::function<RemoteFolders(const std::string&)> folders_for_;
     QLineEdit* name_;
     QComboBox* connection_;
     QLineEdit* remote_dir_;

@@ -41,6 +41,16 @@ constexpr std::string_view to_string(ErrorKind kind) noexcept {
     return "unknown";
 }
 
+// What a program may act on or put in its own words where one kind holds several causes a user
+// meets often (a window translates these); `none` for every other error.
+enum class ErrorCause {
+    none,
+    sync_running,        // another sync holds the lock of the cache or of a target folder
+    kept_secret_refused, // the server refused the password or token kept in the keyring
+    no_secret,           // no password or token could be had from any source
+    token_refused,       // the site does not accept the token (wrong, revoked or expired)
+};
+
 // A position in a config file; line and column start at 1, 0 means unknown.
 struct ConfigLocation {
     std::string file;
@@ -59,6 +69,7 @@ struct UsageError {
     std::string connection{};  // the connection it concerns, if any
     std::string path{};        // the remote or local path it concerns, if any
     ConfigLocation location{}; // the config position it concerns, if any
+    ErrorCause cause = ErrorCause::none; // stable across versions, unlike the message
 
     // "FILE:LINE:COLUMN: message" for config errors, else "connection: path: message".
     std::string to_string() const {

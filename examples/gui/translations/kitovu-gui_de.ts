@@ -29,6 +29,21 @@
     </message>
 </context>
 <context>
+    <name>kitovu::gui::BrowseLogin</name>
+    <message>
+        <source>The token for %1:</source>
+        <translation>Der Schlüssel (Token) für %1:</translation>
+    </message>
+    <message>
+        <source>The password for %1:</source>
+        <translation>Das Passwort für %1:</translation>
+    </message>
+    <message>
+        <source>kitovu</source>
+        <translation>kitovu</translation>
+    </message>
+</context>
+<context>
     <name>kitovu::gui::ConfigEditor</name>
     <message>
         <source>&amp;Quick fix</source>
@@ -163,6 +178,18 @@
     <message>
         <source>Another sync with this configuration is running; this one did not start.</source>
         <translation>Eine andere Synchronisation mit dieser Konfiguration läuft; diese hat nicht begonnen.</translation>
+    </message>
+    <message>
+        <source>Another sync is placing files into %1; this one did not start.</source>
+        <translation>Eine andere Synchronisation legt gerade Dateien in %1 ab; diese hat nicht begonnen.</translation>
+    </message>
+    <message>
+        <source>%1: no password or token was given</source>
+        <translation>%1: Es wurde kein Passwort oder Schlüssel eingegeben</translation>
+    </message>
+    <message>
+        <source>%1: the site does not accept this token. Moodle shows yours under Preferences → Security keys → “Moodle mobile web service”.</source>
+        <translation>%1: Die Website nimmt diesen Schlüssel nicht an. Moodle zeigt Ihren unter Einstellungen → Sicherheitsschlüssel → „Moodle mobile web service“.</translation>
     </message>
 </context>
 <context>
@@ -526,6 +553,14 @@
     <message>
         <source>Token</source>
         <translation>Token</translation>
+    </message>
+    <message>
+        <source>Your key is in Moodle under Preferences → Security keys, in the row “Moodle mobile web service” (copy it from there). Without that row, the university has switched the Moodle app off; its IT can tell.</source>
+        <translation>Ihr Schlüssel steht in Moodle unter Einstellungen → Sicherheitsschlüssel, in der Zeile „Moodle mobile web service“ (von dort kopieren). Fehlt diese Zeile, hat die Hochschule die Moodle-App abgeschaltet; ihre IT weiß mehr.</translation>
+    </message>
+    <message>
+        <source>Nextcloud: make an app password under Settings → Security.</source>
+        <translation>Nextcloud: Legen Sie unter Einstellungen → Sicherheit ein App-Passwort an.</translation>
     </message>
 </context>
 <context>

@@ -38,9 +38,11 @@ class CacheLock {
                             lock.path_.string());
             if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
                 ::close(fd);
-                return fail(ErrorKind::usage,
-                            "another kitovu sync with this config is running (lock file " +
-                                lock.path_.string() + "); wait for it to finish");
+                return fail({.kind = ErrorKind::usage,
+                             .message = "another kitovu sync with this config is running (lock "
+                                        "file " +
+                                        lock.path_.string() + "); wait for it to finish",
+                             .cause = ErrorCause::sync_running});
             }
             struct ::stat held {
             }, named{};

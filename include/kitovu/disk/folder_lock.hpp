@@ -125,10 +125,11 @@ class FolderLocks {
         const Held& held = held_[index];
         if (::flock(held.fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
             return {}; // locked, or a file system that cannot lock: the cache lock alone
-        return fail(ErrorKind::usage,
-                    "another kitovu sync is placing files into this folder (with another config "
-                    "or cache); wait for it to finish",
-                    held.folder.string());
+        return fail({.kind = ErrorKind::usage,
+                     .message = "another kitovu sync is placing files into this folder (with "
+                                "another config or cache); wait for it to finish",
+                     .path = held.folder.string(),
+                     .cause = ErrorCause::sync_running});
     }
 
     bool holds(const struct ::stat& info) const {

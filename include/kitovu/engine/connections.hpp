@@ -157,8 +157,10 @@ class Connections {
         const std::string& name = settings_.connections[index].name;
         if (!connected) {
             auto e = connected.error();
-            if (e.kind == ErrorKind::authentication && origin.source == SecretSource::keyring)
+            if (e.kind == ErrorKind::authentication && origin.source == SecretSource::keyring) {
                 e.message = kept_secret_refused(origin.what, name);
+                e.cause = ErrorCause::kept_secret_refused;
+            }
             return fail(std::move(e));
         }
         if (origin.keep && options_.keyring != nullptr)

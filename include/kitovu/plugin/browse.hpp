@@ -131,8 +131,10 @@ class OpenConnection {
             options.stop, std::function<void()>{[plugin = open.plugin_.get()] { plugin->stop(); }});
         if (auto connected = open.plugin_->connect(); !connected) {
             auto e = connected.error();
-            if (e.kind == ErrorKind::authentication && login->source == SecretSource::keyring)
+            if (e.kind == ErrorKind::authentication && login->source == SecretSource::keyring) {
                 e.message = kept_secret_refused((*entry)->secret->what, connection->name);
+                e.cause = ErrorCause::kept_secret_refused;
+            }
             return named(std::move(e));
         }
         if (login->keep) {

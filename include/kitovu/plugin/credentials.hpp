@@ -300,8 +300,10 @@ resolve_secret(std::string_view connection, std::string_view plugin, const Optio
     message += "or run kitovu in a terminal to be asked";
     if (!unavailable.empty())
         message += " (the keyring cannot help: " + unavailable + ")";
-    return fail(
-        {.kind = ErrorKind::authentication, .message = std::move(message), .connection = name});
+    return fail({.kind = ErrorKind::authentication,
+                 .message = std::move(message),
+                 .connection = name,
+                 .cause = ErrorCause::no_secret});
 }
 
 } // namespace kitovu

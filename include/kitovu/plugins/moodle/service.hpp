@@ -114,9 +114,12 @@ class Service {
     }
 
     UsageError bad_token() const {
-        return error(ErrorKind::authentication,
-                     "Moodle does not accept the token (invalidtoken); get a new one under "
-                     "Preferences > Security keys > \"Moodle mobile web service\"");
+        UsageError refused = error(ErrorKind::authentication,
+                                   "Moodle does not accept the token (invalidtoken); get a new "
+                                   "one under Preferences > Security keys > \"Moodle mobile web "
+                                   "service\"");
+        refused.cause = ErrorCause::token_refused;
+        return refused;
     }
 
   private:
