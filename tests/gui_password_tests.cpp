@@ -235,8 +235,8 @@ TEST_CASE("passwords: a folder browsed while a sync runs, both asking the real k
     BrowsingUser user;
     user.save = false;
     // The browse's lookup has a second to come in beside the held one (one at a time: it waits).
-    user.while_listing = [&](FolderBrowser&) {
-        QTimer::singleShot(1000, [&] { keyring.release(); });
+    user.while_listing = [&](FolderBrowser& browser) {
+        QTimer::singleShot(1000, &browser, [&keyring] { keyring.release(); });
     };
     window.add_subject();
     user.timer.stop();
